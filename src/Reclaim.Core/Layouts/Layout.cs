@@ -1,0 +1,323 @@
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace Reclaim.Core.Layouts;
+
+/// <summary>
+/// A key template that says how keys map to owners (SPEC "layout"). <c>{name}</c> matches exactly one
+/// non-empty path segment, optionally between literal text in the same segment (<c>{id}.mp3</c>);
+/// <c>{name...}</c>, allowed only as the whole last segment, matches one or more non-empty segments. A
+/// template ending in <c>/</c> makes folder groups: every object under the rendered prefix belongs to one group.
+/// Otherwise each object is its own group.
+/// </summary>
+/// <remarks>Matching and rendering are ordinal and byte-exact: no case folding, normalisation or trimming.</remarks>
+public sealed partial class Layout
+{
+    private readonly Segment[] _segments;
+
+    private Layout(string template, Segment[] segments, bool isFolder, IReadOnlyList<string> variables)
+    {
+        Template = template;
+        _segments = segments;
+        IsFolder = isFolder;
+        Variables = variables;
+        FixedPrefix = ComputeFixedPrefix(segments);
+    }
+
+    /// <summary>The template as written in the config.</summary>
+    public string Template { get; }
+
+    /// <summary>Whether the template ends in <c>/</c>: each group is a folder of objects.</summary>
+    public bool IsFolder { get; }
+
+    /// <summary>The variable names in template order (each at most once).</summary>
+    public IReadOnlyList<string> Variables { get; }
+
+    /// <summary>
+    /// The longest literal folder prefix of the template (<c>orgs/</c> for <c>orgs/{org}/uploads/{asset}/</c>;
+    /// empty when the first segment is a variable): listing only this prefix finds every matching key.
+    /// </summary>
+    public string FixedPrefix { get; }
+
+    /// <summary>Parses a template.</summary>
+    /// <param name="template">The template text.</param>
+    /// <param name="layout">The layout, when the template is valid.</param>
+    /// <param name="error">Why the template is invalid, when it is.</param>
+    /// <returns><see langword="true"/> when the template is valid.</returns>
+    public static bool TryParse(string? template, out Layout? layout, out string? error)
+    {
+        layout = null;
+        error = Parse(template, out var segments, out var isFolder, out var variables);
+        if (error is null)
+        {
+            layout = new Layout(template!, segments!, isFolder, variables!);
+        }
+
+        return error is null;
+    }
+
+    /// <summary>Parses a template.</summary>
+    /// <param name="template">The template text.</param>
+    /// <returns>The layout.</returns>
+    /// <exception cref="FormatException">The template is invalid; the message says why.</exception>
+    public static Layout Parse(string template) =>
+        TryParse(template, out var layout, out var error) ? layout! : throw new FormatException(error);
+
+    /// <summary>
+    /// Finds the group a key belongs to.
+    /// </summary>
+    /// <param name="key">An object key.</param>
+    /// <returns>
+    /// The group key (for a folder layout the rendered prefix ending in <c>/</c>; otherwise the key itself), or
+    /// <see langword="null"/> when the key does not match (the object is <c>unmatched</c>, never touched).
+    /// </returns>
+    public string? MatchGroup(string key)
+    {
+        var span = key.AsSpan();
+        var position = 0;
+        for (var i = 0; i < _segments.Length; i++)
+        {
+            var segment = _segments[i];
+            if (segment.IsRest)
+            {
+                var rest = span[position..];
+                return IsValidRest(rest) ? key : null;
+            }
+
+            var end = span[position..].IndexOf('/');
+            var isLast = i == _segments.Length - 1;
+            ReadOnlySpan<char> part;
+            if (end < 0)
+            {
+                // The key ends inside this segment: a match only for the last segment of an object layout.
+                if (!isLast || IsFolder)
+                {
+                    return null;
+                }
+
+                part = span[position..];
+                return segment.Matches(part) ? key : null;
+            }
+
+            part = span.Slice(position, end);
+            if (!segment.Matches(part))
+            {
+                return null;
+            }
+
+            position += end + 1;
+            if (isLast)
+            {
+                // An object layout's last segment must end the key; a folder layout's group holds what follows.
+                return IsFolder ? key[..position] : null;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Renders the group key for one reference: the variables' values in <see cref="Variables"/> order.
+    /// </summary>
+    /// <param name="values">One value per variable, in <see cref="Variables"/> order.</param>
+    /// <returns>
+    /// The group key, or <see langword="null"/> when a value is missing (SQL NULL), empty, or could never match
+    /// (a <c>/</c> inside a one-segment variable, an empty segment): such a reference protects nothing, and is
+    /// counted so a plan can warn about it.
+    /// </returns>
+    public string? Render(ReadOnlySpan<string?> values)
+    {
+        if (values.Length != Variables.Count)
+        {
+            throw new ArgumentException($"expected {Variables.Count} values, got {values.Length}", nameof(values));
+        }
+
+        var builder = new StringBuilder(64);
+        var index = 0;
+        for (var i = 0; i < _segments.Length; i++)
+        {
+            var segment = _segments[i];
+            if (i > 0)
+            {
+                builder.Append('/');
+            }
+
+            if (segment.Variable is null)
+            {
+                builder.Append(segment.Prefix);
+                continue;
+            }
+
+            var value = values[index++];
+            if (string.IsNullOrEmpty(value))
+            {
+                return null;
+            }
+
+            if (segment.IsRest ? !IsValidRest(value) : value.Contains('/', StringComparison.Ordinal))
+            {
+                return null;
+            }
+
+            builder.Append(segment.Prefix).Append(value).Append(segment.Suffix);
+        }
+
+        if (IsFolder)
+        {
+            builder.Append('/');
+        }
+
+        return builder.ToString();
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => Template;
+
+    private static bool IsValidRest(ReadOnlySpan<char> rest)
+    {
+        if (rest.IsEmpty || rest[^1] == '/')
+        {
+            return false;
+        }
+
+        return !rest.Contains("//", StringComparison.Ordinal);
+    }
+
+    private static string ComputeFixedPrefix(Segment[] segments)
+    {
+        var builder = new StringBuilder();
+        foreach (var segment in segments)
+        {
+            if (segment.Variable is not null)
+            {
+                break;
+            }
+
+            builder.Append(segment.Prefix).Append('/');
+        }
+
+        return builder.ToString();
+    }
+
+    private static string? Parse(string? template, out Segment[]? segments, out bool isFolder, out IReadOnlyList<string>? variables)
+    {
+        segments = null;
+        variables = null;
+        isFolder = false;
+        if (string.IsNullOrEmpty(template))
+        {
+            return "the layout is empty";
+        }
+
+        if (template[0] == '/')
+        {
+            return "a layout is relative to the store: it must not start with '/'";
+        }
+
+        if (template.Contains('\\', StringComparison.Ordinal) || template.Contains('\0', StringComparison.Ordinal))
+        {
+            return "a layout must not contain a backslash or NUL";
+        }
+
+        isFolder = template[^1] == '/';
+        var body = isFolder ? template[..^1] : template;
+        var parts = body.Split('/');
+        var list = new List<Segment>(parts.Length);
+        var names = new List<string>();
+        for (var i = 0; i < parts.Length; i++)
+        {
+            var part = parts[i];
+            if (part.Length == 0)
+            {
+                return "a layout must not have an empty segment ('//')";
+            }
+
+            if (part is "." or "..")
+            {
+                return $"a layout must not have a '{part}' segment";
+            }
+
+            var matches = VariablePattern().Matches(part);
+            if (matches.Count == 0)
+            {
+                if (part.Contains('{', StringComparison.Ordinal) || part.Contains('}', StringComparison.Ordinal))
+                {
+                    return $"segment '{part}' has a brace that is not a variable: variables are {{name}} or {{name...}}, with name a letter or '_' followed by letters, digits or '_'";
+                }
+
+                list.Add(new Segment(part, null, string.Empty, false));
+                continue;
+            }
+
+            if (matches.Count > 1)
+            {
+                return $"segment '{part}' has more than one variable; a segment holds at most one";
+            }
+
+            var match = matches[0];
+            var prefix = part[..match.Index];
+            var suffix = part[(match.Index + match.Length)..];
+            if (prefix.Contains('{', StringComparison.Ordinal) || prefix.Contains('}', StringComparison.Ordinal) ||
+                suffix.Contains('{', StringComparison.Ordinal) || suffix.Contains('}', StringComparison.Ordinal))
+            {
+                return $"segment '{part}' has a brace that is not a variable";
+            }
+
+            var name = match.Groups[1].Value;
+            var isRest = match.Groups[2].Success;
+            if (names.Contains(name, StringComparer.Ordinal))
+            {
+                return $"variable '{name}' appears twice";
+            }
+
+            if (isRest)
+            {
+                if (i != parts.Length - 1)
+                {
+                    return $"'{{{name}...}}' matches the rest of the key, so it must be the last segment";
+                }
+
+                if (isFolder)
+                {
+                    return $"'{{{name}...}}' matches the rest of the key, so the layout cannot also end in '/'";
+                }
+
+                if (prefix.Length > 0 || suffix.Length > 0)
+                {
+                    return $"'{{{name}...}}' must be a whole segment";
+                }
+            }
+
+            names.Add(name);
+            list.Add(new Segment(prefix, name, suffix, isRest));
+        }
+
+        if (names.Count == 0)
+        {
+            return "a layout needs at least one variable ({name} or {name...}) so references can name its groups";
+        }
+
+        segments = [.. list];
+        variables = names;
+        return null;
+    }
+
+    [GeneratedRegex(@"\{([A-Za-z_][A-Za-z0-9_]*)(\.\.\.)?\}", RegexOptions.CultureInvariant)]
+    private static partial Regex VariablePattern();
+
+    /// <summary>One segment: a literal (<see cref="Variable"/> null, text in <see cref="Prefix"/>) or a variable between literals.</summary>
+    private sealed record Segment(string Prefix, string? Variable, string Suffix, bool IsRest)
+    {
+        public bool Matches(ReadOnlySpan<char> part)
+        {
+            if (Variable is null)
+            {
+                return part.SequenceEqual(Prefix);
+            }
+
+            return part.Length > Prefix.Length + Suffix.Length &&
+                   part.StartsWith(Prefix, StringComparison.Ordinal) &&
+                   part.EndsWith(Suffix, StringComparison.Ordinal);
+        }
+    }
+}

@@ -1,0 +1,133 @@
+using Reclaim.Core.State;
+using Reclaim.Core.Storage;
+
+namespace Reclaim.Core.Planning;
+
+/// <summary>One group a policy proposes to remove, with every object it holds at planning time.</summary>
+/// <param name="GroupKey">The group's key (a folder prefix ending in <c>/</c>, or the object's key).</param>
+/// <param name="Values">The layout variables' values for this group, in the layout's order (for the gate's re-check).</param>
+/// <param name="Objects">The group's objects, in key order.</param>
+/// <param name="Newest">The newest object's modification time, UTC.</param>
+/// <param name="Reason">Why the policy proposes it, in words.</param>
+public sealed record PlannedGroup(string GroupKey, string[] Values, IReadOnlyList<StoredObject> Objects, DateTimeOffset Newest, string Reason)
+{
+    /// <summary>The group's bytes.</summary>
+    public long Bytes => Objects.Sum(o => o.Size);
+}
+
+/// <summary>Counters of one policy's plan. Objects and bytes are whole numbers, 0 or more.</summary>
+public sealed class PolicyTotals
+{
+    /// <summary>Objects listed under the policy's prefix (trash excluded).</summary>
+    public long ObjectsScanned { get; set; }
+
+    /// <summary>Bytes of the listed objects whose size was read (referenced groups on a filesystem are not stat'ed).</summary>
+    public long BytesScanned { get; set; }
+
+    /// <summary>Groups found: objects whose key matched the layout, grouped.</summary>
+    public long GroupsScanned { get; set; }
+
+    /// <summary>Groups some reference renders to: kept.</summary>
+    public long GroupsReferenced { get; set; }
+
+    /// <summary>Unreferenced groups whose newest object is younger than the grace period: kept.</summary>
+    public long GroupsTooYoung { get; set; }
+
+    /// <summary>Groups proposed for removal.</summary>
+    public long GroupsOrphaned { get; set; }
+
+    /// <summary>Objects in the proposed groups.</summary>
+    public long ObjectsOrphaned { get; set; }
+
+    /// <summary>Bytes in the proposed groups.</summary>
+    public long BytesReclaimable { get; set; }
+
+    /// <summary>Objects whose key did not match the layout: never touched.</summary>
+    public long ObjectsUnmatched { get; set; }
+
+    /// <summary>Objects under the trash prefix: never candidates.</summary>
+    public long ObjectsInTrash { get; set; }
+
+    /// <summary>Rows the references query returned.</summary>
+    public long ReferencesRead { get; set; }
+
+    /// <summary>Rows that rendered to no key the layout can match (a NULL, an empty value, a '/' in a one-segment variable).</summary>
+    public long ReferencesUnrenderable { get; set; }
+
+    /// <summary>Wall time of planning, milliseconds.</summary>
+    public long DurationMs { get; set; }
+}
+
+/// <summary>A guard's verdict on one policy (or the whole plan).</summary>
+/// <param name="Guard">The guard's config key (<c>max_delete_fraction</c>, <c>max_delete_count</c>, <c>refuse_empty_references</c>, <c>min_age_floor</c>).</param>
+/// <param name="Passed">Whether the guard lets the policy proceed.</param>
+/// <param name="Message">The numbers behind the verdict, in words.</param>
+public sealed record GuardVerdict(string Guard, bool Passed, string Message);
+
+/// <summary>What one policy proposes at one moment.</summary>
+public sealed class PolicyPlan
+{
+    /// <summary>The policy's name.</summary>
+    public required string Policy { get; init; }
+
+    /// <summary>The policy's type (<c>orphans</c>).</summary>
+    public required string Type { get; init; }
+
+    /// <summary>The store the policy acts on.</summary>
+    public required string Store { get; init; }
+
+    /// <summary>What the policy does to a group: delete or quarantine.</summary>
+    public required ActionKind Action { get; init; }
+
+    /// <summary>The layout template.</summary>
+    public required string Layout { get; init; }
+
+    /// <summary>A fingerprint of the policy's definition; <c>apply</c> refuses a plan whose policy has changed since.</summary>
+    public required string Definition { get; init; }
+
+    /// <summary>The grace period.</summary>
+    public TimeSpan MinAge { get; init; }
+
+    /// <summary>Counters.</summary>
+    public PolicyTotals Totals { get; init; } = new();
+
+    /// <summary>The groups proposed for removal, in key order.</summary>
+    public List<PlannedGroup> Groups { get; init; } = [];
+
+    /// <summary>The guards' verdicts.</summary>
+    public List<GuardVerdict> Guards { get; init; } = [];
+
+    /// <summary>Notes worth an operator's attention that refuse nothing (for example unrenderable references).</summary>
+    public List<string> Warnings { get; init; } = [];
+
+    /// <summary>Whether some guard refused this policy.</summary>
+    public bool Refused => Guards.Any(g => !g.Passed);
+}
+
+/// <summary>The actions a set of policies proposes at one moment (SPEC "plan"). A dry run is a plan not applied.</summary>
+public sealed class Plan
+{
+    /// <summary>The plan file's format version.</summary>
+    public const int FormatVersion = 1;
+
+    /// <summary>When the plan was made, UTC.</summary>
+    public required DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>The config file it was made from (absolute path).</summary>
+    public required string ConfigPath { get; init; }
+
+    /// <summary>The policies' plans, in config order.</summary>
+    public List<PolicyPlan> Policies { get; init; } = [];
+
+    /// <summary>Verdicts of guards over the whole plan (<c>max_delete_count</c>).</summary>
+    public List<GuardVerdict> Guards { get; init; } = [];
+
+    /// <summary>Whether any guard, of a policy or of the plan, refused.</summary>
+    public bool Refused => Guards.Any(g => !g.Passed) || Policies.Any(p => p.Refused);
+
+    /// <summary>Objects the plan would remove.</summary>
+    public long ObjectsProposed => Policies.Sum(p => p.Totals.ObjectsOrphaned);
+
+    /// <summary>Bytes the plan would remove.</summary>
+    public long BytesProposed => Policies.Sum(p => p.Totals.BytesReclaimable);
+}

@@ -1,0 +1,28 @@
+namespace Reclaim.Core.References;
+
+/// <summary>
+/// A 64-bit fingerprint of a group key: FNV-1a (Fowler–Noll–Vo, 64-bit offset basis 14695981039346656037,
+/// prime 1099511628211) over the key's UTF-16 code units. Two keys that differ by a single byte get different
+/// fingerprints except by a ~2^-64 chance; a collision can only make an orphan look referenced (it is kept),
+/// never the reverse, and the gate's exact re-check against the catalog makes the final decision.
+/// </summary>
+public static class KeyFingerprint
+{
+    private const ulong OffsetBasis = 14695981039346656037UL;
+    private const ulong Prime = 1099511628211UL;
+
+    /// <summary>Computes the fingerprint.</summary>
+    /// <param name="key">A group key.</param>
+    /// <returns>The 64-bit fingerprint.</returns>
+    public static ulong Of(ReadOnlySpan<char> key)
+    {
+        var hash = OffsetBasis;
+        foreach (var c in key)
+        {
+            hash = (hash ^ (byte)c) * Prime;
+            hash = (hash ^ (byte)(c >> 8)) * Prime;
+        }
+
+        return hash;
+    }
+}

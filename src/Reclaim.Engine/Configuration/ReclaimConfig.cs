@@ -1,0 +1,222 @@
+using Reclaim.Core.Layouts;
+using Reclaim.Core.Planning;
+using Reclaim.Core.State;
+
+namespace Reclaim.Engine.Configuration;
+
+/// <summary>
+/// A loaded, interpolated and validated <c>reclaim.yaml</c> (SPEC "Config file"). Produced only by
+/// <see cref="ConfigLoader"/>; every relative path in it is already resolved against the config file's folder.
+/// </summary>
+public sealed record ReclaimConfig
+{
+    /// <summary>The config file's absolute path.</summary>
+    public required string Path { get; init; }
+
+    /// <summary>The config file's folder (relative paths resolve against it).</summary>
+    public string Directory => System.IO.Path.GetDirectoryName(Path)!;
+
+    /// <summary>The format version; only 1 exists.</summary>
+    public int Version { get; init; } = 1;
+
+    /// <summary>Reclaim's own database.</summary>
+    public StateConfig State { get; init; } = new();
+
+    /// <summary>Stores by name (ordinal).</summary>
+    public IReadOnlyDictionary<string, StoreConfig> Stores { get; init; } = new Dictionary<string, StoreConfig>(StringComparer.Ordinal);
+
+    /// <summary>Catalogs by name (ordinal).</summary>
+    public IReadOnlyDictionary<string, CatalogConfig> Catalogs { get; init; } = new Dictionary<string, CatalogConfig>(StringComparer.Ordinal);
+
+    /// <summary>Policies in config order.</summary>
+    public IReadOnlyList<PolicyConfig> Policies { get; init; } = [];
+
+    /// <summary>Guard thresholds.</summary>
+    public GuardOptions Guards { get; init; } = GuardOptions.Default;
+
+    /// <summary>Quarantine settings.</summary>
+    public TrashConfig Trash { get; init; } = new();
+
+    /// <summary>Scheduled runs (used by <c>reclaim serve</c>).</summary>
+    public IReadOnlyList<ScheduleConfig> Schedule { get; init; } = [];
+
+    /// <summary>HTTP server settings (used by <c>reclaim serve</c>).</summary>
+    public ServerConfig Server { get; init; } = new();
+}
+
+/// <summary>Where Reclaim keeps runs, actions and locks.</summary>
+/// <param name="Provider"><c>sqlite</c> (default) or <c>postgres</c>.</param>
+/// <param name="Connection">SQLite: a file path (resolved against the config folder; default <c>.reclaim/state.db</c>) or a connection string. PostgreSQL: a connection string or <c>postgres://</c> URL.</param>
+public sealed record StateConfig(string Provider = "sqlite", string Connection = ".reclaim/state.db");
+
+/// <summary>A store. <see cref="Type"/> says which fields apply.</summary>
+public sealed record StoreConfig
+{
+    /// <summary>The store's name (its key under <c>stores:</c>).</summary>
+    public required string Name { get; init; }
+
+    /// <summary><c>filesystem</c> or <c>s3</c>.</summary>
+    public required string Type { get; init; }
+
+    /// <summary>filesystem: the root folder, absolute after loading.</summary>
+    public string? Root { get; init; }
+
+    /// <summary>s3: the bucket.</summary>
+    public string? Bucket { get; init; }
+
+    /// <summary>s3: a key prefix inside the bucket that the store is confined to (ends in <c>/</c>), or empty.</summary>
+    public string Prefix { get; init; } = string.Empty;
+
+    /// <summary>s3: the service URL; AWS when absent.</summary>
+    public string? Endpoint { get; init; }
+
+    /// <summary>s3: the region (default <c>us-east-1</c>).</summary>
+    public string Region { get; init; } = "us-east-1";
+
+    /// <summary>s3: path-style addressing (MinIO, s3rver, some Wasabi set-ups).</summary>
+    public bool ForcePathStyle { get; init; }
+
+    /// <summary>s3: access key; the SDK's default credential chain when absent.</summary>
+    public string? AccessKey { get; init; }
+
+    /// <summary>s3: secret key.</summary>
+    public string? SecretKey { get; init; }
+
+    /// <summary>s3: send uploads with aws-chunked encoding (default true; some S3-compatible services need false).</summary>
+    public bool UseChunkEncoding { get; init; } = true;
+
+    /// <summary>s3: most attempts for a request that fails with throttling (503 SlowDown) or a 5xx, 1..20 (default 5).</summary>
+    public int MaxAttempts { get; init; } = 5;
+
+    /// <summary>Optional price per GB-month, to turn bytes into money in reports.</summary>
+    public decimal? PricePerGbMonth { get; init; }
+}
+
+/// <summary>An application database.</summary>
+/// <param name="Name">The catalog's name (its key under <c>catalogs:</c>).</param>
+/// <param name="Provider"><c>sqlite</c> or <c>postgres</c>.</param>
+/// <param name="Connection">SQLite: a path (resolved against the config folder) or a connection string; PostgreSQL: a connection string or URL.</param>
+public sealed record CatalogConfig(string Name, string Provider, string Connection);
+
+/// <summary>A catalog query.</summary>
+/// <param name="Catalog">The catalog's name.</param>
+/// <param name="Query">The SELECT.</param>
+public sealed record QueryConfig(string Catalog, string Query);
+
+/// <summary>A policy: a named rule that proposes actions. <see cref="Type"/> says which fields apply.</summary>
+public sealed record PolicyConfig
+{
+    /// <summary>The policy's name, unique.</summary>
+    public required string Name { get; init; }
+
+    /// <summary><c>orphans</c>, <c>retention</c>, <c>records</c> or <c>queue</c>.</summary>
+    public required string Type { get; init; }
+
+    /// <summary>The store's name.</summary>
+    public required string Store { get; init; }
+
+    /// <summary>orphans, retention: the parsed layout.</summary>
+    public Layout? Layout { get; init; }
+
+    /// <summary>orphans: the references query.</summary>
+    public QueryConfig? References { get; init; }
+
+    /// <summary>retention: the keep query.</summary>
+    public QueryConfig? Keep { get; init; }
+
+    /// <summary>orphans: the grace period (default 24h).</summary>
+    public TimeSpan MinAge { get; init; } = TimeSpan.FromHours(24);
+
+    /// <summary>retention: the age past which groups go.</summary>
+    public TimeSpan? MaxAge { get; init; }
+
+    /// <summary>What to do with what the policy selects (default quarantine).</summary>
+    public ActionKind Action { get; init; } = ActionKind.Quarantine;
+
+    /// <summary>records, queue: the catalog's name.</summary>
+    public string? Catalog { get; init; }
+
+    /// <summary>records: the selecting query.</summary>
+    public string? Query { get; init; }
+
+    /// <summary>records: key templates rendered per row (a value ending in <c>/</c> is a prefix).</summary>
+    public IReadOnlyList<string> Objects { get; init; } = [];
+
+    /// <summary>records: the statement run per row once its objects are gone.</summary>
+    public string? After { get; init; }
+
+    /// <summary>queue: the deletion-request table.</summary>
+    public string? Table { get; init; }
+
+    /// <summary>queue: <c>key</c> or <c>folder</c>.</summary>
+    public string? Target { get; init; }
+
+    /// <summary>queue: segments dropped from the request's path to get the folder.</summary>
+    public int FolderDepth { get; init; } = 2;
+
+    /// <summary>queue: the prefix every request must be inside.</summary>
+    public string? RequirePrefix { get; init; }
+
+    /// <summary>Where the policy was defined (for messages).</summary>
+    public ConfigLocation Location { get; init; }
+}
+
+/// <summary>Quarantine settings.</summary>
+/// <param name="Prefix">The trash prefix inside each store, ending in <c>/</c> (default <c>.reclaim-trash/</c>); never listed as a candidate.</param>
+/// <param name="Retention">How long quarantined objects stay restorable before <c>trash purge</c> removes them (default 7d).</param>
+public sealed record TrashConfig(string Prefix = ".reclaim-trash/", TimeSpan Retention = default)
+{
+    /// <summary>The retention, 7 days when unset.</summary>
+    public TimeSpan EffectiveRetention => Retention == default ? TimeSpan.FromDays(7) : Retention;
+}
+
+/// <summary>A scheduled run.</summary>
+/// <param name="Policies">The policies to run.</param>
+/// <param name="Cron">A cron expression (Quartz syntax accepted, 5-field Unix syntax converted).</param>
+/// <param name="TimeZone">An IANA time zone id (default UTC).</param>
+public sealed record ScheduleConfig(IReadOnlyList<string> Policies, string Cron, string TimeZone = "UTC");
+
+/// <summary>An API key, stored as the SHA-256 hex of the key.</summary>
+/// <param name="Name">Who holds it (recorded as the actor).</param>
+/// <param name="Role"><c>viewer</c>, <c>operator</c> or <c>admin</c>.</param>
+/// <param name="Sha256">Lower-case hex SHA-256 of the key.</param>
+public sealed record TokenConfig(string Name, string Role, string Sha256);
+
+/// <summary>HTTP server settings.</summary>
+/// <param name="Urls">Where to listen (default <c>http://127.0.0.1:8080</c>).</param>
+/// <param name="Tokens">API keys.</param>
+public sealed record ServerConfig(string Urls = "http://127.0.0.1:8080", IReadOnlyList<TokenConfig>? Tokens = null);
+
+/// <summary>A position in the config file, 1-based.</summary>
+/// <param name="File">The file's path.</param>
+/// <param name="Line">Line, 1-based.</param>
+/// <param name="Column">Column, 1-based.</param>
+public readonly record struct ConfigLocation(string File, int Line, int Column)
+{
+    /// <inheritdoc/>
+    public override string ToString() => $"{File}:{Line}:{Column}";
+}
+
+/// <summary>One problem found in a config file.</summary>
+/// <param name="Location">Where.</param>
+/// <param name="Message">What is wrong and, where it helps, what would be right.</param>
+public sealed record ConfigError(ConfigLocation Location, string Message)
+{
+    /// <inheritdoc/>
+    public override string ToString() => $"{Location}: {Message}";
+}
+
+/// <summary>The config file is missing or invalid; <see cref="Errors"/> lists every problem found (exit code 2).</summary>
+public sealed class ConfigException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="errors">Every problem, at least one.</param>
+    public ConfigException(IReadOnlyList<ConfigError> errors)
+        : base(string.Join(Environment.NewLine, errors))
+    {
+        Errors = errors;
+    }
+
+    /// <summary>Every problem found.</summary>
+    public IReadOnlyList<ConfigError> Errors { get; }
+}
