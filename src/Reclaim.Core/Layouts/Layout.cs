@@ -170,6 +170,44 @@ public sealed partial class Layout
         return builder.ToString();
     }
 
+    /// <summary>
+    /// The variables' values of a group key produced by <see cref="MatchGroup"/>, in <see cref="Variables"/>
+    /// order: the inverse of <see cref="Render"/>.
+    /// </summary>
+    /// <param name="groupKey">A group key this layout matched.</param>
+    /// <returns>The values.</returns>
+    /// <exception cref="ArgumentException">The key is not a group key of this layout.</exception>
+    public string[] ExtractValues(string groupKey)
+    {
+        if (!string.Equals(MatchGroup(IsFolder ? groupKey + "x" : groupKey), groupKey, StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"'{groupKey}' is not a group key of layout '{Template}'", nameof(groupKey));
+        }
+
+        var values = new string[Variables.Count];
+        var parts = (IsFolder ? groupKey[..^1] : groupKey).Split('/');
+        var index = 0;
+        for (var i = 0; i < _segments.Length; i++)
+        {
+            var segment = _segments[i];
+            if (segment.Variable is null)
+            {
+                continue;
+            }
+
+            if (segment.IsRest)
+            {
+                values[index++] = string.Join('/', parts[i..]);
+                break;
+            }
+
+            var part = parts[i];
+            values[index++] = part[segment.Prefix.Length..^segment.Suffix.Length];
+        }
+
+        return values;
+    }
+
     /// <inheritdoc/>
     public override string ToString() => Template;
 

@@ -1,0 +1,336 @@
+using System.Data.Common;
+using System.Runtime.CompilerServices;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+using Reclaim.Data.Catalogs;
+using Reclaim.Core.State;
+
+namespace Reclaim.Data.State;
+
+/// <summary>
+/// Reclaim's state (runs and actions) in SQLite or PostgreSQL, with one schema for both: times are Unix
+/// milliseconds (UTC) in 64-bit integers, enums are lower-case text.
+/// </summary>
+public sealed class SqlStateStore : IStateStore
+{
+    /// <summary>The schema version this code writes and reads.</summary>
+    public const int SchemaVersion = 1;
+
+    private readonly bool _postgres;
+    private readonly string _sqliteConnectionString = string.Empty;
+    private readonly NpgsqlDataSource? _dataSource;
+
+    private SqlStateStore(bool postgres, string connectionString)
+    {
+        _postgres = postgres;
+        if (postgres)
+        {
+            _dataSource = NpgsqlDataSource.Create(connectionString);
+        }
+        else
+        {
+            _sqliteConnectionString = connectionString;
+        }
+    }
+
+    /// <summary>Opens state in a SQLite file, creating the file and its folder when missing.</summary>
+    /// <param name="connection">A path (for example <c>/srv/app/.reclaim/state.db</c>) or a connection string.</param>
+    /// <returns>The store; call <see cref="MigrateAsync"/> before use.</returns>
+    public static SqlStateStore Sqlite(string connection) => new(false, SqliteConnections.ForOwnDatabase(connection));
+
+    /// <summary>Opens state in PostgreSQL (for several replicas).</summary>
+    /// <param name="connectionString">An Npgsql keyword connection string.</param>
+    /// <returns>The store; call <see cref="MigrateAsync"/> before use.</returns>
+    public static SqlStateStore Postgres(string connectionString) => new(true, connectionString);
+
+    /// <inheritdoc/>
+    public async Task<int> MigrateAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        if (_postgres)
+        {
+            // Replicas starting together take turns.
+            await ExecuteAsync(connection, transaction, "SELECT pg_advisory_xact_lock(7280451)", cancellationToken);
+        }
+
+        var identity = _postgres ? "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY" : "INTEGER PRIMARY KEY AUTOINCREMENT";
+        await ExecuteAsync(connection, transaction, """
+            CREATE TABLE IF NOT EXISTS reclaim_schema (version INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS reclaim_runs (
+              id TEXT PRIMARY KEY,
+              kind TEXT NOT NULL,
+              started_at BIGINT NOT NULL,
+              finished_at BIGINT,
+              status TEXT NOT NULL,
+              actor TEXT NOT NULL,
+              policies TEXT NOT NULL,
+              dry_run INTEGER NOT NULL,
+              summary TEXT);
+            """, cancellationToken);
+        await ExecuteAsync(connection, transaction, $"""
+            CREATE TABLE IF NOT EXISTS reclaim_actions (
+              id {identity},
+              run_id TEXT NOT NULL,
+              policy TEXT NOT NULL,
+              store TEXT NOT NULL,
+              kind TEXT NOT NULL,
+              key TEXT NOT NULL,
+              size BIGINT NOT NULL,
+              group_key TEXT NOT NULL,
+              reason TEXT NOT NULL,
+              evidence TEXT,
+              trash_key TEXT,
+              outcome TEXT NOT NULL,
+              error TEXT,
+              at BIGINT NOT NULL);
+            CREATE INDEX IF NOT EXISTS reclaim_actions_run ON reclaim_actions (run_id, id);
+            CREATE INDEX IF NOT EXISTS reclaim_runs_started ON reclaim_runs (started_at);
+            """, cancellationToken);
+
+        await using (var read = Command(connection, transaction, "SELECT MAX(version) FROM reclaim_schema"))
+        {
+            var current = await read.ExecuteScalarAsync(cancellationToken);
+            var version = current is null or DBNull ? 0 : Convert.ToInt32(current, System.Globalization.CultureInfo.InvariantCulture);
+            if (version > SchemaVersion)
+            {
+                throw new InvalidOperationException($"the state database has schema version {version}, newer than this Reclaim ({SchemaVersion}): upgrade Reclaim");
+            }
+
+            if (version < SchemaVersion)
+            {
+                await ExecuteAsync(connection, transaction, $"INSERT INTO reclaim_schema (version) VALUES ({SchemaVersion})", cancellationToken);
+            }
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return SchemaVersion;
+    }
+
+    /// <inheritdoc/>
+    public async Task StartRunAsync(RunRecord run, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, null, """
+            INSERT INTO reclaim_runs (id, kind, started_at, finished_at, status, actor, policies, dry_run, summary)
+            VALUES (@id, @kind, @started, NULL, @status, @actor, @policies, @dry, @summary)
+            """);
+        Add(command, "id", run.Id);
+        Add(command, "kind", run.Kind);
+        Add(command, "started", run.StartedAt.ToUnixTimeMilliseconds());
+        Add(command, "status", Text(run.Status));
+        Add(command, "actor", run.Actor);
+        Add(command, "policies", run.Policies);
+        Add(command, "dry", run.DryRun ? 1 : 0);
+        Add(command, "summary", run.Summary);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public async Task FinishRunAsync(string runId, RunStatus status, DateTimeOffset finishedAt, string? summary, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, null, "UPDATE reclaim_runs SET status = @status, finished_at = @finished, summary = @summary WHERE id = @id");
+        Add(command, "id", runId);
+        Add(command, "status", Text(status));
+        Add(command, "finished", finishedAt.ToUnixTimeMilliseconds());
+        Add(command, "summary", summary);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public async Task<IReadOnlyList<ActionRecord>> RecordIntentAsync(IReadOnlyList<ActionRecord> actions, CancellationToken cancellationToken)
+    {
+        if (actions.Count == 0)
+        {
+            return [];
+        }
+
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using var command = Command(connection, transaction, """
+            INSERT INTO reclaim_actions (run_id, policy, store, kind, key, size, group_key, reason, evidence, trash_key, outcome, error, at)
+            VALUES (@run, @policy, @store, @kind, @key, @size, @group, @reason, @evidence, @trash, @outcome, @error, @at)
+            RETURNING id
+            """);
+        string[] names = ["run", "policy", "store", "kind", "key", "size", "group", "reason", "evidence", "trash", "outcome", "error", "at"];
+        foreach (var name in names)
+        {
+            Add(command, name, null);
+        }
+
+        var recorded = new List<ActionRecord>(actions.Count);
+        foreach (var action in actions)
+        {
+            object?[] values =
+            [
+                action.RunId, action.Policy, action.Store, Text(action.Kind), action.Key, action.Size, action.GroupKey,
+                action.Reason, action.Evidence, action.TrashKey, Text(action.Outcome), action.Error, action.At.ToUnixTimeMilliseconds(),
+            ];
+            for (var i = 0; i < values.Length; i++)
+            {
+                command.Parameters[i].Value = values[i] ?? DBNull.Value;
+            }
+
+            var id = Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+            recorded.Add(action with { Id = id });
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return recorded;
+    }
+
+    /// <inheritdoc/>
+    public async Task RecordOutcomesAsync(IReadOnlyList<(long ActionId, ActionOutcome Outcome, string? Error, string? Evidence)> outcomes, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        if (outcomes.Count == 0)
+        {
+            return;
+        }
+
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using var command = Command(connection, transaction,
+            "UPDATE reclaim_actions SET outcome = @outcome, error = @error, evidence = COALESCE(@evidence, evidence), at = @at WHERE id = @id");
+        Add(command, "outcome", null);
+        Add(command, "error", null);
+        Add(command, "evidence", null);
+        Add(command, "at", at.ToUnixTimeMilliseconds());
+        Add(command, "id", 0L);
+        foreach (var (id, outcome, error, evidence) in outcomes)
+        {
+            command.Parameters[0].Value = Text(outcome);
+            command.Parameters[1].Value = (object?)error ?? DBNull.Value;
+            command.Parameters[2].Value = (object?)evidence ?? DBNull.Value;
+            command.Parameters[4].Value = id;
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public async Task<IReadOnlyList<RunRecord>> ListRunsAsync(int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, null,
+            "SELECT id, kind, started_at, finished_at, status, actor, policies, dry_run, summary FROM reclaim_runs ORDER BY started_at DESC, id DESC LIMIT @limit");
+        Add(command, "limit", Math.Max(1, limit));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var runs = new List<RunRecord>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            runs.Add(ReadRun(reader));
+        }
+
+        return runs;
+    }
+
+    /// <inheritdoc/>
+    public async Task<RunRecord?> GetRunAsync(string runId, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, null,
+            "SELECT id, kind, started_at, finished_at, status, actor, policies, dry_run, summary FROM reclaim_runs WHERE id = @id");
+        Add(command, "id", runId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? ReadRun(reader) : null;
+    }
+
+    /// <inheritdoc/>
+    public async IAsyncEnumerable<ActionRecord> ListActionsAsync(string runId, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, null, """
+            SELECT id, run_id, policy, store, kind, key, size, group_key, reason, evidence, trash_key, outcome, error, at
+            FROM reclaim_actions WHERE run_id = @run ORDER BY id
+            """);
+        Add(command, "run", runId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            yield return new ActionRecord(
+                reader.GetInt64(0),
+                reader.GetString(1),
+                reader.GetString(2),
+                reader.GetString(3),
+                Enum.Parse<ActionKind>(reader.GetString(4), ignoreCase: true),
+                reader.GetString(5),
+                reader.GetInt64(6),
+                reader.GetString(7),
+                reader.GetString(8),
+                reader.IsDBNull(9) ? null : reader.GetString(9),
+                reader.IsDBNull(10) ? null : reader.GetString(10),
+                Enum.Parse<ActionOutcome>(reader.GetString(11), ignoreCase: true),
+                reader.IsDBNull(12) ? null : reader.GetString(12),
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(13)));
+        }
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync()
+    {
+        if (_dataSource is not null)
+        {
+            await _dataSource.DisposeAsync();
+        }
+    }
+
+    private static RunRecord ReadRun(DbDataReader reader) => new(
+        reader.GetString(0),
+        reader.GetString(1),
+        DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)),
+        reader.IsDBNull(3) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)),
+        ParseStatus(reader.GetString(4)),
+        reader.GetString(5),
+        reader.GetString(6),
+        Convert.ToInt64(reader.GetValue(7), System.Globalization.CultureInfo.InvariantCulture) != 0,
+        reader.IsDBNull(8) ? null : reader.GetString(8));
+
+    private static string Text<T>(T value)
+        where T : struct, Enum => value switch
+        {
+            RunStatus.PartiallyFailed => "partially_failed",
+            _ => value.ToString().ToLowerInvariant(),
+        };
+
+    private static RunStatus ParseStatus(string text) =>
+        text == "partially_failed" ? RunStatus.PartiallyFailed : Enum.Parse<RunStatus>(text, ignoreCase: true);
+
+    private async ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        if (_dataSource is not null)
+        {
+            return await _dataSource.OpenConnectionAsync(cancellationToken);
+        }
+
+        var connection = new SqliteConnection(_sqliteConnectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var pragma = connection.CreateCommand();
+        pragma.CommandText = "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;";
+        await pragma.ExecuteNonQueryAsync(cancellationToken);
+        return connection;
+    }
+
+    private static DbCommand Command(DbConnection connection, DbTransaction? transaction, string sql)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        return command;
+    }
+
+    private static async Task ExecuteAsync(DbConnection connection, DbTransaction transaction, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = Command(connection, transaction, sql);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static void Add(DbCommand command, string name, object? value)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = value ?? DBNull.Value;
+        command.Parameters.Add(parameter);
+    }
+}

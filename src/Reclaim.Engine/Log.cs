@@ -1,0 +1,25 @@
+using Microsoft.Extensions.Logging;
+
+namespace Reclaim.Engine;
+
+/// <summary>The engine's log events (source-generated; stable event ids and names).</summary>
+internal static partial class Log
+{
+    [LoggerMessage(1001, LogLevel.Information, "Policy {Policy}: {GroupsOrphaned} groups, {ObjectsOrphaned} objects, {SizeBytes} bytes proposed of {GroupsScanned} groups scanned in {DurationMs} ms", EventName = "plan_policy")]
+    public static partial void PolicyPlanned(ILogger logger, string policy, long groupsOrphaned, long objectsOrphaned, long sizeBytes, long groupsScanned, long durationMs);
+
+    [LoggerMessage(1002, LogLevel.Warning, "Policy {Policy}: guard {Guard} refused: {Reason}", EventName = "guard_refused")]
+    public static partial void GuardRefused(ILogger logger, string policy, string guard, string reason);
+
+    [LoggerMessage(2001, LogLevel.Information, "Run {RunId}: group {GroupKey} skipped: {Reason}", EventName = "gate_skip")]
+    public static partial void GroupSkipped(ILogger logger, string runId, string groupKey, string reason);
+
+    [LoggerMessage(2002, LogLevel.Debug, "Run {RunId}: {Action} {Key} ({SizeBytes} bytes)", EventName = "gate_object")]
+    public static partial void ObjectActed(ILogger logger, string runId, string action, string key, long sizeBytes);
+
+    [LoggerMessage(2003, LogLevel.Warning, "Run {RunId}: {Action} {Key} failed: {Error}", EventName = "gate_failed")]
+    public static partial void ObjectFailed(ILogger logger, string runId, string action, string key, string error);
+
+    [LoggerMessage(3001, LogLevel.Information, "Run {RunId} ({Kind}) finished {Status}: {ObjectsDone} objects, {SizeBytes} bytes done, {ObjectsSkipped} skipped, {ObjectsFailed} failed in {DurationMs} ms", EventName = "run_finished")]
+    public static partial void RunFinished(ILogger logger, string runId, string kind, string status, long objectsDone, long sizeBytes, long objectsSkipped, long objectsFailed, long durationMs);
+}

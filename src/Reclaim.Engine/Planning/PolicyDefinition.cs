@@ -1,0 +1,27 @@
+using System.Security.Cryptography;
+using System.Text;
+using Reclaim.Engine.Configuration;
+
+namespace Reclaim.Engine.Planning;
+
+/// <summary>A fingerprint of what a policy selects, so that <c>apply</c> can refuse a plan made under another definition.</summary>
+public static class PolicyDefinition
+{
+    /// <summary>The first 16 hex digits of the SHA-256 of the policy's type, store, layout, queries, grace period and action.</summary>
+    /// <param name="policy">The policy.</param>
+    /// <returns>16 lower-case hex digits.</returns>
+    public static string Fingerprint(PolicyConfig policy)
+    {
+        var text = string.Join('\n',
+            policy.Type,
+            policy.Store,
+            policy.Layout?.Template ?? string.Empty,
+            policy.References?.Catalog ?? string.Empty,
+            policy.References?.Query ?? string.Empty,
+            policy.Keep?.Catalog ?? string.Empty,
+            policy.Keep?.Query ?? string.Empty,
+            policy.MinAge.Ticks.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            policy.Action.ToString());
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..16];
+    }
+}
