@@ -1,1 +1,3 @@
-return 0;
+using Reclaim.Cli;
+
+return await ReclaimCommandLine.RunAsync(args, Console.Out, Console.Error);

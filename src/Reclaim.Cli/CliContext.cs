@@ -1,0 +1,158 @@
+using Microsoft.Extensions.Logging;
+using Reclaim.Core.Catalogs;
+using Reclaim.Core.Storage;
+using Reclaim.Engine;
+using Reclaim.Engine.Configuration;
+using Reclaim.Engine.Gate;
+using Reclaim.Engine.Planning;
+using Reclaim.Engine.Runtime;
+
+namespace Reclaim.Cli;
+
+/// <summary>What every command shares: options, output, the engine, and the mapping of errors to exit codes.</summary>
+/// <param name="ConfigPath">The config file (<c>-c</c>).</param>
+/// <param name="Json">Whether output is JSON (<c>--format json</c>, or stdout is not a terminal).</param>
+/// <param name="Verbose">Whether to log at debug level.</param>
+/// <param name="Out">Standard output.</param>
+/// <param name="Error">Standard error.</param>
+internal sealed record CliContext(string ConfigPath, bool Json, bool Verbose, TextWriter Out, TextWriter Error)
+{
+    /// <summary>The clock.</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>Whether a person can answer a prompt: stdin and stderr are terminals and CI is not set.</summary>
+    public bool Interactive { get; init; } =
+        !Console.IsInputRedirected && !Console.IsErrorRedirected &&
+        string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CI"));
+
+    /// <summary>Who runs the command, recorded as the actor.</summary>
+    public static string Actor => $"cli:{Environment.UserName}@{Environment.MachineName}";
+
+    /// <summary>Creates the logger factory: everything to stderr, warnings and up unless verbose.</summary>
+    /// <returns>The factory.</returns>
+    public ILoggerFactory CreateLoggerFactory() => LoggerFactory.Create(builder =>
+    {
+        builder.SetMinimumLevel(Verbose ? LogLevel.Debug : LogLevel.Warning);
+        builder.AddConsole(options => options.LogToStandardErrorThreshold = LogLevel.Trace);
+        builder.AddSimpleConsole(options =>
+        {
+            options.SingleLine = true;
+            options.TimestampFormat = "HH:mm:ss ";
+        });
+        builder.AddFilter("Microsoft", LogLevel.Warning);
+    });
+
+    /// <summary>
+    /// Loads the config, opens a workspace and runs <paramref name="body"/>, mapping errors to exit codes and
+    /// clear messages on stderr.
+    /// </summary>
+    /// <param name="body">The command.</param>
+    /// <returns>The exit code.</returns>
+    public async Task<int> RunAsync(Func<ReclaimEngine, Task<int>> body)
+    {
+        using var loggerFactory = CreateLoggerFactory();
+        return await GuardedAsync(async () =>
+        {
+            var config = ConfigLoader.Load(ConfigPath);
+            await using var workspace = new Workspace(config, loggerFactory);
+            var engine = new ReclaimEngine(workspace, Time, loggerFactory);
+            return await body(engine);
+        });
+    }
+
+    /// <summary>Runs <paramref name="body"/>, mapping errors to exit codes.</summary>
+    /// <param name="body">The command.</param>
+    /// <returns>The exit code.</returns>
+    public async Task<int> GuardedAsync(Func<Task<int>> body)
+    {
+        try
+        {
+            return await body();
+        }
+        catch (ConfigException e)
+        {
+            foreach (var error in e.Errors)
+            {
+                Error.WriteLine($"error: {error}");
+            }
+
+            return ExitCodes.Usage;
+        }
+        catch (Exception e) when (e is UsageException or PlanFileException or InvalidKeyException or DirectoryNotFoundException)
+        {
+            Error.WriteLine($"error: {e.Message}");
+            return ExitCodes.Usage;
+        }
+        catch (GuardRefusedException e)
+        {
+            Error.WriteLine($"refused: {e.Message}");
+            Error.WriteLine("nothing was touched.");
+            return ExitCodes.Refused;
+        }
+        catch (CatalogException e)
+        {
+            Error.WriteLine($"error: {e.Message}");
+            Error.WriteLine("nothing further was touched: a catalog that cannot be read never means 'nothing is referenced'.");
+            return ExitCodes.Failed;
+        }
+        catch (OperationCanceledException)
+        {
+            Error.WriteLine("cancelled.");
+            return ExitCodes.Failed;
+        }
+        catch (Exception e)
+        {
+            Error.WriteLine($"error: {e.Message}");
+            if (Verbose)
+            {
+                Error.WriteLine(e.ToString());
+            }
+
+            return ExitCodes.Failed;
+        }
+    }
+
+    /// <summary>Asks for confirmation on a terminal; without one, refuses.</summary>
+    /// <param name="question">The question.</param>
+    /// <returns><see langword="true"/> when the person typed yes.</returns>
+    public bool Confirm(string question)
+    {
+        if (!Interactive)
+        {
+            Error.WriteLine("error: no terminal to confirm on; pass --yes to apply without confirmation.");
+            return false;
+        }
+
+        Error.Write($"{question} [y/N] ");
+        var answer = Console.ReadLine()?.Trim();
+        return string.Equals(answer, "y", StringComparison.OrdinalIgnoreCase) || string.Equals(answer, "yes", StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>Progress on stderr once a listing has run for 2 seconds: objects, rate, bytes.</summary>
+    /// <returns>The progress sink.</returns>
+    public IProgress<ScanProgress> Progress() => new StderrProgress(Error, !Console.IsErrorRedirected);
+
+    private sealed class StderrProgress(TextWriter error, bool terminal) : IProgress<ScanProgress>
+    {
+        private TimeSpan _last = TimeSpan.Zero;
+
+        public void Report(ScanProgress value)
+        {
+            if (value.Elapsed < TimeSpan.FromSeconds(2) || value.Elapsed - _last < TimeSpan.FromSeconds(terminal ? 0.5 : 10))
+            {
+                return;
+            }
+
+            _last = value.Elapsed;
+            var line = $"{value.Policy}: {value.ObjectsScanned:N0} objects scanned ({value.ObjectsPerSecond:N0}/s), {Format.Bytes(value.BytesScanned)} sized, {value.ReferencesRead:N0} references";
+            if (terminal)
+            {
+                error.Write($"\r{line}   ");
+            }
+            else
+            {
+                error.WriteLine(line);
+            }
+        }
+    }
+}

@@ -1,0 +1,225 @@
+using System.Text.Json;
+using Reclaim.Core.Planning;
+using Reclaim.Core.State;
+using Reclaim.Engine;
+using Reclaim.Engine.Planning;
+using Spectre.Console;
+
+namespace Reclaim.Cli;
+
+/// <summary>Renders results as tables (Spectre.Console) or JSON (the documented, stable shapes in docs/json.md).</summary>
+internal sealed class Output(CliContext context)
+{
+    private readonly IAnsiConsole _console = AnsiConsole.Create(new AnsiConsoleSettings
+    {
+        Out = new AnsiConsoleOutput(context.Out),
+        Ansi = Console.IsOutputRedirected ? AnsiSupport.No : AnsiSupport.Detect,
+        ColorSystem = Console.IsOutputRedirected ? ColorSystemSupport.NoColors : ColorSystemSupport.Detect,
+    });
+
+    public void Json(object value) => context.Out.WriteLine(JsonSerializer.Serialize(value, PlanFile.Options));
+
+    public void Plan(Plan plan, string? planPath)
+    {
+        if (context.Json)
+        {
+            Json(plan);
+            return;
+        }
+
+        var table = new Table().Border(TableBorder.Rounded).Title("[bold]plan[/] " + Markup.Escape(Format.Time(plan.CreatedAt)));
+        table.AddColumns("policy", "store", "action", "scanned", "referenced", "too young", "unmatched", "orphaned", "objects", "reclaimable", "verdict");
+        foreach (var p in plan.Policies)
+        {
+            var t = p.Totals;
+            table.AddRow(
+                Markup.Escape(p.Policy), Markup.Escape(p.Store), p.Action.ToString().ToLowerInvariant(),
+                Format.Count(t.GroupsScanned), Format.Count(t.GroupsReferenced), Format.Count(t.GroupsTooYoung),
+                Format.Count(t.ObjectsUnmatched), Format.Count(t.GroupsOrphaned), Format.Count(t.ObjectsOrphaned),
+                Format.Bytes(t.BytesReclaimable), p.Refused ? "[red]refused[/]" : "[green]ok[/]");
+        }
+
+        _console.Write(table);
+        _console.MarkupLine("[grey]scanned, referenced, too young, orphaned: groups; unmatched, objects: objects[/]");
+        foreach (var p in plan.Policies)
+        {
+            foreach (var guard in p.Guards.Where(g => !g.Passed))
+            {
+                _console.MarkupLine($"[red]refused[/] {Markup.Escape(p.Policy)}: {guard.Guard}: {Markup.Escape(guard.Message)}");
+            }
+
+            foreach (var warning in p.Warnings)
+            {
+                _console.MarkupLine($"[yellow]warning[/] {Markup.Escape(p.Policy)}: {Markup.Escape(warning)}");
+            }
+
+            foreach (var group in p.Groups.Take(OrphanPlanner.SampleSize))
+            {
+                _console.MarkupLine($"  {Markup.Escape(p.Policy)}: {Markup.Escape(group.GroupKey)} ({group.Objects.Count} objects, {Format.Bytes(group.Bytes)}) — {Markup.Escape(group.Reason)}");
+            }
+
+            if (p.Totals.GroupsOrphaned > OrphanPlanner.SampleSize)
+            {
+                _console.MarkupLine($"  [grey]… and {Format.Count(p.Totals.GroupsOrphaned - OrphanPlanner.SampleSize)} more groups[/]");
+            }
+        }
+
+        foreach (var guard in plan.Guards.Where(g => !g.Passed))
+        {
+            _console.MarkupLine($"[red]refused[/] plan: {guard.Guard}: {Markup.Escape(guard.Message)}");
+        }
+
+        _console.MarkupLine($"total: {Format.Count(plan.ObjectsProposed)} objects, {Format.Bytes(plan.BytesProposed)} proposed" +
+            (planPath is null ? string.Empty : $"; plan written to {Markup.Escape(planPath)}"));
+    }
+
+    public void Run(RunResult result)
+    {
+        if (context.Json)
+        {
+            Json(new
+            {
+                run = result.Run,
+                objects_done = result.Totals.ObjectsDone,
+                bytes_done = result.Totals.BytesDone,
+                objects_skipped = result.Totals.ObjectsSkipped,
+                groups_skipped = result.Totals.GroupsSkipped,
+                objects_failed = result.Totals.ObjectsFailed,
+                sample_errors = result.Totals.SampleErrors,
+                parts = result.PerPolicy.ToDictionary(p => p.Key, p => new { objects_done = p.Value.ObjectsDone, bytes_done = p.Value.BytesDone, objects_skipped = p.Value.ObjectsSkipped, objects_failed = p.Value.ObjectsFailed }),
+            });
+            return;
+        }
+
+        var run = result.Run;
+        var table = new Table().Border(TableBorder.Rounded).Title($"[bold]run[/] {Markup.Escape(run.Id)} ({Markup.Escape(run.Kind)}{(run.DryRun ? ", dry run" : string.Empty)})");
+        table.AddColumns("part", "done", "bytes", "skipped", "failed");
+        foreach (var (name, totals) in result.PerPolicy)
+        {
+            table.AddRow(Markup.Escape(name), Format.Count(totals.ObjectsDone), Format.Bytes(totals.BytesDone), Format.Count(totals.ObjectsSkipped), Format.Count(totals.ObjectsFailed));
+        }
+
+        table.AddRow("[bold]total[/]", Format.Count(result.Totals.ObjectsDone), Format.Bytes(result.Totals.BytesDone), Format.Count(result.Totals.ObjectsSkipped), Format.Count(result.Totals.ObjectsFailed));
+        _console.Write(table);
+        _console.MarkupLine($"status: {Status(run.Status)}");
+        foreach (var error in result.Totals.SampleErrors)
+        {
+            _console.MarkupLine($"[red]failed[/] {Markup.Escape(error)}");
+        }
+    }
+
+    public void Runs(IReadOnlyList<RunRecord> runs)
+    {
+        if (context.Json)
+        {
+            Json(runs);
+            return;
+        }
+
+        var table = new Table().Border(TableBorder.Rounded);
+        table.AddColumns("run", "kind", "started", "finished", "status", "actor", "policies", "summary");
+        foreach (var run in runs)
+        {
+            table.AddRow(Markup.Escape(run.Id), Markup.Escape(run.Kind + (run.DryRun ? " (dry)" : string.Empty)), Format.Time(run.StartedAt), Format.Time(run.FinishedAt),
+                Status(run.Status), Markup.Escape(run.Actor), Markup.Escape(run.Policies), Markup.Escape(ShortSummary(run.Summary)));
+        }
+
+        _console.Write(table);
+    }
+
+    public void RunDetail(RunRecord run, IReadOnlyList<ActionRecord> actions)
+    {
+        if (context.Json)
+        {
+            Json(new { run, actions });
+            return;
+        }
+
+        Runs([run]);
+        var table = new Table().Border(TableBorder.Simple);
+        table.AddColumns("action", "key", "size", "policy", "outcome", "reason / error");
+        foreach (var action in actions)
+        {
+            table.AddRow(action.Kind.ToString().ToLowerInvariant(), Markup.Escape(action.Key), Format.Bytes(action.Size), Markup.Escape(action.Policy),
+                Outcome(action.Outcome), Markup.Escape(action.Error ?? action.Reason));
+        }
+
+        _console.Write(table);
+    }
+
+    public void Usage(IReadOnlyList<UsageRow> rows)
+    {
+        if (context.Json)
+        {
+            Json(rows);
+            return;
+        }
+
+        var table = new Table().Border(TableBorder.Rounded);
+        table.AddColumns("store", "prefix", "objects", "bytes", "oldest", "newest");
+        foreach (var row in rows)
+        {
+            table.AddRow(Markup.Escape(row.Store), Markup.Escape(row.Prefix), Format.Count(row.Objects), Format.Bytes(row.Bytes), Format.Time(row.Oldest), Format.Time(row.Newest));
+        }
+
+        _console.Write(table);
+        _console.MarkupLine($"total: {Format.Count(rows.Sum(r => r.Objects))} objects, {Format.Bytes(rows.Sum(r => r.Bytes))}");
+    }
+
+    public void Validation(IReadOnlyList<(string Component, bool Ok, string Detail)> results)
+    {
+        if (context.Json)
+        {
+            Json(results.Select(r => new { component = r.Component, ok = r.Ok, detail = r.Detail }));
+            return;
+        }
+
+        foreach (var (component, ok, detail) in results)
+        {
+            _console.MarkupLine($"{(ok ? "[green]ok[/]  " : "[red]fail[/]")} {Markup.Escape(component)}: {Markup.Escape(detail)}");
+        }
+    }
+
+    public void Line(string text) => _console.MarkupLine(Markup.Escape(text));
+
+    private static string Status(RunStatus status) => status switch
+    {
+        RunStatus.Succeeded => "[green]succeeded[/]",
+        RunStatus.Refused => "[red]refused[/]",
+        RunStatus.Failed => "[red]failed[/]",
+        RunStatus.PartiallyFailed => "[yellow]partially failed[/]",
+        _ => "running",
+    };
+
+    private static string Outcome(ActionOutcome outcome) => outcome switch
+    {
+        ActionOutcome.Done => "[green]done[/]",
+        ActionOutcome.Skipped => "[yellow]skipped[/]",
+        ActionOutcome.Failed => "[red]failed[/]",
+        _ => "pending",
+    };
+
+    private static string ShortSummary(string? summary)
+    {
+        if (summary is null)
+        {
+            return string.Empty;
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(summary);
+            var root = document.RootElement;
+            if (root.TryGetProperty("objects_done", out var done))
+            {
+                return $"{done.GetInt64()} done, {Format.Bytes(root.GetProperty("bytes_done").GetInt64())}, {root.GetProperty("objects_skipped").GetInt64()} skipped, {root.GetProperty("objects_failed").GetInt64()} failed";
+            }
+
+            return root.TryGetProperty("refused", out var refused) ? string.Join("; ", refused.EnumerateArray().Select(r => r.GetString())) : summary;
+        }
+        catch (JsonException)
+        {
+            return summary;
+        }
+    }
+}

@@ -1,0 +1,318 @@
+using System.CommandLine;
+using Reclaim.Core;
+using Reclaim.Core.State;
+using Reclaim.Engine;
+using Reclaim.Engine.Gate;
+using Reclaim.Engine.Planning;
+
+namespace Reclaim.Cli;
+
+/// <summary>The <c>reclaim</c> command tree (SPEC "Command line"). Every verb is a thin caller of <see cref="ReclaimEngine"/>.</summary>
+public static class ReclaimCommandLine
+{
+    private static readonly Option<string> ConfigOption = new("--config", "-c")
+    {
+        Description = "The config file.",
+        DefaultValueFactory = _ => "reclaim.yaml",
+        Recursive = true,
+    };
+
+    private static readonly Option<string?> FormatOption = new("--format")
+    {
+        Description = "Output format: table or json (default: table on a terminal, json otherwise).",
+        Recursive = true,
+    };
+
+    private static readonly Option<bool> VerboseOption = new("--verbose", "-v")
+    {
+        Description = "Log every action and more detail on stderr.",
+        Recursive = true,
+    };
+
+    /// <summary>Parses and runs a command line.</summary>
+    /// <param name="args">The arguments.</param>
+    /// <param name="stdout">Standard output.</param>
+    /// <param name="stderr">Standard error.</param>
+    /// <returns>The exit code (<see cref="ExitCodes"/>).</returns>
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        FormatOption.AcceptOnlyFromAmong("table", "json");
+        var root = new RootCommand("Reclaim: safe garbage collection for media storage.");
+        root.Options.Add(ConfigOption);
+        root.Options.Add(FormatOption);
+        root.Options.Add(VerboseOption);
+        root.Subcommands.Add(DemoCommand(stdout, stderr));
+        root.Subcommands.Add(ValidateCommand(stdout, stderr));
+        root.Subcommands.Add(PlanCommand(stdout, stderr));
+        root.Subcommands.Add(ApplyCommand(stdout, stderr));
+        root.Subcommands.Add(SweepCommand(stdout, stderr));
+        root.Subcommands.Add(RestoreCommand(stdout, stderr));
+        root.Subcommands.Add(TrashCommand(stdout, stderr));
+        root.Subcommands.Add(RunsCommand(stdout, stderr));
+        root.Subcommands.Add(UsageCommand(stdout, stderr));
+        root.Subcommands.Add(MigrateCommand(stdout, stderr));
+
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            foreach (var error in parsed.Errors)
+            {
+                await stderr.WriteLineAsync($"error: {error.Message}");
+            }
+
+            await stderr.WriteLineAsync("see: reclaim --help");
+            return ExitCodes.Usage;
+        }
+
+        var configuration = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
+        return await parsed.InvokeAsync(configuration);
+    }
+
+    private static CliContext Context(ParseResult result, TextWriter stdout, TextWriter stderr)
+    {
+        var format = result.GetValue(FormatOption);
+        var json = format is null ? Console.IsOutputRedirected || !ReferenceEquals(stdout, Console.Out) : format == "json";
+        return new CliContext(Path.GetFullPath(result.GetValue(ConfigOption)!), json, result.GetValue(VerboseOption), stdout, stderr);
+    }
+
+    private static Option<string[]> PolicyOption() => new("--policy") { Description = "A policy to run (repeatable; default: all)." };
+
+    private static Command DemoCommand(TextWriter stdout, TextWriter stderr)
+    {
+        var dir = new Option<string>("--dir") { Description = "Where to build the demo (default: ./reclaim-demo).", DefaultValueFactory = _ => "reclaim-demo" };
+        var command = new Command("demo", "Build a self-contained example (SQLite catalog, folder store, config), plan it, apply it with quarantine, and show the result.") { dir };
+        command.SetAction((result, cancellationToken) =>
+        {
+            var context = Context(result, stdout, stderr);
+            return context.GuardedAsync(() => Demo.RunAsync(context, Path.GetFullPath(result.GetValue(dir)!), cancellationToken));
+        });
+        return command;
+    }
+
+    private static Command ValidateCommand(TextWriter stdout, TextWriter stderr)
+    {
+        var command = new Command("validate", "Check the config and connectivity to every store and catalog.");
+        command.SetAction((result, cancellationToken) =>
+        {
+            var context = Context(result, stdout, stderr);
+            return context.RunAsync(async engine =>
+            {
+                var checks = await engine.ValidateAsync(cancellationToken);
+                new Output(context).Validation(checks);
+                return checks.All(c => c.Ok) ? ExitCodes.Ok : ExitCodes.Failed;
+            });
+        });
+        return command;
+    }
+
+    private static Command PlanCommand(TextWriter stdout, TextWriter stderr)
+    {
+        var policies = PolicyOption();
+        var output = new Option<string?>("--output", "-o") { Description = "Write the plan to this file (JSON) for `reclaim apply`." };
+        var force = new Option<bool>("--force") { Description = "Accept a min_age below guards.min_age_floor." };
+        var command = new Command("plan", "A dry run: per-policy candidates, bytes and guard verdicts; optionally writes the plan.") { policies, output, force };
+        command.SetAction((result, cancellationToken) =>
+        {
+            var context = Context(result, stdout, stderr);
+            return context.RunAsync(async engine =>
+            {
+                var plan = await engine.PlanAsync(result.GetValue(policies) ?? [], result.GetValue(force), context.Progress(), cancellationToken);
+                var path = result.GetValue(output);
+                if (path is not null)
+                {
+                    await PlanFile.WriteAsync(plan, path, cancellationToken);
+                }
+
+                new Output(context).Plan(plan, path);
+                return plan.Refused ? ExitCodes.Refused : ExitCodes.Ok;
+            });
+        });
+        return command;
+    }
+
+    private static Command ApplyCommand(TextWriter stdout, TextWriter stderr)
+    {
+        var planPath = new Argument<string>("PLAN") { Description = "A plan file written by `reclaim plan -o`." };
+        var yes = new Option<bool>("--yes", "-y") { Description = "Apply without asking." };
+        var command = new Command("apply", "Apply exactly that plan, re-checking each action first.") { planPath, yes };
+        command.SetAction((result, cancellationToken) =>
+        {
+            var context = Context(result, stdout, stderr);
+            return context.RunAsync(async engine =>
+            {
+                var plan = await PlanFile.ReadAsync(result.GetValue(planPath)!, cancellationToken);
+                if (!plan.Refused && !result.GetValue(yes) &&
+                    !context.Confirm($"Apply the plan: {Format.Count(plan.ObjectsProposed)} objects, {Format.Bytes(plan.BytesProposed)}?"))
+                {
+                    return ExitCodes.Usage;
+                }
+
+                return Finish(context, await engine.ApplyAsync(plan, CliContext.Actor, dryRun: false, cancellationToken));
+            });
+        });
+        return command;
+    }
+
+    private static Command SweepCommand(TextWriter stdout, TextWriter stderr)
+    {
+        var policies = PolicyOption();
+        var dryRun = new Option<bool>("--dry-run") { Description = "Plan and re-check only; touch nothing." };
+        var yes = new Option<bool>("--yes", "-y") { Description = "Apply without asking." };
+        var force = new Option<bool>("--force") { Description = "Accept a min_age below guards.min_age_floor." };
+        var command = new Command("sweep", "Plan, then apply.") { policies, dryRun, yes, force };
+        command.SetAction((result, cancellationToken) =>
+        {
+            var context = Context(result, stdout, stderr);
+            return context.RunAsync(async engine =>
+            {
+                var plan = await engine.PlanAsync(result.GetValue(policies) ?? [], result.GetValue(force), context.Progress(), cancellationToken);
+                var output = new Output(context);
+                if (!context.Json || plan.Refused)
+                {
+                    output.Plan(plan, null);
+                }
+
+                if (plan.Refused)
+                {
+                    if (!result.GetValue(dryRun))
+                    {
+                        var run = await engine.RecordRefusalAsync(plan, CliContext.Actor, cancellationToken);
+                        await stderr.WriteLineAsync($"refused: a guard refused the plan (recorded as run {run.Id}); nothing was touched.");
+                    }
+
+                    return ExitCodes.Refused;
+                }
+
+                if (result.GetValue(dryRun))
+                {
+                    return Finish(context, await engine.ApplyAsync(plan, CliContext.Actor, dryRun: true, cancellationToken));
+                }
+
+                if (plan.ObjectsProposed > 0 && !result.GetValue(yes) &&
+                    !context.Confirm($"Remove {Format.Count(plan.ObjectsProposed)} objects, {Format.Bytes(plan.BytesProposed)}?"))
+                {
+                    return ExitCodes.Usage;
+                }
+
+                return Finish(context, await engine.ApplyAsync(plan, CliContext.Actor, dryRun: false, cancellationToken));
+            });
+        });
+        return command;
+    }
+
+    private static Command RestoreCommand(TextWriter stdout, TextWriter stderr)
+    {
+        var runId = new Argument<string>("RUN_ID") { Description = "The run that quarantined the objects." };
+        var keys = new Option<string[]>("--key") { Description = "Restore only this original key (repeatable)." };
+        var command = new Command("restore", "Move quarantined objects of a run back, byte-identical; never overwrites.") { runId, keys };
+        command.SetAction((result, cancellationToken) =>
+        {
+            var context = Context(result, stdout, stderr);
+            return context.RunAsync(async engine =>
+                Finish(context, await engine.RestoreAsync(result.GetValue(runId)!, result.GetValue(keys) ?? [], CliContext.Actor, cancellationToken)));
+        });
+        return command;
+    }
+
+    private static Command TrashCommand(TextWriter stdout, TextWriter stderr)
+    {
+        var olderThan = new Option<string?>("--older-than") { Description = "Purge quarantines older than this (default: trash.retention), e.g. 7d." };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Count only." };
+        var purge = new Command("purge", "Delete quarantined objects past retention.") { olderThan, dryRun };
+        purge.SetAction((result, cancellationToken) =>
+        {
+            var context = Context(result, stdout, stderr);
+            return context.RunAsync(async engine =>
+            {
+                TimeSpan? age = null;
+                if (result.GetValue(olderThan) is { } text)
+                {
+                    age = Duration.TryParse(text, out var parsed) ? parsed : throw new UsageException($"--older-than: '{text}' is not a duration (90s, 15m, 24h, 7d)");
+                }
+
+                return Finish(context, await engine.PurgeAsync(age, CliContext.Actor, result.GetValue(dryRun), cancellationToken));
+            });
+        });
+        return new Command("trash", "Manage quarantined objects.") { purge };
+    }
+
+    private static Command RunsCommand(TextWriter stdout, TextWriter stderr)
+    {
+        var limit = new Option<int>("--limit") { Description = "How many runs (default 20).", DefaultValueFactory = _ => 20 };
+        var runId = new Argument<string>("RUN_ID") { Description = "The run." };
+        var show = new Command("show", "One run and its actions.") { runId };
+        show.SetAction((result, cancellationToken) =>
+        {
+            var context = Context(result, stdout, stderr);
+            return context.RunAsync(async engine =>
+            {
+                var (run, actions) = await engine.RunAsync(result.GetValue(runId)!, cancellationToken);
+                new Output(context).RunDetail(run, actions);
+                return ExitCodes.Ok;
+            });
+        });
+        var command = new Command("runs", "Run history.") { limit, show };
+        command.SetAction((result, cancellationToken) =>
+        {
+            var context = Context(result, stdout, stderr);
+            return context.RunAsync(async engine =>
+            {
+                new Output(context).Runs(await engine.RunsAsync(result.GetValue(limit), cancellationToken));
+                return ExitCodes.Ok;
+            });
+        });
+        return command;
+    }
+
+    private static Command UsageCommand(TextWriter stdout, TextWriter stderr)
+    {
+        var store = new Option<string?>("--store") { Description = "One store (default: all)." };
+        var depth = new Option<int>("--depth") { Description = "Prefix depth in segments (default 1).", DefaultValueFactory = _ => 1 };
+        depth.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() < 1)
+            {
+                r.AddError("--depth must be 1 or more");
+            }
+        });
+        var command = new Command("usage", "Objects and bytes by prefix.") { store, depth };
+        command.SetAction((result, cancellationToken) =>
+        {
+            var context = Context(result, stdout, stderr);
+            return context.RunAsync(async engine =>
+            {
+                new Output(context).Usage(await engine.UsageAsync(result.GetValue(store), result.GetValue(depth), context.Progress(), cancellationToken));
+                return ExitCodes.Ok;
+            });
+        });
+        return command;
+    }
+
+    private static Command MigrateCommand(TextWriter stdout, TextWriter stderr)
+    {
+        var command = new Command("migrate", "Create or upgrade the state schema.");
+        command.SetAction((result, cancellationToken) =>
+        {
+            var context = Context(result, stdout, stderr);
+            return context.RunAsync(async engine =>
+            {
+                var version = await engine.MigrateAsync(cancellationToken);
+                new Output(context).Line($"state schema at version {version}");
+                return ExitCodes.Ok;
+            });
+        });
+        return command;
+    }
+
+    private static int Finish(CliContext context, RunResult result)
+    {
+        new Output(context).Run(result);
+        return result.Run.Status switch
+        {
+            RunStatus.Succeeded => ExitCodes.Ok,
+            RunStatus.PartiallyFailed => ExitCodes.PartiallyFailed,
+            RunStatus.Refused => ExitCodes.Refused,
+            _ => ExitCodes.Failed,
+        };
+    }
+}
