@@ -1,0 +1,56 @@
+using Reclaim.Core.References;
+
+namespace Reclaim.Core.Tests.References;
+
+public sealed class ReferenceSetTests
+{
+    [Fact]
+    public void Contains_AddedKeys_AreFound_OthersAreNot()
+    {
+        var set = new ReferenceSet();
+        for (var i = 0; i < 100_000; i++)
+        {
+            set.Add($"orgs/{i % 7}/uploads/{i}/");
+        }
+
+        set.Seal();
+        set.Contains("orgs/3/uploads/3/").Should().BeTrue();
+        set.Contains("orgs/0/uploads/99995/").Should().BeTrue();
+        set.Contains("orgs/3/uploads/3").Should().BeFalse();
+        set.Contains("orgs/4/uploads/3/").Should().BeFalse();
+        set.Contains("orgs/3/uploads/100000/").Should().BeFalse();
+    }
+
+    [Fact]
+    public void Seal_RemovesDuplicates_AndCostsEightBytesPerReference()
+    {
+        var set = new ReferenceSet();
+        for (var i = 0; i < 50_000; i++)
+        {
+            set.Add($"k/{i}");
+            set.Add($"k/{i}");
+        }
+
+        set.Seal();
+        set.Added.Should().Be(100_000);
+        set.Count.Should().Be(50_000);
+        set.MemoryBytes.Should().Be(50_000 * 8);
+    }
+
+    [Fact]
+    public void Contains_BeforeSeal_Throws()
+    {
+        var set = new ReferenceSet();
+        set.Add("a");
+        var act = () => set.Contains("a");
+        act.Should().Throw<InvalidOperationException>();
+    }
+
+    [Fact]
+    public void Fingerprint_DiffersForKeysThatDifferByOneCharacter()
+    {
+        KeyFingerprint.Of("orgs/1/uploads/abc/").Should().NotBe(KeyFingerprint.Of("orgs/1/uploads/abd/"));
+        KeyFingerprint.Of("caf\u00e9").Should().NotBe(KeyFingerprint.Of("cafe\u0301"));
+        KeyFingerprint.Of("a").Should().Be(KeyFingerprint.Of("a"));
+    }
+}
