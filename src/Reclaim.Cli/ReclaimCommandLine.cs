@@ -8,22 +8,22 @@ using Reclaim.Engine.Planning;
 namespace Reclaim.Cli;
 
 /// <summary>The <c>reclaim</c> command tree (SPEC "Command line"). Every verb is a thin caller of <see cref="ReclaimEngine"/>.</summary>
-public static class ReclaimCommandLine
+public sealed class ReclaimCommandLine
 {
-    private static readonly Option<string> ConfigOption = new("--config", "-c")
+    private readonly Option<string> _configOption = new("--config", "-c")
     {
         Description = "The config file.",
         DefaultValueFactory = _ => "reclaim.yaml",
         Recursive = true,
     };
 
-    private static readonly Option<string?> FormatOption = new("--format")
+    private readonly Option<string?> _formatOption = new("--format")
     {
         Description = "Output format: table or json (default: table on a terminal, json otherwise).",
         Recursive = true,
     };
 
-    private static readonly Option<bool> VerboseOption = new("--verbose", "-v")
+    private readonly Option<bool> _verboseOption = new("--verbose", "-v")
     {
         Description = "Log every action and more detail on stderr.",
         Recursive = true,
@@ -34,13 +34,20 @@ public static class ReclaimCommandLine
     /// <param name="stdout">Standard output.</param>
     /// <param name="stderr">Standard error.</param>
     /// <returns>The exit code (<see cref="ExitCodes"/>).</returns>
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    public static Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr) =>
+        new ReclaimCommandLine().InvokeAsync(args, stdout, stderr);
+
+    private ReclaimCommandLine()
     {
-        FormatOption.AcceptOnlyFromAmong("table", "json");
+        _formatOption.AcceptOnlyFromAmong("table", "json");
+    }
+
+    private async Task<int> InvokeAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    {
         var root = new RootCommand("Reclaim: safe garbage collection for media storage.");
-        root.Options.Add(ConfigOption);
-        root.Options.Add(FormatOption);
-        root.Options.Add(VerboseOption);
+        root.Options.Add(_configOption);
+        root.Options.Add(_formatOption);
+        root.Options.Add(_verboseOption);
         root.Subcommands.Add(DemoCommand(stdout, stderr));
         root.Subcommands.Add(ValidateCommand(stdout, stderr));
         root.Subcommands.Add(PlanCommand(stdout, stderr));
@@ -68,16 +75,16 @@ public static class ReclaimCommandLine
         return await parsed.InvokeAsync(configuration);
     }
 
-    private static CliContext Context(ParseResult result, TextWriter stdout, TextWriter stderr)
+    private CliContext Context(ParseResult result, TextWriter stdout, TextWriter stderr)
     {
-        var format = result.GetValue(FormatOption);
+        var format = result.GetValue(_formatOption);
         var json = format is null ? Console.IsOutputRedirected || !ReferenceEquals(stdout, Console.Out) : format == "json";
-        return new CliContext(Path.GetFullPath(result.GetValue(ConfigOption)!), json, result.GetValue(VerboseOption), stdout, stderr);
+        return new CliContext(Path.GetFullPath(result.GetValue(_configOption)!), json, result.GetValue(_verboseOption), stdout, stderr);
     }
 
     private static Option<string[]> PolicyOption() => new("--policy") { Description = "A policy to run (repeatable; default: all)." };
 
-    private static Command DemoCommand(TextWriter stdout, TextWriter stderr)
+    private Command DemoCommand(TextWriter stdout, TextWriter stderr)
     {
         var dir = new Option<string>("--dir") { Description = "Where to build the demo (default: ./reclaim-demo).", DefaultValueFactory = _ => "reclaim-demo" };
         var command = new Command("demo", "Build a self-contained example (SQLite catalog, folder store, config), plan it, apply it with quarantine, and show the result.") { dir };
@@ -89,7 +96,7 @@ public static class ReclaimCommandLine
         return command;
     }
 
-    private static Command ValidateCommand(TextWriter stdout, TextWriter stderr)
+    private Command ValidateCommand(TextWriter stdout, TextWriter stderr)
     {
         var command = new Command("validate", "Check the config and connectivity to every store and catalog.");
         command.SetAction((result, cancellationToken) =>
@@ -105,7 +112,7 @@ public static class ReclaimCommandLine
         return command;
     }
 
-    private static Command PlanCommand(TextWriter stdout, TextWriter stderr)
+    private Command PlanCommand(TextWriter stdout, TextWriter stderr)
     {
         var policies = PolicyOption();
         var output = new Option<string?>("--output", "-o") { Description = "Write the plan to this file (JSON) for `reclaim apply`." };
@@ -130,7 +137,7 @@ public static class ReclaimCommandLine
         return command;
     }
 
-    private static Command ApplyCommand(TextWriter stdout, TextWriter stderr)
+    private Command ApplyCommand(TextWriter stdout, TextWriter stderr)
     {
         var planPath = new Argument<string>("PLAN") { Description = "A plan file written by `reclaim plan -o`." };
         var yes = new Option<bool>("--yes", "-y") { Description = "Apply without asking." };
@@ -153,7 +160,7 @@ public static class ReclaimCommandLine
         return command;
     }
 
-    private static Command SweepCommand(TextWriter stdout, TextWriter stderr)
+    private Command SweepCommand(TextWriter stdout, TextWriter stderr)
     {
         var policies = PolicyOption();
         var dryRun = new Option<bool>("--dry-run") { Description = "Plan and re-check only; touch nothing." };
@@ -200,7 +207,7 @@ public static class ReclaimCommandLine
         return command;
     }
 
-    private static Command RestoreCommand(TextWriter stdout, TextWriter stderr)
+    private Command RestoreCommand(TextWriter stdout, TextWriter stderr)
     {
         var runId = new Argument<string>("RUN_ID") { Description = "The run that quarantined the objects." };
         var keys = new Option<string[]>("--key") { Description = "Restore only this original key (repeatable)." };
@@ -214,7 +221,7 @@ public static class ReclaimCommandLine
         return command;
     }
 
-    private static Command TrashCommand(TextWriter stdout, TextWriter stderr)
+    private Command TrashCommand(TextWriter stdout, TextWriter stderr)
     {
         var olderThan = new Option<string?>("--older-than") { Description = "Purge quarantines older than this (default: trash.retention), e.g. 7d." };
         var dryRun = new Option<bool>("--dry-run") { Description = "Count only." };
@@ -236,7 +243,7 @@ public static class ReclaimCommandLine
         return new Command("trash", "Manage quarantined objects.") { purge };
     }
 
-    private static Command RunsCommand(TextWriter stdout, TextWriter stderr)
+    private Command RunsCommand(TextWriter stdout, TextWriter stderr)
     {
         var limit = new Option<int>("--limit") { Description = "How many runs (default 20).", DefaultValueFactory = _ => 20 };
         var runId = new Argument<string>("RUN_ID") { Description = "The run." };
@@ -264,7 +271,7 @@ public static class ReclaimCommandLine
         return command;
     }
 
-    private static Command UsageCommand(TextWriter stdout, TextWriter stderr)
+    private Command UsageCommand(TextWriter stdout, TextWriter stderr)
     {
         var store = new Option<string?>("--store") { Description = "One store (default: all)." };
         var depth = new Option<int>("--depth") { Description = "Prefix depth in segments (default 1).", DefaultValueFactory = _ => 1 };
@@ -288,7 +295,7 @@ public static class ReclaimCommandLine
         return command;
     }
 
-    private static Command MigrateCommand(TextWriter stdout, TextWriter stderr)
+    private Command MigrateCommand(TextWriter stdout, TextWriter stderr)
     {
         var command = new Command("migrate", "Create or upgrade the state schema.");
         command.SetAction((result, cancellationToken) =>
