@@ -35,10 +35,22 @@ public sealed class ReclaimCommandLine
     /// <param name="stderr">Standard error.</param>
     /// <returns>The exit code (<see cref="ExitCodes"/>).</returns>
     public static Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr) =>
-        new ReclaimCommandLine().InvokeAsync(args, stdout, stderr);
+        new ReclaimCommandLine(TimeProvider.System).InvokeAsync(args, stdout, stderr);
 
-    private ReclaimCommandLine()
+    /// <summary>Parses and runs a command line with a given clock (tests move time instead of waiting).</summary>
+    /// <param name="args">The arguments.</param>
+    /// <param name="stdout">Standard output.</param>
+    /// <param name="stderr">Standard error.</param>
+    /// <param name="clock">The clock every command sees.</param>
+    /// <returns>The exit code.</returns>
+    internal static Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, TimeProvider clock) =>
+        new ReclaimCommandLine(clock).InvokeAsync(args, stdout, stderr);
+
+    private readonly TimeProvider _clock;
+
+    private ReclaimCommandLine(TimeProvider clock)
     {
+        _clock = clock;
         _formatOption.AcceptOnlyFromAmong("table", "json");
     }
 
@@ -79,7 +91,7 @@ public sealed class ReclaimCommandLine
     {
         var format = result.GetValue(_formatOption);
         var json = format is null ? Console.IsOutputRedirected || !ReferenceEquals(stdout, Console.Out) : format == "json";
-        return new CliContext(Path.GetFullPath(result.GetValue(_configOption)!), json, result.GetValue(_verboseOption), stdout, stderr);
+        return new CliContext(Path.GetFullPath(result.GetValue(_configOption)!), json, result.GetValue(_verboseOption), stdout, stderr) { Time = _clock };
     }
 
     private static Option<string[]> PolicyOption() => new("--policy") { Description = "A policy to run (repeatable; default: all)." };

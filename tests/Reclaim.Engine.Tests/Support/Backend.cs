@@ -1,0 +1,200 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Reclaim.Core.Storage;
+using Reclaim.Engine.Configuration;
+using Reclaim.Engine.Runtime;
+using Reclaim.Testing;
+
+namespace Reclaim.Engine.Tests.Support;
+
+/// <summary>
+/// A store and a catalog for end-to-end scenarios: the same scenarios run on a folder + SQLite and on S3
+/// (s3rver) + PostgreSQL.
+/// </summary>
+public abstract class Backend : IAsyncLifetime
+{
+    private IObjectStore? _store;
+
+    /// <summary>A temporary folder for the config, state and plan files.</summary>
+    public string Dir { get; } = Directory.CreateTempSubdirectory("reclaim-scenario-").FullName;
+
+    /// <summary>The config file's path.</summary>
+    public string ConfigPath => Path.Combine(Dir, "reclaim.yaml");
+
+    /// <summary>The YAML under <c>stores:</c> defining a store named <c>media</c> (indented by 2).</summary>
+    protected abstract string StoreYaml { get; }
+
+    /// <summary>The YAML under <c>catalogs:</c> defining a catalog named <c>app</c> (indented by 2).</summary>
+    protected abstract string CatalogYaml { get; }
+
+    /// <summary>The store, as the product opens it.</summary>
+    public IObjectStore Store => _store ?? throw new InvalidOperationException("write the config first");
+
+    /// <summary>Runs SQL on the catalog.</summary>
+    /// <param name="sql">Statements.</param>
+    /// <returns>A task.</returns>
+    public abstract Task ExecuteSqlAsync(string sql);
+
+    /// <inheritdoc/>
+    public abstract Task InitializeAsync();
+
+    /// <inheritdoc/>
+    public virtual async Task DisposeAsync()
+    {
+        if (_store is not null)
+        {
+            await _store.DisposeAsync();
+        }
+
+        try
+        {
+            Directory.Delete(Dir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    /// <summary>Writes <c>reclaim.yaml</c> with the backend's store and catalog and opens the store.</summary>
+    /// <param name="policies">YAML list items under <c>policies:</c> (indented by 2).</param>
+    /// <param name="extra">More top-level YAML (guards, trash).</param>
+    public void WriteConfig(string policies, string extra = "")
+    {
+        var yaml = $"""
+            version: 1
+            stores:
+            {StoreYaml}
+            catalogs:
+            {CatalogYaml}
+            policies:
+            {policies}
+            {extra}
+            """;
+        File.WriteAllText(ConfigPath, yaml);
+        if (_store is null)
+        {
+            var config = ConfigLoader.Load(ConfigPath);
+            _store = StoreFactory.Create(config.Stores["media"], NullLoggerFactory.Instance);
+        }
+    }
+
+    /// <summary>Writes an object through the store.</summary>
+    /// <param name="key">The key.</param>
+    /// <param name="content">The bytes.</param>
+    /// <returns>A task.</returns>
+    public async Task PutAsync(string key, byte[] content)
+    {
+        await ((IObjectContent)Store).WriteAsync(key, new MemoryStream(content), CancellationToken.None);
+    }
+
+    /// <summary>Every object in the store, trash included, in key order.</summary>
+    /// <returns>The objects.</returns>
+    public async Task<List<StoredObject>> ListAllAsync()
+    {
+        var all = new List<StoredObject>();
+        await foreach (var item in Store.ListAsync(string.Empty, CancellationToken.None))
+        {
+            all.Add(item);
+        }
+
+        return all;
+    }
+
+    /// <summary>Every key in the store, trash included.</summary>
+    /// <returns>The keys.</returns>
+    public async Task<HashSet<string>> KeysAsync() => (await ListAllAsync()).Select(o => o.Key).ToHashSet(StringComparer.Ordinal);
+
+    /// <summary>Runs the CLI with this backend's config.</summary>
+    /// <param name="clock">The clock.</param>
+    /// <param name="args">The arguments (without <c>-c</c>).</param>
+    /// <returns>The result.</returns>
+    public Task<CliResult> CliAsync(TimeProvider clock, params string[] args) => CliRun.RunAsync(clock, [.. args, "-c", ConfigPath]);
+}
+
+/// <summary>A folder store and a SQLite catalog.</summary>
+public sealed class FolderSqliteBackend : Backend
+{
+    private string Root => Path.Combine(Dir, "media");
+
+    private string Database => Path.Combine(Dir, "app.db");
+
+    /// <inheritdoc/>
+    protected override string StoreYaml => """
+          media:
+            type: filesystem
+            root: ./media
+        """;
+
+    /// <inheritdoc/>
+    protected override string CatalogYaml => """
+          app:
+            provider: sqlite
+            connection: ./app.db
+        """;
+
+    /// <inheritdoc/>
+    public override Task InitializeAsync()
+    {
+        Directory.CreateDirectory(Root);
+        return ExecuteSqlAsync("CREATE TABLE IF NOT EXISTS ping (x INTEGER)");
+    }
+
+    /// <inheritdoc/>
+    public override async Task ExecuteSqlAsync(string sql)
+    {
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Database};Pooling=false");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
+    }
+}
+
+/// <summary>An S3 bucket on s3rver and a PostgreSQL catalog.</summary>
+public sealed class S3PostgresBackend : Backend
+{
+    private PostgresDatabase? _database;
+    private string _bucket = string.Empty;
+    private string _endpoint = string.Empty;
+
+    /// <inheritdoc/>
+    protected override string StoreYaml => $"""
+          media:
+            type: s3
+            bucket: {_bucket}
+            endpoint: {_endpoint}
+            region: us-east-1
+            force_path_style: true
+            access_key: S3RVER
+            secret_key: S3RVER
+            use_chunk_encoding: false
+        """;
+
+    /// <inheritdoc/>
+    protected override string CatalogYaml => $"""
+          app:
+            provider: postgres
+            connection: "{_database!.ConnectionString}"
+        """;
+
+    /// <inheritdoc/>
+    public override async Task InitializeAsync()
+    {
+        _database = await PostgresDatabase.CreateAsync();
+        _endpoint = await S3TestServer.EndpointAsync();
+        _bucket = "scenario-" + Guid.NewGuid().ToString("N")[..12];
+        await S3TestServer.CreateBucketAsync(_endpoint, _bucket);
+    }
+
+    /// <inheritdoc/>
+    public override Task ExecuteSqlAsync(string sql) => _database!.ExecuteAsync(sql);
+
+    /// <inheritdoc/>
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (_database is not null)
+        {
+            await _database.DisposeAsync();
+        }
+    }
+}
