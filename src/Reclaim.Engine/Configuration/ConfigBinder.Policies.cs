@@ -1,0 +1,218 @@
+using System.Text.RegularExpressions;
+using Reclaim.Core.Layouts;
+using Reclaim.Core.State;
+using YamlDotNet.RepresentationModel;
+
+namespace Reclaim.Engine.Configuration;
+
+internal sealed partial class ConfigBinder
+{
+    internal static readonly string[] PolicyTypes = ["orphans", "retention", "records", "queue"];
+    private static readonly string[] Actions = ["delete", "quarantine"];
+    private static readonly string[] Targets = ["key", "folder"];
+    private static readonly string[] QueryKeys = ["catalog", "query"];
+    private static readonly string[] CommonPolicyKeys = ["name", "type", "store", "action"];
+
+    /// <summary>The keys each policy type takes besides <see cref="CommonPolicyKeys"/>.</summary>
+    private static readonly Dictionary<string, string[]> PolicyKeys = new(StringComparer.Ordinal)
+    {
+        ["orphans"] = ["layout", "references", "min_age"],
+        ["retention"] = ["layout", "max_age", "keep"],
+        ["records"] = ["catalog", "query", "objects", "after"],
+        ["queue"] = ["catalog", "table", "target", "folder_depth", "require_prefix"],
+    };
+
+    private static readonly string[] AnyPolicyKeys = [.. CommonPolicyKeys.Concat(PolicyKeys.Values.SelectMany(k => k)).Distinct(StringComparer.Ordinal)];
+
+    private (HashSet<string> Declared, List<PolicyConfig> Configs) ReadPolicies(ConfigSection root, Named<StoreConfig> stores, Named<CatalogConfig> catalogs)
+    {
+        var declared = new HashSet<string>(StringComparer.Ordinal);
+        var configs = new List<PolicyConfig>();
+        var names = new Dictionary<string, YamlNode>(StringComparer.Ordinal);
+        var items = root.Value("policies") is { } node
+            ? reader.Items(node, "policies", "a list of policies, each starting with '- name: ...'")
+            : [];
+        for (var i = 0; i < items.Count; i++)
+        {
+            var errorsBefore = reader.Errors.Count;
+            var section = reader.Section(items[i], $"policies[{i}]", items[i]);
+            if (section is null)
+            {
+                continue;
+            }
+
+            var name = section.String("name", "a unique name, used by --policy and schedule");
+            if (name is not null)
+            {
+                section.Path = $"policies.{name}";
+                declared.Add(name);
+                if (!names.TryAdd(name, section.Position("name")))
+                {
+                    section.Error("name", $"the policy name '{name}' is already used at line {names[name].Start.Line}: policy names must be unique");
+                }
+            }
+
+            var policy = ReadPolicy(section, name, stores, catalogs);
+            if (policy is not null && reader.Errors.Count == errorsBefore)
+            {
+                configs.Add(policy);
+            }
+        }
+
+        return (declared, configs);
+    }
+
+    private PolicyConfig? ReadPolicy(ConfigSection section, string? name, Named<StoreConfig> stores, Named<CatalogConfig> catalogs)
+    {
+        var type = section.Choice("type", PolicyTypes, "orphans, retention, records or queue");
+        section.CheckKeys(type is null ? AnyPolicyKeys : [.. CommonPolicyKeys, .. PolicyKeys[type]], key => type is null ? null : Misplaced(key, type));
+
+        var store = section.String("store", "the store the policy acts on (a name under stores:)");
+        if (store is not null && !stores.Declared.Contains(store))
+        {
+            section.Error("store", $"unknown store '{store}'{Hint(store, stores.Declared, "stores")}");
+        }
+
+        var action = section.Choice("action", Actions) switch
+        {
+            "delete" => ActionKind.Delete,
+            _ => ActionKind.Quarantine,
+        };
+
+        if (type is null)
+        {
+            return null;
+        }
+
+        // A policy with a missing name or store is still read through, so every problem is reported; the caller drops it.
+        var policy = new PolicyConfig { Name = name ?? string.Empty, Type = type, Store = store ?? string.Empty, Action = action, Location = reader.At(section.Node) };
+        switch (type)
+        {
+            case "orphans":
+                return policy with
+                {
+                    Layout = ReadLayout(section),
+                    References = ReadQuery(section, "references", catalogs,
+                        "the catalog query whose rows name the live groups, for example references: {catalog: app, query: \"SELECT org_id AS org, id AS asset FROM media_assets\"}"),
+                    MinAge = section.Duration("min_age", positive: false) ?? policy.MinAge,
+                };
+            case "retention":
+                var maxAge = section.Duration("max_age", positive: true);
+                if (section.Value("max_age") is null)
+                {
+                    section.Missing("max_age", "the age past which groups go, for example max_age: 30d");
+                }
+
+                return policy with { Layout = ReadLayout(section), MaxAge = maxAge, Keep = ReadQuery(section, "keep", catalogs, required: null) };
+            case "records":
+                return policy with
+                {
+                    Catalog = ReadCatalogName(section, "catalog", catalogs),
+                    Query = section.String("query", "the SELECT whose rows name what goes"),
+                    Objects = ReadObjectTemplates(section),
+                    After = section.String("after"),
+                };
+            default:
+                return ReadQueue(section, policy, catalogs);
+        }
+    }
+
+    /// <summary>Why a key of another policy type does not apply to <paramref name="type"/>, or <see langword="null"/> for an unknown key.</summary>
+    private static string? Misplaced(string key, string type)
+    {
+        var owners = PolicyKeys.Where(p => p.Value.Contains(key, StringComparer.Ordinal)).Select(p => p.Key).ToList();
+        return owners.Count == 0 ? null : $"does not apply to {type} policies (it is a setting of {string.Join(" and ", owners)} policies)";
+    }
+
+    private PolicyConfig ReadQueue(ConfigSection section, PolicyConfig policy, Named<CatalogConfig> catalogs)
+    {
+        var table = section.String("table", "the deletion-request table, for example table: media_cleanup_jobs");
+        if (table is not null && !TableName().IsMatch(table))
+        {
+            section.Error("table", $"'{table}' is not a table name: write name or schema.name (letters, digits and '_', not starting with a digit)");
+        }
+
+        var target = section.Choice("target", Targets, "key (delete the request's key) or folder (delete the folder it is in)");
+        var depth = section.Integer("folder_depth", 1, 1000);
+        if (depth is not null && target == "key")
+        {
+            section.Error("folder_depth", "applies only with target: folder");
+        }
+
+        var requirePrefix = section.String("require_prefix");
+        if (requirePrefix is not null)
+        {
+            CheckFolderPrefix(section, "require_prefix", requirePrefix);
+        }
+
+        return policy with
+        {
+            Catalog = ReadCatalogName(section, "catalog", catalogs),
+            Table = table,
+            Target = target,
+            FolderDepth = (int)(depth ?? policy.FolderDepth),
+            RequirePrefix = requirePrefix,
+        };
+    }
+
+    private Layout? ReadLayout(ConfigSection section)
+    {
+        var template = section.String("layout", "a key template such as \"orgs/{org}/uploads/{asset}/\" ({name} is one segment, {name...} the rest)");
+        if (template is null)
+        {
+            return null;
+        }
+
+        if (!Layout.TryParse(template, out var layout, out var error))
+        {
+            section.Error("layout", $"'{template}' is not a valid layout: {error}");
+        }
+
+        return layout;
+    }
+
+    private QueryConfig? ReadQuery(ConfigSection section, string key, Named<CatalogConfig> catalogs, string? required)
+    {
+        var query = section.Section(key, required);
+        if (query is null)
+        {
+            return null;
+        }
+
+        query.CheckKeys(QueryKeys);
+        var catalog = ReadCatalogName(query, "catalog", catalogs);
+        var select = query.String("query", "the SELECT whose columns are named like the layout's variables");
+        return catalog is null || select is null ? null : new QueryConfig(catalog, select);
+    }
+
+    private string? ReadCatalogName(ConfigSection section, string key, Named<CatalogConfig> catalogs)
+    {
+        var catalog = section.String(key, "the catalog to query (a name under catalogs:)");
+        if (catalog is not null && !catalogs.Declared.Contains(catalog))
+        {
+            section.Error(key, $"unknown catalog '{catalog}'{Hint(catalog, catalogs.Declared, "catalogs")}");
+        }
+
+        return catalog;
+    }
+
+    private IReadOnlyList<string> ReadObjectTemplates(ConfigSection section)
+    {
+        var templates = section.Strings("objects", "the key template(s) rendered per row, for example objects: \"{file}\" (a value ending in '/' is a folder)");
+        foreach (var (template, node) in templates ?? [])
+        {
+            if (ColumnReference().Replace(template, string.Empty).IndexOfAny(['{', '}']) >= 0)
+            {
+                reader.Error(node, $"{section.PathOf("objects")}: '{template}' has a brace that is not a column reference: write {{column}} with the column's name");
+            }
+        }
+
+        return [.. (templates ?? []).Select(t => t.Text)];
+    }
+
+    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$", RegexOptions.CultureInvariant)]
+    private static partial Regex TableName();
+
+    [GeneratedRegex(@"\{[A-Za-z_][A-Za-z0-9_]*\}", RegexOptions.CultureInvariant)]
+    private static partial Regex ColumnReference();
+}

@@ -1,0 +1,435 @@
+using System.Text.RegularExpressions;
+using Reclaim.Core.Planning;
+using Reclaim.Core.Storage;
+using YamlDotNet.RepresentationModel;
+
+namespace Reclaim.Engine.Configuration;
+
+/// <summary>
+/// Maps a parsed <c>reclaim.yaml</c> to <see cref="ReclaimConfig"/>, section by section, validating as it goes.
+/// Sections that others refer to (stores, catalogs, policies) are read first, whatever their order in the file,
+/// so every reference can be checked in one pass.
+/// </summary>
+/// <param name="reader">Collects the errors.</param>
+/// <param name="path">The config file's absolute path.</param>
+internal sealed partial class ConfigBinder(ConfigReader reader, string path)
+{
+    internal static readonly string[] RootKeys = ["version", "state", "stores", "catalogs", "policies", "guards", "trash", "schedule", "server"];
+    internal static readonly string[] StoreTypes = ["filesystem", "s3"];
+    internal static readonly string[] Providers = ["sqlite", "postgres"];
+    private static readonly string[] StateKeys = ["provider", "connection"];
+    private static readonly string[] CatalogKeys = ["provider", "connection"];
+    private static readonly string[] FilesystemKeys = ["type", "root", "price_per_gb_month"];
+    private static readonly string[] S3Keys =
+        ["type", "bucket", "prefix", "endpoint", "region", "force_path_style", "access_key", "secret_key", "use_chunk_encoding", "max_attempts", "price_per_gb_month"];
+    private static readonly string[] AnyStoreKeys = [.. FilesystemKeys.Union(S3Keys, StringComparer.Ordinal)];
+    private static readonly string[] GuardKeys = ["max_delete_fraction", "max_delete_count", "refuse_empty_references", "min_age_floor"];
+    private static readonly string[] TrashKeys = ["prefix", "retention"];
+    private static readonly string[] ScheduleKeys = ["policies", "cron", "timezone"];
+    private static readonly string[] ServerKeys = ["urls", "tokens"];
+    private static readonly string[] TokenKeys = ["name", "role", "sha256"];
+    private static readonly string[] Roles = ["viewer", "operator", "admin"];
+
+    private readonly string _directory = Path.GetDirectoryName(path)!;
+
+    /// <summary>Binds the document's root node.</summary>
+    /// <returns>The config, or <see langword="null"/> when <see cref="ConfigReader.Errors"/> is not empty.</returns>
+    public ReclaimConfig? Bind(YamlNode root)
+    {
+        var section = reader.Section(root, string.Empty, root, "a mapping of sections at the top level (version:, stores:, catalogs:, policies:, ...)");
+        if (section is null)
+        {
+            return null;
+        }
+
+        section.CheckKeys(RootKeys);
+        var version = (int)(section.Integer("version", 0, int.MaxValue) ?? 1);
+        if (version != 1)
+        {
+            section.Error("version", $"version {version} is not supported: this Reclaim reads version 1 (write version: 1)");
+        }
+
+        var state = ReadState(section.Section("state"));
+        var stores = ReadStores(section);
+        var catalogs = ReadCatalogs(section);
+        var policies = ReadPolicies(section, stores, catalogs);
+        var guards = ReadGuards(section.Section("guards"));
+        var trash = ReadTrash(section.Section("trash"));
+        var schedule = ReadSchedule(section, policies.Declared);
+        var server = ReadServer(section.Section("server"));
+        if (reader.Errors.Count > 0)
+        {
+            return null;
+        }
+
+        return new ReclaimConfig
+        {
+            Path = path,
+            Version = version,
+            State = state!,
+            Stores = stores.Configs,
+            Catalogs = catalogs.Configs,
+            Policies = policies.Configs,
+            Guards = guards,
+            Trash = trash,
+            Schedule = schedule,
+            Server = server,
+        };
+    }
+
+    /// <summary>Named entries of a section (stores, catalogs, policies): every name declared, and the configs that were valid.</summary>
+    private sealed class Named<T>
+    {
+        public HashSet<string> Declared { get; } = new(StringComparer.Ordinal);
+
+        public Dictionary<string, T> Configs { get; } = new(StringComparer.Ordinal);
+    }
+
+    private StateConfig? ReadState(ConfigSection? section)
+    {
+        if (section is null)
+        {
+            return new StateConfig(Connection: ResolvePath(new StateConfig().Connection));
+        }
+
+        section.CheckKeys(StateKeys);
+        var provider = section.Choice("provider", Providers) ?? (section.Value("provider") is null ? "sqlite" : null);
+        var connection = section.String("connection", provider == "postgres" ? "the PostgreSQL connection string or postgres:// URL of Reclaim's state database" : null);
+        if (provider is null || (connection is null && provider == "postgres"))
+        {
+            return null;
+        }
+
+        connection = ReadConnection(section, provider, connection ?? new StateConfig().Connection);
+        return connection is null ? null : new StateConfig(provider, connection);
+    }
+
+    private Named<StoreConfig> ReadStores(ConfigSection root) =>
+        ReadNamed(root, "stores", "a store needs 'type' (filesystem or s3) and its settings", ReadStore);
+
+    /// <summary>Reads a mapping of named entries (<c>stores:</c>, <c>catalogs:</c>), declaring every name even when its entry is invalid.</summary>
+    private Named<T> ReadNamed<T>(ConfigSection root, string key, string needs, Func<string, ConfigSection, T?> read)
+        where T : class
+    {
+        var named = new Named<T>();
+        var section = root.Section(key);
+        foreach (var (name, keyNode) in section?.Keys ?? [])
+        {
+            named.Declared.Add(name);
+            if (section!.Value(name) is not { } node)
+            {
+                reader.Error(keyNode, $"{section.PathOf(name)}: {needs}");
+            }
+            else if (reader.Section(node, section.PathOf(name), keyNode) is { } entry && read(name, entry) is { } config)
+            {
+                named.Configs[name] = config;
+            }
+        }
+
+        return named;
+    }
+
+    private StoreConfig? ReadStore(string name, ConfigSection section)
+    {
+        var type = section.Choice("type", StoreTypes, "filesystem (a folder) or s3 (a bucket)");
+        var allowed = type switch
+        {
+            "filesystem" => FilesystemKeys,
+            "s3" => S3Keys,
+            _ => AnyStoreKeys,
+        };
+        section.CheckKeys(allowed, key => type is not null && AnyStoreKeys.Contains(key, StringComparer.Ordinal)
+            ? $"does not apply to {type} stores (it is a setting of {(type == "s3" ? "filesystem" : "s3")} stores)"
+            : null);
+
+        var price = section.Number("price_per_gb_month", "a price per GB-month such as 0.0059");
+        if (price < 0)
+        {
+            section.Error("price_per_gb_month", $"must be zero or more, found {price}");
+        }
+
+        if (type == "filesystem")
+        {
+            var root = section.String("root", "the folder that holds the store's objects, for example root: ./media");
+            return root is null ? null : new StoreConfig { Name = name, Type = type, Root = ResolvePath(root), PricePerGbMonth = price };
+        }
+
+        if (type != "s3")
+        {
+            return null;
+        }
+
+        var bucket = section.String("bucket", "the bucket's name, for example bucket: my-media");
+        var prefix = section.String("prefix") ?? string.Empty;
+        if (prefix.Length > 0)
+        {
+            CheckFolderPrefix(section, "prefix", prefix);
+        }
+
+        var endpoint = section.String("endpoint");
+        if (endpoint is not null && !(Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"))
+        {
+            section.Error("endpoint", $"'{endpoint}' is not an http:// or https:// URL (for example https://s3.us-east-1.wasabisys.com)");
+        }
+
+        var accessKey = section.String("access_key");
+        var secretKey = section.String("secret_key");
+        if ((accessKey is null) != (secretKey is null))
+        {
+            var (given, missing) = accessKey is null ? ("secret_key", "access_key") : ("access_key", "secret_key");
+            section.Error(given, $"'{given}' is set but '{missing}' is not: give both, or neither to use the SDK's default credential chain");
+        }
+
+        var store = new StoreConfig
+        {
+            Name = name,
+            Type = type,
+            Bucket = bucket,
+            Prefix = prefix,
+            Endpoint = endpoint,
+            Region = section.String("region") ?? "us-east-1",
+            ForcePathStyle = section.Bool("force_path_style") ?? false,
+            AccessKey = accessKey,
+            SecretKey = secretKey,
+            UseChunkEncoding = section.Bool("use_chunk_encoding") ?? true,
+            MaxAttempts = (int)(section.Integer("max_attempts", 1, 20) ?? 5),
+            PricePerGbMonth = price,
+        };
+        return bucket is null ? null : store;
+    }
+
+    private Named<CatalogConfig> ReadCatalogs(ConfigSection root) =>
+        ReadNamed(root, "catalogs", "a catalog needs 'provider' (sqlite or postgres) and 'connection'", ReadCatalog);
+
+    private CatalogConfig? ReadCatalog(string name, ConfigSection section)
+    {
+        section.CheckKeys(CatalogKeys);
+        var provider = section.Choice("provider", Providers, "sqlite or postgres");
+        var connection = section.String("connection", "a SQLite file path or connection string, or a PostgreSQL connection string or postgres:// URL");
+        return provider is not null && connection is not null && ReadConnection(section, provider, connection) is { } resolved
+            ? new CatalogConfig(name, provider, resolved)
+            : null;
+    }
+
+    /// <summary>Resolves a SQLite connection against the config folder, or checks a PostgreSQL URL converts.</summary>
+    private string? ReadConnection(ConfigSection section, string provider, string connection)
+    {
+        string? error;
+        if (provider == "sqlite")
+        {
+            var resolved = ConnectionStrings.ResolveSqlite(connection, _directory, out error);
+            if (error is null)
+            {
+                return resolved;
+            }
+        }
+        else
+        {
+            try
+            {
+                ConnectionStrings.ToNpgsql(connection);
+                return connection;
+            }
+            catch (FormatException e)
+            {
+                error = $"not a valid PostgreSQL URL: {e.Message}";
+            }
+        }
+
+        section.Error("connection", error);
+        return null;
+    }
+
+    private GuardOptions ReadGuards(ConfigSection? section)
+    {
+        var defaults = GuardOptions.Default;
+        if (section is null)
+        {
+            return defaults;
+        }
+
+        section.CheckKeys(GuardKeys);
+        var fraction = section.Number("max_delete_fraction", "a share greater than 0 and at most 1, such as 0.10");
+        if (fraction is <= 0 or > 1)
+        {
+            section.Error("max_delete_fraction", $"{fraction} is out of range: expected a share greater than 0 and at most 1 (0.10 is 10 %)");
+        }
+
+        return new GuardOptions(
+            (double)(fraction ?? (decimal)defaults.MaxDeleteFraction),
+            section.Integer("max_delete_count", 0) ?? defaults.MaxDeleteCount,
+            section.Bool("refuse_empty_references") ?? defaults.RefuseEmptyReferences,
+            section.Duration("min_age_floor", positive: false) ?? defaults.MinAgeFloor);
+    }
+
+    private TrashConfig ReadTrash(ConfigSection? section)
+    {
+        var defaults = new TrashConfig();
+        if (section is null)
+        {
+            return defaults;
+        }
+
+        section.CheckKeys(TrashKeys);
+        var prefix = section.String("prefix", "a folder inside each store, for example prefix: .reclaim-trash/") ?? defaults.Prefix;
+        CheckFolderPrefix(section, "prefix", prefix);
+        return new TrashConfig(prefix, section.Duration("retention", positive: true) ?? defaults.Retention);
+    }
+
+    /// <summary>Checks that a prefix is a relative key folder: valid as a key and ending in <c>/</c>.</summary>
+    private static void CheckFolderPrefix(ConfigSection section, string key, string prefix)
+    {
+        if (ObjectKey.Validate(prefix) is { } problem)
+        {
+            section.Error(key, $"'{ObjectKey.Printable(prefix)}' is not a valid key prefix: {problem.Replace("the key", "it", StringComparison.Ordinal)}");
+        }
+        else if (!prefix.EndsWith('/'))
+        {
+            section.Error(key, $"'{ObjectKey.Printable(prefix)}' must end with '/' so it names a folder (write '{ObjectKey.Printable(prefix)}/')");
+        }
+    }
+
+    private List<ScheduleConfig> ReadSchedule(ConfigSection root, HashSet<string> policies)
+    {
+        var schedule = new List<ScheduleConfig>();
+        if (root.Value("schedule") is not { } node)
+        {
+            return schedule;
+        }
+
+        var items = reader.Items(node, "schedule", "a list of entries, each '- policies: [...]' with 'cron:'");
+        for (var i = 0; i < items.Count; i++)
+        {
+            var entry = reader.Section(items[i], $"schedule[{i}]", items[i]);
+            if (entry is null)
+            {
+                continue;
+            }
+
+            entry.CheckKeys(ScheduleKeys);
+            var names = entry.Strings("policies", "the policies to run, for example policies: [orphan-uploads]");
+            foreach (var (name, nameNode) in names ?? [])
+            {
+                if (!policies.Contains(name))
+                {
+                    reader.Error(nameNode, $"{entry.PathOf("policies")}: unknown policy '{name}'{Hint(name, policies, "policies")}");
+                }
+            }
+
+            var cron = entry.String("cron", "when to run, for example cron: \"0 3 * * *\" (minute hour day month weekday)");
+            if (cron is not null && cron.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Length is < 5 or > 7)
+            {
+                entry.Error("cron", $"'{cron}' is not a cron expression: write 5 fields (minute hour day month weekday, like \"0 3 * * *\") or Quartz's 6 or 7 (with seconds first)");
+            }
+
+            var zone = ReadTimeZone(entry);
+            if (names is { Count: > 0 } && cron is not null && zone is not null)
+            {
+                schedule.Add(new ScheduleConfig([.. names.Select(n => n.Text)], cron, zone));
+            }
+        }
+
+        return schedule;
+    }
+
+    /// <summary>
+    /// An IANA zone id. One whose region is wrong but whose city names exactly one zone (<c>Europe/Tbilisi</c> for
+    /// <c>Asia/Tbilisi</c>) is taken as that zone; on a system without a time zone database any id is accepted.
+    /// </summary>
+    private static string? ReadTimeZone(ConfigSection entry)
+    {
+        var zone = entry.String("timezone");
+        if (zone is null)
+        {
+            return "UTC";
+        }
+
+        if (TimeZoneInfo.TryFindSystemTimeZoneById(zone, out _))
+        {
+            return zone;
+        }
+
+        var known = TimeZoneInfo.GetSystemTimeZones().Select(z => z.Id).ToList();
+        if (known.Count == 0)
+        {
+            return zone;
+        }
+
+        var city = zone[(zone.LastIndexOf('/') + 1)..];
+        var sameCity = known.Where(id => id.EndsWith($"/{city}", StringComparison.OrdinalIgnoreCase)).ToList();
+        if (sameCity.Count == 1)
+        {
+            return sameCity[0];
+        }
+
+        entry.Error("timezone", $"unknown time zone '{zone}'{Hint(zone, known, "zones", listAll: false)}: write an IANA id such as Europe/Berlin or UTC");
+        return null;
+    }
+
+    private ServerConfig ReadServer(ConfigSection? section)
+    {
+        var defaults = new ServerConfig();
+        if (section is null)
+        {
+            return defaults;
+        }
+
+        section.CheckKeys(ServerKeys);
+        var urls = section.String("urls") ?? defaults.Urls;
+        var tokens = new List<TokenConfig>();
+        var names = new Dictionary<string, YamlNode>(StringComparer.Ordinal);
+        var items = section.Value("tokens") is { } node ? reader.Items(node, "server.tokens", "a list of tokens, each '- {name: ..., role: ..., sha256: ...}'") : [];
+        for (var i = 0; i < items.Count; i++)
+        {
+            var token = reader.Section(items[i], $"server.tokens[{i}]", items[i]);
+            if (token is null)
+            {
+                continue;
+            }
+
+            token.CheckKeys(TokenKeys);
+            var name = token.String("name", "who holds the token, recorded as the actor of what it does");
+            if (name is not null && !names.TryAdd(name, token.Position("name")))
+            {
+                token.Error("name", $"the token name '{name}' is already used at line {names[name].Start.Line}: names must be unique");
+            }
+
+            var role = token.Choice("role", Roles, "viewer, operator or admin");
+            var sha256 = token.String("sha256", "the SHA-256 hex of the key, as printed by 'reclaim token create'");
+            if (sha256 is not null && !Sha256Hex().IsMatch(sha256))
+            {
+                token.Error("sha256", Sha256Hex().IsMatch(sha256.ToLowerInvariant())
+                    ? "write the SHA-256 in lower-case hex"
+                    : $"expected 64 lower-case hex digits (the SHA-256 of the key), found {sha256.Length} characters");
+            }
+
+            if (name is not null && role is not null && sha256 is not null)
+            {
+                tokens.Add(new TokenConfig(name, role, sha256));
+            }
+        }
+
+        return new ServerConfig(urls, tokens);
+    }
+
+    /// <summary>"; did you mean 'x'?" or "; defined stores: a, b" (or that none are defined) for a reference to an unknown name.</summary>
+    private static string Hint(string name, IReadOnlyCollection<string> defined, string what, bool listAll = true)
+    {
+        if (Suggestions.Closest(name, defined) is { } suggestion)
+        {
+            return $"; did you mean '{suggestion}'?";
+        }
+
+        if (!listAll)
+        {
+            return string.Empty;
+        }
+
+        return defined.Count == 0 ? $"; no {what} are defined" : $"; defined {what}: {string.Join(", ", defined)}";
+    }
+
+    private string ResolvePath(string value) => ConnectionStrings.ResolvePath(value, _directory);
+
+    [GeneratedRegex("^[0-9a-f]{64}$", RegexOptions.CultureInvariant)]
+    private static partial Regex Sha256Hex();
+}

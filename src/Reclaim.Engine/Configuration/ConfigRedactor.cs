@@ -1,0 +1,137 @@
+using System.Text.Json.Nodes;
+using Reclaim.Core;
+using Reclaim.Core.State;
+
+namespace Reclaim.Engine.Configuration;
+
+/// <summary>
+/// The effective config as JSON, safe to show (<c>GET /api/v1/config</c>, <c>reclaim validate --format json</c>):
+/// the keys of <c>reclaim.yaml</c>, defaults filled in, paths resolved, durations in the config's notation
+/// (<c>1d</c>, <c>1m30s</c>), and secrets replaced by <see cref="ConnectionStrings.Redacted"/>.
+/// </summary>
+/// <remarks>
+/// Redacted: a store's <c>access_key</c> and <c>secret_key</c> (when set), and the password in every connection
+/// (URL user info, a <c>password</c> URL parameter, a <c>Password</c>/<c>Pwd</c> keyword). Token <c>sha256</c>
+/// values are kept: they are hashes, and an operator needs them to tell keys apart.
+/// </remarks>
+public static class ConfigRedactor
+{
+    /// <summary>Renders <paramref name="config"/> as a JSON object with secrets redacted.</summary>
+    /// <param name="config">A loaded config.</param>
+    /// <returns>A new JSON object; the caller may change it.</returns>
+    public static JsonObject ToJson(ReclaimConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var stores = new JsonObject();
+        foreach (var store in config.Stores.Values)
+        {
+            stores[store.Name] = Store(store);
+        }
+
+        var catalogs = new JsonObject();
+        foreach (var catalog in config.Catalogs.Values)
+        {
+            catalogs[catalog.Name] = new JsonObject { ["provider"] = catalog.Provider, ["connection"] = ConnectionStrings.Redact(catalog.Connection) };
+        }
+
+        return new JsonObject
+        {
+            ["path"] = config.Path,
+            ["version"] = config.Version,
+            ["state"] = new JsonObject { ["provider"] = config.State.Provider, ["connection"] = ConnectionStrings.Redact(config.State.Connection) },
+            ["stores"] = stores,
+            ["catalogs"] = catalogs,
+            ["policies"] = new JsonArray([.. config.Policies.Select(Policy)]),
+            ["guards"] = new JsonObject
+            {
+                ["max_delete_fraction"] = config.Guards.MaxDeleteFraction,
+                ["max_delete_count"] = config.Guards.MaxDeleteCount,
+                ["refuse_empty_references"] = config.Guards.RefuseEmptyReferences,
+                ["min_age_floor"] = Duration.Format(config.Guards.MinAgeFloor),
+            },
+            ["trash"] = new JsonObject { ["prefix"] = config.Trash.Prefix, ["retention"] = Duration.Format(config.Trash.EffectiveRetention) },
+            ["schedule"] = new JsonArray([.. config.Schedule.Select(s => (JsonNode)new JsonObject
+            {
+                ["policies"] = new JsonArray([.. s.Policies.Select(p => (JsonNode?)p)]),
+                ["cron"] = s.Cron,
+                ["timezone"] = s.TimeZone,
+            })]),
+            ["server"] = new JsonObject
+            {
+                ["urls"] = config.Server.Urls,
+                ["tokens"] = new JsonArray([.. (config.Server.Tokens ?? []).Select(t => (JsonNode)new JsonObject
+                {
+                    ["name"] = t.Name,
+                    ["role"] = t.Role,
+                    ["sha256"] = t.Sha256,
+                })]),
+            },
+        };
+    }
+
+    private static JsonObject Store(StoreConfig store)
+    {
+        var json = new JsonObject { ["type"] = store.Type };
+        if (store.Type == "filesystem")
+        {
+            json["root"] = store.Root;
+        }
+        else
+        {
+            json["bucket"] = store.Bucket;
+            json["prefix"] = store.Prefix;
+            json["endpoint"] = store.Endpoint;
+            json["region"] = store.Region;
+            json["force_path_style"] = store.ForcePathStyle;
+            json["access_key"] = store.AccessKey is null ? null : ConnectionStrings.Redacted;
+            json["secret_key"] = store.SecretKey is null ? null : ConnectionStrings.Redacted;
+            json["use_chunk_encoding"] = store.UseChunkEncoding;
+            json["max_attempts"] = store.MaxAttempts;
+        }
+
+        json["price_per_gb_month"] = store.PricePerGbMonth;
+        return json;
+    }
+
+    private static JsonObject Policy(PolicyConfig policy)
+    {
+        var json = new JsonObject
+        {
+            ["name"] = policy.Name,
+            ["type"] = policy.Type,
+            ["store"] = policy.Store,
+            ["action"] = policy.Action == ActionKind.Delete ? "delete" : "quarantine",
+        };
+        switch (policy.Type)
+        {
+            case "orphans":
+                json["layout"] = policy.Layout?.Template;
+                json["references"] = Query(policy.References);
+                json["min_age"] = Duration.Format(policy.MinAge);
+                break;
+            case "retention":
+                json["layout"] = policy.Layout?.Template;
+                json["max_age"] = policy.MaxAge is { } maxAge ? Duration.Format(maxAge) : null;
+                json["keep"] = Query(policy.Keep);
+                break;
+            case "records":
+                json["catalog"] = policy.Catalog;
+                json["query"] = policy.Query;
+                json["objects"] = new JsonArray([.. policy.Objects.Select(o => (JsonNode?)o)]);
+                json["after"] = policy.After;
+                break;
+            default:
+                json["catalog"] = policy.Catalog;
+                json["table"] = policy.Table;
+                json["target"] = policy.Target;
+                json["folder_depth"] = policy.FolderDepth;
+                json["require_prefix"] = policy.RequirePrefix;
+                break;
+        }
+
+        return json;
+    }
+
+    private static JsonObject? Query(QueryConfig? query) =>
+        query is null ? null : new JsonObject { ["catalog"] = query.Catalog, ["query"] = query.Query };
+}
