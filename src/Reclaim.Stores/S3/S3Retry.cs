@@ -21,20 +21,14 @@ internal static class S3Retry
     /// Builds the pipeline: up to <see cref="S3StoreOptions.MaxAttempts"/> attempts, exponential backoff from
     /// <see cref="S3StoreOptions.RetryBaseDelay"/> with jitter, capped at 30 s.
     /// </summary>
-    public static ResiliencePipeline Create(S3StoreOptions options, ILogger logger, TimeProvider? timeProvider = null)
+    public static ResiliencePipeline Create(S3StoreOptions options, ILogger logger)
     {
         if (options.MaxAttempts <= 1)
         {
             return ResiliencePipeline.Empty;
         }
 
-        var builder = new ResiliencePipelineBuilder();
-        if (timeProvider is not null)
-        {
-            builder.TimeProvider = timeProvider;
-        }
-
-        return builder
+        return new ResiliencePipelineBuilder()
             .AddRetry(new RetryStrategyOptions
             {
                 MaxRetryAttempts = options.MaxAttempts - 1,
