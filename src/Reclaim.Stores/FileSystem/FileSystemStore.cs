@@ -1,0 +1,469 @@
+using System.IO.Enumeration;
+using System.Runtime.CompilerServices;
+using System.Text;
+using Reclaim.Core.Storage;
+
+namespace Reclaim.Stores.FileSystem;
+
+/// <summary>
+/// A store whose objects are the regular files under a root folder (SPEC store type <c>filesystem</c>). A key is
+/// the file's path relative to the root with <c>/</c> separators; its size is the file length in bytes, its last
+/// modification the file's last write time (UTC); it has no ETag. Folders are not objects: a folder exists only
+/// while it holds files, and a delete removes the folders it leaves empty.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Symbolic links are never followed: a linked file or folder is not listed, and a key whose path is a link or
+/// passes through a linked folder is refused with <see cref="InvalidKeyException"/>, so nothing outside the root
+/// can be listed, read, moved or deleted. The checks read each existing folder of the key's path with
+/// <c>lstat</c> before acting; a link swapped in between that check and the action is not detected (no
+/// <c>openat</c>/<c>O_NOFOLLOW</c> in .NET).
+/// </para>
+/// <para>
+/// A filesystem cannot hold two names that differ only by an empty segment, so keys with one (<c>a//b</c>, a
+/// trailing <c>/</c>) are refused here, although S3 stores accept them.
+/// </para>
+/// </remarks>
+public sealed class FileSystemStore : IObjectStore, IKeyListing, IObjectContent
+{
+    /// <summary>The most keys one <see cref="DeleteAsync"/> takes: 1000, as for S3 stores.</summary>
+    public const int DeleteBatchSize = 1000;
+
+    private static readonly EnumerationOptions ReadFolderOptions = new()
+    {
+        // Skipping links here uses the entry type readdir reports (d_type), not a stat per entry. Only links
+        // themselves, and every entry on filesystems that report DT_UNKNOWN, cost a stat inside .NET.
+        AttributesToSkip = FileAttributes.ReparsePoint,
+        RecurseSubdirectories = false,
+        ReturnSpecialDirectories = false,
+        IgnoreInaccessible = false,
+        MatchType = MatchType.Simple,
+    };
+
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    private readonly string _rootWithSeparator;
+
+    /// <summary>Creates a store over an existing folder.</summary>
+    /// <param name="name">The store's name in the configuration.</param>
+    /// <param name="root">The root folder, absolute or relative to the current directory. It must exist.</param>
+    /// <exception cref="ArgumentException"><paramref name="name"/> or <paramref name="root"/> is empty.</exception>
+    /// <exception cref="DirectoryNotFoundException">The root folder does not exist.</exception>
+    public FileSystemStore(string name, string root)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentException.ThrowIfNullOrWhiteSpace(root);
+        Name = name;
+        Root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(root));
+        _rootWithSeparator = Root.EndsWith(Path.DirectorySeparatorChar) ? Root : Root + Path.DirectorySeparatorChar;
+        EnsureRootExists();
+    }
+
+    /// <inheritdoc/>
+    public string Name { get; }
+
+    /// <summary>The root folder as a full path, without a trailing separator.</summary>
+    public string Root { get; }
+
+    /// <inheritdoc/>
+    /// <value>Always <see cref="DeleteBatchSize"/> (1000).</value>
+    public int MaxDeleteBatch => DeleteBatchSize;
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// Reads each folder once, sorts its entries (a folder as its name + <c>/</c>) and descends into folders in
+    /// that order, then reads each file's metadata with one <c>lstat</c> as it is yielded. A file removed
+    /// between the two is skipped. Files whose names are not addressable as keys (a backslash, a name that is
+    /// not valid UTF-8, a key over <see cref="ObjectKey.MaxKeyBytes"/> bytes) are skipped.
+    /// </remarks>
+    /// <exception cref="InvalidKeyException">The prefix is not empty and not a valid key prefix.</exception>
+    /// <exception cref="DirectoryNotFoundException">The root folder no longer exists.</exception>
+    public IAsyncEnumerable<StoredObject> ListAsync(string prefix, CancellationToken cancellationToken)
+    {
+        ValidatePrefix(prefix);
+        return StreamAsync(ObjectsUnder(prefix), cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>Reads folder entries only (name and type from readdir): no stat per file.</remarks>
+    /// <exception cref="InvalidKeyException">The prefix is not empty and not a valid key prefix.</exception>
+    /// <exception cref="DirectoryNotFoundException">The root folder no longer exists.</exception>
+    public IAsyncEnumerable<string> ListKeysAsync(string prefix, CancellationToken cancellationToken)
+    {
+        ValidatePrefix(prefix);
+        return StreamAsync(FilesUnder(prefix).Select(file => file.Key), cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public Task<StoredObject?> StatAsync(string key, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var path = PathOf(key);
+        return Task.FromResult(ReadObject(key, path));
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// Every key is checked before any file is touched. A key that names a folder is reported as a
+    /// <see cref="KeyError"/>. Emptied folders are removed bottom-up, stopping at the first that is not empty
+    /// (another writer may have added a file) and never removing the root.
+    /// </remarks>
+    public Task<IReadOnlyList<KeyError>> DeleteAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        if (keys.Count > MaxDeleteBatch)
+        {
+            throw new ArgumentException($"at most {MaxDeleteBatch} keys can be deleted at once; {keys.Count} were given", nameof(keys));
+        }
+
+        var paths = keys.Select(PathOf).ToArray();
+        var errors = new List<KeyError>();
+        for (var i = 0; i < paths.Length; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var error = DeleteFile(paths[i]);
+            if (error is null)
+            {
+                RemoveEmptyFolders(Path.GetDirectoryName(paths[i])!);
+            }
+            else
+            {
+                errors.Add(new KeyError(keys[i], error));
+            }
+        }
+
+        return Task.FromResult<IReadOnlyList<KeyError>>(errors);
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// A rename (<see cref="File.Move(string, string, bool)"/> without overwrite): the content and last write
+    /// time are kept. Creates the destination's folders and removes the folders the source leaves empty.
+    /// </remarks>
+    public Task MoveAsync(string sourceKey, string destinationKey, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var source = PathOf(sourceKey);
+        var destination = PathOf(destinationKey);
+        if (!File.Exists(source))
+        {
+            throw new ObjectNotFoundException(sourceKey);
+        }
+
+        if (Path.Exists(destination))
+        {
+            throw new ObjectExistsException(destinationKey);
+        }
+
+        Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
+        try
+        {
+            File.Move(source, destination, overwrite: false);
+        }
+        catch (IOException) when (Path.Exists(destination))
+        {
+            throw new ObjectExistsException(destinationKey);
+        }
+        catch (FileNotFoundException)
+        {
+            throw new ObjectNotFoundException(sourceKey);
+        }
+
+        RemoveEmptyFolders(Path.GetDirectoryName(source)!);
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>Creates the key's folders; replaces an existing file in place.</remarks>
+    /// <exception cref="IOException">A folder of the key's path is a file.</exception>
+    /// <exception cref="UnauthorizedAccessException">The key names a folder, or the process may not write there.</exception>
+    public async Task WriteAsync(string key, Stream content, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        var path = PathOf(key);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 81920, useAsync: true);
+        await using (file.ConfigureAwait(false))
+        {
+            await content.CopyToAsync(file, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc/>
+    public async Task<byte[]> ReadAllAsync(string key, CancellationToken cancellationToken)
+    {
+        var path = PathOf(key);
+        try
+        {
+            return await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException || (e is UnauthorizedAccessException && Directory.Exists(path)))
+        {
+            throw new ObjectNotFoundException(key);
+        }
+    }
+
+    /// <summary>Nothing to release: the store holds no open handles between calls.</summary>
+    /// <returns>A completed task.</returns>
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    private static async IAsyncEnumerable<T> StreamAsync<T>(IEnumerable<T> items, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        foreach (var item in items)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return item;
+        }
+
+        await Task.CompletedTask.ConfigureAwait(false);
+    }
+
+    private static void ValidatePrefix(string prefix)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        if (prefix.Length > 0)
+        {
+            ObjectKey.EnsureValid(prefix);
+        }
+    }
+
+    private static StoredObject? ReadObject(string key, string path)
+    {
+        var info = new FileInfo(path);
+        if (!info.Exists || (info.Attributes & FileAttributes.ReparsePoint) != 0)
+        {
+            return null;
+        }
+
+        return new StoredObject(key, info.Length, new DateTimeOffset(info.LastWriteTimeUtc, TimeSpan.Zero));
+    }
+
+    private static bool IsLink(string path)
+    {
+        // FileInfo reads the entry itself (lstat); Attributes is -1 when nothing is there.
+        var attributes = new FileInfo(path).Attributes;
+        return (int)attributes != -1 && (attributes & FileAttributes.ReparsePoint) != 0;
+    }
+
+    private static string? DeleteFile(string path)
+    {
+        try
+        {
+            File.Delete(path);
+            return null;
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return Directory.Exists(path) ? "the key names a folder, not an object" : e.Message;
+        }
+    }
+
+    private IEnumerable<StoredObject> ObjectsUnder(string prefix)
+    {
+        foreach (var (key, path) in FilesUnder(prefix))
+        {
+            if (ReadObject(key, path) is { } stored)
+            {
+                yield return stored;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The files under <paramref name="prefix"/> in ordinal key order: a depth-first walk that sorts each
+    /// folder's entries, a folder as its name + <c>/</c>, which is where its keys fall among its siblings.
+    /// </summary>
+    private IEnumerable<(string Key, string Path)> FilesUnder(string prefix)
+    {
+        EnsureRootExists();
+        if (prefix.Contains("//", StringComparison.Ordinal))
+        {
+            yield break; // no key of a filesystem store has an empty segment
+        }
+
+        var split = prefix.LastIndexOf('/') + 1;
+        var folderKey = prefix[..split];
+        var folder = folderKey.Length == 0 ? Root : FolderOf(folderKey);
+        if (folder is null)
+        {
+            yield break;
+        }
+
+        var pending = new Stack<IEnumerator<Entry>>();
+        pending.Push(ReadFolder(folder, folderKey, prefix[split..]).GetEnumerator());
+        while (pending.Count > 0)
+        {
+            var entries = pending.Peek();
+            if (!entries.MoveNext())
+            {
+                pending.Pop().Dispose();
+                continue;
+            }
+
+            var entry = entries.Current;
+            if (entry.IsFolder)
+            {
+                pending.Push(ReadFolder(entry.Path, entry.Key, namePrefix: string.Empty).GetEnumerator());
+            }
+            else
+            {
+                yield return (entry.Key, entry.Path);
+            }
+        }
+    }
+
+    /// <summary>One folder's entries whose names start with <paramref name="namePrefix"/>, sorted.</summary>
+    private static List<Entry> ReadFolder(string folder, string folderKey, string namePrefix)
+    {
+        var entries = new List<Entry>();
+        try
+        {
+            var names = new FileSystemEnumerable<(string Name, bool IsFolder)>(
+                folder,
+                static (ref FileSystemEntry entry) => (entry.FileName.ToString(), entry.IsDirectory),
+                ReadFolderOptions);
+            foreach (var (name, isFolder) in names)
+            {
+                if (name.StartsWith(namePrefix, StringComparison.Ordinal) && IsAddressable(folder, folderKey, name))
+                {
+                    var key = isFolder ? string.Concat(folderKey, name, "/") : folderKey + name;
+                    entries.Add(new Entry(key, Path.Join(folder, name), isFolder));
+                }
+            }
+        }
+        catch (DirectoryNotFoundException)
+        {
+            // Removed while the listing ran: it holds nothing now.
+        }
+
+        entries.Sort(static (x, y) => ObjectKey.Comparer.Compare(x.Key, y.Key));
+        return entries;
+    }
+
+    /// <summary>Whether a listed name maps back to the same file when used as a key.</summary>
+    private static bool IsAddressable(string folder, string folderKey, string name)
+    {
+        if (name.Contains('\\', StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        // .NET decodes a name that is not valid UTF-8 with U+FFFD, which names another file (or none).
+        if (name.Contains('\uFFFD', StringComparison.Ordinal) && !Path.Exists(Path.Join(folder, name)))
+        {
+            return false;
+        }
+
+        // A UTF-16 char is at most 3 UTF-8 bytes: count only when the key might be too long.
+        var length = folderKey.Length + name.Length + 1;
+        return length * 3 <= ObjectKey.MaxKeyBytes || StrictUtf8.GetByteCount(folderKey + name) <= ObjectKey.MaxKeyBytes;
+    }
+
+    /// <summary>The folder a folder key (ending in <c>/</c>) names, or null when it does not exist or is not a plain folder.</summary>
+    private string? FolderOf(string folderKey)
+    {
+        var path = Path.Join(Root, folderKey.TrimEnd('/'));
+        try
+        {
+            CheckNoLinkOnPath(folderKey, path);
+        }
+        catch (InvalidKeyException)
+        {
+            return null;
+        }
+
+        return Directory.Exists(path) && !IsLink(path) ? path : null;
+    }
+
+    /// <summary>
+    /// The full path of <paramref name="key"/>, after checking that the key is valid, that it stays under the
+    /// root and that no existing part of its path is a symbolic link.
+    /// </summary>
+    private string PathOf(string key)
+    {
+        ObjectKey.EnsureValid(key);
+        if (key.EndsWith('/') || key.Contains("//", StringComparison.Ordinal))
+        {
+            throw new InvalidKeyException(key, "the key has an empty segment ('//' or a trailing '/'), which a filesystem store cannot hold");
+        }
+
+        var path = Path.GetFullPath(Path.Join(Root, key));
+        if (!path.StartsWith(_rootWithSeparator, StringComparison.Ordinal))
+        {
+            throw new InvalidKeyException(key, "the key resolves outside the store's root");
+        }
+
+        CheckNoLinkOnPath(key, path);
+        return path;
+    }
+
+    /// <summary>Refuses a path when it, or a folder on the way to it from the root, is a symbolic link.</summary>
+    private void CheckNoLinkOnPath(string key, string path)
+    {
+        var index = _rootWithSeparator.Length;
+        while (true)
+        {
+            var next = path.IndexOf(Path.DirectorySeparatorChar, index);
+            var part = next < 0 ? path : path[..next];
+            var attributes = new FileInfo(part).Attributes;
+            if ((int)attributes == -1)
+            {
+                return; // nothing below a missing entry exists, links included
+            }
+
+            if ((attributes & FileAttributes.ReparsePoint) != 0)
+            {
+                throw new InvalidKeyException(key, next < 0
+                    ? "the key names a symbolic link, which is never an object of a filesystem store"
+                    : "the key's path passes through a symbolic link, which a filesystem store never follows");
+            }
+
+            if (next < 0)
+            {
+                return;
+            }
+
+            index = next + 1;
+        }
+    }
+
+    /// <summary>Removes <paramref name="folder"/> and its parents while they are empty, never the root.</summary>
+    private void RemoveEmptyFolders(string folder)
+    {
+        while (folder.Length > _rootWithSeparator.Length && folder.StartsWith(_rootWithSeparator, StringComparison.Ordinal))
+        {
+            try
+            {
+                Directory.Delete(folder, recursive: false);
+            }
+            catch (DirectoryNotFoundException)
+            {
+                // Another delete removed it first; its parent may be empty now.
+            }
+            catch (IOException)
+            {
+                return; // not empty: a file is still there or was just added
+            }
+            catch (UnauthorizedAccessException)
+            {
+                return;
+            }
+
+            folder = Path.GetDirectoryName(folder)!;
+        }
+    }
+
+    private void EnsureRootExists()
+    {
+        if (!Directory.Exists(Root))
+        {
+            throw new DirectoryNotFoundException($"the root folder of filesystem store '{Name}' does not exist: '{Root}'");
+        }
+    }
+
+    private readonly record struct Entry(string Key, string Path, bool IsFolder);
+}
