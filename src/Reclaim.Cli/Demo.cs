@@ -70,7 +70,7 @@ internal static class Demo
                 output.Line("$ reclaim sweep --yes");
             }
 
-            var result = await engine.ApplyAsync(plan, CliContext.Actor, dryRun: false, cancellationToken);
+            var result = await engine.ApplyAsync(plan, CliContext.Actor, dryRun: false, cancellationToken, "sweep");
             if (context.Json)
             {
                 output.Json(new { dir, config = demoContext.ConfigPath, plan, run = result.Run, objects_done = result.Totals.ObjectsDone, bytes_done = result.Totals.BytesDone });

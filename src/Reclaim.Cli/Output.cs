@@ -10,12 +10,26 @@ namespace Reclaim.Cli;
 /// <summary>Renders results as tables (Spectre.Console) or JSON (the documented, stable shapes in docs/json.md).</summary>
 internal sealed class Output(CliContext context)
 {
-    private readonly IAnsiConsole _console = AnsiConsole.Create(new AnsiConsoleSettings
+    private readonly IAnsiConsole _console = CreateConsole(context.Out);
+
+    private static IAnsiConsole CreateConsole(TextWriter output)
     {
-        Out = new AnsiConsoleOutput(context.Out),
-        Ansi = Console.IsOutputRedirected ? AnsiSupport.No : AnsiSupport.Detect,
-        ColorSystem = Console.IsOutputRedirected ? ColorSystemSupport.NoColors : ColorSystemSupport.Detect,
-    });
+        var redirected = Console.IsOutputRedirected || !ReferenceEquals(output, Console.Out);
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(output),
+            Ansi = redirected ? AnsiSupport.No : AnsiSupport.Detect,
+            ColorSystem = redirected ? ColorSystemSupport.NoColors : ColorSystemSupport.Detect,
+        });
+
+        // A pipe or a file has no width: do not wrap lines at 80 columns there.
+        if (redirected)
+        {
+            console.Profile.Width = 200;
+        }
+
+        return console;
+    }
 
     public void Json(object value) => context.Out.WriteLine(JsonSerializer.Serialize(value, PlanFile.Options));
 

@@ -204,7 +204,7 @@ public sealed class ReclaimCommandLine
 
                 if (result.GetValue(dryRun))
                 {
-                    return Finish(context, await engine.ApplyAsync(plan, CliContext.Actor, dryRun: true, cancellationToken));
+                    return Finish(context, await engine.ApplyAsync(plan, CliContext.Actor, dryRun: true, cancellationToken, "sweep"));
                 }
 
                 if (plan.ObjectsProposed > 0 && !result.GetValue(yes) &&
@@ -213,7 +213,7 @@ public sealed class ReclaimCommandLine
                     return ExitCodes.Usage;
                 }
 
-                return Finish(context, await engine.ApplyAsync(plan, CliContext.Actor, dryRun: false, cancellationToken));
+                return Finish(context, await engine.ApplyAsync(plan, CliContext.Actor, dryRun: false, cancellationToken, "sweep"));
             });
         });
         return command;

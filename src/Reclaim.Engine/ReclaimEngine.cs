@@ -86,11 +86,12 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
     /// <param name="actor">Who applies it.</param>
     /// <param name="dryRun">Re-check and count only: nothing is recorded or touched.</param>
     /// <param name="cancellationToken">Stops between batches.</param>
+    /// <param name="kind">The run's kind as recorded: <c>apply</c> (a plan file) or <c>sweep</c> (plan then apply).</param>
     /// <returns>The run.</returns>
     /// <exception cref="PlanFileException">The plan names a policy the config lacks or defines differently now.</exception>
     /// <exception cref="GuardRefusedException">A guard refused the plan (the refusal is recorded as a run).</exception>
     /// <exception cref="CatalogException">A re-check query failed (the run is recorded as failed).</exception>
-    public async Task<RunResult> ApplyAsync(Plan plan, string actor, bool dryRun, CancellationToken cancellationToken)
+    public async Task<RunResult> ApplyAsync(Plan plan, string actor, bool dryRun, CancellationToken cancellationToken, string kind = "apply")
     {
         foreach (var policyPlan in plan.Policies)
         {
@@ -102,7 +103,7 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
             }
         }
 
-        var run = NewRun(dryRun ? "dry-run" : "apply", actor, plan.Policies.Select(p => p.Policy), dryRun);
+        var run = NewRun(kind, actor, plan.Policies.Select(p => p.Policy), dryRun);
         var state = dryRun ? null : await workspace.StateAsync(cancellationToken);
         if (state is not null)
         {

@@ -17,9 +17,7 @@ public sealed class S3BucketFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Endpoint = await TestS3Service.GetEndpointAsync();
-        using var client = CreateClient();
-        await client.PutBucketAsync(new PutBucketRequest { BucketName = Bucket });
+        Endpoint = await TestS3Service.CreateBucketAsync(Bucket);
     }
 
     public Task DisposeAsync() => Task.CompletedTask;
@@ -43,14 +41,5 @@ public sealed class S3BucketFixture : IAsyncLifetime
     };
 
     /// <summary>A raw client on the test server, for arranging what a store would not write.</summary>
-    public AmazonS3Client CreateClient() => new(
-        new BasicAWSCredentials(TestEnvironment.S3rverAccessKey, TestEnvironment.S3rverSecretKey),
-        new AmazonS3Config
-        {
-            ServiceURL = Endpoint.ToString(),
-            ForcePathStyle = true,
-            AuthenticationRegion = "us-east-1",
-            RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
-            ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
-        });
+    public AmazonS3Client CreateClient() => TestS3Service.CreateClient(Endpoint);
 }

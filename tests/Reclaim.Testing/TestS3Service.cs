@@ -1,3 +1,7 @@
+using Amazon.Runtime;
+using Amazon.S3;
+using Amazon.S3.Model;
+
 namespace Reclaim.Testing;
 
 /// <summary>
@@ -47,5 +51,30 @@ public static class TestS3Service
         {
             Gate.Release();
         }
+    }
+
+    /// <summary>A client for the test server, with the settings s3rver needs (path style, checksums only when required).</summary>
+    /// <param name="endpoint">The server's URL.</param>
+    /// <returns>The client; the caller disposes it.</returns>
+    public static AmazonS3Client CreateClient(Uri endpoint) => new(
+        new BasicAWSCredentials(TestEnvironment.S3rverAccessKey, TestEnvironment.S3rverSecretKey),
+        new AmazonS3Config
+        {
+            ServiceURL = endpoint.ToString(),
+            ForcePathStyle = true,
+            AuthenticationRegion = "us-east-1",
+            RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
+            ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
+        });
+
+    /// <summary>Creates a bucket on the test server.</summary>
+    /// <param name="bucket">The bucket's name.</param>
+    /// <returns>The server's URL.</returns>
+    public static async Task<Uri> CreateBucketAsync(string bucket)
+    {
+        var endpoint = await GetEndpointAsync().ConfigureAwait(false);
+        using var client = CreateClient(endpoint);
+        await client.PutBucketAsync(new PutBucketRequest { BucketName = bucket }).ConfigureAwait(false);
+        return endpoint;
     }
 }

@@ -271,7 +271,7 @@ internal sealed partial class ConfigBinder(ConfigReader reader, string path)
         }
 
         section.CheckKeys(TrashKeys);
-        var prefix = section.String("prefix", "a folder inside each store, for example prefix: .reclaim-trash/") ?? defaults.Prefix;
+        var prefix = section.String("prefix") ?? defaults.Prefix;
         CheckFolderPrefix(section, "prefix", prefix);
         return new TrashConfig(prefix, section.Duration("retention", positive: true) ?? defaults.Retention);
     }

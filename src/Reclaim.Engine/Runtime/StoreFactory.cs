@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Logging;
 using Reclaim.Core.Storage;
 using Reclaim.Engine.Configuration;
+using Reclaim.Stores.FileSystem;
+using Reclaim.Stores.S3;
 
 namespace Reclaim.Engine.Runtime;
 
@@ -8,9 +10,29 @@ namespace Reclaim.Engine.Runtime;
 public static class StoreFactory
 {
     /// <summary>Creates the store a config entry describes.</summary>
-    /// <param name="config">The store's config.</param>
+    /// <param name="config">The store's config (validated by the loader).</param>
     /// <param name="loggerFactory">Logging.</param>
     /// <returns>The store.</returns>
-    public static IObjectStore Create(StoreConfig config, ILoggerFactory loggerFactory) =>
-        throw new NotSupportedException($"store type '{config.Type}' ({loggerFactory})");
+    /// <exception cref="DirectoryNotFoundException">A filesystem store's root does not exist.</exception>
+    /// <exception cref="ArgumentException">An S3 store's settings are invalid.</exception>
+    public static IObjectStore Create(StoreConfig config, ILoggerFactory loggerFactory) => config.Type switch
+    {
+        "filesystem" => new FileSystemStore(config.Name, config.Root!),
+        "s3" => new S3Store(
+            new S3StoreOptions
+            {
+                Name = config.Name,
+                Bucket = config.Bucket!,
+                Prefix = config.Prefix,
+                Endpoint = config.Endpoint,
+                Region = config.Region,
+                ForcePathStyle = config.ForcePathStyle,
+                AccessKey = config.AccessKey,
+                SecretKey = config.SecretKey,
+                UseChunkEncoding = config.UseChunkEncoding,
+                MaxAttempts = config.MaxAttempts,
+            },
+            loggerFactory.CreateLogger<S3Store>()),
+        _ => throw new ArgumentException($"store '{config.Name}': unknown type '{config.Type}'", nameof(config)),
+    };
 }

@@ -164,8 +164,8 @@ public sealed class S3PostgresBackend : Backend
             endpoint: {_endpoint}
             region: us-east-1
             force_path_style: true
-            access_key: S3RVER
-            secret_key: S3RVER
+            access_key: {TestEnvironment.S3rverAccessKey}
+            secret_key: {TestEnvironment.S3rverSecretKey}
             use_chunk_encoding: false
         """;
 
@@ -180,9 +180,8 @@ public sealed class S3PostgresBackend : Backend
     public override async Task InitializeAsync()
     {
         _database = await PostgresDatabase.CreateAsync();
-        _endpoint = await S3TestServer.EndpointAsync();
         _bucket = "scenario-" + Guid.NewGuid().ToString("N")[..12];
-        await S3TestServer.CreateBucketAsync(_endpoint, _bucket);
+        _endpoint = (await TestS3Service.CreateBucketAsync(_bucket)).ToString().TrimEnd('/');
     }
 
     /// <inheritdoc/>
