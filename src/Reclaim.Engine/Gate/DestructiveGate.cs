@@ -349,14 +349,28 @@ public sealed class DestructiveGate(IStateStore state, TimeProvider timeProvider
             }
             catch (ObjectNotFoundException)
             {
-                var gone = !toTrash && await store.StatAsync(action.Key, token) is not null && await store.StatAsync(source, token) is null;
-                var error = gone ? "already restored" : (toTrash ? "gone before it could be moved" : "not in the trash any more");
-                lock (sync)
+                // Quarantine: someone else removed it first; nothing lost. Restore: either an earlier restore
+                // brought it back (skipped), or the trash copy is gone (purged): that restore failed.
+                var restoredBefore = !toTrash && await store.StatAsync(action.Key, token) is not null;
+                if (toTrash || restoredBefore)
                 {
-                    totals.ObjectsSkipped++;
-                }
+                    lock (sync)
+                    {
+                        totals.ObjectsSkipped++;
+                    }
 
-                outcomes.Enqueue((action.Id, ActionOutcome.Skipped, error, null));
+                    outcomes.Enqueue((action.Id, ActionOutcome.Skipped, toTrash ? "gone before it could be moved" : "already restored", null));
+                }
+                else
+                {
+                    const string error = "not in the trash any more (purged?); nothing to restore";
+                    lock (sync)
+                    {
+                        Fail(run, action, error, totals);
+                    }
+
+                    outcomes.Enqueue(Outcomes.Failed(action.Id, error));
+                }
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

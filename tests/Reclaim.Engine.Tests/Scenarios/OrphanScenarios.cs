@@ -138,7 +138,8 @@ public abstract class OrphanScenarios<TBackend> : IAsyncLifetime
         totals.GetProperty("groups_referenced").GetInt64().Should().Be(Referenced.Length);
         totals.GetProperty("groups_orphaned").GetInt64().Should().Be(Orphans.Length);
         totals.GetProperty("groups_too_young").GetInt64().Should().Be(2);
-        totals.GetProperty("objects_unmatched").GetInt64().Should().Be(Unmatched.Length);
+        // Only the layout's fixed prefix ("orgs/") is listed: keys outside it are never even seen.
+        totals.GetProperty("objects_unmatched").GetInt64().Should().Be(Unmatched.Count(k => k.StartsWith("orgs/", StringComparison.Ordinal)));
         totals.GetProperty("bytes_reclaimable").GetInt64().Should().Be(OrphanKeys.Sum(k => (long)Content(k).Length));
         (await _backend.ListAllAsync()).Should().Equal(before);
         File.Exists(Path.Combine(_backend.Dir, "plan.json")).Should().BeTrue();
@@ -287,7 +288,9 @@ public abstract class OrphanScenarios<TBackend> : IAsyncLifetime
         var keys = await _backend.KeysAsync();
         keys.Should().NotContain(k => k.StartsWith(".reclaim-trash/", StringComparison.Ordinal));
         keys.Should().BeEquivalentTo(afterSweep.Where(k => !k.StartsWith(".reclaim-trash/", StringComparison.Ordinal)));
-        (await _backend.CliAsync(_clock, "restore", runId)).ExitCode.Should().NotBe(0);
+        var restore = await _backend.CliAsync(_clock, "restore", runId);
+        restore.ExitCode.Should().Be(4, restore.ToString());
+        restore.Json.GetProperty("objects_failed").GetInt64().Should().Be(OrphanKeys.Count);
     }
 
     [Fact]
