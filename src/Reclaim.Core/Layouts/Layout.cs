@@ -1,3 +1,4 @@
+using Reclaim.Core.References;
 using System.Text;
 using System.Text.RegularExpressions;
 
@@ -127,47 +128,86 @@ public sealed partial class Layout
     /// </returns>
     public string? Render(ReadOnlySpan<string?> values)
     {
+        var sink = new StringSink(new StringBuilder(64));
+        return TryRender(values, ref sink) ? sink.Builder.ToString() : null;
+    }
+
+    /// <summary>
+    /// The <see cref="KeyFingerprint"/> of what <see cref="Render"/> would return, computed without building the
+    /// key (the planner reads millions of references this way).
+    /// </summary>
+    /// <param name="values">One value per variable, in <see cref="Variables"/> order.</param>
+    /// <returns>The fingerprint, or <see langword="null"/> where <see cref="Render"/> returns <see langword="null"/>.</returns>
+    public ulong? RenderFingerprint(ReadOnlySpan<string?> values)
+    {
+        var sink = new FingerprintSink(KeyFingerprint.Empty);
+        return TryRender(values, ref sink) ? sink.Hash : null;
+    }
+
+    private bool TryRender<TSink>(ReadOnlySpan<string?> values, ref TSink sink)
+        where TSink : struct, IKeySink
+    {
         if (values.Length != Variables.Count)
         {
             throw new ArgumentException($"expected {Variables.Count} values, got {values.Length}", nameof(values));
         }
 
-        var builder = new StringBuilder(64);
         var index = 0;
         for (var i = 0; i < _segments.Length; i++)
         {
             var segment = _segments[i];
             if (i > 0)
             {
-                builder.Append('/');
+                sink.Append("/");
             }
 
             if (segment.Variable is null)
             {
-                builder.Append(segment.Prefix);
+                sink.Append(segment.Prefix);
                 continue;
             }
 
             var value = values[index++];
             if (string.IsNullOrEmpty(value))
             {
-                return null;
+                return false;
             }
 
             if (segment.IsRest ? !IsValidRest(value) : value.Contains('/', StringComparison.Ordinal))
             {
-                return null;
+                return false;
             }
 
-            builder.Append(segment.Prefix).Append(value).Append(segment.Suffix);
+            sink.Append(segment.Prefix);
+            sink.Append(value);
+            sink.Append(segment.Suffix);
         }
 
         if (IsFolder)
         {
-            builder.Append('/');
+            sink.Append("/");
         }
 
-        return builder.ToString();
+        return true;
+    }
+
+    private interface IKeySink
+    {
+        void Append(ReadOnlySpan<char> part);
+    }
+
+    private readonly struct StringSink(StringBuilder builder) : IKeySink
+    {
+        public StringBuilder Builder { get; } = builder;
+
+        public void Append(ReadOnlySpan<char> part) => Builder.Append(part);
+    }
+
+    private struct FingerprintSink(ulong hash) : IKeySink
+    {
+        public ulong Hash { get; private set; } = hash;
+
+        public void Append(ReadOnlySpan<char> part) => Hash = KeyFingerprint.Append(Hash, part);
     }
 
     /// <summary>

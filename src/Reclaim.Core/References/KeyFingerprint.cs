@@ -11,13 +11,24 @@ public static class KeyFingerprint
     private const ulong OffsetBasis = 14695981039346656037UL;
     private const ulong Prime = 1099511628211UL;
 
+    /// <summary>The fingerprint of the empty key: the start of an incremental computation with <see cref="Append"/>.</summary>
+    public const ulong Empty = OffsetBasis;
+
     /// <summary>Computes the fingerprint.</summary>
     /// <param name="key">A group key.</param>
     /// <returns>The 64-bit fingerprint.</returns>
-    public static ulong Of(ReadOnlySpan<char> key)
+    public static ulong Of(ReadOnlySpan<char> key) => Append(Empty, key);
+
+    /// <summary>
+    /// Continues a fingerprint with more characters: <c>Append(Append(Empty, "ab"), "c") == Of("abc")</c>, so a key
+    /// can be fingerprinted piece by piece without being built.
+    /// </summary>
+    /// <param name="hash">The fingerprint so far (<see cref="Empty"/> to start).</param>
+    /// <param name="part">The next characters.</param>
+    /// <returns>The fingerprint including <paramref name="part"/>.</returns>
+    public static ulong Append(ulong hash, ReadOnlySpan<char> part)
     {
-        var hash = OffsetBasis;
-        foreach (var c in key)
+        foreach (var c in part)
         {
             hash = (hash ^ (byte)c) * Prime;
             hash = (hash ^ (byte)(c >> 8)) * Prime;

@@ -23,8 +23,11 @@ namespace Reclaim.Engine.Planning;
 /// </remarks>
 public sealed class OrphanPlanner(TimeProvider timeProvider)
 {
-    /// <summary>Keys the listing may run ahead of the reference read: 262144.</summary>
+    /// <summary>Keys the listing may run ahead of the reference read: 262144 (256 batches of <see cref="ListingBatchKeys"/>).</summary>
     public const int ListingBufferKeys = 1 << 18;
+
+    /// <summary>Keys handed from the listing to the planner at a time: 1024 (one channel operation per batch, not per key).</summary>
+    public const int ListingBatchKeys = 1 << 10;
 
     /// <summary>How many proposed group keys a plan shows as a sample: 10.</summary>
     public const int SampleSize = 10;
@@ -69,7 +72,7 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
         var references = new ReferenceSet();
         var referencesTask = Task.Run(() => ReadReferencesAsync(layout, query.Query, catalog, references, totals, linked.Token), linked.Token);
 
-        var channel = Channel.CreateBounded<ListedEntry>(new BoundedChannelOptions(ListingBufferKeys) { SingleReader = true, SingleWriter = true });
+        var channel = Channel.CreateBounded<List<ListedEntry>>(new BoundedChannelOptions(ListingBufferKeys / ListingBatchKeys) { SingleReader = true, SingleWriter = true });
         var listingTask = Task.Run(() => ListAsync(store, layout.FixedPrefix, channel.Writer, linked.Token), linked.Token);
 
         try
@@ -80,7 +83,9 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
             var group = new GroupBuffer();
             string? previousKey = null;
             var lastReport = clock.Elapsed;
-            await foreach (var entry in channel.Reader.ReadAllAsync(linked.Token))
+            await foreach (var batch in channel.Reader.ReadAllAsync(linked.Token))
+            {
+            foreach (var entry in batch)
             {
                 if (previousKey is not null && ObjectKey.Comparer.Compare(entry.Key, previousKey) <= 0)
                 {
@@ -119,6 +124,7 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
                     progress.Report(new ScanProgress(policy.Name, totals.ObjectsScanned, totals.BytesScanned, totals.ReferencesRead, clock.Elapsed));
                 }
             }
+            }
 
             if (group.Key is not null)
             {
@@ -151,37 +157,38 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
         await foreach (var row in catalog.ReadAsync(query, layout.Variables, cancellationToken))
         {
             read++;
-            var key = layout.Render(row);
-            if (key is null)
+            if (layout.RenderFingerprint(row) is not { } fingerprint)
             {
                 unrenderable++;
                 continue;
             }
 
-            references.Add(key);
+            references.AddFingerprint(fingerprint);
         }
 
         totals.ReferencesRead = read;
         totals.ReferencesUnrenderable = unrenderable;
     }
 
-    private static async Task ListAsync(IObjectStore store, string prefix, ChannelWriter<ListedEntry> writer, CancellationToken cancellationToken)
+    private static async Task ListAsync(IObjectStore store, string prefix, ChannelWriter<List<ListedEntry>> writer, CancellationToken cancellationToken)
     {
         try
         {
-            if (store is IKeyListing keys)
+            var batch = new List<ListedEntry>(ListingBatchKeys);
+            var entries = store is IKeyListing keys ? KeysOnly(keys.ListKeysAsync(prefix, cancellationToken)) : WithMetadata(store.ListAsync(prefix, cancellationToken));
+            await foreach (var entry in entries)
             {
-                await foreach (var key in keys.ListKeysAsync(prefix, cancellationToken))
+                batch.Add(entry);
+                if (batch.Count == ListingBatchKeys)
                 {
-                    await writer.WriteAsync(new ListedEntry(key, null), cancellationToken);
+                    await writer.WriteAsync(batch, cancellationToken);
+                    batch = new List<ListedEntry>(ListingBatchKeys);
                 }
             }
-            else
+
+            if (batch.Count > 0)
             {
-                await foreach (var item in store.ListAsync(prefix, cancellationToken))
-                {
-                    await writer.WriteAsync(new ListedEntry(item.Key, item), cancellationToken);
-                }
+                await writer.WriteAsync(batch, cancellationToken);
             }
 
             writer.Complete();
@@ -190,6 +197,22 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
         {
             writer.Complete(e);
             throw;
+        }
+    }
+
+    private static async IAsyncEnumerable<ListedEntry> KeysOnly(IAsyncEnumerable<string> keys)
+    {
+        await foreach (var key in keys)
+        {
+            yield return new ListedEntry(key, null);
+        }
+    }
+
+    private static async IAsyncEnumerable<ListedEntry> WithMetadata(IAsyncEnumerable<StoredObject> objects)
+    {
+        await foreach (var item in objects)
+        {
+            yield return new ListedEntry(item.Key, item);
         }
     }
 

@@ -134,3 +134,28 @@ public sealed class LayoutTests
         error.Should().Contain(reason);
     }
 }
+
+public sealed class LayoutFingerprintTests
+{
+    [Theory]
+    [InlineData("orgs/{org}/uploads/{asset}/", new[] { "1", "abc" })]
+    [InlineData("audio/{id}.mp3", new[] { "42" })]
+    [InlineData("clips/{clip...}", new[] { "a/b/c.mp4" })]
+    [InlineData("{user}/x/{file}", new[] { "caf\u00e9", "\U0001F3AC.jpg" })]
+    public void RenderFingerprint_EqualsTheFingerprintOfTheRenderedKey(string template, string[] values)
+    {
+        var layout = Layout.Parse(template);
+        var key = layout.Render(values);
+        key.Should().NotBeNull();
+        layout.RenderFingerprint(values).Should().Be(Reclaim.Core.References.KeyFingerprint.Of(key));
+    }
+
+    [Fact]
+    public void RenderFingerprint_IsNullWhereRenderIsNull()
+    {
+        var layout = Layout.Parse("orgs/{org}/uploads/{asset}/");
+        layout.RenderFingerprint([null, "a"]).Should().BeNull();
+        layout.RenderFingerprint(["1", "a/b"]).Should().BeNull();
+        layout.RenderFingerprint(["1", string.Empty]).Should().BeNull();
+    }
+}
