@@ -73,7 +73,7 @@ internal static class Demo
             var result = await engine.ApplyAsync(plan, CliContext.Actor, dryRun: false, cancellationToken, "sweep");
             if (context.Json)
             {
-                output.Json(new { dir, config = demoContext.ConfigPath, plan, run = result.Run, objects_done = result.Totals.ObjectsDone, bytes_done = result.Totals.BytesDone });
+                output.Json(new { dir, config = demoContext.ConfigPath, plan, run = Output.Shape(result.Run), objects_done = result.Totals.ObjectsDone, bytes_done = result.Totals.BytesDone });
             }
             else
             {

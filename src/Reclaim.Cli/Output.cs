@@ -93,7 +93,7 @@ internal sealed class Output(CliContext context)
         {
             Json(new
             {
-                run = result.Run,
+                run = Shape(result.Run),
                 objects_done = result.Totals.ObjectsDone,
                 bytes_done = result.Totals.BytesDone,
                 objects_skipped = result.Totals.ObjectsSkipped,
@@ -126,7 +126,7 @@ internal sealed class Output(CliContext context)
     {
         if (context.Json)
         {
-            Json(runs);
+            Json(runs.Select(Shape));
             return;
         }
 
@@ -145,7 +145,7 @@ internal sealed class Output(CliContext context)
     {
         if (context.Json)
         {
-            Json(new { run, actions });
+            Json(new { run = Shape(run), actions });
             return;
         }
 
@@ -193,6 +193,20 @@ internal sealed class Output(CliContext context)
             _console.MarkupLine($"{(ok ? "[green]ok[/]  " : "[red]fail[/]")} {Markup.Escape(component)}: {Markup.Escape(detail)}");
         }
     }
+
+    /// <summary>A run for JSON output: the summary embedded as an object, not as a string.</summary>
+    public static object Shape(RunRecord run) => new
+    {
+        id = run.Id,
+        kind = run.Kind,
+        started_at = run.StartedAt,
+        finished_at = run.FinishedAt,
+        status = run.Status,
+        actor = run.Actor,
+        policies = run.Policies.Split(',', StringSplitOptions.RemoveEmptyEntries),
+        dry_run = run.DryRun,
+        summary = run.Summary is null ? null : System.Text.Json.Nodes.JsonNode.Parse(run.Summary),
+    };
 
     public void Line(string text) => _console.MarkupLine(Markup.Escape(text));
 

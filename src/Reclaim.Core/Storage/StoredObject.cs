@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Reclaim.Core.Storage;
 
 /// <summary>
@@ -7,7 +9,7 @@ namespace Reclaim.Core.Storage;
 /// <param name="Size">The object's size in bytes, 0 or more.</param>
 /// <param name="LastModified">When the object was last written, UTC. S3 reports whole seconds.</param>
 /// <param name="ETag">The store's entity tag (S3), or <see langword="null"/> where the store has none (filesystem).</param>
-public readonly record struct StoredObject(string Key, long Size, DateTimeOffset LastModified, string? ETag = null)
+public readonly record struct StoredObject(string Key, long Size, DateTimeOffset LastModified, [property: JsonPropertyName("etag")] string? ETag = null)
 {
     /// <summary>
     /// Whether <paramref name="other"/> describes the same object content as this one: same size, and the same
