@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using Reclaim.Core;
 using Reclaim.Core.State;
 using Reclaim.Engine;
@@ -289,7 +290,8 @@ public sealed class ReclaimCommandLine
         var depth = new Option<int>("--depth") { Description = "Prefix depth in segments (default 1).", DefaultValueFactory = _ => 1 };
         depth.Validators.Add(r =>
         {
-            if (r.GetValueOrDefault<int>() < 1)
+            // A value that is not a number is reported by the parser; reading it here would throw.
+            if (r.Tokens.Count > 0 && int.TryParse(r.Tokens[^1].Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value < 1)
             {
                 r.AddError("--depth must be 1 or more");
             }

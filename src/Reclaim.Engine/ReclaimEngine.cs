@@ -88,7 +88,10 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
     /// <param name="cancellationToken">Stops between batches.</param>
     /// <param name="kind">The run's kind as recorded: <c>apply</c> (a plan file) or <c>sweep</c> (plan then apply).</param>
     /// <returns>The run.</returns>
-    /// <exception cref="PlanFileException">The plan names a policy the config lacks or defines differently now.</exception>
+    /// <exception cref="PlanFileException">
+    /// The plan names a policy the config lacks or defines differently now, or its action or groups are not what
+    /// that policy makes (an edited or damaged plan file).
+    /// </exception>
     /// <exception cref="GuardRefusedException">A guard refused the plan (the refusal is recorded as a run).</exception>
     /// <exception cref="CatalogException">A re-check query failed (the run is recorded as failed).</exception>
     public async Task<RunResult> ApplyAsync(Plan plan, string actor, bool dryRun, CancellationToken cancellationToken, string kind = "apply")
@@ -101,6 +104,8 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
             {
                 throw new PlanFileException($"policy '{policy.Name}' has changed in {Config.Path} since the plan was made; make a new plan");
             }
+
+            CheckPlanMatchesPolicy(policyPlan, policy);
         }
 
         var run = NewRun(kind, actor, plan.Policies.Select(p => p.Policy), dryRun);
@@ -442,6 +447,59 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
         }
 
         return new RunResult(run, totals, parts);
+    }
+
+    /// <summary>
+    /// Refuses a policy's plan whose parts the definition's fingerprint does not cover but the gate acts on: the
+    /// action, and each group's key, values and objects, which must be what the layout makes of those objects. An
+    /// edited or damaged plan file could otherwise name a referenced folder under an orphan's values (the re-check
+    /// looks the values up), or an unmatched or trash key.
+    /// </summary>
+    /// <exception cref="PlanFileException">Something does not match; nothing has been touched.</exception>
+    private void CheckPlanMatchesPolicy(PolicyPlan policyPlan, PolicyConfig policy)
+    {
+        var layout = policy.Layout!;
+        string Mismatch(string what) => $"the plan's policy '{policy.Name}' {what}: the plan file was edited or damaged; make a new plan";
+        if (policyPlan.Action != policy.Action || !string.Equals(policyPlan.Store, policy.Store, StringComparison.Ordinal) ||
+            !string.Equals(policyPlan.Layout, layout.Template, StringComparison.Ordinal))
+        {
+            throw new PlanFileException(Mismatch(
+                $"says {Name(policyPlan.Action)} in store '{policyPlan.Store}' by layout '{policyPlan.Layout}', " +
+                $"but {Config.Path} says {Name(policy.Action)} in store '{policy.Store}' by layout '{layout.Template}'"));
+        }
+
+        foreach (var group in policyPlan.Groups)
+        {
+            string? problem = null;
+            if (group.GroupKey is null || group.Values is null || group.Objects is null)
+            {
+                throw new PlanFileException(Mismatch("has a group without its key, values or objects"));
+            }
+
+            try
+            {
+                if (!layout.ExtractValues(group.GroupKey).AsSpan().SequenceEqual(group.Values))
+                {
+                    problem = $"its values ({string.Join(", ", group.Values.Select(v => $"'{ObjectKey.Printable(v ?? "null")}'"))}) are not the key's";
+                }
+            }
+            catch (ArgumentException)
+            {
+                problem = $"the layout '{layout.Template}' makes no such group";
+            }
+
+            problem ??= group.Objects
+                .Where(o => ObjectKey.Validate(o.Key) is not null || ObjectKey.IsUnder(o.Key, Config.Trash.Prefix) ||
+                            !string.Equals(layout.MatchGroup(o.Key), group.GroupKey, StringComparison.Ordinal))
+                .Select(o => $"its object '{ObjectKey.Printable(o.Key ?? "null")}' is not in that group by the layout '{layout.Template}'")
+                .FirstOrDefault();
+            if (problem is not null)
+            {
+                throw new PlanFileException(Mismatch($"has the group '{ObjectKey.Printable(group.GroupKey)}', but {problem}"));
+            }
+        }
+
+        static string Name(ActionKind action) => action.ToString().ToLowerInvariant();
     }
 
     private List<PolicyConfig> Select(IReadOnlyList<string> names)

@@ -7,7 +7,7 @@ namespace Reclaim.Core.Planning;
 /// </summary>
 /// <param name="MaxDeleteFraction">Per policy: refuse when the plan removes more than this share of the groups scanned, 0..1. Default 0.10.</param>
 /// <param name="MaxDeleteCount">Per plan: refuse when the plan removes more objects than this. Default 100000.</param>
-/// <param name="RefuseEmptyReferences">Refuse a policy whose references query returns no rows. Default on.</param>
+/// <param name="RefuseEmptyReferences">Refuse a policy whose references query returns no rows, or only rows that render to no key. Default on.</param>
 /// <param name="MinAgeFloor">A grace period below this needs <c>--force</c>. Default 1 hour.</param>
 public sealed record GuardOptions(double MaxDeleteFraction, long MaxDeleteCount, bool RefuseEmptyReferences, TimeSpan MinAgeFloor)
 {
@@ -39,10 +39,19 @@ public static class GuardEvaluator
         var totals = policy.Totals;
         if (options.RefuseEmptyReferences)
         {
+            // Rows that render to no key (all NULL, empty, a '/' in a one-segment value) protect nothing: a query
+            // returning only those is as empty as one returning no rows.
+            var rendered = totals.ReferencesRead - totals.ReferencesUnrenderable;
             policy.Guards.Add(totals.ReferencesRead == 0
                 ? new GuardVerdict(RefuseEmptyReferences, false,
                     "the references query returned no rows: with nothing referenced every group would look orphaned; " +
                     "check the catalog and query, or set guards.refuse_empty_references: false")
+                : rendered <= 0
+                ? new GuardVerdict(RefuseEmptyReferences, false,
+                    Invariant($"the references query returned {totals.ReferencesRead} rows but none renders to a key the layout can match ") +
+                    "(NULL, empty, or a '/' inside a one-segment value): with nothing referenced every group would look orphaned; " +
+                    "check that the query's columns are named like the layout's variables and hold the values the keys use, " +
+                    "or set guards.refuse_empty_references: false")
                 : new GuardVerdict(RefuseEmptyReferences, true, Invariant($"{totals.ReferencesRead} references read")));
         }
 

@@ -43,6 +43,26 @@ public sealed class GuardAndRuleTests
     }
 
     [Fact]
+    public void EvaluatePolicy_ReferencesThatAllRenderToNothing_RefuseLikeNoReferences()
+    {
+        var plan = Policy(10, 1, 40, TimeSpan.FromDays(1));
+        plan.Totals.ReferencesUnrenderable = 40;
+        GuardEvaluator.EvaluatePolicy(plan, GuardOptions.Default, force: false);
+        var verdict = plan.Guards.Single(g => !g.Passed);
+        verdict.Guard.Should().Be("refuse_empty_references");
+        verdict.Message.Should().Contain("40 rows but none renders to a key");
+    }
+
+    [Fact]
+    public void EvaluatePolicy_SomeReferencesRender_Passes()
+    {
+        var plan = Policy(100, 1, 40, TimeSpan.FromDays(1));
+        plan.Totals.ReferencesUnrenderable = 39;
+        GuardEvaluator.EvaluatePolicy(plan, GuardOptions.Default, force: false);
+        plan.Refused.Should().BeFalse();
+    }
+
+    [Fact]
     public void EvaluatePolicy_FractionAboveLimit_RefusesWithTheNumbers()
     {
         var plan = Policy(100, 11, 89, TimeSpan.FromDays(1));
