@@ -108,6 +108,8 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
             CheckPlanMatchesPolicy(policyPlan, policy);
         }
 
+        ReevaluateGuards(plan);
+
         var run = NewRun(kind, actor, plan.Policies.Select(p => p.Policy), dryRun);
         var state = dryRun ? null : await workspace.StateAsync(cancellationToken);
         if (state is not null)
@@ -500,6 +502,28 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
         }
 
         static string Name(ActionKind action) => action.ToString().ToLowerInvariant();
+    }
+
+    /// <summary>
+    /// Evaluates the guards again, under the current config, on what the plan file actually proposes (its groups
+    /// and their objects), so an edited verdict or total in the file cannot pass a guard. A grace period the
+    /// plan accepted with <c>--force</c> stays accepted.
+    /// </summary>
+    private void ReevaluateGuards(Plan plan)
+    {
+        foreach (var policyPlan in plan.Policies)
+        {
+            var forced = policyPlan.Guards.Any(g => g.Guard == GuardEvaluator.MinAgeFloor && g.Passed);
+            var totals = policyPlan.Totals;
+            totals.GroupsOrphaned = Math.Max(totals.GroupsOrphaned, policyPlan.Groups.Count);
+            totals.ObjectsOrphaned = Math.Max(totals.ObjectsOrphaned, policyPlan.Groups.Sum(g => (long)g.Objects.Count));
+            totals.GroupsScanned = Math.Max(totals.GroupsScanned, totals.GroupsOrphaned);
+            policyPlan.Guards.Clear();
+            GuardEvaluator.EvaluatePolicy(policyPlan, Config.Guards, forced);
+        }
+
+        plan.Guards.Clear();
+        GuardEvaluator.EvaluatePlan(plan, Config.Guards);
     }
 
     private List<PolicyConfig> Select(IReadOnlyList<string> names)

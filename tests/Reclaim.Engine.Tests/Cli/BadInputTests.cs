@@ -498,6 +498,23 @@ public sealed class BadInputTests : IDisposable
     }
 
     [Fact]
+    public async Task Apply_PlanWhoseRefusalWasEditedAway_IsRefusedAgain()
+    {
+        _store.EditConfig("max_delete_fraction: 0.5", "max_delete_fraction: 0.2");
+        var planPath = Path.Join(_store.Dir, "plan.json");
+        (await _store.RunAsync("plan", "-o", planPath)).ExitCode.Should().Be(3);
+        var text = File.ReadAllText(planPath).Replace("\"passed\": false", "\"passed\": true", StringComparison.Ordinal);
+        File.WriteAllText(planPath, text);
+        var before = _store.Snapshot();
+
+        var result = await _store.RunAsync("apply", planPath, "--yes");
+
+        result.ExitCode.Should().Be(3, result.ToString());
+        result.Stderr.Should().Contain("max_delete_fraction");
+        StoreShouldBeUnchanged(before, result);
+    }
+
+    [Fact]
     public async Task Restore_UnknownRunId_ExitsTwoAndPointsAtTheHistory()
     {
         var before = _store.Snapshot();
