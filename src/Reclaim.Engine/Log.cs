@@ -8,6 +8,9 @@ internal static partial class Log
     [LoggerMessage(1001, LogLevel.Information, "Policy {Policy}: {GroupsOrphaned} groups, {ObjectsOrphaned} objects, {SizeBytes} bytes proposed of {GroupsScanned} groups scanned in {DurationMs} ms", EventName = "plan_policy")]
     public static partial void PolicyPlanned(ILogger logger, string policy, long groupsOrphaned, long objectsOrphaned, long sizeBytes, long groupsScanned, long durationMs);
 
+    [LoggerMessage(1003, LogLevel.Debug, "Planner: {Timing}", EventName = "plan_timing")]
+    public static partial void PlannerTiming(ILogger logger, string timing);
+
     [LoggerMessage(1002, LogLevel.Warning, "Policy {Policy}: guard {Guard} refused: {Reason}", EventName = "guard_refused")]
     public static partial void GuardRefused(ILogger logger, string policy, string guard, string reason);
 

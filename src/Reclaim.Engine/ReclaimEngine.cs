@@ -58,7 +58,7 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
     {
         var selected = Select(policies);
         var plan = new Plan { CreatedAt = timeProvider.GetUtcNow(), ConfigPath = Config.Path };
-        var planner = new OrphanPlanner(timeProvider);
+        var planner = new OrphanPlanner(timeProvider) { Timing = message => Log.PlannerTiming(_logger, message) };
         foreach (var policy in selected)
         {
             var store = workspace.Store(policy.Store);

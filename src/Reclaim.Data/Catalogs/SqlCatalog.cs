@@ -26,6 +26,12 @@ public abstract class SqlCatalog : ICatalog
     /// <inheritdoc/>
     public string Name { get; }
 
+    /// <summary>
+    /// Whether rows are read with <see cref="DbDataReader.Read"/> rather than <see cref="DbDataReader.ReadAsync(CancellationToken)"/>:
+    /// true for providers whose reads never wait on a network (SQLite), where the async path only adds overhead.
+    /// </summary>
+    protected virtual bool SynchronousReads => false;
+
     /// <summary>Opens a new connection.</summary>
     /// <param name="cancellationToken">Cancels the open.</param>
     /// <returns>An open connection the caller disposes.</returns>
@@ -91,7 +97,7 @@ public abstract class SqlCatalog : ICatalog
             {
                 try
                 {
-                    if (!await reader.ReadAsync(cancellationToken))
+                    if (!(SynchronousReads ? reader.Read() : await reader.ReadAsync(cancellationToken)))
                     {
                         break;
                     }

@@ -20,6 +20,9 @@ public sealed class SqliteCatalog : SqlCatalog
     }
 
     /// <inheritdoc/>
+    protected override bool SynchronousReads => true;
+
+    /// <inheritdoc/>
     protected override async ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken)
     {
         var connection = new SqliteConnection(_connectionString);

@@ -91,6 +91,113 @@ public sealed class DestructiveGate(IStateStore state, TimeProvider timeProvider
     }
 
     /// <summary>
+    /// Removes exactly the objects a request names: single keys, and every object under folder prefixes as listed
+    /// just before acting. There is no catalog join (the request is the authority), but the trash prefix is never
+    /// a target, a prefix must be a non-empty folder (ending in <c>/</c>), each object's state is what the store
+    /// reports at that moment, and every action is recorded before and after. Objects already gone count as
+    /// skipped, so a repeated request is harmless.
+    /// </summary>
+    /// <param name="run">The run.</param>
+    /// <param name="removal">What to remove.</param>
+    /// <param name="cancellationToken">Stops between batches.</param>
+    /// <returns>What was done.</returns>
+    /// <exception cref="ArgumentException">A prefix is empty, does not end in <c>/</c>, is not a valid key, or lies in the trash; or a key is invalid or in the trash. Nothing is touched.</exception>
+    public async Task<GateTotals> RemoveRequestedAsync(GateRun run, RequestedRemoval removal, CancellationToken cancellationToken)
+    {
+        if (removal.Action is not (ActionKind.Delete or ActionKind.Quarantine))
+        {
+            throw new ArgumentException($"a request removes by delete or quarantine, not {removal.Action}", nameof(removal));
+        }
+
+        foreach (var prefix in removal.Prefixes)
+        {
+            if (prefix.Length == 0 || prefix[^1] != '/' || ObjectKey.Validate(prefix) is not null || ObjectKey.IsUnder(prefix, removal.TrashPrefix))
+            {
+                throw new ArgumentException($"'{ObjectKey.Printable(prefix)}' is not a folder prefix the gate may empty (non-empty, ending in '/', outside the trash)", nameof(removal));
+            }
+        }
+
+        foreach (var key in removal.Keys)
+        {
+            var problem = ObjectKey.Validate(key) ?? (ObjectKey.IsUnder(key, removal.TrashPrefix) ? "it is in the trash" : null);
+            if (problem is not null)
+            {
+                throw new ArgumentException($"'{ObjectKey.Printable(key)}' cannot be removed: {problem}", nameof(removal));
+            }
+        }
+
+        var totals = new GateTotals();
+        var batch = new List<StoredObject>(removal.Store.MaxDeleteBatch);
+        foreach (var key in removal.Keys)
+        {
+            if (await removal.Store.StatAsync(key, cancellationToken) is { } found)
+            {
+                batch.Add(found);
+            }
+            else
+            {
+                totals.ObjectsSkipped++;
+            }
+
+            if (batch.Count == removal.Store.MaxDeleteBatch)
+            {
+                await ActOnRequestedAsync(run, removal, batch, totals, cancellationToken);
+                batch.Clear();
+            }
+        }
+
+        foreach (var prefix in removal.Prefixes)
+        {
+            // List the whole folder first: deleting while paging could skip keys on some services.
+            var listed = new List<StoredObject>();
+            await foreach (var item in removal.Store.ListAsync(prefix, cancellationToken))
+            {
+                if (!ObjectKey.IsUnder(item.Key, removal.TrashPrefix))
+                {
+                    listed.Add(item);
+                }
+            }
+
+            foreach (var item in listed)
+            {
+                batch.Add(item);
+                if (batch.Count == removal.Store.MaxDeleteBatch)
+                {
+                    await ActOnRequestedAsync(run, removal, batch, totals, cancellationToken);
+                    batch.Clear();
+                }
+            }
+        }
+
+        if (batch.Count > 0)
+        {
+            await ActOnRequestedAsync(run, removal, batch, totals, cancellationToken);
+        }
+
+        return totals;
+    }
+
+    private async Task ActOnRequestedAsync(GateRun run, RequestedRemoval removal, List<StoredObject> batch, GateTotals totals, CancellationToken cancellationToken)
+    {
+        var now = timeProvider.GetUtcNow();
+        var actions = batch.Select(o => new ActionRecord(0, run.RunId, removal.Policy, removal.Store.Name, removal.Action, o.Key, o.Size, removal.GroupKey,
+            removal.Reason, Evidence(o), removal.Action == ActionKind.Quarantine ? TrashKey(removal.TrashPrefix, run.RunId, o.Key) : null,
+            ActionOutcome.Pending, null, now)).ToList();
+        if (run.DryRun)
+        {
+            totals.ObjectsDone += actions.Count;
+            totals.BytesDone += actions.Sum(a => a.Size);
+            return;
+        }
+
+        var recorded = await state.RecordIntentAsync(actions, cancellationToken);
+        var outcomes = removal.Action == ActionKind.Delete
+            ? await DeleteAsync(run, removal.Store, recorded, totals, cancellationToken)
+            : await MoveAsync(run, removal.Store, recorded, toTrash: true, totals, cancellationToken);
+        await state.RecordOutcomesAsync(outcomes, timeProvider.GetUtcNow(), CancellationToken.None);
+    }
+
+    /// <summary>
     /// Moves quarantined objects back to their original keys, byte-identical, never overwriting an object that
     /// has reappeared there (that object is kept and the restore of this one is recorded as failed).
     /// </summary>

@@ -29,6 +29,28 @@ public sealed record GroupRemoval(
     TimeSpan MinAge,
     string TrashPrefix);
 
+/// <summary>
+/// Objects removed because something asked for exactly them (a deletion request, a record's files), not because a
+/// reference join found them orphaned.
+/// </summary>
+/// <param name="Policy">The policy (or queue) on whose behalf.</param>
+/// <param name="Store">The store.</param>
+/// <param name="Action">Delete or quarantine.</param>
+/// <param name="TrashPrefix">The trash prefix, ending in <c>/</c>: never a target.</param>
+/// <param name="Keys">Single objects to remove; a missing one is recorded as already gone.</param>
+/// <param name="Prefixes">Folders to empty, each ending in <c>/</c>, never empty: every object listed under it just before acting.</param>
+/// <param name="GroupKey">What the request is about (a request id, a row id), recorded with each action.</param>
+/// <param name="Reason">Why, in words (recorded with each action).</param>
+public sealed record RequestedRemoval(
+    string Policy,
+    IObjectStore Store,
+    ActionKind Action,
+    string TrashPrefix,
+    IReadOnlyList<string> Keys,
+    IReadOnlyList<string> Prefixes,
+    string GroupKey,
+    string Reason);
+
 /// <summary>What the gate did, added up. Objects and bytes are counts, 0 or more.</summary>
 public sealed class GateTotals
 {

@@ -23,14 +23,20 @@ namespace Reclaim.Engine.Planning;
 /// </remarks>
 public sealed class OrphanPlanner(TimeProvider timeProvider)
 {
-    /// <summary>Keys the listing may run ahead of the reference read: 262144 (256 batches of <see cref="ListingBatchKeys"/>).</summary>
-    public const int ListingBufferKeys = 1 << 18;
+    /// <summary>
+    /// Keys the listing may run ahead of the reference read: 1048576 (1024 batches of <see cref="ListingBatchKeys"/>),
+    /// about 80 MB of keys at most; beyond it the listing waits, so memory stays bounded at any store size.
+    /// </summary>
+    public const int ListingBufferKeys = 1 << 20;
 
     /// <summary>Keys handed from the listing to the planner at a time: 1024 (one channel operation per batch, not per key).</summary>
     public const int ListingBatchKeys = 1 << 10;
 
     /// <summary>How many proposed group keys a plan shows as a sample: 10.</summary>
     public const int SampleSize = 10;
+
+    /// <summary>Receives a line with the planner's phase timings, for <c>--verbose</c>; may be <see langword="null"/>.</summary>
+    public Action<string>? Timing { get; init; }
 
     /// <summary>Plans one policy.</summary>
     /// <param name="policy">An <c>orphans</c> policy.</param>
@@ -72,21 +78,23 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
         var references = new ReferenceSet();
         var referencesTask = Task.Run(() => ReadReferencesAsync(layout, query.Query, catalog, references, totals, linked.Token), linked.Token);
 
-        var channel = Channel.CreateBounded<List<ListedEntry>>(new BoundedChannelOptions(ListingBufferKeys / ListingBatchKeys) { SingleReader = true, SingleWriter = true });
+        var channel = Channel.CreateBounded<ListedBatch>(new BoundedChannelOptions(ListingBufferKeys / ListingBatchKeys) { SingleReader = true, SingleWriter = true });
         var listingTask = Task.Run(() => ListAsync(store, layout.FixedPrefix, channel.Writer, linked.Token), linked.Token);
 
         try
         {
             await referencesTask;
             references.Seal();
+            var referencesMs = clock.ElapsedMilliseconds;
 
             var group = new GroupBuffer();
             string? previousKey = null;
             var lastReport = clock.Elapsed;
             await foreach (var batch in channel.Reader.ReadAllAsync(linked.Token))
             {
-            foreach (var entry in batch)
+            for (var i = 0; i < batch.Count; i++)
             {
+                var entry = new ListedEntry(batch.Keys[i], batch.Metadata?[i]);
                 if (previousKey is not null && ObjectKey.Comparer.Compare(entry.Key, previousKey) <= 0)
                 {
                     throw new InvalidOperationException($"store '{store.Name}' listed '{ObjectKey.Printable(entry.Key)}' after '{ObjectKey.Printable(previousKey)}': keys out of order; nothing is planned");
@@ -132,6 +140,7 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
             }
 
             await listingTask;
+            Timing?.Invoke($"references sealed at {referencesMs} ms ({references.Count} distinct), listing and join done at {clock.ElapsedMilliseconds} ms");
         }
         catch
         {
@@ -170,11 +179,12 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
         totals.ReferencesUnrenderable = unrenderable;
     }
 
-    private static async Task ListAsync(IObjectStore store, string prefix, ChannelWriter<List<ListedEntry>> writer, CancellationToken cancellationToken)
+    private static async Task ListAsync(IObjectStore store, string prefix, ChannelWriter<ListedBatch> writer, CancellationToken cancellationToken)
     {
         try
         {
-            var batch = new List<ListedEntry>(ListingBatchKeys);
+            var keysOnly = store is IKeyListing;
+            var batch = ListedBatch.Create(keysOnly);
             var entries = store is IKeyListing keys ? KeysOnly(keys.ListKeysAsync(prefix, cancellationToken)) : WithMetadata(store.ListAsync(prefix, cancellationToken));
             await foreach (var entry in entries)
             {
@@ -182,7 +192,7 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
                 if (batch.Count == ListingBatchKeys)
                 {
                     await writer.WriteAsync(batch, cancellationToken);
-                    batch = new List<ListedEntry>(ListingBatchKeys);
+                    batch = ListedBatch.Create(keysOnly);
                 }
             }
 
@@ -292,6 +302,30 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
     }
 
     private readonly record struct ListedEntry(string Key, StoredObject? Metadata);
+
+    /// <summary>Up to <see cref="ListingBatchKeys"/> listed keys, with their metadata when the listing had it (8 bytes a key otherwise).</summary>
+    private sealed class ListedBatch(string[] keys, StoredObject[]? metadata)
+    {
+        public string[] Keys { get; } = keys;
+
+        public StoredObject[]? Metadata { get; } = metadata;
+
+        public int Count { get; private set; }
+
+        public static ListedBatch Create(bool keysOnly) =>
+            new(new string[ListingBatchKeys], keysOnly ? null : new StoredObject[ListingBatchKeys]);
+
+        public void Add(ListedEntry entry)
+        {
+            Keys[Count] = entry.Key;
+            if (Metadata is not null)
+            {
+                Metadata[Count] = entry.Metadata!.Value;
+            }
+
+            Count++;
+        }
+    }
 
     private sealed class GroupBuffer
     {

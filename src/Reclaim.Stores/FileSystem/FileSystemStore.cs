@@ -264,9 +264,9 @@ public sealed class FileSystemStore : IObjectStore, IKeyListing, IObjectContent
 
     private IEnumerable<StoredObject> ObjectsUnder(string prefix)
     {
-        foreach (var (key, path) in FilesUnder(prefix))
+        foreach (var entry in FilesUnder(prefix))
         {
-            if (ReadObject(key, path) is { } stored)
+            if (ReadObject(entry.Key, entry.FullPath) is { } stored)
             {
                 yield return stored;
             }
@@ -277,7 +277,7 @@ public sealed class FileSystemStore : IObjectStore, IKeyListing, IObjectContent
     /// The files under <paramref name="prefix"/> in ordinal key order: a depth-first walk that sorts each
     /// folder's entries, a folder as its name + <c>/</c>, which is where its keys fall among its siblings.
     /// </summary>
-    private IEnumerable<(string Key, string Path)> FilesUnder(string prefix)
+    private IEnumerable<Entry> FilesUnder(string prefix)
     {
         EnsureRootExists();
         if (prefix.Contains("//", StringComparison.Ordinal))
@@ -307,11 +307,11 @@ public sealed class FileSystemStore : IObjectStore, IKeyListing, IObjectContent
             var entry = entries.Current;
             if (entry.IsFolder)
             {
-                pending.Push(ReadFolder(entry.Path, entry.Key, namePrefix: string.Empty).GetEnumerator());
+                pending.Push(ReadFolder(entry.FullPath, entry.Key, namePrefix: string.Empty).GetEnumerator());
             }
             else
             {
-                yield return (entry.Key, entry.Path);
+                yield return entry;
             }
         }
     }
@@ -322,16 +322,23 @@ public sealed class FileSystemStore : IObjectStore, IKeyListing, IObjectContent
         var entries = new List<Entry>();
         try
         {
-            var names = new FileSystemEnumerable<(string Name, bool IsFolder)>(
+            // The key is built straight from the directory entry: no separate name or path string per file (a
+            // listing of a million files is mostly this loop). A folder's path is made when it is entered.
+            var keys = new FileSystemEnumerable<(string Key, bool IsFolder)>(
                 folder,
-                static (ref FileSystemEntry entry) => (entry.FileName.ToString(), entry.IsDirectory),
-                ReadFolderOptions);
-            foreach (var (name, isFolder) in names)
+                (ref FileSystemEntry entry) => entry.IsDirectory
+                    ? (string.Concat(folderKey, entry.FileName, "/"), true)
+                    : (string.Concat(folderKey, entry.FileName), false),
+                ReadFolderOptions)
             {
-                if (name.StartsWith(namePrefix, StringComparison.Ordinal) && IsAddressable(folder, folderKey, name))
+                ShouldIncludePredicate = (ref FileSystemEntry entry) => entry.FileName.StartsWith(namePrefix, StringComparison.Ordinal),
+            };
+            foreach (var (key, isFolder) in keys)
+            {
+                var name = key.AsSpan(folderKey.Length, key.Length - folderKey.Length - (isFolder ? 1 : 0));
+                if (IsAddressable(folder, key.AsSpan(0, folderKey.Length + name.Length), name))
                 {
-                    var key = isFolder ? string.Concat(folderKey, name, "/") : folderKey + name;
-                    entries.Add(new Entry(key, Path.Join(folder, name), isFolder));
+                    entries.Add(new Entry(key, folder, folderKey.Length, isFolder));
                 }
             }
         }
@@ -345,22 +352,21 @@ public sealed class FileSystemStore : IObjectStore, IKeyListing, IObjectContent
     }
 
     /// <summary>Whether a listed name maps back to the same file when used as a key.</summary>
-    private static bool IsAddressable(string folder, string folderKey, string name)
+    private static bool IsAddressable(string folder, ReadOnlySpan<char> key, ReadOnlySpan<char> name)
     {
-        if (name.Contains('\\', StringComparison.Ordinal))
+        if (name.Contains('\\'))
         {
             return false;
         }
 
         // .NET decodes a name that is not valid UTF-8 with U+FFFD, which names another file (or none).
-        if (name.Contains('\uFFFD', StringComparison.Ordinal) && !Path.Exists(Path.Join(folder, name)))
+        if (name.Contains('\uFFFD') && !Path.Exists(Path.Join(folder, name)))
         {
             return false;
         }
 
         // A UTF-16 char is at most 3 UTF-8 bytes: count only when the key might be too long.
-        var length = folderKey.Length + name.Length + 1;
-        return length * 3 <= ObjectKey.MaxKeyBytes || StrictUtf8.GetByteCount(folderKey + name) <= ObjectKey.MaxKeyBytes;
+        return (key.Length + 1) * 3 <= ObjectKey.MaxKeyBytes || StrictUtf8.GetByteCount(key) <= ObjectKey.MaxKeyBytes;
     }
 
     /// <summary>The folder a folder key (ending in <c>/</c>) names, or null when it does not exist or is not a plain folder.</summary>
@@ -465,5 +471,9 @@ public sealed class FileSystemStore : IObjectStore, IKeyListing, IObjectContent
         }
     }
 
-    private readonly record struct Entry(string Key, string Path, bool IsFolder);
+    /// <summary>A listed file or folder: its key, and the folder it was read from (its path is made on demand).</summary>
+    private readonly record struct Entry(string Key, string Folder, int NameStart, bool IsFolder)
+    {
+        public string FullPath => Path.Join(Folder, Key.AsSpan(NameStart, Key.Length - NameStart - (IsFolder ? 1 : 0)));
+    }
 }
