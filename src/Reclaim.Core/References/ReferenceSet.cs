@@ -12,6 +12,8 @@ namespace Reclaim.Core.References;
 public sealed class ReferenceSet
 {
     private ulong[] _items = new ulong[1024];
+    private int[] _buckets = [];
+    private int _bucketShift = 64;
     private int _count;
     private bool _sealed;
 
@@ -21,8 +23,8 @@ public sealed class ReferenceSet
     /// <summary>How many distinct fingerprints the set holds; valid after <see cref="Seal"/>.</summary>
     public int Count => _count;
 
-    /// <summary>Bytes the fingerprint array occupies.</summary>
-    public long MemoryBytes => (long)_items.Length * sizeof(ulong);
+    /// <summary>Bytes the fingerprints and their index occupy: 8 per distinct reference, plus about 1 for the index.</summary>
+    public long MemoryBytes => ((long)_items.Length * sizeof(ulong)) + ((long)_buckets.Length * sizeof(int));
 
     /// <summary>Adds a rendered group key.</summary>
     /// <param name="groupKey">The key a reference rendered to.</param>
@@ -68,6 +70,7 @@ public sealed class ReferenceSet
 
         _count = unique;
         Array.Resize(ref _items, Math.Max(unique, 1));
+        BuildIndex();
         _sealed = true;
     }
 
@@ -82,6 +85,43 @@ public sealed class ReferenceSet
             throw new InvalidOperationException("seal the reference set before looking keys up");
         }
 
-        return Array.BinarySearch(_items, 0, _count, KeyFingerprint.Of(groupKey)) >= 0;
+        var fingerprint = KeyFingerprint.Of(groupKey);
+        if (_count == 0)
+        {
+            return false;
+        }
+
+        // The index narrows the search to the few fingerprints sharing the top bits: one or two cache lines
+        // instead of ~20 scattered probes of a binary search over the whole array.
+        var bucket = _bucketShift == 64 ? 0 : (int)(fingerprint >> _bucketShift);
+        var start = _buckets[bucket];
+        return Array.BinarySearch(_items, start, _buckets[bucket + 1] - start, fingerprint) >= 0;
+    }
+
+    /// <summary>
+    /// Builds the bucket index: for 2^b buckets by the top b bits (about 4 fingerprints a bucket), where each
+    /// bucket starts in the sorted array.
+    /// </summary>
+    private void BuildIndex()
+    {
+        var bits = 0;
+        while (bits < 24 && (4L << bits) < _count)
+        {
+            bits++;
+        }
+
+        _bucketShift = 64 - bits;
+        _buckets = new int[(1 << bits) + 1];
+        var index = 0;
+        for (var bucket = 0; bucket < (1 << bits); bucket++)
+        {
+            _buckets[bucket] = index;
+            while (index < _count && (bits == 0 ? 0 : (int)(_items[index] >> _bucketShift)) == bucket)
+            {
+                index++;
+            }
+        }
+
+        _buckets[1 << bits] = _count;
     }
 }

@@ -45,12 +45,22 @@ public static class ObjectKey
             return "the key contains a backslash";
         }
 
-        foreach (var segment in key.Split('/'))
+        var rest = key.AsSpan();
+        while (true)
         {
+            var slash = rest.IndexOf('/');
+            var segment = slash < 0 ? rest : rest[..slash];
             if (segment is "." or "..")
             {
                 return $"the key has a '{segment}' segment";
             }
+
+            if (slash < 0)
+            {
+                break;
+            }
+
+            rest = rest[(slash + 1)..];
         }
 
         int bytes;

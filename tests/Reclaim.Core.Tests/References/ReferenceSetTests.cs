@@ -22,7 +22,7 @@ public sealed class ReferenceSetTests
     }
 
     [Fact]
-    public void Seal_RemovesDuplicates_AndCostsEightBytesPerReference()
+    public void Seal_RemovesDuplicates_AndCostsAboutNineBytesPerReference()
     {
         var set = new ReferenceSet();
         for (var i = 0; i < 50_000; i++)
@@ -34,7 +34,34 @@ public sealed class ReferenceSetTests
         set.Seal();
         set.Added.Should().Be(100_000);
         set.Count.Should().Be(50_000);
-        set.MemoryBytes.Should().Be(50_000 * 8);
+        set.MemoryBytes.Should().BeInRange(50_000 * 8, 50_000 * 10);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(3)]
+    [InlineData(5)]
+    [InlineData(1000)]
+    [InlineData(70_000)]
+    public void Contains_FindsEveryAddedKeyAndNoOther_AtAnySize(int count)
+    {
+        var set = new ReferenceSet();
+        for (var i = 0; i < count; i++)
+        {
+            set.Add($"k/{i}");
+        }
+
+        set.Seal();
+        for (var i = 0; i < count; i++)
+        {
+            set.Contains($"k/{i}").Should().BeTrue();
+        }
+
+        for (var i = count; i < count + 1000; i++)
+        {
+            set.Contains($"k/{i}").Should().BeFalse();
+        }
     }
 
     [Fact]
