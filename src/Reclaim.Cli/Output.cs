@@ -54,7 +54,7 @@ internal sealed class Output(CliContext context)
         }
 
         _console.Write(table);
-        _console.MarkupLine("[grey]scanned, referenced, too young, orphaned: groups; unmatched, objects: objects[/]");
+        _console.MarkupLine("[grey]scanned, referenced (or kept), too young, orphaned: groups (rows for records policies); unmatched, objects: objects[/]");
         foreach (var p in plan.Policies)
         {
             foreach (var guard in p.Guards.Where(g => !g.Passed))
@@ -70,6 +70,12 @@ internal sealed class Output(CliContext context)
             foreach (var group in p.Groups.Take(OrphanPlanner.SampleSize))
             {
                 _console.MarkupLine($"  {Markup.Escape(p.Policy)}: {Markup.Escape(group.GroupKey)} ({group.Objects.Count} objects, {Format.Bytes(group.Bytes)}) — {Markup.Escape(group.Reason)}");
+            }
+
+            foreach (var row in p.Rows.Take(OrphanPlanner.SampleSize))
+            {
+                var keys = string.Join(", ", row.Keys.Concat(row.Prefixes).Take(3));
+                _console.MarkupLine($"  {Markup.Escape(p.Policy)}: row {Markup.Escape(RecordsPlanner.Label(row.Columns))} ({row.Objects.Count} objects, {Format.Bytes(row.Bytes)}) {Markup.Escape(keys)} — {Markup.Escape(row.Reason)}");
             }
 
             if (p.Totals.GroupsOrphaned > OrphanPlanner.SampleSize)

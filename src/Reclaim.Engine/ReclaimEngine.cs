@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Reclaim.Core;
 using Reclaim.Core.Catalogs;
 using Reclaim.Core.Planning;
+using Reclaim.Core.Records;
 using Reclaim.Core.State;
 using Reclaim.Core.Storage;
 using Reclaim.Engine.Configuration;
@@ -39,7 +40,7 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
     private readonly ILogger _logger = loggerFactory.CreateLogger("Reclaim.Engine");
 
     /// <summary>The policy types this version plans.</summary>
-    public static IReadOnlyList<string> SupportedPolicyTypes { get; } = ["orphans"];
+    public static IReadOnlyList<string> SupportedPolicyTypes { get; } = ["orphans", "retention", "records"];
 
     /// <summary>The config.</summary>
     public ReclaimConfig Config => workspace.Config;
@@ -62,8 +63,18 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
         foreach (var policy in selected)
         {
             var store = workspace.Store(policy.Store);
-            var catalog = workspace.Catalog(policy.References!.Catalog);
-            var policyPlan = await planner.PlanAsync(policy, store, catalog, Config.Trash.Prefix, Config.Guards.MaxDeleteCount + 1, progress, cancellationToken);
+            PolicyPlan policyPlan;
+            if (policy.Type == "records")
+            {
+                policyPlan = await new RecordsPlanner().PlanAsync(policy, store, workspace.Catalog(policy.Catalog!), Config.Trash.Prefix, Config.Guards.MaxDeleteCount + 1, cancellationToken);
+            }
+            else
+            {
+                var query = QueryOf(policy);
+                var catalog = query is null ? null : workspace.Catalog(query.Catalog);
+                policyPlan = await planner.PlanAsync(policy, store, catalog, Config.Trash.Prefix, Config.Guards.MaxDeleteCount + 1, progress, cancellationToken);
+            }
+
             GuardEvaluator.EvaluatePolicy(policyPlan, Config.Guards, force);
             Log.PolicyPlanned(_logger, policy.Name, policyPlan.Totals.GroupsOrphaned, policyPlan.Totals.ObjectsOrphaned, policyPlan.Totals.BytesReclaimable, policyPlan.Totals.GroupsScanned, policyPlan.Totals.DurationMs);
             foreach (var refused in policyPlan.Guards.Where(g => !g.Passed))
@@ -135,9 +146,19 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
             foreach (var policyPlan in plan.Policies)
             {
                 var policy = Config.Policies.First(p => string.Equals(p.Name, policyPlan.Policy, StringComparison.Ordinal));
-                var removal = new GroupRemoval(policyPlan, workspace.Store(policy.Store), workspace.Catalog(policy.References!.Catalog),
-                    policy.References.Query, policy.Layout!, policy.MinAge, Config.Trash.Prefix);
-                var done = await gate.RemoveGroupsAsync(gateRun, removal, cancellationToken);
+                GateTotals done;
+                if (policy.Type == "records")
+                {
+                    done = await ApplyRecordsAsync(gate, gateRun, state, policy, policyPlan, cancellationToken);
+                }
+                else
+                {
+                    var query = QueryOf(policy);
+                    var removal = new GroupRemoval(policyPlan, workspace.Store(policy.Store), query is null ? null : workspace.Catalog(query.Catalog),
+                        query?.Query, policy.Layout!, policyPlan.MinAge, Config.Trash.Prefix);
+                    done = await gate.RemoveGroupsAsync(gateRun, removal, cancellationToken);
+                }
+
                 perPolicy[policy.Name] = done;
                 totals.Add(done);
             }
@@ -460,6 +481,19 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
     /// <exception cref="PlanFileException">Something does not match; nothing has been touched.</exception>
     private void CheckPlanMatchesPolicy(PolicyPlan policyPlan, PolicyConfig policy)
     {
+        if (policy.Type == "records")
+        {
+            // A row's objects are rendered again from its columns at apply time, and the row is looked up in the
+            // catalog again: the plan file's keys are not trusted. Only the action and store must agree.
+            if (policyPlan.Action != policy.Action || !string.Equals(policyPlan.Store, policy.Store, StringComparison.Ordinal) ||
+                policyPlan.Rows.Any(r => r.Columns is null))
+            {
+                throw new PlanFileException($"the plan's policy '{policy.Name}' does not match {Config.Path} (action, store or rows): the plan file was edited or damaged; make a new plan");
+            }
+
+            return;
+        }
+
         var layout = policy.Layout!;
         string Mismatch(string what) => $"the plan's policy '{policy.Name}' {what}: the plan file was edited or damaged; make a new plan";
         if (policyPlan.Action != policy.Action || !string.Equals(policyPlan.Store, policy.Store, StringComparison.Ordinal) ||
@@ -514,17 +548,102 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
         foreach (var policyPlan in plan.Policies)
         {
             var forced = policyPlan.Guards.Any(g => g.Guard == GuardEvaluator.MinAgeFloor && g.Passed);
+            var kept = policyPlan.Guards.Where(g => g.Guard == RecordsPlanner.ObjectsGuard && !g.Passed).ToList();
             var totals = policyPlan.Totals;
-            totals.GroupsOrphaned = Math.Max(totals.GroupsOrphaned, policyPlan.Groups.Count);
-            totals.ObjectsOrphaned = Math.Max(totals.ObjectsOrphaned, policyPlan.Groups.Sum(g => (long)g.Objects.Count));
+            totals.GroupsOrphaned = Math.Max(totals.GroupsOrphaned, policyPlan.Groups.Count + policyPlan.Rows.Count);
+            totals.ObjectsOrphaned = Math.Max(totals.ObjectsOrphaned, policyPlan.Groups.Sum(g => (long)g.Objects.Count) + policyPlan.Rows.Sum(r => (long)r.Objects.Count));
             totals.GroupsScanned = Math.Max(totals.GroupsScanned, totals.GroupsOrphaned);
             policyPlan.Guards.Clear();
+            policyPlan.Guards.AddRange(kept);
             GuardEvaluator.EvaluatePolicy(policyPlan, Config.Guards, forced);
         }
 
         plan.Guards.Clear();
         GuardEvaluator.EvaluatePlan(plan, Config.Guards);
     }
+
+    /// <summary>
+    /// Applies a <c>records</c> plan row by row: the row's objects are rendered again from its columns, the row is
+    /// looked up in the catalog again (a row no longer selected is skipped), its objects go through the gate, and
+    /// then its <c>after</c> statement runs, recorded as an action of its own. A row whose objects are gone
+    /// already still gets its <c>after</c> (a rerun after a crash finishes the job); a failure on one row is
+    /// recorded and the next row goes on.
+    /// </summary>
+    private async Task<GateTotals> ApplyRecordsAsync(DestructiveGate gate, GateRun gateRun, IStateStore? state, PolicyConfig policy, PolicyPlan policyPlan, CancellationToken cancellationToken)
+    {
+        var catalog = workspace.Catalog(policy.Catalog!);
+        var store = workspace.Store(policy.Store);
+        var templates = policy.Objects.Select(Core.Records.RecordTemplate.Parse).ToList();
+        var totals = new GateTotals();
+        foreach (var row in policyPlan.Rows)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var label = RecordsPlanner.Label(row.Columns);
+            var (keys, prefixes, problem) = RecordsPlanner.Render(templates, row.Columns, Config.Trash.Prefix);
+            if (problem is not null)
+            {
+                throw new PlanFileException($"the plan's policy '{policy.Name}' row {label}: {problem}; make a new plan");
+            }
+
+            var present = row.Columns.Where(c => c.Value is not null).ToList();
+            var still = present.Count == 0 || (await catalog.FindAsync(policy.Query!, present.Select(c => c.Key).ToList(), [present.Select(c => c.Value!).ToArray()], cancellationToken)).Count > 0;
+            if (!still)
+            {
+                totals.GroupsSkipped++;
+                await RecordAfterAsync(state, gateRun, policy, label, ActionOutcome.Skipped, "no longer selected by the query; nothing removed", cancellationToken);
+                continue;
+            }
+
+            var removal = new RequestedRemoval(policy.Name, store, policy.Action, Config.Trash.Prefix, keys, prefixes, $"row {label}", $"{row.Reason} (row {label})");
+            var done = await gate.RemoveRequestedAsync(gateRun, removal, cancellationToken);
+            totals.Add(done);
+            if (policy.After is null || gateRun.DryRun)
+            {
+                continue;
+            }
+
+            if (done.ObjectsFailed > 0)
+            {
+                await RecordAfterAsync(state, gateRun, policy, label, ActionOutcome.Skipped, "not run: some of the row's objects could not be removed", cancellationToken);
+                continue;
+            }
+
+            var parameters = RecordTemplate.Parameters(policy.After).ToDictionary(n => n, n => (object?)row.Columns[n], StringComparer.Ordinal);
+            var intent = await RecordAfterAsync(state, gateRun, policy, label, ActionOutcome.Pending, null, cancellationToken);
+            try
+            {
+                await catalog.ExecuteAsync(policy.After, parameters, cancellationToken);
+                await state!.RecordOutcomesAsync([(intent!.Id, ActionOutcome.Done, null, null)], timeProvider.GetUtcNow(), CancellationToken.None);
+            }
+            catch (CatalogException e)
+            {
+                totals.ObjectsFailed++;
+                if (totals.SampleErrors.Count < 10)
+                {
+                    totals.SampleErrors.Add($"after for row {label}: {e.Message}");
+                }
+
+                await state!.RecordOutcomesAsync([(intent!.Id, ActionOutcome.Failed, e.Message, null)], timeProvider.GetUtcNow(), CancellationToken.None);
+            }
+        }
+
+        return totals;
+    }
+
+    private async Task<ActionRecord?> RecordAfterAsync(IStateStore? state, GateRun run, PolicyConfig policy, string label, ActionOutcome outcome, string? error, CancellationToken cancellationToken)
+    {
+        if (state is null || run.DryRun)
+        {
+            return null;
+        }
+
+        var action = new ActionRecord(0, run.RunId, policy.Name, policy.Store, ActionKind.After, $"row {label}", 0, $"row {label}",
+            policy.After ?? string.Empty, null, null, outcome, error, timeProvider.GetUtcNow());
+        return (await state.RecordIntentAsync([action], cancellationToken))[0];
+    }
+
+    /// <summary>The query that protects groups: references (orphans) or keep (retention, optional).</summary>
+    private static QueryConfig? QueryOf(PolicyConfig policy) => policy.Type == "retention" ? policy.Keep : policy.References;
 
     private List<PolicyConfig> Select(IReadOnlyList<string> names)
     {

@@ -41,6 +41,13 @@ public interface ICatalog : IAsyncDisposable
     /// <exception cref="CatalogException">The query fails.</exception>
     Task<IReadOnlyList<string?[]>> FindAsync(string query, IReadOnlyList<string> columns, IReadOnlyList<string[]> tuples, CancellationToken cancellationToken);
 
+    /// <summary>Counts the rows of a query (<c>SELECT COUNT(*) FROM (query)</c>).</summary>
+    /// <param name="query">The user's SELECT.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    /// <returns>The number of rows.</returns>
+    /// <exception cref="CatalogException">The query fails.</exception>
+    Task<long> CountAsync(string query, CancellationToken cancellationToken);
+
     /// <summary>Runs a statement with named parameters (<c>@name</c>), for policies that write (<c>after:</c>).</summary>
     /// <param name="statement">The SQL statement.</param>
     /// <param name="parameters">Parameter values by name (without <c>@</c>).</param>

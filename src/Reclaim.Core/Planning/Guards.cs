@@ -37,7 +37,7 @@ public static class GuardEvaluator
     public static void EvaluatePolicy(PolicyPlan policy, GuardOptions options, bool force)
     {
         var totals = policy.Totals;
-        if (options.RefuseEmptyReferences)
+        if (options.RefuseEmptyReferences && policy.ReferencesRequired)
         {
             // Rows that render to no key (all NULL, empty, a '/' in a one-segment value) protect nothing: a query
             // returning only those is as empty as one returning no rows.
@@ -55,14 +55,18 @@ public static class GuardEvaluator
                 : new GuardVerdict(RefuseEmptyReferences, true, Invariant($"{totals.ReferencesRead} references read")));
         }
 
-        var fraction = totals.GroupsScanned == 0 ? 0 : (double)totals.GroupsOrphaned / totals.GroupsScanned;
-        policy.Guards.Add(fraction > options.MaxDeleteFraction
-            ? new GuardVerdict(MaxDeleteFraction, false,
-                Invariant($"the plan removes {totals.GroupsOrphaned} of {totals.GroupsScanned} groups ({fraction:P1}), more than max_delete_fraction {options.MaxDeleteFraction:P1}"))
-            : new GuardVerdict(MaxDeleteFraction, true,
-                Invariant($"{totals.GroupsOrphaned} of {totals.GroupsScanned} groups ({fraction:P1}) within {options.MaxDeleteFraction:P1}")));
+        if (policy.FractionGuarded)
+        {
+            var fraction = totals.GroupsScanned == 0 ? 0 : (double)totals.GroupsOrphaned / totals.GroupsScanned;
+            policy.Guards.Add(fraction > options.MaxDeleteFraction
+                ? new GuardVerdict(MaxDeleteFraction, false,
+                    Invariant($"the plan removes {totals.GroupsOrphaned} of {totals.GroupsScanned} groups ({fraction:P1}), more than max_delete_fraction {options.MaxDeleteFraction:P1}"))
+                : new GuardVerdict(MaxDeleteFraction, true,
+                    Invariant($"{totals.GroupsOrphaned} of {totals.GroupsScanned} groups ({fraction:P1}) within {options.MaxDeleteFraction:P1}")));
+        }
 
-        if (policy.MinAge < options.MinAgeFloor)
+        // A records policy selects rows, not ages: no grace period to hold to the floor.
+        if (policy.Type != "records" && policy.MinAge < options.MinAgeFloor)
         {
             policy.Guards.Add(force
                 ? new GuardVerdict(MinAgeFloor, true, Invariant($"min_age {Duration.Format(policy.MinAge)} is below the floor {Duration.Format(options.MinAgeFloor)}; allowed by --force"))

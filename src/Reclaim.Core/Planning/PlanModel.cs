@@ -15,6 +15,23 @@ public sealed record PlannedGroup(string GroupKey, string[] Values, IReadOnlyLis
     public long Bytes => Objects.Sum(o => o.Size);
 }
 
+/// <summary>One row a <c>records</c> policy selected, with the objects its templates render to at planning time.</summary>
+/// <param name="Columns">The row's columns as text (SQL NULL is <see langword="null"/>), by name.</param>
+/// <param name="Keys">Single keys the templates rendered.</param>
+/// <param name="Prefixes">Folder prefixes (ending in <c>/</c>) the templates rendered.</param>
+/// <param name="Objects">The objects found for those keys and prefixes.</param>
+/// <param name="Reason">Why, in words.</param>
+public sealed record PlannedRow(
+    IReadOnlyDictionary<string, string?> Columns,
+    IReadOnlyList<string> Keys,
+    IReadOnlyList<string> Prefixes,
+    IReadOnlyList<StoredObject> Objects,
+    string Reason)
+{
+    /// <summary>The row's bytes.</summary>
+    public long Bytes => Objects.Sum(o => o.Size);
+}
+
 /// <summary>Counters of one policy's plan. Objects and bytes are whole numbers, 0 or more.</summary>
 public sealed class PolicyTotals
 {
@@ -85,14 +102,29 @@ public sealed class PolicyPlan
     /// <summary>A fingerprint of the policy's definition; <c>apply</c> refuses a plan whose policy has changed since.</summary>
     public required string Definition { get; init; }
 
-    /// <summary>The grace period.</summary>
+    /// <summary>The age a group must reach before the policy proposes it: the grace period (orphans) or <c>max_age</c> (retention).</summary>
     public TimeSpan MinAge { get; init; }
+
+    /// <summary>
+    /// Whether the policy has a references (orphans) or keep (retention) query, so that an empty result is
+    /// implausible (<c>refuse_empty_references</c>). A retention policy without <c>keep</c> has none.
+    /// </summary>
+    public bool ReferencesRequired { get; init; } = true;
 
     /// <summary>Counters.</summary>
     public PolicyTotals Totals { get; init; } = new();
 
-    /// <summary>The groups proposed for removal, in key order.</summary>
+    /// <summary>The groups proposed for removal, in key order (orphans, retention).</summary>
     public List<PlannedGroup> Groups { get; init; } = [];
+
+    /// <summary>The rows selected (records), in query order.</summary>
+    public List<PlannedRow> Rows { get; init; } = [];
+
+    /// <summary>
+    /// Whether <c>max_delete_fraction</c> applies: always for layouts; for a records policy only when a
+    /// <c>scope</c> query gives the population the rows are a share of.
+    /// </summary>
+    public bool FractionGuarded { get; init; } = true;
 
     /// <summary>The guards' verdicts.</summary>
     public List<GuardVerdict> Guards { get; init; } = [];

@@ -14,6 +14,9 @@ public enum ActionKind
 
     /// <summary>Delete a quarantined object past the trash retention.</summary>
     Purge,
+
+    /// <summary>A records policy's <c>after</c> statement for one row (a catalog write, run once the row's objects are gone).</summary>
+    After,
 }
 
 /// <summary>Where an action stands.</summary>

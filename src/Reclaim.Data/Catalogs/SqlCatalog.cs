@@ -205,6 +205,22 @@ public abstract class SqlCatalog : ICatalog
     }
 
     /// <inheritdoc/>
+    public async Task<long> CountAsync(string query, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var connection = await OpenAsync(cancellationToken);
+            await using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT COUNT(*) FROM ({SqlText.AsSubquery(query)}) AS r";
+            return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (Exception e) when (e is DbException or InvalidOperationException)
+        {
+            throw new CatalogException($"catalog '{Name}': the query failed: {e.Message}", e);
+        }
+    }
+
+    /// <inheritdoc/>
     public async Task<int> ExecuteAsync(string statement, IReadOnlyDictionary<string, object?> parameters, CancellationToken cancellationToken)
     {
         try

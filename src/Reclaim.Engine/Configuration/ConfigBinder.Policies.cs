@@ -18,7 +18,7 @@ internal sealed partial class ConfigBinder
     {
         ["orphans"] = ["layout", "references", "min_age"],
         ["retention"] = ["layout", "max_age", "keep"],
-        ["records"] = ["catalog", "query", "objects", "after"],
+        ["records"] = ["catalog", "query", "objects", "after", "scope"],
         ["queue"] = ["catalog", "table", "target", "folder_depth", "require_prefix"],
     };
 
@@ -111,6 +111,7 @@ internal sealed partial class ConfigBinder
                     Query = section.String("query", "the SELECT whose rows name what goes"),
                     Objects = ReadObjectTemplates(section),
                     After = section.String("after"),
+                    Scope = section.String("scope"),
                 };
             default:
                 return ReadQueue(section, policy, catalogs);

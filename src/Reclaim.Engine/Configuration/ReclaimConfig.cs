@@ -145,6 +145,12 @@ public sealed record PolicyConfig
     /// <summary>records: the statement run per row once its objects are gone.</summary>
     public string? After { get; init; }
 
+    /// <summary>
+    /// records: an optional SELECT whose rows are the population <see cref="Query"/> selects from (for example
+    /// every session); the <c>max_delete_fraction</c> guard then compares the rows selected with its row count.
+    /// </summary>
+    public string? Scope { get; init; }
+
     /// <summary>queue: the deletion-request table.</summary>
     public string? Table { get; init; }
 

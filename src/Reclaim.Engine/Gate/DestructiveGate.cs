@@ -286,7 +286,9 @@ public sealed class DestructiveGate(IStateStore state, TimeProvider timeProvider
         IReadOnlyDictionary<string, StoredObject> current = new Dictionary<string, StoredObject>();
         if (referenced.Contains(group.GroupKey))
         {
-            groupSkip = "referenced now: the catalog's re-check found a reference to the group";
+            groupSkip = removal.Plan.Type == "retention"
+                ? "kept now: the catalog's re-check found a keep row for the group"
+                : "referenced now: the catalog's re-check found a reference to the group";
         }
         else
         {
@@ -297,7 +299,7 @@ public sealed class DestructiveGate(IStateStore state, TimeProvider timeProvider
                 if (OrphanRule.Classify(false, newest, now, removal.MinAge) == GroupVerdictKind.TooYoung)
                 {
                     groupSkip = string.Create(CultureInfo.InvariantCulture,
-                        $"young now: the group holds an object modified {newest:O}, within min_age {Duration.Format(removal.MinAge)}");
+                        $"young now: the group holds an object modified {newest:O}, within {Duration.Format(removal.MinAge)}");
                 }
             }
         }
@@ -351,6 +353,11 @@ public sealed class DestructiveGate(IStateStore state, TimeProvider timeProvider
     private static async Task<HashSet<string>> ReferencedNowAsync(GroupRemoval removal, IReadOnlyList<PlannedGroup> chunk, CancellationToken cancellationToken)
     {
         var referenced = new HashSet<string>(StringComparer.Ordinal);
+        if (removal.Catalog is null || removal.ReferenceQuery is null)
+        {
+            return referenced;
+        }
+
         foreach (var part in chunk.Chunk(MaxGroupsPerRecheck))
         {
             var tuples = part.Select(g => g.Values).ToList();

@@ -15,16 +15,16 @@ public sealed record GateRun(string RunId, string Actor, bool DryRun);
 /// <summary>Everything the gate needs to remove the groups one policy proposed.</summary>
 /// <param name="Plan">The policy's plan (refused plans are refused again by the gate).</param>
 /// <param name="Store">The store.</param>
-/// <param name="Catalog">The catalog the references come from.</param>
-/// <param name="ReferenceQuery">The references query, re-run for just each batch's groups.</param>
+/// <param name="Catalog">The catalog the references (orphans) or keep rows (retention) come from; <see langword="null"/> when the policy has no such query.</param>
+/// <param name="ReferenceQuery">The references or keep query, re-run for just each batch's groups; <see langword="null"/> with <paramref name="Catalog"/>.</param>
 /// <param name="Layout">The layout (renders re-checked references).</param>
-/// <param name="MinAge">The grace period, re-applied to what the store holds now.</param>
+/// <param name="MinAge">The age a group must have (grace period, or retention's max_age), re-applied to what the store holds now.</param>
 /// <param name="TrashPrefix">The trash prefix for quarantine, ending in <c>/</c>.</param>
 public sealed record GroupRemoval(
     PolicyPlan Plan,
     IObjectStore Store,
-    ICatalog Catalog,
-    string ReferenceQuery,
+    ICatalog? Catalog,
+    string? ReferenceQuery,
     Layout Layout,
     TimeSpan MinAge,
     string TrashPrefix);

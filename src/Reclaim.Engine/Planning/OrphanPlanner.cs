@@ -41,7 +41,7 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
     /// <summary>Plans one policy.</summary>
     /// <param name="policy">An <c>orphans</c> policy.</param>
     /// <param name="store">Its store.</param>
-    /// <param name="catalog">Its references' catalog.</param>
+    /// <param name="catalog">The catalog of its references (orphans) or keep query (retention); <see langword="null"/> for a retention policy without one.</param>
     /// <param name="trashPrefix">The trash prefix (never a candidate).</param>
     /// <param name="maxGroupsKept">Most proposed objects to keep with their details (the plan's <c>max_delete_count</c> + 1).</param>
     /// <param name="progress">Receives progress about twice a second; may be <see langword="null"/>.</param>
@@ -52,14 +52,16 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
     public async Task<PolicyPlan> PlanAsync(
         PolicyConfig policy,
         IObjectStore store,
-        ICatalog catalog,
+        ICatalog? catalog,
         string trashPrefix,
         long maxGroupsKept,
         IProgress<ScanProgress>? progress,
         CancellationToken cancellationToken)
     {
         var layout = policy.Layout ?? throw new ArgumentException("an orphans policy needs a layout", nameof(policy));
-        var query = policy.References ?? throw new ArgumentException("an orphans policy needs references", nameof(policy));
+        var retention = policy.Type == "retention";
+        var query = retention ? policy.Keep : policy.References ?? throw new ArgumentException("an orphans policy needs references", nameof(policy));
+        var threshold = retention ? policy.MaxAge ?? throw new ArgumentException("a retention policy needs max_age", nameof(policy)) : policy.MinAge;
         var clock = Stopwatch.StartNew();
         var now = timeProvider.GetUtcNow();
         var plan = new PolicyPlan
@@ -69,14 +71,17 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
             Store = policy.Store,
             Action = policy.Action,
             Layout = layout.Template,
-            MinAge = policy.MinAge,
+            MinAge = threshold,
+            ReferencesRequired = query is not null,
             Definition = PolicyDefinition.Fingerprint(policy),
         };
         var totals = plan.Totals;
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
 
         var references = new ReferenceSet();
-        var referencesTask = Task.Run(() => ReadReferencesAsync(layout, query.Query, catalog, references, totals, linked.Token), linked.Token);
+        var referencesTask = query is null || catalog is null
+            ? Task.CompletedTask
+            : Task.Run(() => ReadReferencesAsync(layout, query.Query, catalog, references, totals, linked.Token), linked.Token);
 
         var channel = Channel.CreateBounded<ListedBatch>(new BoundedChannelOptions(ListingBufferKeys / ListingBatchKeys) { SingleReader = true, SingleWriter = true });
         var listingTask = Task.Run(() => ListAsync(store, layout.FixedPrefix, channel.Writer, linked.Token), linked.Token);
@@ -274,7 +279,7 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
         }
 
         var newest = objects.Max(o => o.LastModified);
-        switch (OrphanRule.Classify(false, newest, now, policy.MinAge))
+        switch (OrphanRule.Classify(false, newest, now, plan.MinAge))
         {
             case GroupVerdictKind.TooYoung:
                 totals.GroupsTooYoung++;
@@ -287,12 +292,10 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
                 if (totals.ObjectsOrphaned <= maxObjectsKept)
                 {
                     var age = Duration.Format(TimeSpan.FromSeconds(Math.Floor((now - newest).TotalSeconds)));
-                    plan.Groups.Add(new PlannedGroup(
-                        groupKey,
-                        layout.ExtractValues(groupKey),
-                        objects,
-                        newest,
-                        $"no reference renders to the group; newest object {age} old (min_age {Duration.Format(policy.MinAge)})"));
+                    var reason = policy.Type == "retention"
+                        ? $"older than max_age {Duration.Format(plan.MinAge)} (newest object {age} old){(plan.ReferencesRequired ? "; not kept by the keep query" : string.Empty)}"
+                        : $"no reference renders to the group; newest object {age} old (min_age {Duration.Format(plan.MinAge)})";
+                    plan.Groups.Add(new PlannedGroup(groupKey, layout.ExtractValues(groupKey), objects, newest, reason));
                 }
 
                 return;

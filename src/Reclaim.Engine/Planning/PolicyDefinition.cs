@@ -21,6 +21,11 @@ public static class PolicyDefinition
             policy.Keep?.Catalog ?? string.Empty,
             policy.Keep?.Query ?? string.Empty,
             policy.MinAge.Ticks.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            policy.MaxAge?.Ticks.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? string.Empty,
+            policy.Catalog ?? string.Empty,
+            policy.Query ?? string.Empty,
+            string.Join('\u001f', policy.Objects),
+            policy.After ?? string.Empty,
             policy.Action.ToString());
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..16];
     }
