@@ -173,6 +173,7 @@ internal static class Demo
           media:
             type: filesystem
             root: ./media
+            price_per_gb_month: 0.0069   # what the bytes cost, for `reclaim usage`
         catalogs:
           app:
             provider: sqlite

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using Reclaim.Core.Planning;
 using Reclaim.Core.State;
@@ -167,23 +168,34 @@ internal sealed class Output(CliContext context)
         _console.Write(table);
     }
 
-    public void Usage(IReadOnlyList<UsageRow> rows)
+    public void Usage(UsageReport report)
     {
         if (context.Json)
         {
-            Json(rows);
+            Json(report);
             return;
         }
 
         var table = new Table().Border(TableBorder.Rounded);
         table.AddColumns("store", "prefix", "objects", "bytes", "oldest", "newest");
-        foreach (var row in rows)
+        foreach (var row in report.Prefixes)
         {
             table.AddRow(Markup.Escape(row.Store), Markup.Escape(row.Prefix), Format.Count(row.Objects), Format.Bytes(row.Bytes), Format.Time(row.Oldest), Format.Time(row.Newest));
         }
 
         _console.Write(table);
-        _console.MarkupLine($"total: {Format.Count(rows.Sum(r => r.Objects))} objects, {Format.Bytes(rows.Sum(r => r.Bytes))}");
+        foreach (var store in report.Stores)
+        {
+            var cost = store.CostPerMonth is { } c ? $", {c.ToString("0.00", CultureInfo.InvariantCulture)} per month at {store.PricePerGbMonth!.Value.ToString(CultureInfo.InvariantCulture)} per GB-month" : string.Empty;
+            _console.MarkupLine($"store {Markup.Escape(store.Store)}: {Format.Count(store.Objects)} objects, {Format.Bytes(store.Bytes)}{Markup.Escape(cost)}");
+        }
+
+        foreach (var policy in report.Reclaimable)
+        {
+            var saving = policy.SavingPerMonth is { } s ? $", saves {s.ToString("0.00", CultureInfo.InvariantCulture)} per month" : string.Empty;
+            var refused = policy.Refused ? " (a guard would refuse it now)" : string.Empty;
+            _console.MarkupLine($"reclaimable by {Markup.Escape(policy.Policy)} in {Markup.Escape(policy.Store)}: {Format.Count(policy.Objects)} objects, {Format.Bytes(policy.Bytes)}{Markup.Escape(saving)}{Markup.Escape(refused)}");
+        }
     }
 
     public void Validation(IReadOnlyList<(string Component, bool Ok, string Detail)> results)

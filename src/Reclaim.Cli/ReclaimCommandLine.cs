@@ -296,13 +296,14 @@ public sealed class ReclaimCommandLine
                 r.AddError("--depth must be 1 or more");
             }
         });
-        var command = new Command("usage", "Objects and bytes by prefix.") { store, depth };
+        var noPlan = new Option<bool>("--no-plan") { Description = "Skip the dry run that reports reclaimable bytes per policy." };
+        var command = new Command("usage", "Objects and bytes by prefix, cost per month where priced, and reclaimable bytes per policy.") { store, depth, noPlan };
         command.SetAction((result, cancellationToken) =>
         {
             var context = Context(result, stdout, stderr);
             return context.RunAsync(async engine =>
             {
-                new Output(context).Usage(await engine.UsageAsync(result.GetValue(store), result.GetValue(depth), context.Progress(), cancellationToken));
+                new Output(context).Usage(await engine.UsageReportAsync(result.GetValue(store), result.GetValue(depth), !result.GetValue(noPlan), context.Progress(), cancellationToken));
                 return ExitCodes.Ok;
             });
         });

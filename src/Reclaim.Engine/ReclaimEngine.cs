@@ -31,6 +31,29 @@ public sealed record RunResult(RunRecord Run, GateTotals Totals, IReadOnlyDictio
 /// <param name="Newest">The newest object's modification time.</param>
 public sealed record UsageRow(string Store, string Prefix, long Objects, long Bytes, DateTimeOffset Oldest, DateTimeOffset Newest);
 
+/// <summary>A store's totals and what they cost.</summary>
+/// <param name="Store">The store.</param>
+/// <param name="Objects">Objects (trash included).</param>
+/// <param name="Bytes">Bytes (trash included).</param>
+/// <param name="PricePerGbMonth">The configured price per GB-month (GB = 2^30 bytes, as S3-style bills count), or <see langword="null"/>.</param>
+/// <param name="CostPerMonth">Bytes × price, or <see langword="null"/> when unpriced.</param>
+public sealed record UsageStore(string Store, long Objects, long Bytes, decimal? PricePerGbMonth, decimal? CostPerMonth);
+
+/// <summary>What a policy would reclaim now (a dry run), and what that saves.</summary>
+/// <param name="Policy">The policy.</param>
+/// <param name="Store">Its store.</param>
+/// <param name="Objects">Objects it would remove.</param>
+/// <param name="Bytes">Bytes it would remove.</param>
+/// <param name="SavingPerMonth">Bytes × the store's price, or <see langword="null"/> when unpriced.</param>
+/// <param name="Refused">Whether a guard would refuse it.</param>
+public sealed record UsageReclaimable(string Policy, string Store, long Objects, long Bytes, decimal? SavingPerMonth, bool Refused);
+
+/// <summary>The usage report: prefixes, stores and reclaimable bytes.</summary>
+/// <param name="Prefixes">Objects and bytes by prefix.</param>
+/// <param name="Stores">Per-store totals and cost.</param>
+/// <param name="Reclaimable">Per-policy reclaimable bytes from a dry run (empty when not asked for).</param>
+public sealed record UsageReport(IReadOnlyList<UsageRow> Prefixes, IReadOnlyList<UsageStore> Stores, IReadOnlyList<UsageReclaimable> Reclaimable);
+
 /// <summary>
 /// Everything Reclaim does, in one place: plan, apply, sweep, restore, purge, history, usage. The CLI verbs and
 /// the HTTP endpoints are thin callers of this class. Destructive calls go through <see cref="DestructiveGate"/>.
@@ -362,6 +385,46 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
 
         return rows;
     }
+
+    /// <summary>
+    /// The usage report: <see cref="UsageAsync(string?, int, IProgress{ScanProgress}?, CancellationToken)"/>'s prefixes, per-store totals
+    /// with their monthly cost where <c>price_per_gb_month</c> is set, and, when <paramref name="reclaimable"/>,
+    /// a dry run of every policy on those stores with what it would remove and save per month.
+    /// </summary>
+    /// <param name="storeName">One store, or <see langword="null"/> for every store.</param>
+    /// <param name="depth">Prefix depth in segments, 1 or more.</param>
+    /// <param name="reclaimable">Whether to plan the policies (a full dry run: as long as <c>reclaim plan</c>).</param>
+    /// <param name="progress">Listing progress; may be <see langword="null"/>.</param>
+    /// <param name="cancellationToken">Stops the work.</param>
+    /// <returns>The report.</returns>
+    public async Task<UsageReport> UsageReportAsync(string? storeName, int depth, bool reclaimable, IProgress<ScanProgress>? progress, CancellationToken cancellationToken)
+    {
+        var prefixes = await UsageAsync(storeName, depth, progress, cancellationToken);
+        var stores = prefixes.GroupBy(r => r.Store, StringComparer.Ordinal).Select(g =>
+        {
+            var bytes = g.Sum(r => r.Bytes);
+            var price = Config.Stores[g.Key].PricePerGbMonth;
+            return new UsageStore(g.Key, g.Sum(r => r.Objects), bytes, price, Cost(bytes, price));
+        }).ToList();
+        var savings = new List<UsageReclaimable>();
+        if (reclaimable)
+        {
+            var names = Config.Policies
+                .Where(p => SupportedPolicyTypes.Contains(p.Type, StringComparer.Ordinal) && (storeName is null || p.Store == storeName))
+                .Select(p => p.Name).ToList();
+            if (names.Count > 0)
+            {
+                var plan = await PlanAsync(names, force: false, progress, cancellationToken);
+                savings.AddRange(plan.Policies.Select(p => new UsageReclaimable(p.Policy, p.Store, p.Totals.ObjectsOrphaned, p.Totals.BytesReclaimable,
+                    Cost(p.Totals.BytesReclaimable, Config.Stores[p.Store].PricePerGbMonth), p.Refused)));
+            }
+        }
+
+        return new UsageReport(prefixes, stores, savings);
+    }
+
+    private static decimal? Cost(long bytes, decimal? pricePerGbMonth) =>
+        pricePerGbMonth is { } price ? Math.Round(bytes / (decimal)(1L << 30) * price, 2) : null;
 
     /// <summary>Checks every store (a one-key listing) and catalog (a trivial query), and the state database.</summary>
     /// <param name="cancellationToken">Cancels the checks.</param>

@@ -228,9 +228,10 @@ public abstract class SqlCatalog : ICatalog
             await using var connection = await OpenAsync(cancellationToken);
             await using var command = connection.CreateCommand();
             command.CommandText = statement;
+            // Values are the text the catalog rendered; the database reads them in each column's own type.
             foreach (var (name, value) in parameters)
             {
-                command.Parameters.Add(CreateParameter(command, name, value));
+                command.Parameters.Add(CreateParameter(command, name, value, typed: true));
             }
 
             return await command.ExecuteNonQueryAsync(cancellationToken);
