@@ -57,6 +57,23 @@ public interface ICatalog : IAsyncDisposable
     Task<int> ExecuteAsync(string statement, IReadOnlyDictionary<string, object?> parameters, CancellationToken cancellationToken);
 }
 
+/// <summary>
+/// Optional capability: reads a references (or keep) query straight into a <see cref="References.ReferenceSet"/>,
+/// fingerprinting each row's rendered key without a string per value. Must agree exactly with rendering the
+/// rows of <see cref="ICatalog.ReadAsync"/> through <see cref="Layouts.Layout.Render"/>.
+/// </summary>
+public interface IReferenceReader
+{
+    /// <summary>Reads the query's rows into <paramref name="references"/>.</summary>
+    /// <param name="query">The user's SELECT.</param>
+    /// <param name="layout">The layout whose variables name the columns.</param>
+    /// <param name="references">Receives one fingerprint per row that renders to a key.</param>
+    /// <param name="cancellationToken">Stops the read.</param>
+    /// <returns>Rows read, and rows that rendered to no key.</returns>
+    /// <exception cref="CatalogException">The query fails.</exception>
+    Task<(long Rows, long Unrenderable)> ReadReferencesAsync(string query, Layouts.Layout layout, References.ReferenceSet references, CancellationToken cancellationToken);
+}
+
 /// <summary>A catalog could not be read or written; the message names the catalog and the database's error.</summary>
 public sealed class CatalogException : Exception
 {

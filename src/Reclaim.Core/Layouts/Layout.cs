@@ -144,12 +144,35 @@ public sealed partial class Layout
         return TryRender(values, ref sink) ? sink.Hash : null;
     }
 
+    /// <summary>
+    /// The <see cref="KeyFingerprint"/> of the rendered key for values held as spans of one character buffer: a
+    /// catalog can fingerprint a row without allocating a string per value.
+    /// </summary>
+    /// <param name="buffer">The characters of every value, back to back.</param>
+    /// <param name="values">Where each value lies in <paramref name="buffer"/>, in <see cref="Variables"/> order; a value whose <see cref="Range"/> is <c>default</c> and marked in <paramref name="nulls"/> is SQL NULL.</param>
+    /// <param name="nulls">Per value, whether it is SQL NULL.</param>
+    /// <returns>The fingerprint, or <see langword="null"/> where <see cref="Render"/> would return <see langword="null"/>.</returns>
+    public ulong? RenderFingerprint(ReadOnlySpan<char> buffer, ReadOnlySpan<Range> values, ReadOnlySpan<bool> nulls)
+    {
+        var sink = new FingerprintSink(KeyFingerprint.Empty);
+        var source = new SpanValues(buffer, values, nulls);
+        return TryRender(ref source, ref sink) ? sink.Hash : null;
+    }
+
     private bool TryRender<TSink>(ReadOnlySpan<string?> values, ref TSink sink)
         where TSink : struct, IKeySink
     {
-        if (values.Length != Variables.Count)
+        var source = new StringValues(values);
+        return TryRender(ref source, ref sink);
+    }
+
+    private bool TryRender<TValues, TSink>(ref TValues values, ref TSink sink)
+        where TValues : struct, IValueSource, allows ref struct
+        where TSink : struct, IKeySink
+    {
+        if (values.Count != Variables.Count)
         {
-            throw new ArgumentException($"expected {Variables.Count} values, got {values.Length}", nameof(values));
+            throw new ArgumentException($"expected {Variables.Count} values, got {values.Count}", nameof(values));
         }
 
         var index = 0;
@@ -167,13 +190,18 @@ public sealed partial class Layout
                 continue;
             }
 
-            var value = values[index++];
-            if (string.IsNullOrEmpty(value))
+            if (values.IsNull(index))
             {
                 return false;
             }
 
-            if (segment.IsRest ? !IsValidRest(value) : value.Contains('/', StringComparison.Ordinal))
+            var value = values.Get(index++);
+            if (value.IsEmpty)
+            {
+                return false;
+            }
+
+            if (segment.IsRest ? !IsValidRest(value) : value.Contains('/'))
             {
                 return false;
             }
@@ -189,6 +217,39 @@ public sealed partial class Layout
         }
 
         return true;
+    }
+
+    private interface IValueSource
+    {
+        int Count { get; }
+
+        bool IsNull(int index);
+
+        ReadOnlySpan<char> Get(int index);
+    }
+
+    private readonly ref struct StringValues(ReadOnlySpan<string?> values) : IValueSource
+    {
+        private readonly ReadOnlySpan<string?> _values = values;
+
+        public int Count => _values.Length;
+
+        public bool IsNull(int index) => _values[index] is null;
+
+        public ReadOnlySpan<char> Get(int index) => _values[index];
+    }
+
+    private readonly ref struct SpanValues(ReadOnlySpan<char> buffer, ReadOnlySpan<Range> values, ReadOnlySpan<bool> nulls) : IValueSource
+    {
+        private readonly ReadOnlySpan<char> _buffer = buffer;
+        private readonly ReadOnlySpan<Range> _values = values;
+        private readonly ReadOnlySpan<bool> _nulls = nulls;
+
+        public int Count => _values.Length;
+
+        public bool IsNull(int index) => _nulls[index];
+
+        public ReadOnlySpan<char> Get(int index) => _buffer[_values[index]];
     }
 
     private interface IKeySink

@@ -1,10 +1,19 @@
 using System.Data.Common;
+using System.Text;
 using Microsoft.Data.Sqlite;
+using Reclaim.Core.Catalogs;
+using Reclaim.Core.Layouts;
+using Reclaim.Core.References;
+using SQLitePCL;
 
 namespace Reclaim.Data.Catalogs;
 
-/// <summary>A SQLite catalog (Microsoft.Data.Sqlite). Re-checks compare the text form exactly.</summary>
-public sealed class SqliteCatalog : SqlCatalog
+/// <summary>
+/// A SQLite catalog (Microsoft.Data.Sqlite). Re-checks compare the text form exactly. References are read
+/// through SQLite's own API (SQLitePCLRaw, which Microsoft.Data.Sqlite is built on): each value's UTF-8 is decoded
+/// into one reused buffer and fingerprinted there, with no string per value.
+/// </summary>
+public sealed class SqliteCatalog : SqlCatalog, IReferenceReader
 {
     private readonly string _connectionString;
 
@@ -21,6 +30,82 @@ public sealed class SqliteCatalog : SqlCatalog
 
     /// <inheritdoc/>
     protected override bool SynchronousReads => true;
+
+    /// <inheritdoc/>
+    public async Task<(long Rows, long Unrenderable)> ReadReferencesAsync(string query, Layout layout, ReferenceSet references, CancellationToken cancellationToken)
+    {
+        SqlText.EnsureIdentifiers(layout.Variables);
+        var sql = $"SELECT {string.Join(", ", layout.Variables.Select(c => $"CAST(r.{c} AS TEXT)"))} FROM ({SqlText.AsSubquery(query)}) AS r";
+        await using var connection = (SqliteConnection)await OpenAsync(cancellationToken);
+        var db = connection.Handle!;
+        if (raw.sqlite3_prepare_v2(db, sql, out sqlite3_stmt statement) != raw.SQLITE_OK)
+        {
+            var message = raw.sqlite3_errmsg(db).utf8_to_string();
+            statement.Dispose();
+            throw new CatalogException($"catalog '{Name}': the query failed: SQLite Error: {message}");
+        }
+
+        using (statement)
+        {
+            var count = layout.Variables.Count;
+            var ranges = new Range[count];
+            var nulls = new bool[count];
+            var buffer = new char[256];
+            long rows = 0;
+            long unrenderable = 0;
+            while (true)
+            {
+                var rc = raw.sqlite3_step(statement);
+                if (rc == raw.SQLITE_DONE)
+                {
+                    break;
+                }
+
+                if (rc != raw.SQLITE_ROW)
+                {
+                    throw new CatalogException($"catalog '{Name}': reading the query's rows failed: SQLite Error {rc}: {raw.sqlite3_errmsg(db).utf8_to_string()}");
+                }
+
+                if ((++rows & 0xFFF) == 0)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                }
+
+                var used = 0;
+                for (var i = 0; i < count; i++)
+                {
+                    nulls[i] = raw.sqlite3_column_type(statement, i) == raw.SQLITE_NULL;
+                    if (nulls[i])
+                    {
+                        ranges[i] = default;
+                        continue;
+                    }
+
+                    var bytes = raw.sqlite3_column_blob(statement, i);
+                    var needed = used + Encoding.UTF8.GetMaxCharCount(bytes.Length);
+                    if (needed > buffer.Length)
+                    {
+                        Array.Resize(ref buffer, Math.Max(needed, buffer.Length * 2));
+                    }
+
+                    var written = Encoding.UTF8.GetChars(bytes, buffer.AsSpan(used));
+                    ranges[i] = new Range(used, used + written);
+                    used += written;
+                }
+
+                if (layout.RenderFingerprint(buffer.AsSpan(0, used), ranges, nulls) is { } fingerprint)
+                {
+                    references.AddFingerprint(fingerprint);
+                }
+                else
+                {
+                    unrenderable++;
+                }
+            }
+
+            return (rows, unrenderable);
+        }
+    }
 
     /// <inheritdoc/>
     protected override async ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken)

@@ -166,6 +166,12 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
 
     private static async Task ReadReferencesAsync(Layout layout, string query, ICatalog catalog, ReferenceSet references, PolicyTotals totals, CancellationToken cancellationToken)
     {
+        if (catalog is IReferenceReader reader)
+        {
+            (totals.ReferencesRead, totals.ReferencesUnrenderable) = await reader.ReadReferencesAsync(query, layout, references, cancellationToken);
+            return;
+        }
+
         long read = 0;
         long unrenderable = 0;
         await foreach (var row in catalog.ReadAsync(query, layout.Variables, cancellationToken))
