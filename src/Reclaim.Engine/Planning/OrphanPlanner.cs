@@ -24,10 +24,10 @@ namespace Reclaim.Engine.Planning;
 public sealed class OrphanPlanner(TimeProvider timeProvider)
 {
     /// <summary>
-    /// Keys the listing may run ahead of the reference read: 1048576 (1024 batches of <see cref="ListingBatchKeys"/>),
-    /// about 80 MB of keys at most; beyond it the listing waits, so memory stays bounded at any store size.
+    /// Keys the listing may run ahead of the reference read: 524288 (512 batches of <see cref="ListingBatchKeys"/>),
+    /// about 40 MB of keys at most; beyond it the listing waits, so memory stays bounded at any store size.
     /// </summary>
-    public const int ListingBufferKeys = 1 << 20;
+    public const int ListingBufferKeys = 1 << 19;
 
     /// <summary>Keys handed from the listing to the planner at a time: 1024 (one channel operation per batch, not per key).</summary>
     public const int ListingBatchKeys = 1 << 10;
