@@ -195,7 +195,7 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
         }
         finally
         {
-            var finished = run with { FinishedAt = timeProvider.GetUtcNow(), Status = status, Summary = Summary(totals, perPolicy) };
+            var finished = run with { FinishedAt = timeProvider.GetUtcNow(), Status = status, Summary = Summary(totals, perPolicy, plan, clock.ElapsedMilliseconds) };
             if (state is not null)
             {
                 await state.FinishRunAsync(run.Id, status, finished.FinishedAt!.Value, finished.Summary, CancellationToken.None);
@@ -734,7 +734,11 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
     private RunRecord NewRun(string kind, string actor, IEnumerable<string> policies, bool dryRun) =>
         new(RunIds.New(timeProvider.GetUtcNow()), kind, timeProvider.GetUtcNow(), null, RunStatus.Running, actor, string.Join(',', policies), dryRun, null);
 
-    private static string Summary(GateTotals totals, IReadOnlyDictionary<string, GateTotals> parts) => JsonSerializer.Serialize(new
+    /// <summary>
+    /// The run's summary as recorded: what the gate did, and for a plan's policies what the plan found and why
+    /// the rest was kept (referenced or kept by query, too young, unmatched), with a sample of keys.
+    /// </summary>
+    private static string Summary(GateTotals totals, IReadOnlyDictionary<string, GateTotals> parts, Plan? plan = null, long? durationMs = null) => JsonSerializer.Serialize(new
     {
         objects_done = totals.ObjectsDone,
         bytes_done = totals.BytesDone,
@@ -742,7 +746,31 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
         groups_skipped = totals.GroupsSkipped,
         objects_failed = totals.ObjectsFailed,
         sample_errors = totals.SampleErrors,
-        parts = parts.ToDictionary(p => p.Key, p => new { objects_done = p.Value.ObjectsDone, bytes_done = p.Value.BytesDone, objects_skipped = p.Value.ObjectsSkipped, objects_failed = p.Value.ObjectsFailed }),
+        duration_ms = durationMs,
+        parts = parts.ToDictionary(p => p.Key, p =>
+        {
+            var planned = plan?.Policies.FirstOrDefault(x => x.Policy == p.Key);
+            return new
+            {
+                objects_done = p.Value.ObjectsDone,
+                bytes_done = p.Value.BytesDone,
+                objects_skipped = p.Value.ObjectsSkipped,
+                objects_failed = p.Value.ObjectsFailed,
+                planned = planned is null ? null : new
+                {
+                    type = planned.Type,
+                    objects_scanned = planned.Totals.ObjectsScanned,
+                    groups_scanned = planned.Totals.GroupsScanned,
+                    groups_proposed = planned.Totals.GroupsOrphaned,
+                    kept_referenced = planned.Totals.GroupsReferenced,
+                    kept_too_young = planned.Totals.GroupsTooYoung,
+                    objects_unmatched = planned.Totals.ObjectsUnmatched,
+                    plan_duration_ms = planned.Totals.DurationMs,
+                    sample = planned.Groups.Take(5).Select(g => g.GroupKey)
+                        .Concat(planned.Rows.Take(5).Select(r => "row " + RecordsPlanner.Label(r.Columns))).ToList(),
+                },
+            };
+        }),
     });
 
     private static string PrefixAtDepth(string key, int depth)
