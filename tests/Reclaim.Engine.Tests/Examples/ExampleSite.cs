@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.RegularExpressions;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
@@ -211,8 +212,8 @@ public abstract class FolderSqliteSite(string example, string database) : Exampl
 }
 
 /// <summary>
-/// An example on an s3rver bucket and a PostgreSQL database, given to its config the way a user would: in a
-/// <c>.env</c> file beside it.
+/// An example on an s3rver bucket and a PostgreSQL database, written into the example's config where it reads
+/// them from the environment (<c>${S3_BUCKET}</c>, <c>${DATABASE_URL}</c>, ...).
 /// </summary>
 /// <param name="example">The example's folder name.</param>
 /// <param name="configFile">The config that reads S3 and PostgreSQL settings from the environment.</param>
@@ -229,16 +230,26 @@ public abstract class S3PostgresSite(string example, string configFile) : Exampl
         _database = await PostgresDatabase.CreateAsync();
         var bucket = "example-" + Guid.NewGuid().ToString("N")[..12];
         var endpoint = (await TestS3Service.CreateBucketAsync(bucket)).ToString().TrimEnd('/');
-        await File.WriteAllLinesAsync(Path.Combine(Dir, ".env"),
-        [
-            $"S3_BUCKET={bucket}",
-            $"S3_ENDPOINT={endpoint}",
-            "S3_FORCE_PATH_STYLE=true",
-            "S3_USE_CHUNK_ENCODING=false",
-            $"S3_ACCESS_KEY={TestEnvironment.S3rverAccessKey}",
-            $"S3_SECRET_KEY={TestEnvironment.S3rverSecretKey}",
-            $"DATABASE_URL=\"{_database.ConnectionString}\"",
-        ]);
+        // The values go into the copied file where the example reads them from the environment: the CLI loads a
+        // .env file into the process environment, which in-process runs of parallel tests would share.
+        var values = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["S3_BUCKET"] = bucket,
+            ["S3_ENDPOINT"] = endpoint,
+            ["S3_FORCE_PATH_STYLE"] = "true",
+            ["S3_USE_CHUNK_ENCODING"] = "false",
+            ["S3_ACCESS_KEY"] = TestEnvironment.S3rverAccessKey,
+            ["S3_SECRET_KEY"] = TestEnvironment.S3rverSecretKey,
+            ["DATABASE_URL"] = $"\"{_database.ConnectionString}\"",
+        };
+        var yaml = await File.ReadAllTextAsync(ConfigPath);
+        foreach (var (name, value) in values)
+        {
+            yaml.Should().Contain("${" + name, "the example reads {0} from the environment", name);
+            yaml = Regex.Replace(yaml, @"\$\{" + name + @"(:-[^}]*)?\}", value.Replace("$", "$$", StringComparison.Ordinal));
+        }
+
+        await File.WriteAllTextAsync(ConfigPath, yaml);
     }
 
     /// <inheritdoc/>
