@@ -110,7 +110,8 @@ public sealed class RecordsPlanner
     }
 
     /// <summary>
-    /// Renders a row's templates. NULL columns render nothing. A value ending in <c>/</c> is a folder prefix.
+    /// Renders a row's templates. NULL columns render nothing. A value ending in <c>/</c> is a folder prefix. An
+    /// empty column is a problem: it would turn a key template into its folder.
     /// </summary>
     /// <param name="templates">The policy's templates.</param>
     /// <param name="row">The row.</param>
@@ -122,6 +123,13 @@ public sealed class RecordsPlanner
         var prefixes = new List<string>();
         foreach (var template in templates)
         {
+            // An empty value would silently turn "uploads/audio/{file}" into the folder "uploads/audio/" (every
+            // recording): refuse it, as a key that is not one. NULL still means "no object here".
+            if (template.Columns.FirstOrDefault(c => row.TryGetValue(c, out var value) && value is { Length: 0 }) is { } empty)
+            {
+                return (keys, prefixes, $"'{template.Text}' has the column '{empty}' empty, which would name '{ObjectKey.Printable(template.Render(row) ?? string.Empty)}' instead of one object");
+            }
+
             if (template.Render(row) is not { } rendered)
             {
                 continue;

@@ -1,0 +1,283 @@
+using System.Text;
+using System.Text.RegularExpressions;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using Reclaim.Core.Storage;
+using Reclaim.Engine.Configuration;
+using Reclaim.Engine.Runtime;
+using Reclaim.Engine.Tests.Support;
+using Reclaim.Testing;
+
+namespace Reclaim.Engine.Tests.Examples;
+
+/// <summary>
+/// One of the shipped examples (<c>examples/NAME/</c>) set up for an end-to-end test: its real config file
+/// copied into a temporary folder, with an empty store and catalog behind it. Tests seed data from C# (so
+/// object ages follow a <see cref="ManualClock"/>) and run the real command line against the copy.
+/// </summary>
+/// <param name="example">The example's folder name under <c>examples/</c>.</param>
+/// <param name="configFile">The config file to copy (<c>reclaim.yaml</c>, <c>reclaim.s3.yaml</c>).</param>
+public abstract class ExampleSite(string example, string configFile) : IAsyncLifetime
+{
+    private IObjectStore? _store;
+
+    /// <summary>The temporary folder holding the copied config, its store folder, catalog and state.</summary>
+    public string Dir { get; } = Directory.CreateTempSubdirectory($"reclaim-example-{example}-").FullName;
+
+    /// <summary>The copied config file's path.</summary>
+    public string ConfigPath => Path.Combine(Dir, configFile);
+
+    /// <summary>The store, as the product opens it from the config.</summary>
+    public IObjectStore Store => _store ?? throw new InvalidOperationException("initialize first");
+
+    /// <summary>An SQL expression for the catalog's time <paramref name="days"/> days before its own now.</summary>
+    /// <param name="days">Days.</param>
+    /// <returns>The expression.</returns>
+    public abstract string DaysAgo(int days);
+
+    /// <summary>Runs statements on the catalog.</summary>
+    /// <param name="sql">Statements.</param>
+    /// <returns>A task.</returns>
+    public abstract Task ExecuteSqlAsync(string sql);
+
+    /// <summary>The first column of a query's rows, as text, sorted ordinally.</summary>
+    /// <param name="sql">A SELECT.</param>
+    /// <returns>The values.</returns>
+    public abstract Task<List<string>> ColumnAsync(string sql);
+
+    /// <summary>Creates what the copied config points at: the catalog, the bucket or folder, the <c>.env</c> file.</summary>
+    /// <returns>A task.</returns>
+    protected abstract Task PrepareAsync();
+
+    /// <inheritdoc/>
+    public async Task InitializeAsync()
+    {
+        File.Copy(Path.Combine(TestEnvironment.RepositoryRoot, "examples", example, configFile), ConfigPath);
+        await PrepareAsync();
+        var config = ConfigLoader.Load(ConfigPath);
+        _store = StoreFactory.Create(config.Stores.Values.Single(), NullLoggerFactory.Instance);
+    }
+
+    /// <inheritdoc/>
+    public virtual async Task DisposeAsync()
+    {
+        if (_store is not null)
+        {
+            await _store.DisposeAsync();
+        }
+
+        try
+        {
+            Directory.Delete(Dir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    /// <summary>Replaces text in the copied config (a test's variation on the example).</summary>
+    /// <param name="oldText">Text that must occur in the config.</param>
+    /// <param name="newText">Its replacement.</param>
+    public void EditConfig(string oldText, string newText)
+    {
+        var yaml = File.ReadAllText(ConfigPath);
+        yaml.Should().Contain(oldText, "the variation must change the example's config");
+        File.WriteAllText(ConfigPath, yaml.Replace(oldText, newText, StringComparison.Ordinal));
+    }
+
+    /// <summary>The bytes a seeded object holds.</summary>
+    /// <param name="key">The key.</param>
+    /// <returns>The content.</returns>
+    public static byte[] Content(string key) => Encoding.UTF8.GetBytes($"sample bytes of {key}\n");
+
+    /// <summary>Writes objects through the store.</summary>
+    /// <param name="keys">The keys.</param>
+    /// <returns>A task.</returns>
+    public async Task PutAsync(params string[] keys)
+    {
+        foreach (var key in keys)
+        {
+            await ((IObjectContent)Store).WriteAsync(key, new MemoryStream(Content(key)), CancellationToken.None);
+        }
+    }
+
+    /// <summary>
+    /// Writes <paramref name="old"/>, waits past a second boundary (S3 times are whole seconds), writes
+    /// <paramref name="young"/>, and returns a clock at which the old objects are exactly <paramref name="age"/>
+    /// old and the young ones younger.
+    /// </summary>
+    /// <param name="old">Keys that must count as old.</param>
+    /// <param name="young">Keys that must count as young.</param>
+    /// <param name="age">The age of the old objects at the returned clock.</param>
+    /// <returns>The clock.</returns>
+    public async Task<ManualClock> SeedObjectsAsync(string[] old, string[] young, TimeSpan age)
+    {
+        await PutAsync(old);
+        var newest = (await ListAllAsync()).Max(o => o.LastModified);
+        await Task.Delay(1200);
+        await PutAsync(young);
+        return new ManualClock(newest + age);
+    }
+
+    /// <summary>Every object, trash included, in key order.</summary>
+    /// <returns>The objects.</returns>
+    public async Task<List<StoredObject>> ListAllAsync()
+    {
+        var all = new List<StoredObject>();
+        await foreach (var item in Store.ListAsync(string.Empty, CancellationToken.None))
+        {
+            all.Add(item);
+        }
+
+        return all;
+    }
+
+    /// <summary>Every key outside the trash, sorted ordinally.</summary>
+    /// <returns>The keys.</returns>
+    public async Task<List<string>> LiveKeysAsync() =>
+        (await ListAllAsync()).Select(o => o.Key).Where(k => !k.StartsWith(".reclaim-trash/", StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList();
+
+    /// <summary>The original keys of every object in the trash, sorted ordinally.</summary>
+    /// <returns>The keys (without the trash prefix and run folder).</returns>
+    public async Task<List<string>> TrashedKeysAsync() =>
+        (await ListAllAsync()).Select(o => o.Key).Where(k => k.StartsWith(".reclaim-trash/", StringComparison.Ordinal))
+            .Select(k => k.Split('/', 3)[2]).Order(StringComparer.Ordinal).ToList();
+
+    /// <summary>Runs the CLI with the copied config.</summary>
+    /// <param name="clock">The clock the command sees.</param>
+    /// <param name="args">The arguments (without <c>-c</c>).</param>
+    /// <returns>The result.</returns>
+    public Task<CliResult> CliAsync(TimeProvider clock, params string[] args) => CliRun.RunAsync(clock, [.. args, "-c", ConfigPath]);
+
+    /// <summary>The actions <c>reclaim runs show</c> reports for a run.</summary>
+    /// <param name="clock">The clock.</param>
+    /// <param name="run">A CLI result whose JSON names the run.</param>
+    /// <returns>The actions as (kind, key, outcome).</returns>
+    public async Task<List<(string Kind, string Key, string Outcome)>> ActionsAsync(TimeProvider clock, CliResult run)
+    {
+        var id = run.Json.GetProperty("run").GetProperty("id").GetString()!;
+        var show = await CliAsync(clock, "runs", "show", id);
+        show.ExitCode.Should().Be(0, show.ToString());
+        return show.Json.GetProperty("actions").EnumerateArray()
+            .Select(a => (a.GetProperty("kind").GetString()!, a.GetProperty("key").GetString()!, a.GetProperty("outcome").GetString()!))
+            .ToList();
+    }
+}
+
+/// <summary>An example on its folder store and SQLite catalog, as the example's config names them.</summary>
+/// <param name="example">The example's folder name.</param>
+/// <param name="database">The SQLite file the config names (relative to the config).</param>
+public abstract class FolderSqliteSite(string example, string database) : ExampleSite(example, "reclaim.yaml")
+{
+    private string ConnectionString => $"Data Source={Path.Combine(Dir, database)};Pooling=false";
+
+    /// <inheritdoc/>
+    public override string DaysAgo(int days) => $"datetime('now', '-{days} days')";
+
+    /// <inheritdoc/>
+    protected override Task PrepareAsync()
+    {
+        var config = ConfigLoader.Load(ConfigPath);
+        Directory.CreateDirectory(config.Stores.Values.Single().Root!);
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc/>
+    public override async Task ExecuteSqlAsync(string sql)
+    {
+        await using var connection = new SqliteConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
+    }
+
+    /// <inheritdoc/>
+    public override async Task<List<string>> ColumnAsync(string sql)
+    {
+        await using var connection = new SqliteConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        var values = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            values.Add(reader.GetValue(0).ToString()!);
+        }
+
+        return values.Order(StringComparer.Ordinal).ToList();
+    }
+}
+
+/// <summary>
+/// An example on an s3rver bucket and a PostgreSQL database, written into the example's config where it reads
+/// them from the environment (<c>${S3_BUCKET}</c>, <c>${DATABASE_URL}</c>, ...).
+/// </summary>
+/// <param name="example">The example's folder name.</param>
+/// <param name="configFile">The config that reads S3 and PostgreSQL settings from the environment.</param>
+public abstract class S3PostgresSite(string example, string configFile) : ExampleSite(example, configFile)
+{
+    private PostgresDatabase? _database;
+
+    /// <inheritdoc/>
+    public override string DaysAgo(int days) => $"now() - interval '{days} days'";
+
+    /// <inheritdoc/>
+    protected override async Task PrepareAsync()
+    {
+        _database = await PostgresDatabase.CreateAsync();
+        var bucket = "example-" + Guid.NewGuid().ToString("N")[..12];
+        var endpoint = (await TestS3Service.CreateBucketAsync(bucket)).ToString().TrimEnd('/');
+        // The values go into the copied file where the example reads them from the environment: the CLI loads a
+        // .env file into the process environment, which in-process runs of parallel tests would share.
+        var values = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["S3_BUCKET"] = bucket,
+            ["S3_ENDPOINT"] = endpoint,
+            ["S3_FORCE_PATH_STYLE"] = "true",
+            ["S3_USE_CHUNK_ENCODING"] = "false",
+            ["S3_ACCESS_KEY"] = TestEnvironment.S3rverAccessKey,
+            ["S3_SECRET_KEY"] = TestEnvironment.S3rverSecretKey,
+            ["DATABASE_URL"] = $"\"{_database.ConnectionString}\"",
+        };
+        var yaml = await File.ReadAllTextAsync(ConfigPath);
+        foreach (var (name, value) in values)
+        {
+            yaml.Should().Contain("${" + name, "the example reads {0} from the environment", name);
+            yaml = Regex.Replace(yaml, @"\$\{" + name + @"(:-[^}]*)?\}", value.Replace("$", "$$", StringComparison.Ordinal));
+        }
+
+        await File.WriteAllTextAsync(ConfigPath, yaml);
+    }
+
+    /// <inheritdoc/>
+    public override Task ExecuteSqlAsync(string sql) => _database!.ExecuteAsync(sql);
+
+    /// <inheritdoc/>
+    public override async Task<List<string>> ColumnAsync(string sql)
+    {
+        await using var connection = new NpgsqlConnection(_database!.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        var values = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            values.Add(reader.GetValue(0).ToString()!);
+        }
+
+        return values.Order(StringComparer.Ordinal).ToList();
+    }
+
+    /// <inheritdoc/>
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (_database is not null)
+        {
+            await _database.DisposeAsync();
+        }
+    }
+}
