@@ -98,7 +98,7 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
                 policyPlan = await planner.PlanAsync(policy, store, catalog, Config.Trash.Prefix, Config.Guards.MaxDeleteCount + 1, progress, cancellationToken);
             }
 
-            GuardEvaluator.EvaluatePolicy(policyPlan, Config.Guards, force);
+            GuardEvaluator.EvaluatePolicy(policyPlan, policy.Guards ?? Config.Guards, force);
             Log.PolicyPlanned(_logger, policy.Name, policyPlan.Totals.GroupsOrphaned, policyPlan.Totals.ObjectsOrphaned, policyPlan.Totals.BytesReclaimable, policyPlan.Totals.GroupsScanned, policyPlan.Totals.DurationMs);
             foreach (var refused in policyPlan.Guards.Where(g => !g.Passed))
             {
@@ -618,7 +618,8 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
             totals.GroupsScanned = Math.Max(totals.GroupsScanned, totals.GroupsOrphaned);
             policyPlan.Guards.Clear();
             policyPlan.Guards.AddRange(kept);
-            GuardEvaluator.EvaluatePolicy(policyPlan, Config.Guards, forced);
+            var policy = Config.Policies.First(p => string.Equals(p.Name, policyPlan.Policy, StringComparison.Ordinal));
+            GuardEvaluator.EvaluatePolicy(policyPlan, policy.Guards ?? Config.Guards, forced);
         }
 
         plan.Guards.Clear();

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Reclaim.Core.Layouts;
+using Reclaim.Core.Planning;
 using Reclaim.Core.State;
 using YamlDotNet.RepresentationModel;
 
@@ -11,7 +12,7 @@ internal sealed partial class ConfigBinder
     private static readonly string[] Actions = ["delete", "quarantine"];
     private static readonly string[] Targets = ["key", "folder"];
     private static readonly string[] QueryKeys = ["catalog", "query"];
-    private static readonly string[] CommonPolicyKeys = ["name", "type", "store", "action"];
+    private static readonly string[] CommonPolicyKeys = ["name", "type", "store", "action", "guards"];
 
     /// <summary>The keys each policy type takes besides <see cref="CommonPolicyKeys"/>.</summary>
     private static readonly Dictionary<string, string[]> PolicyKeys = new(StringComparer.Ordinal)
@@ -24,7 +25,7 @@ internal sealed partial class ConfigBinder
 
     private static readonly string[] AnyPolicyKeys = [.. CommonPolicyKeys.Concat(PolicyKeys.Values.SelectMany(k => k)).Distinct(StringComparer.Ordinal)];
 
-    private (HashSet<string> Declared, List<PolicyConfig> Configs) ReadPolicies(ConfigSection root, Named<StoreConfig> stores, Named<CatalogConfig> catalogs)
+    private (HashSet<string> Declared, List<PolicyConfig> Configs) ReadPolicies(ConfigSection root, Named<StoreConfig> stores, Named<CatalogConfig> catalogs, GuardOptions guards)
     {
         var declared = new HashSet<string>(StringComparer.Ordinal);
         var configs = new List<PolicyConfig>();
@@ -52,7 +53,7 @@ internal sealed partial class ConfigBinder
                 }
             }
 
-            var policy = ReadPolicy(section, name, stores, catalogs);
+            var policy = ReadPolicy(section, name, stores, catalogs, guards);
             if (policy is not null && reader.Errors.Count == errorsBefore)
             {
                 configs.Add(policy);
@@ -62,7 +63,7 @@ internal sealed partial class ConfigBinder
         return (declared, configs);
     }
 
-    private PolicyConfig? ReadPolicy(ConfigSection section, string? name, Named<StoreConfig> stores, Named<CatalogConfig> catalogs)
+    private PolicyConfig? ReadPolicy(ConfigSection section, string? name, Named<StoreConfig> stores, Named<CatalogConfig> catalogs, GuardOptions guards)
     {
         var type = section.Choice("type", PolicyTypes, "orphans, retention, records or queue");
         section.CheckKeys(type is null ? AnyPolicyKeys : [.. CommonPolicyKeys, .. PolicyKeys[type]], key => type is null ? null : Misplaced(key, type));
@@ -85,7 +86,8 @@ internal sealed partial class ConfigBinder
         }
 
         // A policy with a missing name or store is still read through, so every problem is reported; the caller drops it.
-        var policy = new PolicyConfig { Name = name ?? string.Empty, Type = type, Store = store ?? string.Empty, Action = action, Location = reader.At(section.Node) };
+        var policyGuards = section.Section("guards") is { } own ? ReadGuards(own, guards, PolicyGuardKeys) : null;
+        var policy = new PolicyConfig { Name = name ?? string.Empty, Type = type, Store = store ?? string.Empty, Action = action, Guards = policyGuards, Location = reader.At(section.Node) };
         switch (type)
         {
             case "orphans":

@@ -24,6 +24,9 @@ internal sealed partial class ConfigBinder(ConfigReader reader, string path)
         ["type", "bucket", "prefix", "endpoint", "region", "force_path_style", "access_key", "secret_key", "use_chunk_encoding", "max_attempts", "price_per_gb_month"];
     private static readonly string[] AnyStoreKeys = [.. FilesystemKeys.Union(S3Keys, StringComparer.Ordinal)];
     private static readonly string[] GuardKeys = ["max_delete_fraction", "max_delete_count", "refuse_empty_references", "min_age_floor"];
+
+    /// <summary>The guards a policy may set for itself; <c>max_delete_count</c> stays per plan.</summary>
+    private static readonly string[] PolicyGuardKeys = ["max_delete_fraction", "refuse_empty_references", "min_age_floor"];
     private static readonly string[] TrashKeys = ["prefix", "retention"];
     private static readonly string[] ScheduleKeys = ["policies", "cron", "timezone"];
     private static readonly string[] ServerKeys = ["urls", "tokens"];
@@ -52,8 +55,8 @@ internal sealed partial class ConfigBinder(ConfigReader reader, string path)
         var state = ReadState(section.Section("state"));
         var stores = ReadStores(section);
         var catalogs = ReadCatalogs(section);
-        var policies = ReadPolicies(section, stores, catalogs);
-        var guards = ReadGuards(section.Section("guards"));
+        var guards = ReadGuards(section.Section("guards"), GuardOptions.Default, GuardKeys);
+        var policies = ReadPolicies(section, stores, catalogs, guards);
         var trash = ReadTrash(section.Section("trash"));
         var schedule = ReadSchedule(section, policies.Declared);
         var server = ReadServer(section.Section("server"));
@@ -240,15 +243,15 @@ internal sealed partial class ConfigBinder(ConfigReader reader, string path)
         return null;
     }
 
-    private GuardOptions ReadGuards(ConfigSection? section)
+    /// <summary>Reads a <c>guards:</c> section (the top-level one, or a policy's override of it).</summary>
+    private GuardOptions ReadGuards(ConfigSection? section, GuardOptions defaults, string[] keys)
     {
-        var defaults = GuardOptions.Default;
         if (section is null)
         {
             return defaults;
         }
 
-        section.CheckKeys(GuardKeys);
+        section.CheckKeys(keys);
         var fraction = section.Number("max_delete_fraction", "a share greater than 0 and at most 1, such as 0.10");
         if (fraction is <= 0 or > 1)
         {

@@ -163,6 +163,13 @@ public sealed record PolicyConfig
     /// <summary>queue: the prefix every request must be inside.</summary>
     public string? RequirePrefix { get; init; }
 
+    /// <summary>
+    /// The policy's own guard thresholds (its <c>guards:</c> section: <c>max_delete_fraction</c>,
+    /// <c>refuse_empty_references</c>, <c>min_age_floor</c>, each defaulting to the top-level value), or
+    /// <see langword="null"/> when it sets none. <c>max_delete_count</c> is always per plan.
+    /// </summary>
+    public GuardOptions? Guards { get; init; }
+
     /// <summary>Where the policy was defined (for messages).</summary>
     public ConfigLocation Location { get; init; }
 }

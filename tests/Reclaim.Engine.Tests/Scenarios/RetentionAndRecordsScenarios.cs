@@ -68,6 +68,37 @@ public abstract class RetentionAndRecordsScenarios<TBackend> : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Retention_EmptyKeepQuery_IsRefused_UnlessThePolicyOwnGuardsAllowIt()
+    {
+        await _backend.ExecuteSqlAsync("CREATE TABLE jobs (id TEXT PRIMARY KEY, status TEXT NOT NULL)");
+        await _backend.ExecuteSqlAsync("INSERT INTO jobs (id, status) VALUES ('j1', 'finished')");
+        string Policy(string guards) => $"""
+              - name: temp-uploads
+                type: retention
+                store: media
+                layout: "uploads/{"{job}"}/"
+                max_age: 1h
+                keep:
+                  catalog: app
+                  query: "SELECT id AS job FROM jobs WHERE status = 'processing'"
+                action: delete
+            {guards}
+            """;
+        _backend.WriteConfig(Policy(string.Empty), "guards:\n  max_delete_fraction: 1");
+        await SeedAsync(["uploads/j1/in.mp4", "uploads/j1/audio.wav"], [], TimeSpan.FromHours(2));
+
+        var refused = await _backend.CliAsync(_clock, "sweep", "--yes");
+        refused.ExitCode.Should().Be(3, refused.ToString());
+        (await _backend.KeysAsync()).Should().HaveCount(2);
+
+        _backend.WriteConfig(Policy("    guards:\n      refuse_empty_references: false"), "guards:\n  max_delete_fraction: 1");
+        var allowed = await _backend.CliAsync(_clock, "sweep", "--yes");
+
+        allowed.ExitCode.Should().Be(0, allowed.ToString());
+        (await _backend.KeysAsync()).Should().BeEmpty();
+    }
+
+    [Fact]
     public async Task Retention_KeepRowAddedAfterThePlan_SavesItsGroup()
     {
         await _backend.ExecuteSqlAsync("CREATE TABLE clips (id TEXT PRIMARY KEY, status TEXT NOT NULL)");
