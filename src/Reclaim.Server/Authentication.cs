@@ -102,7 +102,7 @@ internal sealed class ApiKeyHandler(IOptionsMonitor<AuthenticationSchemeOptions>
 /// <summary>Reads the bearer token of a request.</summary>
 internal static class Bearer
 {
-    public const string PolicyScheme = "Bearer";
+    public const string PolicyScheme = "ApiKeyOrJwt";
 
     /// <summary>The token after <c>Bearer </c>, or <see langword="null"/>.</summary>
     public static string? Token(HttpRequest request)
