@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts the services the tests need, on loopback, in a throwaway folder, and prints `export` lines:
 #   PostgreSQL (Debian package; installed when missing) on a free port, trust auth, fsync off;
-#   s3rver (npm, pinned in tests/services/package.json) on a free port.
+#   s3rver (npm, pinned in tests/services/package.json) on a free port;
+#   Debian's chromium for the dashboard's browser test (installed when missing).
 # Usage: eval "$(scripts/test-services.sh start DIR)"   then   scripts/test-services.sh stop DIR
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -44,6 +45,13 @@ start)
     -o "-p $pgport -k $pgdata -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" >&2 ||
     { cat "$pgdata/server.log" >&2; exit 1; }
   echo "$bin" > "$dir/pg.bin"
+
+  if [ ! -x /usr/bin/chromium ]; then
+    # The dashboard's browser test drives Debian's Chromium; Playwright never downloads a browser.
+    echo "installing chromium (Debian package)..." >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2 && apt-get install -y -qq chromium >&2
+  fi
 
   if [ ! -d "$here/tests/services/node_modules/s3rver" ]; then
     echo "installing s3rver (npm)..." >&2

@@ -71,6 +71,8 @@ public sealed class ReclaimCommandLine
         root.Subcommands.Add(RunsCommand(stdout, stderr));
         root.Subcommands.Add(UsageCommand(stdout, stderr));
         root.Subcommands.Add(MigrateCommand(stdout, stderr));
+        root.Subcommands.Add(ServeCommand.Create(result => Context(result, stdout, stderr)));
+        root.Subcommands.Add(ServeCommand.Token(result => Context(result, stdout, stderr)));
 
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

@@ -121,6 +121,8 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
     /// <param name="dryRun">Re-check and count only: nothing is recorded or touched.</param>
     /// <param name="cancellationToken">Stops between batches.</param>
     /// <param name="kind">The run's kind as recorded: <c>apply</c> (a plan file) or <c>sweep</c> (plan then apply).</param>
+    /// <param name="runId">The run's id (from <see cref="RunIds.New"/>), when the caller has announced it already (the HTTP API's <c>Location</c>); a new one when <see langword="null"/>.</param>
+    /// <param name="recordDryRun">Record a dry run in state as a run (its actions are not recorded), so it shows in the history with its actor.</param>
     /// <returns>The run.</returns>
     /// <exception cref="PlanFileException">
     /// The plan names a policy the config lacks or defines differently now, or its action or groups are not what
@@ -128,7 +130,7 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
     /// </exception>
     /// <exception cref="GuardRefusedException">A guard refused the plan (the refusal is recorded as a run).</exception>
     /// <exception cref="CatalogException">A re-check query failed (the run is recorded as failed).</exception>
-    public async Task<RunResult> ApplyAsync(Plan plan, string actor, bool dryRun, CancellationToken cancellationToken, string kind = "apply")
+    public async Task<RunResult> ApplyAsync(Plan plan, string actor, bool dryRun, CancellationToken cancellationToken, string kind = "apply", string? runId = null, bool recordDryRun = false)
     {
         foreach (var policyPlan in plan.Policies)
         {
@@ -144,8 +146,8 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
 
         ReevaluateGuards(plan);
 
-        var run = NewRun(kind, actor, plan.Policies.Select(p => p.Policy), dryRun);
-        var state = dryRun ? null : await workspace.StateAsync(cancellationToken);
+        var run = NewRun(kind, actor, plan.Policies.Select(p => p.Policy), dryRun, runId);
+        var state = dryRun && !recordDryRun ? null : await workspace.StateAsync(cancellationToken);
         if (state is not null)
         {
             await state.StartRunAsync(run, cancellationToken);
@@ -164,7 +166,7 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
                 throw new GuardRefusedException($"guard {reason.Guard} refused the plan: {reason.Message}");
             }
 
-            var gate = new DestructiveGate(state ?? NullState.Instance, timeProvider, loggerFactory.CreateLogger<DestructiveGate>());
+            var gate = new DestructiveGate(dryRun ? NullState.Instance : state!, timeProvider, loggerFactory.CreateLogger<DestructiveGate>());
             var gateRun = new GateRun(run.Id, actor, dryRun);
             foreach (var policyPlan in plan.Policies)
             {
@@ -486,11 +488,13 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
     /// <param name="plan">The refused plan.</param>
     /// <param name="actor">Who asked.</param>
     /// <param name="cancellationToken">Cancels the write.</param>
+    /// <param name="runId">The run's id when the caller has announced it already; a new one when <see langword="null"/>.</param>
+    /// <param name="dryRun">Whether the refused plan was for a dry run.</param>
     /// <returns>The recorded run.</returns>
-    public async Task<RunRecord> RecordRefusalAsync(Plan plan, string actor, CancellationToken cancellationToken)
+    public async Task<RunRecord> RecordRefusalAsync(Plan plan, string actor, CancellationToken cancellationToken, string? runId = null, bool dryRun = false)
     {
         var state = await workspace.StateAsync(cancellationToken);
-        var run = NewRun("sweep", actor, plan.Policies.Select(p => p.Policy), false);
+        var run = NewRun("sweep", actor, plan.Policies.Select(p => p.Policy), dryRun, runId);
         await state.StartRunAsync(run, cancellationToken);
         var reasons = plan.Guards.Concat(plan.Policies.SelectMany(p => p.Guards)).Where(g => !g.Passed).Select(g => $"{g.Guard}: {g.Message}").ToList();
         var summary = JsonSerializer.Serialize(new { refused = reasons }, PlanFile.Options);
@@ -732,8 +736,8 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
         return selected;
     }
 
-    private RunRecord NewRun(string kind, string actor, IEnumerable<string> policies, bool dryRun) =>
-        new(RunIds.New(timeProvider.GetUtcNow()), kind, timeProvider.GetUtcNow(), null, RunStatus.Running, actor, string.Join(',', policies), dryRun, null);
+    private RunRecord NewRun(string kind, string actor, IEnumerable<string> policies, bool dryRun, string? runId = null) =>
+        new(runId ?? RunIds.New(timeProvider.GetUtcNow()), kind, timeProvider.GetUtcNow(), null, RunStatus.Running, actor, string.Join(',', policies), dryRun, null);
 
     /// <summary>
     /// The run's summary as recorded: what the gate did, and for a plan's policies what the plan found and why

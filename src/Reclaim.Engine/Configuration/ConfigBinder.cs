@@ -29,7 +29,8 @@ internal sealed partial class ConfigBinder(ConfigReader reader, string path)
     private static readonly string[] PolicyGuardKeys = ["max_delete_fraction", "refuse_empty_references", "min_age_floor"];
     private static readonly string[] TrashKeys = ["prefix", "retention"];
     private static readonly string[] ScheduleKeys = ["policies", "cron", "timezone"];
-    private static readonly string[] ServerKeys = ["urls", "tokens"];
+    private static readonly string[] ServerKeys = ["urls", "tokens", "jwt", "webhook_url", "rate_limit_per_minute"];
+    private static readonly string[] JwtKeys = ["secret", "authority", "audience", "issuer", "role_claim", "name_claim"];
     private static readonly string[] TokenKeys = ["name", "role", "sha256"];
     private static readonly string[] Roles = ["viewer", "operator", "admin"];
 
@@ -412,7 +413,49 @@ internal sealed partial class ConfigBinder(ConfigReader reader, string path)
             }
         }
 
-        return new ServerConfig(urls, tokens);
+        var webhook = section.String("webhook_url");
+        if (webhook is not null && !(Uri.TryCreate(webhook, UriKind.Absolute, out var hook) && hook.Scheme is "http" or "https"))
+        {
+            section.Error("webhook_url", $"'{webhook}' is not an http(s) URL");
+        }
+
+        return new ServerConfig(urls, tokens)
+        {
+            Jwt = ReadJwt(section.Section("jwt")),
+            WebhookUrl = webhook,
+            RateLimitPerMinute = (int)(section.Integer("rate_limit_per_minute", 1, 100_000) ?? defaults.RateLimitPerMinute),
+        };
+    }
+
+    private static JwtConfig? ReadJwt(ConfigSection? section)
+    {
+        if (section is null)
+        {
+            return null;
+        }
+
+        section.CheckKeys(JwtKeys);
+        var secret = section.String("secret");
+        var authority = section.String("authority");
+        if ((secret is null) == (authority is null))
+        {
+            section.Reader.Error(section.Anchor, $"{section.Path}: set either 'secret' (HS256) or 'authority' (an OIDC issuer URL), not {(secret is null ? "neither" : "both")}");
+        }
+        else if (secret is { Length: < 32 })
+        {
+            section.Error("secret", "an HS256 secret must be at least 32 characters (256 bits)");
+        }
+
+        if (authority is not null && !(Uri.TryCreate(authority, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"))
+        {
+            section.Error("authority", $"'{authority}' is not an http(s) URL");
+        }
+
+        return new JwtConfig(secret, authority, section.String("audience"), section.String("issuer"))
+        {
+            RoleClaim = section.String("role_claim") ?? "role",
+            NameClaim = section.String("name_claim") ?? "sub",
+        };
     }
 
     /// <summary>"; did you mean 'x'?" or "; defined stores: a, b" (or that none are defined) for a reference to an unknown name.</summary>

@@ -65,9 +65,24 @@ public static class ConfigRedactor
                     ["role"] = t.Role,
                     ["sha256"] = t.Sha256,
                 })]),
+                ["jwt"] = config.Server.Jwt is not { } jwt ? null : new JsonObject
+                {
+                    ["secret"] = jwt.Secret is null ? null : ConnectionStrings.Redacted,
+                    ["authority"] = jwt.Authority,
+                    ["audience"] = jwt.Audience,
+                    ["issuer"] = jwt.Issuer,
+                    ["role_claim"] = jwt.RoleClaim,
+                    ["name_claim"] = jwt.NameClaim,
+                },
+                ["webhook_url"] = config.Server.WebhookUrl is null ? null : RedactUrlPath(config.Server.WebhookUrl),
+                ["rate_limit_per_minute"] = config.Server.RateLimitPerMinute,
             },
         };
     }
+
+    /// <summary>A webhook URL's path is its secret (Slack's <c>/services/T../B../XXXX</c>): keep only the scheme and host.</summary>
+    private static string RedactUrlPath(string url) =>
+        Uri.TryCreate(url, UriKind.Absolute, out var uri) ? $"{uri.GetLeftPart(UriPartial.Authority)}/{ConnectionStrings.Redacted}" : ConnectionStrings.Redacted;
 
     private static JsonObject Store(StoreConfig store)
     {

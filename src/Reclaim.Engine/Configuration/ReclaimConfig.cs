@@ -198,7 +198,35 @@ public sealed record TokenConfig(string Name, string Role, string Sha256);
 /// <summary>HTTP server settings.</summary>
 /// <param name="Urls">Where to listen (default <c>http://127.0.0.1:8080</c>).</param>
 /// <param name="Tokens">API keys.</param>
-public sealed record ServerConfig(string Urls = "http://127.0.0.1:8080", IReadOnlyList<TokenConfig>? Tokens = null);
+public sealed record ServerConfig(string Urls = "http://127.0.0.1:8080", IReadOnlyList<TokenConfig>? Tokens = null)
+{
+    /// <summary>Optional JWT bearer authentication next to the API keys (<c>server.jwt</c>); <see langword="null"/> when absent.</summary>
+    public JwtConfig? Jwt { get; init; }
+
+    /// <summary>
+    /// Where to POST a Slack-compatible JSON message (<c>{"text": ...}</c>) when a run the server started finishes or
+    /// fails (<c>server.webhook_url</c>); <see langword="null"/> for none.
+    /// </summary>
+    public string? WebhookUrl { get; init; }
+
+    /// <summary>
+    /// Mutating requests allowed per caller per minute (<c>server.rate_limit_per_minute</c>, 1 to 100000, default
+    /// 30); more get <c>429 Too Many Requests</c> with <c>Retry-After</c>.
+    /// </summary>
+    public int RateLimitPerMinute { get; init; } = 30;
+}
+
+/// <summary>
+/// JWT bearer settings: either an HS256 shared <see cref="Secret"/> (Supabase's JWT secret, for example) or an OIDC
+/// <see cref="Authority"/> whose signing keys are discovered.
+/// </summary>
+/// <param name="Secret">The HS256 secret (UTF-8 bytes), or <see langword="null"/>.</param>
+/// <param name="Authority">The OIDC issuer URL, or <see langword="null"/>.</param>
+/// <param name="Audience">The expected <c>aud</c>; not checked when <see langword="null"/>.</param>
+/// <param name="Issuer">The expected <c>iss</c> with a secret; not checked when <see langword="null"/>.</param>
+/// <param name="RoleClaim">The claim holding <c>viewer</c>, <c>operator</c> or <c>admin</c> (default <c>role</c>).</param>
+/// <param name="NameClaim">The claim recorded as the actor (default <c>sub</c>).</param>
+public sealed record JwtConfig(string? Secret, string? Authority, string? Audience, string? Issuer, string RoleClaim = "role", string NameClaim = "sub");
 
 /// <summary>A position in the config file, 1-based.</summary>
 /// <param name="File">The file's path.</param>

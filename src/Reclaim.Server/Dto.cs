@@ -1,0 +1,125 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Reclaim.Core.Planning;
+using Reclaim.Core.State;
+using Reclaim.Engine;
+
+namespace Reclaim.Server;
+
+/// <summary>The body of <c>POST /api/v1/runs</c>.</summary>
+/// <param name="Policies">Policies to run; all supported ones when absent or empty.</param>
+/// <param name="DryRun">Required: <see langword="true"/> plans and re-checks only; <see langword="false"/> acts (admin).</param>
+public sealed record RunRequest(IReadOnlyList<string>? Policies, bool? DryRun);
+
+/// <summary>The body of <c>POST /api/v1/runs/{id}/restore</c> (optional).</summary>
+/// <param name="Keys">Original keys to restore; all when absent or empty.</param>
+public sealed record RestoreRequest(IReadOnlyList<string>? Keys);
+
+/// <summary>A run as the API shows it.</summary>
+/// <param name="Id">The run id.</param>
+/// <param name="Kind"><c>sweep</c>, <c>apply</c>, <c>restore</c>, <c>purge</c>.</param>
+/// <param name="Status"><c>running</c>, <c>succeeded</c>, <c>partially_failed</c>, <c>refused</c>, <c>failed</c>.</param>
+/// <param name="Phase">For a run this server is tracking: <c>planning</c>, <c>applying</c>, <c>finished</c>; otherwise <see langword="null"/>.</param>
+/// <param name="Actor">Who started it.</param>
+/// <param name="Policies">The policies (or, for a restore, the stores).</param>
+/// <param name="DryRun">Whether it was a dry run.</param>
+/// <param name="StartedAt">Start, UTC.</param>
+/// <param name="FinishedAt">End, UTC, or <see langword="null"/>.</param>
+/// <param name="Summary">Totals (objects and bytes done, skipped, failed, per policy).</param>
+/// <param name="Error">Why it failed or was refused.</param>
+/// <param name="Plan">The plan, while this server remembers it (per policy: totals, guards, up to 100 groups).</param>
+public sealed record RunView(
+    string Id, string Kind, string Status, string? Phase, string Actor, IReadOnlyList<string> Policies, bool DryRun,
+    DateTimeOffset StartedAt, DateTimeOffset? FinishedAt, JsonNode? Summary, string? Error, JsonNode? Plan);
+
+/// <summary>One action as the API shows it.</summary>
+/// <param name="Id">The action's id.</param>
+/// <param name="Policy">The policy.</param>
+/// <param name="Store">The store.</param>
+/// <param name="Kind"><c>delete</c>, <c>quarantine</c>, <c>restore</c>, <c>purge</c>.</param>
+/// <param name="Key">The object's key.</param>
+/// <param name="Size">Bytes.</param>
+/// <param name="GroupKey">The group.</param>
+/// <param name="Reason">Why.</param>
+/// <param name="Evidence">What the gate saw.</param>
+/// <param name="TrashKey">The key in the trash.</param>
+/// <param name="Outcome"><c>pending</c>, <c>done</c>, <c>skipped</c>, <c>failed</c>.</param>
+/// <param name="Error">Why it failed or was skipped.</param>
+/// <param name="At">When, UTC.</param>
+public sealed record ActionView(long Id, string Policy, string Store, string Kind, string Key, long Size, string GroupKey, string Reason,
+    string? Evidence, string? TrashKey, string Outcome, string? Error, DateTimeOffset At);
+
+/// <summary>Maps engine results to API shapes.</summary>
+internal static class Dto
+{
+    private const int GroupsShown = 100;
+
+    public static RunView Run(RunRecord run) => new(run.Id, run.Kind, RunCoordinator.StatusName(run.Status), null, run.Actor,
+        run.Policies.Split(',', StringSplitOptions.RemoveEmptyEntries), run.DryRun, run.StartedAt, run.FinishedAt, Parse(run.Summary), Error(run.Summary), null);
+
+    public static RunView Run(TrackedRun tracked)
+    {
+        var record = tracked.Result?.Run;
+        return new RunView(tracked.Id, record?.Kind ?? "sweep", tracked.Status, tracked.Phase, tracked.Actor, tracked.Policies, tracked.DryRun,
+            tracked.StartedAt, record?.FinishedAt, Parse(record?.Summary), tracked.Error, tracked.Plan is null ? null : Plan(tracked.Plan));
+    }
+
+    public static ActionView Action(ActionRecord a) => new(a.Id, a.Policy, a.Store, a.Kind.ToString().ToLowerInvariant(), a.Key, a.Size, a.GroupKey,
+        a.Reason, a.Evidence, a.TrashKey, a.Outcome.ToString().ToLowerInvariant(), a.Error, a.At);
+
+    /// <summary>A plan without its full group lists: totals, guards, warnings and the first groups of each policy.</summary>
+    public static JsonObject Plan(Plan plan) => new()
+    {
+        ["created_at"] = plan.CreatedAt,
+        ["refused"] = plan.Refused,
+        ["objects_proposed"] = plan.ObjectsProposed,
+        ["bytes_proposed"] = plan.BytesProposed,
+        ["guards"] = Guards(plan.Guards),
+        ["policies"] = new JsonArray([.. plan.Policies.Select(p => (JsonNode)new JsonObject
+        {
+            ["policy"] = p.Policy,
+            ["type"] = p.Type,
+            ["store"] = p.Store,
+            ["action"] = p.Action.ToString().ToLowerInvariant(),
+            ["layout"] = p.Layout,
+            ["refused"] = p.Refused,
+            ["totals"] = JsonSerializer.SerializeToNode(p.Totals, Json),
+            ["guards"] = Guards(p.Guards),
+            ["warnings"] = new JsonArray([.. p.Warnings.Select(w => (JsonNode?)w)]),
+            ["groups_shown"] = Math.Min(p.Groups.Count, GroupsShown),
+            ["groups"] = new JsonArray([.. p.Groups.Take(GroupsShown).Select(g => (JsonNode)new JsonObject
+            {
+                ["group_key"] = g.GroupKey,
+                ["objects"] = g.Objects.Count,
+                ["bytes"] = g.Bytes,
+                ["newest"] = g.Newest,
+                ["reason"] = g.Reason,
+            })]),
+        })]),
+    };
+
+    private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    private static JsonArray Guards(IEnumerable<GuardVerdict> guards) =>
+        new([.. guards.Select(g => (JsonNode)new JsonObject { ["guard"] = g.Guard, ["passed"] = g.Passed, ["message"] = g.Message })]);
+
+    private static JsonNode? Parse(string? summary)
+    {
+        if (summary is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            return JsonNode.Parse(summary);
+        }
+        catch (JsonException)
+        {
+            return JsonValue.Create(summary);
+        }
+    }
+
+    private static string? Error(string? summary) =>
+        Parse(summary) is JsonObject { } o && o["refused"] is JsonArray reasons ? string.Join("; ", reasons.Select(r => r?.ToString())) : null;
+}

@@ -1,0 +1,226 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using Microsoft.AspNetCore.Http.Features;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Reclaim.Engine.Configuration;
+using Reclaim.Testing;
+
+namespace Reclaim.Server.Tests;
+
+/// <summary>
+/// A real <c>reclaim serve</c> on a loopback port over a folder store and a SQLite catalog: ten referenced upload
+/// folders and <see cref="OrphanGroups"/> orphaned ones, all three days old, and one API key per role.
+/// </summary>
+public sealed class ServerHost : IAsyncDisposable
+{
+    /// <summary>The HS256 secret of the JWT tests.</summary>
+    public const string JwtSecret = "server-tests-secret-0123456789abcdef";
+
+    /// <summary>Orphaned upload folders, each with two objects.</summary>
+    public const int OrphanGroups = 2;
+
+    private readonly TemporaryFolder _folder = new("reclaim-server");
+    private WebApplication? _app;
+
+    private ServerHost()
+    {
+    }
+
+    /// <summary>The server's base address (<c>http://127.0.0.1:PORT/</c>).</summary>
+    public Uri Address { get; private set; } = null!;
+
+    /// <summary>The store's root folder.</summary>
+    public string Root => _folder.Combine("media");
+
+    /// <summary>The keys of the viewer, operator and admin API keys, by role.</summary>
+    public static IReadOnlyDictionary<string, string> Keys { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["viewer"] = "rcl_viewer-key-for-tests",
+        ["operator"] = "rcl_operator-key-for-tests",
+        ["admin"] = "rcl_admin-key-for-tests",
+    };
+
+    /// <summary>Bytes of every orphaned object together.</summary>
+    public long OrphanBytes { get; private set; }
+
+    /// <summary>Starts a server.</summary>
+    /// <param name="rateLimitPerMinute">Mutating requests per caller per minute.</param>
+    /// <param name="referencesQuery">The policy's references query (a slow one makes runs last).</param>
+    /// <param name="extraYaml">More top-level YAML (a schedule).</param>
+    /// <returns>The running server.</returns>
+    public static async Task<ServerHost> StartAsync(int rateLimitPerMinute = 1000, string referencesQuery = "SELECT id AS asset FROM assets", string extraYaml = "")
+    {
+        var host = new ServerHost();
+        await host.SeedAsync();
+        var tokens = string.Join('\n', Keys.Select(k => $"    - {{name: {k.Key}, role: {k.Key}, sha256: {ApiKeys.Sha256Hex(k.Value)}}}"));
+        var yaml = $"""
+            version: 1
+            stores:
+              media:
+                type: filesystem
+                root: ./media
+            catalogs:
+              app:
+                provider: sqlite
+                connection: ./app.db
+            policies:
+              - name: uploads
+                type: orphans
+                store: media
+                layout: "uploads/{"{asset}"}/"
+                references:
+                  catalog: app
+                  query: "{referencesQuery}"
+                min_age: 1d
+            guards:
+              max_delete_fraction: 0.5
+            server:
+              tokens:
+            {tokens}
+              jwt:
+                secret: {JwtSecret}
+                role_claim: app_role
+              rate_limit_per_minute: {rateLimitPerMinute}
+            {extraYaml}
+            """;
+        var path = host._folder.Combine("reclaim.yaml");
+        await File.WriteAllTextAsync(path, yaml);
+        var config = ConfigLoader.Load(path);
+        host._app = await ReclaimServer.BuildAsync(config, new ServerSettings { Urls = "http://127.0.0.1:0", JsonLogs = false, LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning }, CancellationToken.None);
+        await host._app.StartAsync();
+        var address = host._app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        host.Address = new Uri(address.EndsWith('/') ? address : address + "/");
+        return host;
+    }
+
+    /// <summary>A client with <paramref name="token"/> as its bearer token (none when <see langword="null"/>).</summary>
+    /// <param name="token">The token.</param>
+    /// <returns>The client.</returns>
+    public HttpClient Client(string? token)
+    {
+        var client = new HttpClient { BaseAddress = Address };
+        if (token is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        return client;
+    }
+
+    /// <summary>A client holding the API key of <paramref name="role"/>.</summary>
+    /// <param name="role">viewer, operator or admin.</param>
+    /// <returns>The client.</returns>
+    public HttpClient As(string role) => Client(Keys[role]);
+
+    /// <summary>An HS256 JWT signed with <see cref="JwtSecret"/> (or another secret).</summary>
+    /// <param name="role">The <c>app_role</c> claim.</param>
+    /// <param name="expires">Its expiry.</param>
+    /// <param name="secret">The signing secret.</param>
+    /// <returns>The token.</returns>
+    public static string Jwt(string role, DateTimeOffset expires, string secret = JwtSecret)
+    {
+        static string Part(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var header = Part(JsonSerializer.SerializeToUtf8Bytes(new { alg = "HS256", typ = "JWT" }));
+        var payload = Part(JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object>
+        {
+            ["sub"] = $"user-{role}",
+            ["app_role"] = role,
+            ["iat"] = expires.AddHours(-2).ToUnixTimeSeconds(),
+            ["nbf"] = expires.AddHours(-2).ToUnixTimeSeconds(),
+            ["exp"] = expires.ToUnixTimeSeconds(),
+        }));
+        var signature = Part(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.ASCII.GetBytes($"{header}.{payload}")));
+        return $"{header}.{payload}.{signature}";
+    }
+
+    /// <summary>Polls a run until it has finished.</summary>
+    /// <param name="client">A client that may read runs.</param>
+    /// <param name="runId">The run.</param>
+    /// <returns>The finished run.</returns>
+    public static async Task<JsonObject> WaitForRunAsync(HttpClient client, string runId)
+    {
+        for (var i = 0; i < 300; i++)
+        {
+            var run = (await client.GetFromJsonAsync<JsonObject>($"api/v1/runs/{runId}"))!;
+            if (run["status"]!.GetValue<string>() != "running" && run["phase"]?.GetValue<string>() is null or "finished")
+            {
+                return run;
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"run {runId} did not finish");
+    }
+
+    /// <summary>Every key in the store, trash included.</summary>
+    /// <returns>Keys with <c>/</c> separators.</returns>
+    public HashSet<string> StoreKeys() =>
+        Directory.EnumerateFiles(Root, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(Root, f).Replace('\\', '/')).ToHashSet(StringComparer.Ordinal);
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+
+        SqliteConnection.ClearAllPools();
+        _folder.Dispose();
+    }
+
+    private async Task SeedAsync()
+    {
+        var old = DateTime.UtcNow.AddDays(-3);
+        await using (var connection = new SqliteConnection($"Data Source={_folder.Combine("app.db")};Pooling=false"))
+        {
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = "CREATE TABLE assets (id TEXT PRIMARY KEY);" + string.Concat(Enumerable.Range(0, 10).Select(i => $"INSERT INTO assets VALUES ('a{i}');"));
+            await command.ExecuteNonQueryAsync();
+        }
+
+        void Put(string key, int size)
+        {
+            var path = Path.Combine(Root, key);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            File.WriteAllBytes(path, Enumerable.Repeat((byte)'x', size).ToArray());
+            File.SetLastWriteTimeUtc(path, old);
+        }
+
+        for (var i = 0; i < 10; i++)
+        {
+            Put($"uploads/a{i}/video.mp4", 1000 + i);
+        }
+
+        for (var i = 0; i < OrphanGroups; i++)
+        {
+            Put($"uploads/gone{i}/video.mp4", 5000 + i);
+            Put($"uploads/gone{i}/thumb.jpg", 300 + i);
+            OrphanBytes += 5000 + i + 300 + i;
+        }
+    }
+}
+
+/// <summary>One <see cref="ServerHost"/> with default settings shared by a test class.</summary>
+public sealed class SharedServer : IAsyncLifetime
+{
+    /// <summary>The server.</summary>
+    public ServerHost Host { get; private set; } = null!;
+
+    /// <inheritdoc/>
+    public async Task InitializeAsync() => Host = await ServerHost.StartAsync();
+
+    /// <inheritdoc/>
+    public async Task DisposeAsync() => await Host.DisposeAsync();
+}
