@@ -71,6 +71,9 @@ public sealed class ReclaimCommandLine
         root.Subcommands.Add(RunsCommand(stdout, stderr));
         root.Subcommands.Add(UsageCommand(stdout, stderr));
         root.Subcommands.Add(MigrateCommand(stdout, stderr));
+        root.Subcommands.Add(QueueCommands.Worker(r => Context(r, stdout, stderr)));
+        root.Subcommands.Add(QueueCommands.Queue(r => Context(r, stdout, stderr)));
+        root.Subcommands.Add(QueueCommands.Enqueue(r => Context(r, stdout, stderr)));
 
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
