@@ -221,7 +221,8 @@ internal sealed class QueueWorker(Workspace workspace, IQueueState queueState, I
                 UseJitter = true,
                 Delay = source.Settings.RetryDelay,
                 MaxDelay = TimeSpan.FromMinutes(5),
-                ShouldHandle = new PredicateBuilder().Handle<Exception>(e => e is not (OperationCanceledException or ArgumentException or AttemptsExhaustedException)),
+                // The pipeline runs without a cancellation token, so a cancellation here is a client timeout: transient.
+                ShouldHandle = new PredicateBuilder().Handle<Exception>(e => e is not (ArgumentException or AttemptsExhaustedException)),
                 OnRetry = async args =>
                 {
                     var message = args.Outcome.Exception?.Message ?? "failed";
@@ -248,7 +249,7 @@ internal sealed class QueueWorker(Workspace workspace, IQueueState queueState, I
                 }
             }, CancellationToken.None);
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (Exception e)
         {
             if (e is ArgumentException)
             {

@@ -31,27 +31,7 @@ public abstract class QueueScenarios<TBackend> : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await Backend.InitializeAsync();
-        await Backend.ExecuteSqlAsync(Backend.IsPostgres
-            ? """
-              CREATE TABLE media_cleanup_jobs (
-                id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-                media_asset_id uuid NOT NULL,
-                bucket text NOT NULL,
-                storage_path text NOT NULL,
-                created_at timestamp DEFAULT now(),
-                processed_at timestamp,
-                error text)
-              """
-            : """
-              CREATE TABLE media_cleanup_jobs (
-                id TEXT PRIMARY KEY,
-                media_asset_id TEXT NOT NULL,
-                bucket TEXT NOT NULL,
-                storage_path TEXT NOT NULL,
-                created_at TEXT DEFAULT CURRENT_TIMESTAMP,
-                processed_at TEXT,
-                error TEXT)
-              """);
+        await Backend.ExecuteSqlAsync(Backend.IsPostgres ? SeedTables.MediaCleanupJobsPostgres : SeedTables.MediaCleanupJobsSqlite);
         Configure();
         Bucket = ConfigLoader.Load(Backend.ConfigPath).Stores["media"].Bucket ?? "media";
     }
@@ -307,5 +287,38 @@ public sealed class S3PostgresQueueScenarios : QueueScenarios<S3PostgresBackend>
             r[4].Should().Be(r[2]);
         });
         perRequest.Sum(r => int.Parse(r[2]!, CultureInfo.InvariantCulture)).Should().Be(targets.Count);
+    }
+
+    [Fact]
+    public async Task Worker_BehindAFaultyProxy_CompletesThroughRetries_AndRequestsThatKeepFailingEndWithAnError()
+    {
+        await using var proxy = new FaultProxy(new Uri(Backend.Endpoint), 0.25);
+        var yaml = File.ReadAllText(Backend.ConfigPath);
+        // The same bucket through the proxy, with a single store-level retry, so faults reach the queue's retries.
+        File.WriteAllText(Backend.ConfigPath, yaml
+            .Replace("stores:\n", $"stores:\n  faulty:\n    type: s3\n    bucket: {Bucket}\n    endpoint: {proxy.Endpoint.ToString().TrimEnd('/')}\n    force_path_style: true\n    access_key: {TestEnvironment.S3rverAccessKey}\n    secret_key: {TestEnvironment.S3rverSecretKey}\n    use_chunk_encoding: false\n    max_attempts: 2\n", StringComparison.Ordinal)
+            .Replace("store: media", "store: faulty", StringComparison.Ordinal)
+            .Replace("max_attempts: 3", "max_attempts: 8", StringComparison.Ordinal));
+        var keep = Enumerable.Range(0, 40).Select(i => $"orgs/o{i % 7}/uploads/a{i}0/keep.mp4").ToList();
+        await PutAllAsync(Enumerable.Range(0, 40).SelectMany(FolderObjects).Concat(keep));
+        var ids = await InsertAsync(Enumerable.Range(0, 40).Select(i => ($"{Folder(i)}raw/match.mp4", (string?)null)));
+
+        var flaky = await WorkerAsync();
+
+        flaky.ExitCode.Should().Be(0, flaky.ToString());
+        proxy.Faults.Should().BeGreaterThan(10);
+        var rows = await RowsAsync();
+        ids.Should().AllSatisfy(id => rows[id].Should().Be((true, (string?)null)));
+        (await Backend.KeysAsync()).Should().BeEquivalentTo(keep);
+
+        proxy.FailureRate = 1;
+        await PutAllAsync(FolderObjects(100));
+        var doomed = await InsertAsync([($"{Folder(100)}raw/match.mp4", null)]);
+
+        var down = await WorkerAsync();
+
+        down.ExitCode.Should().Be(4, down.ToString());
+        (await RowsAsync())[doomed[0]].Error.Should().StartWith("failed after 8 attempts: ");
+        (await Backend.KeysAsync()).Should().BeEquivalentTo(keep.Concat(FolderObjects(100)));
     }
 }
