@@ -50,6 +50,9 @@ public sealed class FaultProxy : IAsyncDisposable
     /// <summary>The share of requests failed, 0..1; may be changed while running.</summary>
     public double FailureRate { get; set; }
 
+    /// <summary>How long each forwarded request waits first (a slow service); zero by default.</summary>
+    public TimeSpan Delay { get; set; }
+
     /// <summary>Requests failed so far.</summary>
     public int Faults { get; private set; }
 
@@ -120,6 +123,11 @@ public sealed class FaultProxy : IAsyncDisposable
                 case Fault.InternalError:
                     await WriteErrorAsync(response, 500, "InternalError", "We encountered an internal error. Please try again.");
                     return;
+            }
+
+            if (Delay > TimeSpan.Zero)
+            {
+                await Task.Delay(Delay);
             }
 
             await ForwardAsync(context);

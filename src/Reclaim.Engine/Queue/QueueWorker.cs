@@ -264,6 +264,18 @@ internal sealed class QueueWorker(Workspace workspace, IQueueState queueState, I
             return await FailAsync(source, request, $"failed after {attempts} attempts: {e.Message}", attempts, final: true, done.ObjectsDone, done.BytesDone, clock);
         }
 
+        if (_logger.IsEnabled(LogLevel.Debug))
+        {
+            // Verbose only: one event per object, read back from what the gate recorded.
+            await foreach (var action in state.ListActionsAsync(gateRun.RunId, CancellationToken.None))
+            {
+                if (action.Outcome == ActionOutcome.Done && string.Equals(action.GroupKey, removal.GroupKey, StringComparison.Ordinal))
+                {
+                    Log.CleanupObject(_logger, source.Name, request.Id, action.Kind.ToString().ToLowerInvariant(), action.Key, action.Size);
+                }
+            }
+        }
+
         await source.CompleteAsync(request.Id, timeProvider.GetUtcNow(), null, CancellationToken.None);
         await queueState.ForgetLeaseAsync(source.Name, request.Id, CancellationToken.None);
         ReclaimMetrics.RequestsProcessed.Add(1, tag);

@@ -290,6 +290,65 @@ public sealed class S3PostgresQueueScenarios : QueueScenarios<S3PostgresBackend>
     }
 
     [Fact]
+    public async Task WorkerProcessKilledMidRequest_AnotherWorkerCompletesItAfterTheLease()
+    {
+        await using var proxy = new FaultProxy(new Uri(Backend.Endpoint), 0) { Delay = TimeSpan.FromMilliseconds(400) };
+        var yaml = File.ReadAllText(Backend.ConfigPath);
+        File.WriteAllText(Backend.ConfigPath, yaml
+            .Replace($"endpoint: {Backend.Endpoint}", $"endpoint: {proxy.Endpoint.ToString().TrimEnd('/')}", StringComparison.Ordinal)
+            .Replace("lease: 5m", "lease: 1m\n    concurrency: 1\n    batch_size: 1", StringComparison.Ordinal));
+        var keep = Enumerable.Range(0, 6).Select(i => $"orgs/o{i % 7}/uploads/a{i}0/keep.mp4").ToList();
+        await PutAllAsync(Enumerable.Range(0, 6).SelectMany(FolderObjects).Concat(keep));
+        var ids = await InsertAsync(Enumerable.Range(0, 6).Select(i => ($"{Folder(i)}raw/match.mp4", (string?)null)));
+
+        // A real worker process, through the slow proxy; killed once it holds a lease and has recorded an intent.
+        var cli = Path.Combine(AppContext.BaseDirectory, "reclaim.dll");
+        using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("dotnet", [cli, "worker", "-c", Backend.ConfigPath, "--format", "json"])
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+        })!;
+        _ = process.StandardError.ReadToEndAsync();
+        _ = process.StandardOutput.ReadToEndAsync();
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                var pending = await Backend.QueryAsync("SELECT COUNT(*) FROM reclaim_actions WHERE outcome = 'pending'");
+                if (pending[0][0] != "0")
+                {
+                    break;
+                }
+            }
+            catch (Npgsql.PostgresException)
+            {
+                // The worker has not created its state tables yet.
+            }
+
+            await Task.Delay(20);
+        }
+
+        process.Kill();
+        await process.WaitForExitAsync();
+        var leased = await Backend.QueryAsync("SELECT request_id FROM reclaim_queue_leases WHERE lease_until > 0");
+        leased.Should().ContainSingle("the killed worker held one request");
+        (await RowsAsync())[leased[0][0]!].Processed.Should().BeFalse();
+
+        proxy.Delay = TimeSpan.Zero;
+        var early = await Backend.CliAsync(new ManualClock(DateTimeOffset.UtcNow), "worker", "--once", "--policy", "cleanup");
+        (await RowsAsync())[leased[0][0]!].Processed.Should().BeFalse("its lease has not expired");
+        var late = await Backend.CliAsync(new ManualClock(DateTimeOffset.UtcNow.AddMinutes(2)), "worker", "--once", "--policy", "cleanup");
+
+        early.ExitCode.Should().Be(0, early.ToString());
+        late.ExitCode.Should().Be(0, late.ToString());
+        late.Json.GetProperty("processed").GetInt32().Should().Be(1);
+        var rows = await RowsAsync();
+        ids.Should().AllSatisfy(id => rows[id].Should().Be((true, (string?)null)));
+        (await Backend.KeysAsync()).Should().BeEquivalentTo(keep);
+    }
+
+    [Fact]
     public async Task Worker_BehindAFaultyProxy_CompletesThroughRetries_AndRequestsThatKeepFailingEndWithAnError()
     {
         await using var proxy = new FaultProxy(new Uri(Backend.Endpoint), 0.25);
