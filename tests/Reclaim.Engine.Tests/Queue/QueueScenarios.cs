@@ -290,6 +290,36 @@ public sealed class S3PostgresQueueScenarios : QueueScenarios<S3PostgresBackend>
     }
 
     [Fact]
+    public async Task Worker_BucketColumnNamingAnotherStore_RoutesTheRequestThere()
+    {
+        var other = "archive-" + Guid.NewGuid().ToString("N")[..10];
+        await TestS3Service.CreateBucketAsync(other);
+        var yaml = File.ReadAllText(Backend.ConfigPath);
+        File.WriteAllText(Backend.ConfigPath, yaml.Replace("stores:\n", $"stores:\n  archive:\n    type: s3\n    bucket: {other}\n    endpoint: {Backend.Endpoint}\n    force_path_style: true\n    access_key: {TestEnvironment.S3rverAccessKey}\n    secret_key: {TestEnvironment.S3rverSecretKey}\n    use_chunk_encoding: false\n", StringComparison.Ordinal));
+        await using var archive = Reclaim.Engine.Runtime.StoreFactory.Create(ConfigLoader.Load(Backend.ConfigPath).Stores["archive"], NullLoggerFactory.Instance);
+        await PutAllAsync(FolderObjects(3));
+        foreach (var key in FolderObjects(3))
+        {
+            await ((Core.Storage.IObjectContent)archive).WriteAsync(key, new MemoryStream(Encoding.UTF8.GetBytes(key)), CancellationToken.None);
+        }
+
+        var ids = await InsertAsync([($"{Folder(3)}raw/match.mp4", other)]);
+
+        var result = await WorkerAsync();
+
+        result.ExitCode.Should().Be(0, result.ToString());
+        (await RowsAsync())[ids[0]].Should().Be((true, (string?)null));
+        (await Backend.KeysAsync()).Should().BeEquivalentTo(FolderObjects(3), "the policy's own bucket is not the request's");
+        var left = new List<string>();
+        await foreach (var item in archive.ListAsync(string.Empty, CancellationToken.None))
+        {
+            left.Add(item.Key);
+        }
+
+        left.Should().BeEmpty();
+    }
+
+    [Fact]
     public async Task WorkerProcessKilledMidRequest_AnotherWorkerCompletesItAfterTheLease()
     {
         await using var proxy = new FaultProxy(new Uri(Backend.Endpoint), 0) { Delay = TimeSpan.FromMilliseconds(400) };
