@@ -30,15 +30,29 @@ internal sealed record CliContext(string ConfigPath, bool Json, bool Verbose, Te
 
     /// <summary>Creates the logger factory: everything to stderr, warnings and up unless verbose.</summary>
     /// <returns>The factory.</returns>
-    public ILoggerFactory CreateLoggerFactory() => LoggerFactory.Create(builder =>
+    /// <param name="minimum">The least level logged when not verbose (default warnings).</param>
+    public ILoggerFactory CreateLoggerFactory(LogLevel minimum = LogLevel.Warning) => LoggerFactory.Create(builder =>
     {
-        builder.SetMinimumLevel(Verbose ? LogLevel.Debug : LogLevel.Warning);
+        builder.SetMinimumLevel(Verbose ? LogLevel.Debug : minimum);
         builder.AddConsole(options => options.LogToStandardErrorThreshold = LogLevel.Trace);
-        builder.AddSimpleConsole(options =>
+        if (Json && minimum < LogLevel.Warning)
         {
-            options.SingleLine = true;
-            options.TimestampFormat = "HH:mm:ss ";
-        });
+            // Long-running commands (the worker) log structured events: one JSON object a line, with the event name.
+            builder.AddJsonConsole(options =>
+            {
+                options.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+                options.UseUtcTimestamp = true;
+            });
+        }
+        else
+        {
+            builder.AddSimpleConsole(options =>
+            {
+                options.SingleLine = true;
+                options.TimestampFormat = "HH:mm:ss ";
+            });
+        }
+
         builder.AddFilter("Microsoft", LogLevel.Warning);
     });
 
@@ -48,9 +62,10 @@ internal sealed record CliContext(string ConfigPath, bool Json, bool Verbose, Te
     /// </summary>
     /// <param name="body">The command.</param>
     /// <returns>The exit code.</returns>
-    public async Task<int> RunAsync(Func<ReclaimEngine, Task<int>> body)
+    /// <param name="minimum">The least level logged when not verbose (default warnings).</param>
+    public async Task<int> RunAsync(Func<ReclaimEngine, Task<int>> body, LogLevel minimum = LogLevel.Warning)
     {
-        using var loggerFactory = CreateLoggerFactory();
+        using var loggerFactory = CreateLoggerFactory(minimum);
         return await GuardedAsync(async () =>
         {
             var config = ConfigLoader.Load(ConfigPath);

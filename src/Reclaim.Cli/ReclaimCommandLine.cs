@@ -73,6 +73,9 @@ public sealed class ReclaimCommandLine
         root.Subcommands.Add(MigrateCommand(stdout, stderr));
         root.Subcommands.Add(ServeCommand.Create(result => Context(result, stdout, stderr)));
         root.Subcommands.Add(ServeCommand.Token(result => Context(result, stdout, stderr)));
+        root.Subcommands.Add(QueueCommands.Worker(r => Context(r, stdout, stderr)));
+        root.Subcommands.Add(QueueCommands.Queue(r => Context(r, stdout, stderr)));
+        root.Subcommands.Add(QueueCommands.Enqueue(r => Context(r, stdout, stderr)));
 
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

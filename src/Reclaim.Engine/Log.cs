@@ -25,4 +25,25 @@ internal static partial class Log
 
     [LoggerMessage(3001, LogLevel.Information, "Run {RunId} ({Kind}) finished {Status}: {ObjectsDone} objects, {SizeBytes} bytes done, {ObjectsSkipped} skipped, {ObjectsFailed} failed in {DurationMs} ms", EventName = "run_finished")]
     public static partial void RunFinished(ILogger logger, string runId, string kind, string status, long objectsDone, long sizeBytes, long objectsSkipped, long objectsFailed, long durationMs);
+
+    [LoggerMessage(4001, LogLevel.Information, "Queue {Queue}: {Depth} requests pending, oldest {OldestAgeSeconds} s", EventName = "job_queue_depth")]
+    public static partial void QueueDepth(ILogger logger, string queue, long depth, long oldestAgeSeconds);
+
+    [LoggerMessage(4002, LogLevel.Information, "Queue {Queue}: request {RequestId} dequeued by {Worker} (attempts before: {Attempts})", EventName = "job_dequeue")]
+    public static partial void Dequeued(ILogger logger, string queue, string requestId, string worker, int attempts);
+
+    [LoggerMessage(4003, LogLevel.Information, "Queue {Queue}: request {RequestId} cleanup of {Prefix} in store {Store} started", EventName = "cleanup_start")]
+    public static partial void CleanupStart(ILogger logger, string queue, string requestId, string prefix, string store);
+
+    [LoggerMessage(4004, LogLevel.Debug, "Queue {Queue}: request {RequestId}: {Action} {Key} ({SizeBytes} bytes)", EventName = "cleanup_object")]
+    public static partial void CleanupObject(ILogger logger, string queue, string requestId, string action, string key, long sizeBytes);
+
+    [LoggerMessage(4005, LogLevel.Information, "Queue {Queue}: request {RequestId} cleanup of {Prefix} complete: {ObjectCount} objects, {SizeBytes} bytes in {DurationMs} ms", EventName = "cleanup_complete")]
+    public static partial void CleanupComplete(ILogger logger, string queue, string requestId, string prefix, long objectCount, long sizeBytes, long durationMs);
+
+    [LoggerMessage(4006, LogLevel.Warning, "Queue {Queue}: request {RequestId} cleanup of {Prefix} failed (attempt {Attempt} of {MaxAttempts}, final: {Final}): {Error}; {ObjectCount} objects, {SizeBytes} bytes removed in {DurationMs} ms", EventName = "cleanup_failed")]
+    public static partial void CleanupFailed(ILogger logger, string queue, string requestId, string prefix, int attempt, int maxAttempts, bool final, string error, long objectCount, long sizeBytes, long durationMs);
+
+    [LoggerMessage(4007, LogLevel.Information, "Queue {Queue}: cycle complete: {Processed} processed, {Failed} failed, {Released} released, {ObjectCount} objects, {SizeBytes} bytes in {DurationMs} ms", EventName = "job_cycle_complete")]
+    public static partial void CycleComplete(ILogger logger, string queue, int processed, int failed, int released, long objectCount, long sizeBytes, long durationMs);
 }

@@ -68,6 +68,9 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
     /// <summary>The config.</summary>
     public ReclaimConfig Config => workspace.Config;
 
+    /// <summary>The deletion-request queue: worker, status, retry, enqueue.</summary>
+    public Queue.QueueService Queue => new(workspace, timeProvider, loggerFactory);
+
     /// <summary>
     /// Makes a plan: a dry run of the selected policies (all when none are named), with guard verdicts.
     /// </summary>

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using static Reclaim.Data.DbCommands;
 using System.Runtime.CompilerServices;
 using Microsoft.Data.Sqlite;
 using Npgsql;
@@ -8,13 +9,13 @@ using Reclaim.Core.State;
 namespace Reclaim.Data.State;
 
 /// <summary>
-/// Reclaim's state (runs and actions) in SQLite or PostgreSQL, with one schema for both: times are Unix
+/// Reclaim's state (runs, actions, queue leases and its own queue) in SQLite or PostgreSQL, with one schema for both: times are Unix
 /// milliseconds (UTC) in 64-bit integers, enums are lower-case text.
 /// </summary>
-public sealed class SqlStateStore : IStateStore
+public sealed partial class SqlStateStore : IStateStore, IQueueState
 {
     /// <summary>The schema version this code writes and reads.</summary>
-    public const int SchemaVersion = 1;
+    public const int SchemaVersion = 2;
 
     private readonly bool _postgres;
     private readonly string _sqliteConnectionString = string.Empty;
@@ -87,6 +88,9 @@ public sealed class SqlStateStore : IStateStore
             CREATE INDEX IF NOT EXISTS reclaim_actions_run ON reclaim_actions (run_id, id);
             CREATE INDEX IF NOT EXISTS reclaim_runs_started ON reclaim_runs (started_at);
             """, cancellationToken);
+
+        // Version 2: the deletion-request queue (leases for every queue source, and Reclaim's own queue).
+        await ExecuteAsync(connection, transaction, QueueSchema(identity), cancellationToken);
 
         await using (var read = Command(connection, transaction, "SELECT MAX(version) FROM reclaim_schema"))
         {
@@ -307,30 +311,10 @@ public sealed class SqlStateStore : IStateStore
         var connection = new SqliteConnection(_sqliteConnectionString);
         await connection.OpenAsync(cancellationToken);
         await using var pragma = connection.CreateCommand();
-        pragma.CommandText = "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;";
+        // WAL with synchronous=NORMAL: no corruption on a crash, and a commit needs no fsync of its own (the WAL is
+        // synced at checkpoints), which the queue's small per-request transactions need to be fast.
+        pragma.CommandText = "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;";
         await pragma.ExecuteNonQueryAsync(cancellationToken);
         return connection;
-    }
-
-    private static DbCommand Command(DbConnection connection, DbTransaction? transaction, string sql)
-    {
-        var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = sql;
-        return command;
-    }
-
-    private static async Task ExecuteAsync(DbConnection connection, DbTransaction transaction, string sql, CancellationToken cancellationToken)
-    {
-        await using var command = Command(connection, transaction, sql);
-        await command.ExecuteNonQueryAsync(cancellationToken);
-    }
-
-    private static void Add(DbCommand command, string name, object? value)
-    {
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = name;
-        parameter.Value = value ?? DBNull.Value;
-        command.Parameters.Add(parameter);
     }
 }

@@ -20,7 +20,7 @@ internal sealed partial class ConfigBinder
         ["orphans"] = ["layout", "references", "min_age"],
         ["retention"] = ["layout", "max_age", "keep"],
         ["records"] = ["catalog", "query", "objects", "after", "scope"],
-        ["queue"] = ["catalog", "table", "target", "folder_depth", "require_prefix"],
+        ["queue"] = ["catalog", "table", "target", "folder_depth", "require_prefix", "poll_interval", "lease", "max_attempts", "retry_delay", "concurrency", "batch_size"],
     };
 
     private static readonly string[] AnyPolicyKeys = [.. CommonPolicyKeys.Concat(PolicyKeys.Values.SelectMany(k => k)).Distinct(StringComparer.Ordinal)];
@@ -155,6 +155,12 @@ internal sealed partial class ConfigBinder
             Target = target,
             FolderDepth = (int)(depth ?? policy.FolderDepth),
             RequirePrefix = requirePrefix,
+            PollInterval = section.Duration("poll_interval", positive: true) ?? policy.PollInterval,
+            Lease = section.Duration("lease", positive: true) ?? policy.Lease,
+            MaxAttempts = (int)(section.Integer("max_attempts", 1, 100) ?? policy.MaxAttempts),
+            RetryDelay = section.Duration("retry_delay", positive: false) ?? policy.RetryDelay,
+            Concurrency = (int)(section.Integer("concurrency", 1, 256) ?? policy.Concurrency),
+            BatchSize = (int?)section.Integer("batch_size", 1, 10000),
         };
     }
 

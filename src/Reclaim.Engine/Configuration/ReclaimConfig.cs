@@ -170,6 +170,24 @@ public sealed record PolicyConfig
     /// </summary>
     public GuardOptions? Guards { get; init; }
 
+    /// <summary>queue: how often the worker looks for new requests (default 30s).</summary>
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>queue: how long a worker holds a request before another may take it (default 5m); renewed while it works.</summary>
+    public TimeSpan Lease { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>queue: attempts per request before it is marked processed with its last error, 1..100 (default 5).</summary>
+    public int MaxAttempts { get; init; } = 5;
+
+    /// <summary>queue: the first retry's delay; each further retry waits twice as long, with jitter (default 1s).</summary>
+    public TimeSpan RetryDelay { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>queue: requests one worker processes at once, 1..256 (default 8).</summary>
+    public int Concurrency { get; init; } = 8;
+
+    /// <summary>queue: requests one worker claims per cycle, 1..10000 (default 4 x concurrency).</summary>
+    public int? BatchSize { get; init; }
+
     /// <summary>Where the policy was defined (for messages).</summary>
     public ConfigLocation Location { get; init; }
 }

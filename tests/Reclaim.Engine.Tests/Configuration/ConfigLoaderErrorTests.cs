@@ -445,6 +445,33 @@ public sealed class ConfigLoaderErrorTests : IDisposable
     }
 
     [Fact]
+    public void Load_QueueWithConcurrencyZero_IsOutOfRange()
+    {
+        var error = _folder.SingleError(Queue("target: key\n    concurrency: 0"), 12, 18);
+
+        error.Message.Should().Contain("expected a whole number from 1 to 256");
+    }
+
+    [Fact]
+    public void Load_QueueWithBadPollInterval_SaysWhatADurationIs()
+    {
+        var error = _folder.SingleError(Queue("target: key\n    poll_interval: soon"), 12, 20);
+
+        error.Message.Should().Contain("is not a duration");
+    }
+
+    [Fact]
+    public void Load_QueueWorkerSettings_AreRead()
+    {
+        var config = _folder.Load(Queue("target: key\n    poll_interval: 90s\n    lease: 10m\n    max_attempts: 7\n    retry_delay: 2s\n    concurrency: 3\n    batch_size: 9"));
+
+        config.Policies[0].Should().BeEquivalentTo(new
+        {
+            PollInterval = TimeSpan.FromSeconds(90), Lease = TimeSpan.FromMinutes(10), MaxAttempts = 7, RetryDelay = TimeSpan.FromSeconds(2), Concurrency = 3, BatchSize = 9,
+        });
+    }
+
+    [Fact]
     public void Load_QueueWithoutTarget_AsksForKeyOrFolder()
     {
         _folder.SingleError(Queue(string.Empty), 6, 5).Message.Should().Contain("'target' is required: key");

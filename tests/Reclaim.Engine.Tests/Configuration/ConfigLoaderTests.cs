@@ -142,6 +142,7 @@ public sealed class ConfigLoaderTests : IDisposable
 
         var queue = config.Policies[3];
         queue.Should().BeEquivalentTo(new { Catalog = "app", Table = "media_cleanup_jobs", Store = "wasabi", Target = "folder", FolderDepth = 2, RequirePrefix = "orgs/" });
+        queue.Should().BeEquivalentTo(new { PollInterval = TimeSpan.FromSeconds(30), Lease = TimeSpan.FromMinutes(5), MaxAttempts = 5, Concurrency = 8, BatchSize = (int?)null }, "the worker's defaults");
 
         config.Guards.Should().Be(new GuardOptions(0.10, 100_000, true, TimeSpan.FromHours(1)));
         config.Trash.Prefix.Should().Be(".reclaim-trash/");

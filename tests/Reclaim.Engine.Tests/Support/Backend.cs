@@ -34,6 +34,38 @@ public abstract class Backend : IAsyncLifetime
     /// <returns>A task.</returns>
     public abstract Task ExecuteSqlAsync(string sql);
 
+    /// <summary>Runs a query on the catalog; every column as text (SQL NULL as <see langword="null"/>).</summary>
+    /// <param name="sql">A SELECT.</param>
+    /// <returns>The rows.</returns>
+    public abstract Task<List<string?[]>> QueryAsync(string sql);
+
+    /// <summary>Whether the catalog is PostgreSQL.</summary>
+    public abstract bool IsPostgres { get; }
+
+    /// <summary>The YAML of a <c>state:</c> section for this backend (PostgreSQL state for the S3 + PostgreSQL backend; empty for the default).</summary>
+    public virtual string StateYaml => string.Empty;
+
+    /// <summary>Reads rows from any open ADO.NET command.</summary>
+    /// <param name="command">The command.</param>
+    /// <returns>The rows, as text.</returns>
+    protected static async Task<List<string?[]>> ReadAllAsync(System.Data.Common.DbCommand command)
+    {
+        var rows = new List<string?[]>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            var row = new string?[reader.FieldCount];
+            for (var i = 0; i < row.Length; i++)
+            {
+                row[i] = reader.IsDBNull(i) ? null : Convert.ToString(reader.GetValue(i), System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            rows.Add(row);
+        }
+
+        return rows;
+    }
+
     /// <inheritdoc/>
     public abstract Task InitializeAsync();
 
@@ -147,6 +179,19 @@ public sealed class FolderSqliteBackend : Backend
         command.CommandText = sql;
         await command.ExecuteNonQueryAsync();
     }
+
+    /// <inheritdoc/>
+    public override bool IsPostgres => false;
+
+    /// <inheritdoc/>
+    public override async Task<List<string?[]>> QueryAsync(string sql)
+    {
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Database};Pooling=false");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return await ReadAllAsync(command);
+    }
 }
 
 /// <summary>An S3 bucket on s3rver and a PostgreSQL catalog.</summary>
@@ -186,6 +231,28 @@ public sealed class S3PostgresBackend : Backend
 
     /// <inheritdoc/>
     public override Task ExecuteSqlAsync(string sql) => _database!.ExecuteAsync(sql);
+
+    /// <inheritdoc/>
+    public override bool IsPostgres => true;
+
+    /// <inheritdoc/>
+    public override string StateYaml => $"""
+        state:
+          provider: postgres
+          connection: "{_database!.ConnectionString}"
+        """;
+
+    /// <summary>The S3 endpoint.</summary>
+    public string Endpoint => _endpoint;
+
+    /// <inheritdoc/>
+    public override async Task<List<string?[]>> QueryAsync(string sql)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(_database!.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand(sql, connection);
+        return await ReadAllAsync(command);
+    }
 
     /// <inheritdoc/>
     public override async Task DisposeAsync()

@@ -1,0 +1,129 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
+using Reclaim.Core.State;
+using Reclaim.Engine;
+using Reclaim.Engine.Queue;
+
+namespace Reclaim.Cli;
+
+/// <summary>The queue's verbs: <c>worker</c>, <c>queue status|retry</c>, <c>enqueue</c>. Thin callers of <see cref="QueueService"/>.</summary>
+internal static class QueueCommands
+{
+    public static Command Worker(Func<ParseResult, CliContext> context)
+    {
+        var once = new Option<bool>("--once") { Description = "Drain the queues and exit (for cron)." };
+        var policies = new Option<string[]>("--policy") { Description = "A queue policy to drain (repeatable; 'reclaim' is the own queue; default: all)." };
+        var command = new Command("worker", "Process queue policies continuously: claim requests oldest first, remove their objects through the gate, mark them processed. SIGTERM/SIGINT finish the current requests and release the rest.") { once, policies };
+        command.SetAction((result, cancellationToken) =>
+        {
+            var cli = context(result);
+            using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            void Stop(PosixSignalContext signal)
+            {
+                signal.Cancel = true;
+                stopping.Cancel();
+            }
+
+            using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+            using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+            return cli.RunAsync(async engine =>
+            {
+                var totals = await engine.Queue.RunWorkerAsync(result.GetValue(policies) ?? [], result.GetValue(once), stopping.Token);
+                if (cli.Json)
+                {
+                    new Output(cli).Json(new { processed = totals.Processed, failed = totals.Failed, released = totals.Released, objects = totals.Objects, bytes = totals.Bytes });
+                }
+                else
+                {
+                    cli.Out.WriteLine($"{totals.Processed} requests processed, {totals.Failed} failed, {totals.Released} released; {totals.Objects} objects, {Format.Bytes(totals.Bytes)} removed");
+                }
+
+                return totals.Failed > 0 ? ExitCodes.PartiallyFailed : ExitCodes.Ok;
+            }, LogLevel.Information);
+        });
+        return command;
+    }
+
+    public static Command Queue(Func<ParseResult, CliContext> context)
+    {
+        var policies = new Option<string[]>("--policy") { Description = "A queue (repeatable; default: all)." };
+        var failures = new Option<int>("--failures") { Description = "Recent failures to show per queue (default 10).", DefaultValueFactory = _ => 10 };
+        var status = new Command("status", "Depth, oldest pending request and recent failures of each queue.") { policies, failures };
+        status.SetAction((result, cancellationToken) =>
+        {
+            var cli = context(result);
+            return cli.RunAsync(async engine =>
+            {
+                var queues = await engine.Queue.StatusAsync(result.GetValue(policies) ?? [], Math.Max(0, result.GetValue(failures)), cancellationToken);
+                if (cli.Json)
+                {
+                    new Output(cli).Json(queues.Select(q => new
+                    {
+                        queue = q.Queue,
+                        depth = q.Depth,
+                        oldest_pending = q.OldestPending,
+                        oldest_pending_age_seconds = q.OldestPendingAge is { } age ? (long?)age.TotalSeconds : null,
+                        in_flight = q.InFlight,
+                        recent_failures = q.RecentFailures.Select(f => new { id = f.Id, target = f.Target, error = f.Error }),
+                    }));
+                    return ExitCodes.Ok;
+                }
+
+                foreach (var q in queues)
+                {
+                    var oldest = q.OldestPendingAge is { } age ? $", oldest pending {Duration(age)} old" : string.Empty;
+                    cli.Out.WriteLine($"{q.Queue}: {q.Depth} pending{oldest}, {q.InFlight} in flight");
+                    foreach (var f in q.RecentFailures)
+                    {
+                        cli.Out.WriteLine($"  failed {f.Id} {f.Target}: {f.Error}");
+                    }
+                }
+
+                return ExitCodes.Ok;
+            });
+        });
+
+        var id = new Argument<string>("ID") { Description = "The failed request's id." };
+        var retryPolicies = new Option<string[]>("--policy") { Description = "The queue it is in (default: look in all)." };
+        var retry = new Command("retry", "Make a failed request pending again, with its attempts reset.") { id, retryPolicies };
+        retry.SetAction((result, cancellationToken) =>
+        {
+            var cli = context(result);
+            return cli.RunAsync(async engine =>
+            {
+                var queue = await engine.Queue.RetryAsync(result.GetValue(id)!, result.GetValue(retryPolicies) ?? [], cancellationToken);
+                cli.Out.WriteLine(cli.Json ? $"{{\"queue\":\"{queue}\",\"id\":\"{result.GetValue(id)}\",\"pending\":true}}" : $"request {result.GetValue(id)} of {queue} is pending again");
+                return ExitCodes.Ok;
+            });
+        });
+        return new Command("queue", "The deletion-request queue.") { status, retry };
+    }
+
+    public static Command Enqueue(Func<ParseResult, CliContext> context)
+    {
+        var store = new Option<string>("--store") { Description = "The store.", Required = true };
+        var keys = new Option<string[]>("--key") { Description = "An object to remove (repeatable)." };
+        var prefixes = new Option<string[]>("--prefix") { Description = "A folder to empty, ending in '/' (repeatable)." };
+        var action = new Option<string>("--action") { Description = "delete or quarantine (default quarantine).", DefaultValueFactory = _ => "quarantine" };
+        action.AcceptOnlyFromAmong("delete", "quarantine");
+        var command = new Command("enqueue", "Add deletion requests to Reclaim's own queue; the worker drains them.") { store, keys, prefixes, action };
+        command.SetAction((result, cancellationToken) =>
+        {
+            var cli = context(result);
+            return cli.RunAsync(async engine =>
+            {
+                var kind = result.GetValue(action) == "delete" ? ActionKind.Delete : ActionKind.Quarantine;
+                var ids = await engine.Queue.EnqueueAsync(result.GetValue(store)!, result.GetValue(keys) ?? [], result.GetValue(prefixes) ?? [], kind, cancellationToken);
+                cli.Out.WriteLine(cli.Json
+                    ? $"{{\"ids\":[{string.Join(',', ids.Select(i => i.ToString(CultureInfo.InvariantCulture)))}]}}"
+                    : $"enqueued {ids.Count} requests: {string.Join(", ", ids.Select(i => i.ToString(CultureInfo.InvariantCulture)))}");
+                return ExitCodes.Ok;
+            });
+        });
+        return command;
+    }
+
+    private static string Duration(TimeSpan age) => age.TotalDays >= 1 ? $"{age.TotalDays:0.#}d" : age.TotalHours >= 1 ? $"{age.TotalHours:0.#}h" : age.TotalMinutes >= 1 ? $"{age.TotalMinutes:0.#}m" : $"{Math.Max(0, age.TotalSeconds):0}s";
+}

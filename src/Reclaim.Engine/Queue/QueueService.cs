@@ -1,0 +1,220 @@
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Reclaim.Core.State;
+using Reclaim.Data.State;
+using Reclaim.Engine.Configuration;
+using Reclaim.Engine.Runtime;
+
+namespace Reclaim.Engine.Queue;
+
+/// <summary>One queue's status.</summary>
+/// <param name="Queue">The queue: a policy's name, or <c>reclaim</c> for the own queue.</param>
+/// <param name="Depth">Pending requests.</param>
+/// <param name="OldestPending">The oldest pending request's creation time, or <see langword="null"/>.</param>
+/// <param name="OldestPendingAge">Its age, or <see langword="null"/>.</param>
+/// <param name="InFlight">Requests a worker holds a lease on now.</param>
+/// <param name="RecentFailures">The most recent failed requests, newest first: id, target, error.</param>
+public sealed record QueueStatus(string Queue, long Depth, DateTimeOffset? OldestPending, TimeSpan? OldestPendingAge, int InFlight, IReadOnlyList<QueueFailure> RecentFailures);
+
+/// <summary>A failed request.</summary>
+/// <param name="Id">Its id.</param>
+/// <param name="Target">Its path, key or prefix.</param>
+/// <param name="Error">Why it failed.</param>
+public sealed record QueueFailure(string Id, string Target, string Error);
+
+/// <summary>
+/// The deletion-request queue's operations: the worker, status, retry and enqueue. The CLI's <c>worker</c>,
+/// <c>queue</c> and <c>enqueue</c> verbs (and the server) are thin callers of this class.
+/// </summary>
+public sealed class QueueService(Workspace workspace, TimeProvider timeProvider, ILoggerFactory loggerFactory)
+{
+    /// <summary>The own queue's name: <c>reclaim</c>.</summary>
+    public const string OwnQueue = SqlStateStore.OwnQueueSource;
+
+    private ReclaimConfig Config => workspace.Config;
+
+    /// <summary>
+    /// Runs a worker over the selected queues until they are empty (<paramref name="once"/>) or until
+    /// <paramref name="stopping"/>: requests in progress then finish and claimed but unstarted ones are released.
+    /// </summary>
+    /// <param name="policies">Queue policy names (or <c>reclaim</c> for the own queue); empty selects every queue policy and the own queue.</param>
+    /// <param name="once">Drain and return (for cron).</param>
+    /// <param name="stopping">Graceful stop.</param>
+    /// <returns>What was done.</returns>
+    /// <exception cref="UsageException">A named policy does not exist or is not a queue policy.</exception>
+    public async Task<WorkerTotals> RunWorkerAsync(IReadOnlyList<string> policies, bool once, CancellationToken stopping)
+    {
+        var (state, queueState) = await StateAsync();
+        var sources = Sources(policies, queueState);
+        try
+        {
+            var worker = new QueueWorker(workspace, queueState, state, timeProvider, loggerFactory, QueueWorker.NewWorkerId());
+            var results = await Task.WhenAll(sources.Select(s => worker.RunAsync(s, once, stopping)));
+            var totals = new WorkerTotals();
+            foreach (var result in results)
+            {
+                totals.Add(result);
+            }
+
+            return totals;
+        }
+        finally
+        {
+            foreach (var source in sources)
+            {
+                await source.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>Claims up to <paramref name="count"/> requests of a queue without processing them (tests of a worker that dies holding a lease).</summary>
+    internal async Task<int> ClaimOnlyAsync(string queue, int count, string workerId, CancellationToken cancellationToken)
+    {
+        var (_, queueState) = await StateAsync();
+        var source = Sources([queue], queueState).Single();
+        await using (source)
+        {
+            return (await source.ClaimAsync(queueState, workerId, timeProvider.GetUtcNow(), count, cancellationToken)).Count;
+        }
+    }
+
+    /// <summary>Depth, oldest pending and recent failures of every queue (or the named ones).</summary>
+    /// <param name="policies">Queue names; empty for all.</param>
+    /// <param name="failures">Recent failures to show per queue.</param>
+    /// <param name="cancellationToken">Cancels the reads.</param>
+    /// <returns>One status per queue.</returns>
+    public async Task<IReadOnlyList<QueueStatus>> StatusAsync(IReadOnlyList<string> policies, int failures, CancellationToken cancellationToken)
+    {
+        var (_, queueState) = await StateAsync();
+        var sources = Sources(policies, queueState);
+        var now = timeProvider.GetUtcNow();
+        var list = new List<QueueStatus>();
+        try
+        {
+            foreach (var source in sources)
+            {
+                var (depth, oldest) = await source.DepthAsync(cancellationToken);
+                var leases = await queueState.ActiveLeasesAsync(source.Name, now, cancellationToken);
+                IReadOnlyList<QueueFailure> failed = source is AppQueueSource app
+                    ? (await app.Table.FailuresAsync(failures, cancellationToken)).Select(f => new QueueFailure(f.Id, f.Path ?? string.Empty, f.Error)).ToList()
+                    : (await queueState.OwnFailuresAsync(failures, cancellationToken)).Select(f => new QueueFailure(f.Id.ToString(CultureInfo.InvariantCulture), f.Key ?? f.Prefix ?? string.Empty, f.Error!)).ToList();
+                list.Add(new QueueStatus(source.Name, depth, oldest, oldest is { } at ? now - at : null, leases.Count, failed));
+            }
+        }
+        finally
+        {
+            foreach (var source in sources)
+            {
+                await source.DisposeAsync();
+            }
+        }
+
+        return list;
+    }
+
+    /// <summary>Makes a failed request pending again, with its attempts reset.</summary>
+    /// <param name="id">The request id.</param>
+    /// <param name="policies">The queues to look in; empty for all.</param>
+    /// <param name="cancellationToken">Cancels the writes.</param>
+    /// <returns>The queue the request was in.</returns>
+    /// <exception cref="UsageException">No failed request has that id.</exception>
+    public async Task<string> RetryAsync(string id, IReadOnlyList<string> policies, CancellationToken cancellationToken)
+    {
+        var (_, queueState) = await StateAsync();
+        var sources = Sources(policies, queueState);
+        try
+        {
+            foreach (var source in sources)
+            {
+                var reset = source switch
+                {
+                    AppQueueSource app => await app.Table.RetryAsync(id, cancellationToken),
+                    _ => long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var own) && await queueState.RetryOwnAsync(own, cancellationToken),
+                };
+                if (reset)
+                {
+                    await queueState.ForgetLeaseAsync(source.Name, id, cancellationToken);
+                    return source.Name;
+                }
+            }
+        }
+        finally
+        {
+            foreach (var source in sources)
+            {
+                await source.DisposeAsync();
+            }
+        }
+
+        throw new UsageException($"no failed request '{id}' in {string.Join(", ", sources.Select(s => s.Name))} (see: reclaim queue status)");
+    }
+
+    /// <summary>Adds requests to Reclaim's own queue; every key and prefix is checked first, and nothing is added when one is invalid.</summary>
+    /// <param name="store">The store's name.</param>
+    /// <param name="keys">Objects to remove.</param>
+    /// <param name="prefixes">Folders to empty, each ending in <c>/</c>.</param>
+    /// <param name="action">Delete or quarantine.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <returns>The request ids.</returns>
+    /// <exception cref="UsageException">An unknown store, nothing to enqueue, or an invalid key or prefix.</exception>
+    public async Task<IReadOnlyList<long>> EnqueueAsync(string store, IReadOnlyList<string> keys, IReadOnlyList<string> prefixes, ActionKind action, CancellationToken cancellationToken)
+    {
+        if (!Config.Stores.ContainsKey(store))
+        {
+            throw new UsageException($"no store named '{store}' in {Config.Path} (stores: {string.Join(", ", Config.Stores.Keys)})");
+        }
+
+        if (keys.Count + prefixes.Count == 0)
+        {
+            throw new UsageException("nothing to enqueue: give --key KEY or --prefix PREFIX/ (repeatable)");
+        }
+
+        var problems = keys.Select(k => QueueTarget.TryResolve(k, folder: false, 1, null, out _)).Concat(prefixes.Select(QueueTarget.CheckPrefix)).OfType<string>().ToList();
+        if (problems.Count > 0)
+        {
+            throw new UsageException(string.Join(Environment.NewLine, problems.Select(p => p.Replace("nothing was deleted", "nothing was enqueued", StringComparison.Ordinal))));
+        }
+
+        var now = timeProvider.GetUtcNow();
+        var requests = keys.Select(k => new OwnQueueRequest(0, store, k, null, action, now)).Concat(prefixes.Select(p => new OwnQueueRequest(0, store, null, p, action, now))).ToList();
+        var (_, queueState) = await StateAsync();
+        return await queueState.EnqueueAsync(requests, cancellationToken);
+    }
+
+    private async Task<(IStateStore State, IQueueState Queue)> StateAsync()
+    {
+        var state = await workspace.StateAsync(CancellationToken.None);
+        return (state, state as IQueueState ?? throw new InvalidOperationException("this state store has no queue tables"));
+    }
+
+    private List<QueueSource> Sources(IReadOnlyList<string> names, IQueueState queueState)
+    {
+        var queues = Config.Policies.Where(p => p.Type == "queue").ToList();
+        var own = new OwnQueueSource(queueState, Config, queues.Count > 0 ? QueueSettings.Of(queues[0]) with { BatchSize = QueueSettings.Of(queues[0]).BatchSize } : QueueSettings.Of(new PolicyConfig { Name = OwnQueue, Type = "queue", Store = string.Empty }));
+        if (names.Count == 0)
+        {
+            return [.. queues.Select(p => (QueueSource)new AppQueueSource(p, Config)), own];
+        }
+
+        var sources = new List<QueueSource>();
+        foreach (var name in names.Distinct(StringComparer.Ordinal))
+        {
+            if (name == OwnQueue)
+            {
+                sources.Add(own);
+                continue;
+            }
+
+            var policy = Config.Policies.FirstOrDefault(p => string.Equals(p.Name, name, StringComparison.Ordinal))
+                ?? throw new UsageException($"no policy named '{name}' in {Config.Path} (queues: {string.Join(", ", queues.Select(q => q.Name).Append(OwnQueue))})");
+            if (policy.Type != "queue")
+            {
+                throw new UsageException($"policy '{name}' is of type '{policy.Type}', not queue");
+            }
+
+            sources.Add(new AppQueueSource(policy, Config));
+        }
+
+        return sources;
+    }
+}

@@ -1,0 +1,306 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Polly;
+using Polly.Retry;
+using Reclaim.Core.State;
+using Reclaim.Engine.Gate;
+using Reclaim.Engine.Runtime;
+using Reclaim.Engine.Telemetry;
+
+namespace Reclaim.Engine.Queue;
+
+/// <summary>What a worker did, added up.</summary>
+public sealed class WorkerTotals
+{
+    /// <summary>Requests processed without an error.</summary>
+    public int Processed { get; set; }
+
+    /// <summary>Requests that ended with an error (rejected, or out of attempts).</summary>
+    public int Failed { get; set; }
+
+    /// <summary>Claimed requests given back unstarted because the worker was stopping.</summary>
+    public int Released { get; set; }
+
+    /// <summary>Objects removed.</summary>
+    public long Objects { get; set; }
+
+    /// <summary>Bytes removed.</summary>
+    public long Bytes { get; set; }
+
+    internal void Add(WorkerTotals other)
+    {
+        Processed += other.Processed;
+        Failed += other.Failed;
+        Released += other.Released;
+        Objects += other.Objects;
+        Bytes += other.Bytes;
+    }
+}
+
+/// <summary>A store failed part of a request; the attempt is retried.</summary>
+/// <param name="message">The first failures.</param>
+internal sealed class QueueAttemptException(string message) : Exception(message);
+
+/// <summary>The request has used its attempts; the message is the last attempt's error.</summary>
+/// <param name="message">The last error.</param>
+internal sealed class AttemptsExhaustedException(string message) : Exception(message);
+
+/// <summary>
+/// Drains deletion-request queues: claims requests oldest first under a lease, validates each, removes its key or
+/// folder through <see cref="DestructiveGate.RemoveRequestedAsync"/> (recorded per object in state, one run per
+/// claimed batch), retries transient failures with exponential backoff up to the configured attempts (counted in
+/// state, so a restarted worker continues the count), and marks the request processed, with its last error when it
+/// failed. Several workers, in one process or many, may drain the same queue.
+/// </summary>
+internal sealed class QueueWorker(Workspace workspace, IQueueState queueState, IStateStore state, TimeProvider timeProvider, ILoggerFactory loggerFactory, string workerId)
+{
+    private readonly ILogger _logger = loggerFactory.CreateLogger("Reclaim.Queue");
+
+    /// <summary>
+    /// Drains <paramref name="source"/>: claims and processes batches until the queue is empty; then, unless
+    /// <paramref name="once"/>, waits a poll interval and looks again, until <paramref name="stopping"/>.
+    /// </summary>
+    /// <param name="source">The queue.</param>
+    /// <param name="once">Drain and return.</param>
+    /// <param name="stopping">Stop claiming; requests in progress finish, claimed but unstarted ones are released.</param>
+    /// <returns>What was done.</returns>
+    public async Task<WorkerTotals> RunAsync(QueueSource source, bool once, CancellationToken stopping)
+    {
+        var totals = new WorkerTotals();
+        while (!stopping.IsCancellationRequested)
+        {
+            await ObserveDepthAsync(source, stopping);
+            while (!stopping.IsCancellationRequested)
+            {
+                var cycle = await CycleAsync(source, stopping);
+                totals.Add(cycle.Totals);
+                if (cycle.Claimed == 0)
+                {
+                    break;
+                }
+            }
+
+            if (once)
+            {
+                break;
+            }
+
+            try
+            {
+                await Task.Delay(source.Settings.PollInterval, timeProvider, stopping);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+
+        return totals;
+    }
+
+    /// <summary>Claims one batch and processes it; returns how many were claimed.</summary>
+    internal async Task<(int Claimed, WorkerTotals Totals)> CycleAsync(QueueSource source, CancellationToken stopping)
+    {
+        var clock = Stopwatch.StartNew();
+        var totals = new WorkerTotals();
+        var claimed = await source.ClaimAsync(queueState, workerId, timeProvider.GetUtcNow(), source.Settings.BatchSize, CancellationToken.None);
+        if (claimed.Count == 0)
+        {
+            return (0, totals);
+        }
+
+        var run = new RunRecord(RunIds.New(timeProvider.GetUtcNow()), "queue", timeProvider.GetUtcNow(), null, RunStatus.Running, workerId, source.Name, false, null);
+        await state.StartRunAsync(run, CancellationToken.None);
+        var gate = new DestructiveGate(state, timeProvider, loggerFactory.CreateLogger<DestructiveGate>());
+        var gateRun = new GateRun(run.Id, workerId, false);
+        var inFlight = new ConcurrentDictionary<string, bool>(StringComparer.Ordinal);
+        foreach (var request in claimed)
+        {
+            inFlight[request.Id] = true;
+        }
+
+        using var heartbeatStop = new CancellationTokenSource();
+        var heartbeat = HeartbeatAsync(source, inFlight, heartbeatStop.Token);
+        var sync = new Lock();
+        try
+        {
+            await Parallel.ForEachAsync(claimed, new ParallelOptions { MaxDegreeOfParallelism = source.Settings.Concurrency }, async (request, _) =>
+            {
+                WorkerTotals one;
+                if (stopping.IsCancellationRequested)
+                {
+                    await queueState.ReleaseLeaseAsync(source.Name, request.Id, workerId, CancellationToken.None);
+                    one = new WorkerTotals { Released = 1 };
+                }
+                else
+                {
+                    one = await ProcessAsync(source, gate, gateRun, request);
+                }
+
+                inFlight.TryRemove(request.Id, out bool _);
+                lock (sync)
+                {
+                    totals.Add(one);
+                }
+            });
+        }
+        finally
+        {
+            await heartbeatStop.CancelAsync();
+            await heartbeat;
+            var status = totals.Failed > 0 ? RunStatus.PartiallyFailed : RunStatus.Succeeded;
+            var summary = JsonSerializer.Serialize(new { requests_processed = totals.Processed, requests_failed = totals.Failed, requests_released = totals.Released, objects_done = totals.Objects, bytes_done = totals.Bytes });
+            await state.FinishRunAsync(run.Id, status, timeProvider.GetUtcNow(), summary, CancellationToken.None);
+            Log.CycleComplete(_logger, source.Name, totals.Processed, totals.Failed, totals.Released, totals.Objects, totals.Bytes, clock.ElapsedMilliseconds);
+        }
+
+        return (claimed.Count, totals);
+    }
+
+    private async Task ObserveDepthAsync(QueueSource source, CancellationToken cancellationToken)
+    {
+        var (depth, oldest) = await source.DepthAsync(cancellationToken);
+        var age = oldest is { } at ? timeProvider.GetUtcNow() - at : TimeSpan.Zero;
+        ReclaimMetrics.ObserveQueue(source.Name, depth, age);
+        Log.QueueDepth(_logger, source.Name, depth, (long)Math.Max(0, age.TotalSeconds));
+    }
+
+    private async Task HeartbeatAsync(QueueSource source, ConcurrentDictionary<string, bool> inFlight, CancellationToken cancellationToken)
+    {
+        var every = source.Settings.Lease / 3;
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(every, timeProvider, cancellationToken);
+                await queueState.RenewLeasesAsync(source.Name, [.. inFlight.Keys], workerId, timeProvider.GetUtcNow() + source.Settings.Lease, cancellationToken);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (Exception e)
+        {
+            // A lost renewal only risks a second, harmless execution after the lease; keep working.
+            Log.CleanupFailed(_logger, source.Name, "*", "*", 0, 0, false, $"lease renewal failed: {e.Message}", 0, 0, 0);
+        }
+    }
+
+    private async Task<WorkerTotals> ProcessAsync(QueueSource source, DestructiveGate gate, GateRun gateRun, ClaimedRequest request)
+    {
+        var clock = Stopwatch.StartNew();
+        var tag = ReclaimMetrics.QueueTag(source.Name);
+        var maxAttempts = source.Settings.MaxAttempts;
+        Log.Dequeued(_logger, source.Name, request.Id, workerId, request.Attempts);
+        if (request.Problem is not null)
+        {
+            return await FailAsync(source, request, request.Problem, request.Attempts, final: true, 0, 0, clock);
+        }
+
+        var shown = request.Target.Text;
+        if (request.Attempts >= maxAttempts)
+        {
+            return await FailAsync(source, request, $"gave up after {request.Attempts} attempts: {request.LastError}", request.Attempts, final: true, 0, 0, clock);
+        }
+
+        Log.CleanupStart(_logger, source.Name, request.Id, shown, request.Store!);
+        var removal = new RequestedRemoval(source.Name, workspace.Store(request.Store!), request.Action, workspace.Config.Trash.Prefix,
+            request.Target.Key is { } key ? [key] : [], request.Target.Prefix is { } prefix ? [prefix] : [],
+            $"{source.Name}:{request.Id}", $"deletion request {request.Id} of queue {source.Name}: {ObjectKeyText(request.Path)}");
+        var attempts = request.Attempts;
+        var lastError = request.LastError ?? "failed";
+        var done = new GateTotals();
+        var pipeline = new ResiliencePipelineBuilder { TimeProvider = timeProvider }
+            .AddRetry(new RetryStrategyOptions
+            {
+                MaxRetryAttempts = Math.Max(1, maxAttempts - attempts - 1),
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = source.Settings.RetryDelay,
+                MaxDelay = TimeSpan.FromMinutes(5),
+                // The pipeline runs without a cancellation token, so a cancellation here is a client timeout: transient.
+                ShouldHandle = new PredicateBuilder().Handle<Exception>(e => e is not (ArgumentException or AttemptsExhaustedException)),
+                OnRetry = async args =>
+                {
+                    var message = args.Outcome.Exception?.Message ?? "failed";
+                    lastError = message;
+                    attempts = await queueState.RecordAttemptAsync(source.Name, request.Id, message, CancellationToken.None);
+                    Log.CleanupFailed(_logger, source.Name, request.Id, shown, attempts, maxAttempts, false, message, done.ObjectsDone, done.BytesDone, clock.ElapsedMilliseconds);
+                },
+            })
+            .Build();
+        try
+        {
+            await pipeline.ExecuteAsync(async token =>
+            {
+                if (attempts >= maxAttempts)
+                {
+                    throw new AttemptsExhaustedException(lastError);
+                }
+
+                var part = await gate.RemoveRequestedAsync(gateRun, removal, token);
+                done.Add(part);
+                if (part.ObjectsFailed > 0)
+                {
+                    throw new QueueAttemptException($"{part.ObjectsFailed} objects failed: {string.Join("; ", part.SampleErrors.Take(3))}");
+                }
+            }, CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            if (e is ArgumentException)
+            {
+                return await FailAsync(source, request, $"rejected by the gate: {e.Message}", attempts, final: true, done.ObjectsDone, done.BytesDone, clock);
+            }
+
+            if (e is not AttemptsExhaustedException)
+            {
+                attempts = await queueState.RecordAttemptAsync(source.Name, request.Id, e.Message, CancellationToken.None);
+            }
+
+            return await FailAsync(source, request, $"failed after {attempts} attempts: {e.Message}", attempts, final: true, done.ObjectsDone, done.BytesDone, clock);
+        }
+
+        if (_logger.IsEnabled(LogLevel.Debug))
+        {
+            // Verbose only: one event per object, read back from what the gate recorded.
+            await foreach (var action in state.ListActionsAsync(gateRun.RunId, CancellationToken.None))
+            {
+                if (action.Outcome == ActionOutcome.Done && string.Equals(action.GroupKey, removal.GroupKey, StringComparison.Ordinal))
+                {
+                    Log.CleanupObject(_logger, source.Name, request.Id, action.Kind.ToString().ToLowerInvariant(), action.Key, action.Size);
+                }
+            }
+        }
+
+        await source.CompleteAsync(request.Id, timeProvider.GetUtcNow(), null, CancellationToken.None);
+        await queueState.ForgetLeaseAsync(source.Name, request.Id, CancellationToken.None);
+        ReclaimMetrics.RequestsProcessed.Add(1, tag);
+        ReclaimMetrics.ObjectsDeleted.Add(done.ObjectsDone, tag);
+        ReclaimMetrics.BytesDeleted.Add(done.BytesDone, tag);
+        Log.CleanupComplete(_logger, source.Name, request.Id, shown, done.ObjectsDone, done.BytesDone, clock.ElapsedMilliseconds);
+        return new WorkerTotals { Processed = 1, Objects = done.ObjectsDone, Bytes = done.BytesDone };
+    }
+
+    private async Task<WorkerTotals> FailAsync(QueueSource source, ClaimedRequest request, string error, int attempt, bool final, long objects, long bytes, Stopwatch clock)
+    {
+        await source.CompleteAsync(request.Id, timeProvider.GetUtcNow(), error, CancellationToken.None);
+        await queueState.ForgetLeaseAsync(source.Name, request.Id, CancellationToken.None);
+        var tag = ReclaimMetrics.QueueTag(source.Name);
+        ReclaimMetrics.RequestsFailed.Add(1, tag);
+        ReclaimMetrics.ObjectsDeleted.Add(objects, tag);
+        ReclaimMetrics.BytesDeleted.Add(bytes, tag);
+        Log.CleanupFailed(_logger, source.Name, request.Id, request.Target.Text.Length > 0 ? request.Target.Text : ObjectKeyText(request.Path), attempt, source.Settings.MaxAttempts, final, error, objects, bytes, clock.ElapsedMilliseconds);
+        return new WorkerTotals { Failed = 1, Objects = objects, Bytes = bytes };
+    }
+
+    private static string ObjectKeyText(string path) => Core.Storage.ObjectKey.Printable(path.Length > 300 ? path[..300] + "..." : path);
+
+    /// <summary>A worker id: host, process id and 4 random hex digits.</summary>
+    /// <returns>The id.</returns>
+    public static string NewWorkerId() =>
+        string.Create(CultureInfo.InvariantCulture, $"{Environment.MachineName}:{Environment.ProcessId}:{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(2))}");
+}

@@ -1,0 +1,413 @@
+using System.Globalization;
+using System.Text;
+using Microsoft.Extensions.Logging.Abstractions;
+using Reclaim.Engine.Configuration;
+using Reclaim.Engine.Queue;
+using Reclaim.Engine.Runtime;
+using Reclaim.Engine.Tests.Support;
+using Reclaim.Testing;
+
+namespace Reclaim.Engine.Tests.Queue;
+
+/// <summary>
+/// The queue policy end to end, through the real command line, on seed 000's exact table: the same scenarios run
+/// on a folder + SQLite and on S3 (s3rver) + PostgreSQL.
+/// </summary>
+public abstract class QueueScenarios<TBackend> : IAsyncLifetime
+    where TBackend : Backend, new()
+{
+    private static readonly DateTime Epoch = new(2026, 5, 1, 0, 0, 0, DateTimeKind.Utc);
+
+    private readonly ManualClock _clock = new();
+    private int _sequence;
+
+    protected TBackend Backend { get; } = new();
+
+    protected ManualClock Clock => _clock;
+
+    /// <summary>The bucket column's value that routes to the policy's store.</summary>
+    protected string Bucket { get; private set; } = "media";
+
+    public async Task InitializeAsync()
+    {
+        await Backend.InitializeAsync();
+        await Backend.ExecuteSqlAsync(Backend.IsPostgres ? SeedTables.MediaCleanupJobsPostgres : SeedTables.MediaCleanupJobsSqlite);
+        Configure();
+        Bucket = ConfigLoader.Load(Backend.ConfigPath).Stores["media"].Bucket ?? "media";
+    }
+
+    public Task DisposeAsync() => Backend.DisposeAsync();
+
+    protected void Configure(string settings = "")
+    {
+        Backend.WriteConfig($"""
+              - name: cleanup
+                type: queue
+                catalog: app
+                table: media_cleanup_jobs
+                store: media
+                target: folder
+                folder_depth: 2
+                require_prefix: "orgs/"
+                action: delete
+                retry_delay: 0s
+                max_attempts: 3
+                lease: 5m
+            {settings}
+            """, Backend.StateYaml);
+    }
+
+    /// <summary>Inserts requests (oldest first, one second apart); returns their ids.</summary>
+    protected async Task<List<string>> InsertAsync(IEnumerable<(string Path, string? Bucket)> requests)
+    {
+        var ids = new List<string>();
+        var values = new List<string>();
+        foreach (var (path, bucket) in requests)
+        {
+            var id = Guid.NewGuid().ToString();
+            ids.Add(id);
+            var created = Epoch.AddSeconds(_sequence++).ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
+            values.Add($"('{id}', '{Guid.NewGuid()}', {Literal(bucket ?? Bucket)}, {Literal(path)}, '{created}')");
+        }
+
+        foreach (var chunk in values.Chunk(500))
+        {
+            await Backend.ExecuteSqlAsync($"INSERT INTO media_cleanup_jobs (id, media_asset_id, bucket, storage_path, created_at) VALUES {string.Join(",\n", chunk)}");
+        }
+
+        return ids;
+    }
+
+    /// <summary>id → (processed, error).</summary>
+    protected async Task<Dictionary<string, (bool Processed, string? Error)>> RowsAsync()
+    {
+        var rows = await Backend.QueryAsync("SELECT CAST(id AS TEXT), CAST(processed_at AS TEXT), error FROM media_cleanup_jobs");
+        return rows.ToDictionary(r => r[0]!, r => (r[1] is not null, r[2]), StringComparer.Ordinal);
+    }
+
+    protected static string Folder(int i) => $"orgs/o{i % 7}/uploads/a{i}/";
+
+    /// <summary>5 to 10 objects under the request's folder, at several depths.</summary>
+    protected static string[] FolderObjects(int i) =>
+        [.. Enumerable.Range(0, 5 + (i % 6)).Select(n => n switch
+        {
+            0 => $"{Folder(i)}raw/match.mp4",
+            1 => $"{Folder(i)}thumbnail.jpg",
+            2 => $"{Folder(i)}streaming/index.m3u8",
+            _ => $"{Folder(i)}streaming/seg_{n:000}.ts",
+        })];
+
+    protected async Task PutAllAsync(IEnumerable<string> keys)
+    {
+        await Parallel.ForEachAsync(keys, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (key, _) =>
+            await Backend.PutAsync(key, Encoding.UTF8.GetBytes($"bytes of {key}")));
+    }
+
+    protected Task<CliResult> WorkerAsync(params string[] more) => Backend.CliAsync(_clock, ["worker", "--once", "--policy", "cleanup", .. more]);
+
+    // SQLite cannot take NUL inside a quoted literal: it is spliced in with char(0).
+    private static string Literal(string text) =>
+        string.Join(" || char(0) || ", text.Split('\0').Select(part => "'" + part.Replace("'", "''", StringComparison.Ordinal) + "'"));
+
+    [Fact]
+    public async Task Worker_DrainsRequests_EachFolderEmptiedAndNeighboursKept()
+    {
+        const int count = 60;
+        var keep = Enumerable.Range(0, count).SelectMany(i => new[] { $"orgs/o{i % 7}/uploads/a{i}0/keep.mp4", $"orgs/o{i % 7}/uploads/a{i}.mp4", $"orgs/o{i % 7}/uploads/a{i}x/raw/b.mp4" }).ToList();
+        await PutAllAsync(Enumerable.Range(0, count).SelectMany(FolderObjects).Concat(keep));
+        // The request points at a file inside the folder, as seed 000's backend writes it.
+        var ids = await InsertAsync(Enumerable.Range(0, count).Select(i => ($"{Folder(i)}raw/match.mp4", (string?)null)));
+
+        var workers = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => WorkerAsync()));
+
+        workers.Should().AllSatisfy(w => w.ExitCode.Should().Be(0, w.ToString()));
+        var rows = await RowsAsync();
+        ids.Should().AllSatisfy(id => rows[id].Should().Be((true, (string?)null)));
+        var left = await Backend.KeysAsync();
+        left.Should().BeEquivalentTo(keep);
+    }
+
+    [Fact]
+    public async Task Worker_MalformedRequests_EachFailsWithAClearErrorAndNothingIsDeleted()
+    {
+        var objects = new[]
+        {
+            "orgs/o1/uploads/a1/raw/v.mp4", "orgs/raw/a.mp4", "orgs/keep.bin", "media/o1/uploads/a1/raw/v.mp4", "orgs/o1/uploads/a2/raw/v.mp4",
+        };
+        await PutAllAsync(objects);
+        var cases = new List<(string Path, string? Bucket, string Expected)>
+        {
+            (string.Empty, null, "is empty"),
+            ("   ", null, "is empty"),
+            ("orgs/o1/uploads/../uploads/a1/raw/v.mp4", null, "'..'"),
+            ("orgs/o1/./a1/raw/v.mp4", null, "'..' or '.'"),
+            ("media/o1/uploads/a1/raw/v.mp4", null, "outside require_prefix"),
+            ("orgsx/o1/uploads/a1/raw/v.mp4", null, "outside require_prefix"),
+            ("orgs/raw/a.mp4", null, "or above it"),
+            ("orgs/a.mp4", null, "leaves no folder"),
+            ("orgs/o1/uploads/a1/", null, "ends in '/'"),
+            ("orgs\\o1\\uploads\\a1\\raw\\v.mp4", null, "backslash"),
+            ("/orgs/o1/uploads/a1/raw/v.mp4", null, "absolute"),
+            ("orgs/o1/uploads/a1/" + new string('x', 1100), null, "bytes long"),
+            ("orgs/o1/uploads/a2/raw/v.mp4", "someone-elses-bucket", "unknown bucket 'someone-elses-bucket'"),
+        };
+        if (!Backend.IsPostgres)
+        {
+            cases.Add(("orgs/o1/uploads/a1/raw/v\0.mp4", null, "NUL"));
+        }
+
+        var ids = await InsertAsync(cases.Select(c => (c.Path, c.Bucket)));
+
+        var result = await WorkerAsync();
+
+        result.ExitCode.Should().Be(ExitCodesPartiallyFailed, result.ToString());
+        var rows = await RowsAsync();
+        for (var i = 0; i < cases.Count; i++)
+        {
+            rows[ids[i]].Processed.Should().BeTrue($"case {i} '{cases[i].Path}'");
+            rows[ids[i]].Error.Should().Contain(cases[i].Expected, $"case {i}").And.Contain("rejected").And.Contain("nothing was deleted");
+        }
+
+        (await Backend.KeysAsync()).Should().BeEquivalentTo(objects);
+    }
+
+    [Fact]
+    public async Task Worker_ReferencedObjectOutsideRequirePrefix_Survives()
+    {
+        await PutAllAsync(["media/o1/uploads/a1/raw/v.mp4", "media/o1/uploads/a1/thumb.jpg"]);
+        var ids = await InsertAsync([("media/o1/uploads/a1/raw/v.mp4", null)]);
+
+        var result = await WorkerAsync();
+
+        result.ExitCode.Should().Be(ExitCodesPartiallyFailed, result.ToString());
+        (await RowsAsync())[ids[0]].Error.Should().Contain("outside require_prefix 'orgs/'");
+        (await Backend.KeysAsync()).Should().HaveCount(2);
+    }
+
+    [Fact]
+    public async Task Worker_RequestClaimedByAWorkerThatDied_IsTakenAgainAfterTheLease()
+    {
+        await PutAllAsync(Enumerable.Range(0, 3).SelectMany(FolderObjects));
+        var ids = await InsertAsync(Enumerable.Range(0, 3).Select(i => ($"{Folder(i)}raw/match.mp4", (string?)null)));
+        var config = ConfigLoader.Load(Backend.ConfigPath);
+        await using (var workspace = new Workspace(config, NullLoggerFactory.Instance))
+        {
+            // A worker claims the oldest request, removes part of it, and dies.
+            var claimed = await new QueueService(workspace, _clock, NullLoggerFactory.Instance).ClaimOnlyAsync("cleanup", 1, "dead-worker", CancellationToken.None);
+            claimed.Should().Be(1);
+        }
+
+        await ((Core.Storage.IObjectStore)Backend.Store).DeleteAsync([FolderObjects(0)[0], FolderObjects(0)[1]], CancellationToken.None);
+
+        var before = await WorkerAsync();
+        before.ExitCode.Should().Be(0, before.ToString());
+        var rows = await RowsAsync();
+        rows[ids[0]].Processed.Should().BeFalse("the dead worker's lease has not expired");
+        rows[ids[1]].Processed.Should().BeTrue();
+        (await Backend.KeysAsync()).Should().BeEquivalentTo(FolderObjects(0).Skip(2));
+
+        _clock.Advance(TimeSpan.FromMinutes(5) + TimeSpan.FromSeconds(1));
+        var after = await WorkerAsync();
+
+        after.ExitCode.Should().Be(0, after.ToString());
+        (await RowsAsync())[ids[0]].Should().Be((true, (string?)null));
+        (await Backend.KeysAsync()).Should().BeEmpty();
+        after.Json.GetProperty("processed").GetInt32().Should().Be(1);
+    }
+
+    [Fact]
+    public async Task QueueRetry_FailedRequestFixed_IsProcessedOnTheNextRun()
+    {
+        await PutAllAsync(FolderObjects(4));
+        var ids = await InsertAsync([("orgs/o4/uploads/a4/raw/match.mp4", "unknown-bucket")]);
+        (await WorkerAsync()).ExitCode.Should().Be(ExitCodesPartiallyFailed);
+        var status = await Backend.CliAsync(_clock, "queue", "status");
+        status.ExitCode.Should().Be(0, status.ToString());
+        status.Stdout.Should().Contain(ids[0]).And.Contain("unknown bucket");
+        await Backend.ExecuteSqlAsync($"UPDATE media_cleanup_jobs SET bucket = '{Bucket}'");
+
+        var retry = await Backend.CliAsync(_clock, "queue", "retry", ids[0]);
+        var worker = await WorkerAsync();
+
+        retry.ExitCode.Should().Be(0, retry.ToString());
+        worker.ExitCode.Should().Be(0, worker.ToString());
+        (await RowsAsync())[ids[0]].Should().Be((true, (string?)null));
+        (await Backend.KeysAsync()).Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Enqueue_OwnQueue_IsDrainedByTheWorker()
+    {
+        await PutAllAsync([.. FolderObjects(1), .. FolderObjects(2), "orgs/o1/uploads/a10/keep.mp4"]);
+
+        var enqueue = await Backend.CliAsync(_clock, "enqueue", "--store", "media", "--prefix", Folder(1), "--key", FolderObjects(2)[0], "--action", "delete");
+        var bad = await Backend.CliAsync(_clock, "enqueue", "--store", "media", "--prefix", "orgs/o1/uploads/a1", "--key", "a/../b");
+        var worker = await Backend.CliAsync(_clock, "worker", "--once", "--policy", "reclaim");
+
+        enqueue.ExitCode.Should().Be(0, enqueue.ToString());
+        bad.ExitCode.Should().Be(2, bad.ToString());
+        worker.ExitCode.Should().Be(0, worker.ToString());
+        (await Backend.KeysAsync()).Should().BeEquivalentTo([.. FolderObjects(2).Skip(1), "orgs/o1/uploads/a10/keep.mp4"]);
+    }
+
+    private const int ExitCodesPartiallyFailed = 4;
+}
+
+/// <summary>The scenarios on a folder store and a SQLite catalog.</summary>
+public sealed class FolderSqliteQueueScenarios : QueueScenarios<FolderSqliteBackend>;
+
+/// <summary>The scenarios on S3 (s3rver) and a PostgreSQL catalog and state, plus the 4-worker drain of 2,000 requests.</summary>
+public sealed class S3PostgresQueueScenarios : QueueScenarios<S3PostgresBackend>
+{
+    [Fact]
+    public async Task FourWorkers_Drain2000Requests_EachProcessedOnceAndNothingElseTouched()
+    {
+        const int count = 2000;
+        var keep = Enumerable.Range(0, 200).SelectMany(i => new[] { $"orgs/o{i % 7}/uploads/a{i}0000/keep.mp4", $"orgs/o{i % 7}/uploads/a{i}.mp4" }).ToList();
+        var targets = Enumerable.Range(0, count).SelectMany(FolderObjects).ToList();
+        await PutAllAsync(targets.Concat(keep));
+        var ids = await InsertAsync(Enumerable.Range(0, count).Select(i => ($"{Folder(i)}raw/match.mp4", (string?)null)));
+
+        var workers = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => WorkerAsync()));
+
+        workers.Should().AllSatisfy(w => w.ExitCode.Should().Be(0, w.ToString()));
+        workers.Sum(w => w.Json.GetProperty("processed").GetInt32()).Should().Be(count, "each request is processed by exactly one worker");
+        workers.Should().AllSatisfy(w => w.Json.GetProperty("processed").GetInt32().Should().BeGreaterThan(0, "every worker takes a share"));
+        var rows = await RowsAsync();
+        ids.Should().AllSatisfy(id => rows[id].Should().Be((true, (string?)null)));
+        (await Backend.KeysAsync()).Should().BeEquivalentTo(keep);
+
+        // State: every object of every request acted on once, by one run, and done.
+        var perRequest = await Backend.QueryAsync("SELECT group_key, COUNT(DISTINCT run_id), COUNT(*), COUNT(DISTINCT key), SUM(CASE WHEN outcome = 'done' THEN 1 ELSE 0 END) FROM reclaim_actions GROUP BY group_key");
+        perRequest.Should().HaveCount(count);
+        perRequest.Should().AllSatisfy(r =>
+        {
+            r[1].Should().Be("1");
+            r[2].Should().Be(r[3]);
+            r[4].Should().Be(r[2]);
+        });
+        perRequest.Sum(r => int.Parse(r[2]!, CultureInfo.InvariantCulture)).Should().Be(targets.Count);
+    }
+
+    [Fact]
+    public async Task Worker_BucketColumnNamingAnotherStore_RoutesTheRequestThere()
+    {
+        var other = "archive-" + Guid.NewGuid().ToString("N")[..10];
+        await TestS3Service.CreateBucketAsync(other);
+        var yaml = File.ReadAllText(Backend.ConfigPath);
+        File.WriteAllText(Backend.ConfigPath, yaml.Replace("stores:\n", $"stores:\n  archive:\n    type: s3\n    bucket: {other}\n    endpoint: {Backend.Endpoint}\n    force_path_style: true\n    access_key: {TestEnvironment.S3rverAccessKey}\n    secret_key: {TestEnvironment.S3rverSecretKey}\n    use_chunk_encoding: false\n", StringComparison.Ordinal));
+        await using var archive = Reclaim.Engine.Runtime.StoreFactory.Create(ConfigLoader.Load(Backend.ConfigPath).Stores["archive"], NullLoggerFactory.Instance);
+        await PutAllAsync(FolderObjects(3));
+        foreach (var key in FolderObjects(3))
+        {
+            await ((Core.Storage.IObjectContent)archive).WriteAsync(key, new MemoryStream(Encoding.UTF8.GetBytes(key)), CancellationToken.None);
+        }
+
+        var ids = await InsertAsync([($"{Folder(3)}raw/match.mp4", other)]);
+
+        var result = await WorkerAsync();
+
+        result.ExitCode.Should().Be(0, result.ToString());
+        (await RowsAsync())[ids[0]].Should().Be((true, (string?)null));
+        (await Backend.KeysAsync()).Should().BeEquivalentTo(FolderObjects(3), "the policy's own bucket is not the request's");
+        var left = new List<string>();
+        await foreach (var item in archive.ListAsync(string.Empty, CancellationToken.None))
+        {
+            left.Add(item.Key);
+        }
+
+        left.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task WorkerProcessKilledMidRequest_AnotherWorkerCompletesItAfterTheLease()
+    {
+        await using var proxy = new FaultProxy(new Uri(Backend.Endpoint), 0) { Delay = TimeSpan.FromMilliseconds(400) };
+        var yaml = File.ReadAllText(Backend.ConfigPath);
+        File.WriteAllText(Backend.ConfigPath, yaml
+            .Replace($"endpoint: {Backend.Endpoint}", $"endpoint: {proxy.Endpoint.ToString().TrimEnd('/')}", StringComparison.Ordinal)
+            .Replace("lease: 5m", "lease: 1m\n    concurrency: 1\n    batch_size: 1", StringComparison.Ordinal));
+        var keep = Enumerable.Range(0, 6).Select(i => $"orgs/o{i % 7}/uploads/a{i}0/keep.mp4").ToList();
+        await PutAllAsync(Enumerable.Range(0, 6).SelectMany(FolderObjects).Concat(keep));
+        var ids = await InsertAsync(Enumerable.Range(0, 6).Select(i => ($"{Folder(i)}raw/match.mp4", (string?)null)));
+
+        // A real worker process, through the slow proxy; killed once it holds a lease and has recorded an intent.
+        var cli = Path.Combine(AppContext.BaseDirectory, "reclaim.dll");
+        using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("dotnet", [cli, "worker", "-c", Backend.ConfigPath, "--format", "json"])
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+        })!;
+        _ = process.StandardError.ReadToEndAsync();
+        _ = process.StandardOutput.ReadToEndAsync();
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                var pending = await Backend.QueryAsync("SELECT COUNT(*) FROM reclaim_actions WHERE outcome = 'pending'");
+                if (pending[0][0] != "0")
+                {
+                    break;
+                }
+            }
+            catch (Npgsql.PostgresException)
+            {
+                // The worker has not created its state tables yet.
+            }
+
+            await Task.Delay(20);
+        }
+
+        process.Kill();
+        await process.WaitForExitAsync();
+        var leased = await Backend.QueryAsync("SELECT request_id FROM reclaim_queue_leases WHERE lease_until > 0");
+        leased.Should().ContainSingle("the killed worker held one request");
+        (await RowsAsync())[leased[0][0]!].Processed.Should().BeFalse();
+
+        proxy.Delay = TimeSpan.Zero;
+        var early = await Backend.CliAsync(new ManualClock(DateTimeOffset.UtcNow), "worker", "--once", "--policy", "cleanup");
+        (await RowsAsync())[leased[0][0]!].Processed.Should().BeFalse("its lease has not expired");
+        var late = await Backend.CliAsync(new ManualClock(DateTimeOffset.UtcNow.AddMinutes(2)), "worker", "--once", "--policy", "cleanup");
+
+        early.ExitCode.Should().Be(0, early.ToString());
+        late.ExitCode.Should().Be(0, late.ToString());
+        late.Json.GetProperty("processed").GetInt32().Should().Be(1);
+        var rows = await RowsAsync();
+        ids.Should().AllSatisfy(id => rows[id].Should().Be((true, (string?)null)));
+        (await Backend.KeysAsync()).Should().BeEquivalentTo(keep);
+    }
+
+    [Fact]
+    public async Task Worker_BehindAFaultyProxy_CompletesThroughRetries_AndRequestsThatKeepFailingEndWithAnError()
+    {
+        await using var proxy = new FaultProxy(new Uri(Backend.Endpoint), 0.25);
+        var yaml = File.ReadAllText(Backend.ConfigPath);
+        // The same bucket through the proxy, with a single store-level retry, so faults reach the queue's retries.
+        File.WriteAllText(Backend.ConfigPath, yaml
+            .Replace("stores:\n", $"stores:\n  faulty:\n    type: s3\n    bucket: {Bucket}\n    endpoint: {proxy.Endpoint.ToString().TrimEnd('/')}\n    force_path_style: true\n    access_key: {TestEnvironment.S3rverAccessKey}\n    secret_key: {TestEnvironment.S3rverSecretKey}\n    use_chunk_encoding: false\n    max_attempts: 2\n", StringComparison.Ordinal)
+            .Replace("store: media", "store: faulty", StringComparison.Ordinal)
+            .Replace("max_attempts: 3", "max_attempts: 8", StringComparison.Ordinal));
+        var keep = Enumerable.Range(0, 40).Select(i => $"orgs/o{i % 7}/uploads/a{i}0/keep.mp4").ToList();
+        await PutAllAsync(Enumerable.Range(0, 40).SelectMany(FolderObjects).Concat(keep));
+        var ids = await InsertAsync(Enumerable.Range(0, 40).Select(i => ($"{Folder(i)}raw/match.mp4", (string?)null)));
+
+        var flaky = await WorkerAsync();
+
+        flaky.ExitCode.Should().Be(0, flaky.ToString());
+        proxy.Faults.Should().BeGreaterThan(10);
+        var rows = await RowsAsync();
+        ids.Should().AllSatisfy(id => rows[id].Should().Be((true, (string?)null)));
+        (await Backend.KeysAsync()).Should().BeEquivalentTo(keep);
+
+        proxy.FailureRate = 1;
+        await PutAllAsync(FolderObjects(100));
+        var doomed = await InsertAsync([($"{Folder(100)}raw/match.mp4", null)]);
+
+        var down = await WorkerAsync();
+
+        down.ExitCode.Should().Be(4, down.ToString());
+        (await RowsAsync())[doomed[0]].Error.Should().StartWith("failed after 8 attempts: ");
+        (await Backend.KeysAsync()).Should().BeEquivalentTo(keep.Concat(FolderObjects(100)));
+    }
+}

@@ -1,0 +1,95 @@
+using System.Diagnostics;
+using Npgsql;
+using Reclaim.Engine.Tests.Support;
+using Reclaim.Testing;
+
+namespace Reclaim.Engine.Tests.Queue;
+
+/// <summary>
+/// examples/rugbycodex end to end: its sample-data script against PostgreSQL and s3rver, then its config as a user
+/// runs it: the worker drains the cleanup jobs, and the orphan audit finds the one lost folder.
+/// </summary>
+public sealed class RugbycodexExampleTests : IAsyncLifetime
+{
+    private PostgresDatabase? _database;
+    private string _bucket = string.Empty;
+    private Uri? _endpoint;
+    private readonly string _state = Path.Combine(Directory.CreateTempSubdirectory("reclaim-rugbycodex-").FullName, "state.db");
+
+    public async Task InitializeAsync()
+    {
+        _database = await PostgresDatabase.CreateAsync();
+        _bucket = "rugbycodex-" + Guid.NewGuid().ToString("N")[..10];
+        _endpoint = await TestS3Service.CreateBucketAsync(_bucket);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _database!.DisposeAsync();
+        Directory.Delete(Path.GetDirectoryName(_state)!, recursive: true);
+    }
+
+    [Fact]
+    public async Task Example_WorkerDrainsJobs_AuditFindsTheLostFolder()
+    {
+        var builder = new NpgsqlConnectionStringBuilder(_database!.ConnectionString);
+        var environment = new Dictionary<string, string>
+        {
+            ["DATABASE_URL"] = $"postgresql://{builder.Username}@{builder.Host}:{builder.Port}/{builder.Database}",
+            ["BUCKET_NAME"] = _bucket,
+            ["WASABI_ENDPOINT"] = _endpoint!.ToString().TrimEnd('/'),
+            ["WASABI_KEY"] = TestEnvironment.S3rverAccessKey,
+            ["WASABI_SECRET"] = TestEnvironment.S3rverSecretKey,
+            ["WASABI_PATH_STYLE"] = "true",
+            ["WASABI_CHUNK_ENCODING"] = "false",
+            ["RECLAIM_STATE"] = _state,
+        };
+        var example = Path.Combine(TestEnvironment.RepositoryRoot, "examples", "rugbycodex");
+        var script = new ProcessStartInfo("bash", [Path.Combine(example, "build-sample.sh")]) { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var (name, value) in environment)
+        {
+            script.Environment[name] = value;
+            Environment.SetEnvironmentVariable(name, value);
+        }
+
+        using (var process = Process.Start(script)!)
+        {
+            var error = process.StandardError.ReadToEndAsync();
+            var output = await process.StandardOutput.ReadToEndAsync();
+            await process.WaitForExitAsync();
+            process.ExitCode.Should().Be(0, $"{output}\n{await error}");
+        }
+
+        var clock = new ManualClock(DateTimeOffset.UtcNow.AddDays(2));
+        var config = Path.Combine(example, "reclaim.yaml");
+
+        var worker = await CliRun.RunAsync(clock, "worker", "--once", "-c", config, "--format", "json");
+        var plan = await CliRun.RunAsync(clock, "plan", "--policy", "orphan-folders", "-c", config, "--format", "json");
+
+        worker.ExitCode.Should().Be(4, worker.ToString());
+        worker.Json.GetProperty("processed").GetInt32().Should().Be(2);
+        worker.Json.GetProperty("failed").GetInt32().Should().Be(1);
+        var jobs = new List<(string Path, string? Error)>();
+        await using (var connection = new NpgsqlConnection(_database.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand("SELECT storage_path, error FROM media_cleanup_jobs WHERE processed_at IS NOT NULL ORDER BY storage_path", connection);
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                jobs.Add((reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1)));
+            }
+        }
+
+        jobs.Should().HaveCount(3);
+        jobs[0].Error.Should().Contain("outside require_prefix");
+        jobs.Skip(1).Should().AllSatisfy(j => j.Error.Should().BeNull());
+        using var s3 = TestS3Service.CreateClient(_endpoint);
+        var keys = (await s3.ListObjectsV2Async(new Amazon.S3.Model.ListObjectsV2Request { BucketName = _bucket })).S3Objects.Select(o => o.Key).ToList();
+        keys.Should().NotContain(k => k.StartsWith("orgs/rc/uploads/deleted-1/", StringComparison.Ordinal) || k.StartsWith("orgs/rc/uploads/deleted-2/", StringComparison.Ordinal));
+        keys.Should().Contain(["orgs/rc/uploads/deleted-10/raw/match.mp4", "orgs/rc/uploads/live-1/raw/match.mp4", "orgs/rc/uploads/lost-1/thumbnail.jpg", "exports/report.csv"]);
+        keys.Should().HaveCount(5 * 5 + 1);
+        plan.ExitCode.Should().Be(0, plan.ToString());
+        plan.Stdout.Should().Contain("orgs/rc/uploads/lost-1/").And.NotContain("orgs/rc/uploads/live-1/");
+    }
+}

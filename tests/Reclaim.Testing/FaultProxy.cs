@@ -1,0 +1,205 @@
+using System.Net;
+
+namespace Reclaim.Testing;
+
+/// <summary>The faults <see cref="FaultProxy"/> injects, in turn.</summary>
+public enum Fault
+{
+    /// <summary>503 with S3's <c>SlowDown</c> error body.</summary>
+    SlowDown,
+
+    /// <summary>500 with S3's <c>InternalError</c> body.</summary>
+    InternalError,
+
+    /// <summary>The connection is reset without a response.</summary>
+    Reset,
+}
+
+/// <summary>
+/// A loopback HTTP reverse proxy in front of an S3 endpoint that fails a set share of requests (503 SlowDown, 500,
+/// connection reset, in turn) and forwards the rest unchanged (the <c>Host</c> header is kept, so SigV4 signatures
+/// stay valid).
+/// </summary>
+public sealed class FaultProxy : IAsyncDisposable
+{
+    private readonly HttpListener _listener = new();
+    private readonly HttpClient _upstream = new(new SocketsHttpHandler { AllowAutoRedirect = false, UseProxy = false, AutomaticDecompression = DecompressionMethods.None });
+    private readonly Uri _target;
+    private readonly Random _random = new(1234);
+    private readonly Lock _sync = new();
+    private readonly Task _loop;
+    private int _faultTurn;
+
+    /// <summary>Starts the proxy on a free loopback port.</summary>
+    /// <param name="target">The upstream endpoint.</param>
+    /// <param name="failureRate">The share of requests to fail, 0..1.</param>
+    public FaultProxy(Uri target, double failureRate)
+    {
+        _target = target;
+        FailureRate = failureRate;
+        var port = FreePort.Find();
+        Endpoint = new Uri($"http://127.0.0.1:{port}/");
+        _listener.Prefixes.Add(Endpoint.ToString());
+        _listener.Start();
+        _loop = Task.Run(LoopAsync);
+    }
+
+    /// <summary>Where clients connect.</summary>
+    public Uri Endpoint { get; }
+
+    /// <summary>The share of requests failed, 0..1; may be changed while running.</summary>
+    public double FailureRate { get; set; }
+
+    /// <summary>How long each forwarded request waits first (a slow service); zero by default.</summary>
+    public TimeSpan Delay { get; set; }
+
+    /// <summary>Requests failed so far.</summary>
+    public int Faults { get; private set; }
+
+    /// <summary>Requests forwarded so far.</summary>
+    public int Forwarded { get; private set; }
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync()
+    {
+        _listener.Stop();
+        _listener.Close();
+        try
+        {
+            await _loop;
+        }
+        catch (Exception e) when (e is HttpListenerException or ObjectDisposedException)
+        {
+        }
+
+        _upstream.Dispose();
+    }
+
+    private async Task LoopAsync()
+    {
+        while (_listener.IsListening)
+        {
+            HttpListenerContext context;
+            try
+            {
+                context = await _listener.GetContextAsync();
+            }
+            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException)
+            {
+                return;
+            }
+
+            _ = Task.Run(() => HandleAsync(context));
+        }
+    }
+
+    private async Task HandleAsync(HttpListenerContext context)
+    {
+        Fault? fault = null;
+        lock (_sync)
+        {
+            if (_random.NextDouble() < FailureRate)
+            {
+                fault = (Fault)(_faultTurn++ % 3);
+                Faults++;
+            }
+            else
+            {
+                Forwarded++;
+            }
+        }
+
+        var response = context.Response;
+        try
+        {
+            switch (fault)
+            {
+                case Fault.Reset:
+                    response.Abort();
+                    return;
+                case Fault.SlowDown:
+                    await WriteErrorAsync(response, 503, "SlowDown", "Please reduce your request rate.");
+                    return;
+                case Fault.InternalError:
+                    await WriteErrorAsync(response, 500, "InternalError", "We encountered an internal error. Please try again.");
+                    return;
+            }
+
+            if (Delay > TimeSpan.Zero)
+            {
+                await Task.Delay(Delay);
+            }
+
+            await ForwardAsync(context);
+        }
+        catch (Exception e) when (e is HttpListenerException or IOException or HttpRequestException or ObjectDisposedException)
+        {
+            response.Abort();
+        }
+    }
+
+    private async Task ForwardAsync(HttpListenerContext context)
+    {
+        var request = context.Request;
+        using var message = new HttpRequestMessage(new HttpMethod(request.HttpMethod), new Uri(_target, request.RawUrl));
+        if (request.HasEntityBody)
+        {
+            using var body = new MemoryStream();
+            await request.InputStream.CopyToAsync(body);
+            message.Content = new ByteArrayContent(body.ToArray());
+        }
+
+        foreach (var name in request.Headers.AllKeys.OfType<string>())
+        {
+            if (name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase) || name.Equals("Connection", StringComparison.OrdinalIgnoreCase) ||
+                name.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase) || name.Equals("Expect", StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
+            var values = request.Headers.GetValues(name) ?? [];
+            if (!message.Headers.TryAddWithoutValidation(name, values))
+            {
+                message.Content ??= new ByteArrayContent([]);
+                message.Content.Headers.TryAddWithoutValidation(name, values);
+            }
+        }
+
+        using var upstream = await _upstream.SendAsync(message, HttpCompletionOption.ResponseHeadersRead);
+        var response = context.Response;
+        response.StatusCode = (int)upstream.StatusCode;
+        foreach (var header in upstream.Headers.Concat(upstream.Content.Headers))
+        {
+            if (header.Key.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase) || header.Key.Equals("Content-Length", StringComparison.OrdinalIgnoreCase) ||
+                header.Key.Equals("Connection", StringComparison.OrdinalIgnoreCase) || header.Key.Equals("Keep-Alive", StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
+            response.Headers[header.Key] = string.Join(",", header.Value);
+        }
+
+        var bytes = await upstream.Content.ReadAsByteArrayAsync();
+        if (request.HttpMethod != "HEAD")
+        {
+            response.ContentLength64 = bytes.Length;
+            await response.OutputStream.WriteAsync(bytes);
+        }
+        else if (upstream.Content.Headers.ContentLength is { } length)
+        {
+            response.ContentLength64 = length;
+        }
+
+        response.Close();
+    }
+
+    private static async Task WriteErrorAsync(HttpListenerResponse response, int status, string code, string text)
+    {
+        var body = System.Text.Encoding.UTF8.GetBytes($"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>{text}</Message><RequestId>fault</RequestId></Error>");
+        response.StatusCode = status;
+        response.ContentType = "application/xml";
+        response.ContentLength64 = body.Length;
+        await response.OutputStream.WriteAsync(body);
+        response.Close();
+    }
+}
