@@ -9,6 +9,7 @@ namespace Reclaim.Engine.Tests.Queue;
 /// examples/rugbycodex end to end: its sample-data script against PostgreSQL and s3rver, then its config as a user
 /// runs it: the worker drains the cleanup jobs, and the orphan audit finds the one lost folder.
 /// </summary>
+[Collection(ProcessEnvironmentCollection.Name)]
 public sealed class RugbycodexExampleTests : IAsyncLifetime
 {
     private PostgresDatabase? _database;
@@ -46,50 +47,64 @@ public sealed class RugbycodexExampleTests : IAsyncLifetime
         };
         var example = Path.Combine(TestEnvironment.RepositoryRoot, "examples", "rugbycodex");
         var script = new ProcessStartInfo("bash", [Path.Combine(example, "build-sample.sh")]) { RedirectStandardError = true, RedirectStandardOutput = true };
+        // The example's config reads these from the environment; set them for this test only, since every
+        // test in this process shares the environment (other examples read DATABASE_URL too).
+        var previous = environment.Keys.ToDictionary(name => name, Environment.GetEnvironmentVariable);
         foreach (var (name, value) in environment)
         {
             script.Environment[name] = value;
             Environment.SetEnvironmentVariable(name, value);
         }
 
-        using (var process = Process.Start(script)!)
+        try
         {
-            var error = process.StandardError.ReadToEndAsync();
-            var output = await process.StandardOutput.ReadToEndAsync();
-            await process.WaitForExitAsync();
-            process.ExitCode.Should().Be(0, $"{output}\n{await error}");
-        }
 
-        var clock = new ManualClock(DateTimeOffset.UtcNow.AddDays(2));
-        var config = Path.Combine(example, "reclaim.yaml");
-
-        var worker = await CliRun.RunAsync(clock, "worker", "--once", "-c", config, "--format", "json");
-        var plan = await CliRun.RunAsync(clock, "plan", "--policy", "orphan-folders", "-c", config, "--format", "json");
-
-        worker.ExitCode.Should().Be(4, worker.ToString());
-        worker.Json.GetProperty("processed").GetInt32().Should().Be(2);
-        worker.Json.GetProperty("failed").GetInt32().Should().Be(1);
-        var jobs = new List<(string Path, string? Error)>();
-        await using (var connection = new NpgsqlConnection(_database.ConnectionString))
-        {
-            await connection.OpenAsync();
-            await using var command = new NpgsqlCommand("SELECT storage_path, error FROM media_cleanup_jobs WHERE processed_at IS NOT NULL ORDER BY storage_path", connection);
-            await using var reader = await command.ExecuteReaderAsync();
-            while (await reader.ReadAsync())
+            using (var process = Process.Start(script)!)
             {
-                jobs.Add((reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1)));
+                var error = process.StandardError.ReadToEndAsync();
+                var output = await process.StandardOutput.ReadToEndAsync();
+                await process.WaitForExitAsync();
+                process.ExitCode.Should().Be(0, $"{output}\n{await error}");
+            }
+
+            var clock = new ManualClock(DateTimeOffset.UtcNow.AddDays(2));
+            var config = Path.Combine(example, "reclaim.yaml");
+
+            var worker = await CliRun.RunAsync(clock, "worker", "--once", "-c", config, "--format", "json");
+            var plan = await CliRun.RunAsync(clock, "plan", "--policy", "orphan-folders", "-c", config, "--format", "json");
+
+            worker.ExitCode.Should().Be(4, worker.ToString());
+            worker.Json.GetProperty("processed").GetInt32().Should().Be(2);
+            worker.Json.GetProperty("failed").GetInt32().Should().Be(1);
+            var jobs = new List<(string Path, string? Error)>();
+            await using (var connection = new NpgsqlConnection(_database.ConnectionString))
+            {
+                await connection.OpenAsync();
+                await using var command = new NpgsqlCommand("SELECT storage_path, error FROM media_cleanup_jobs WHERE processed_at IS NOT NULL ORDER BY storage_path", connection);
+                await using var reader = await command.ExecuteReaderAsync();
+                while (await reader.ReadAsync())
+                {
+                    jobs.Add((reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1)));
+                }
+            }
+
+            jobs.Should().HaveCount(3);
+            jobs[0].Error.Should().Contain("outside require_prefix");
+            jobs.Skip(1).Should().AllSatisfy(j => j.Error.Should().BeNull());
+            using var s3 = TestS3Service.CreateClient(_endpoint);
+            var keys = (await s3.ListObjectsV2Async(new Amazon.S3.Model.ListObjectsV2Request { BucketName = _bucket })).S3Objects.Select(o => o.Key).ToList();
+            keys.Should().NotContain(k => k.StartsWith("orgs/rc/uploads/deleted-1/", StringComparison.Ordinal) || k.StartsWith("orgs/rc/uploads/deleted-2/", StringComparison.Ordinal));
+            keys.Should().Contain(["orgs/rc/uploads/deleted-10/raw/match.mp4", "orgs/rc/uploads/live-1/raw/match.mp4", "orgs/rc/uploads/lost-1/thumbnail.jpg", "exports/report.csv"]);
+            keys.Should().HaveCount(5 * 5 + 1);
+            plan.ExitCode.Should().Be(0, plan.ToString());
+            plan.Stdout.Should().Contain("orgs/rc/uploads/lost-1/").And.NotContain("orgs/rc/uploads/live-1/");
+        }
+        finally
+        {
+            foreach (var (name, value) in previous)
+            {
+                Environment.SetEnvironmentVariable(name, value);
             }
         }
-
-        jobs.Should().HaveCount(3);
-        jobs[0].Error.Should().Contain("outside require_prefix");
-        jobs.Skip(1).Should().AllSatisfy(j => j.Error.Should().BeNull());
-        using var s3 = TestS3Service.CreateClient(_endpoint);
-        var keys = (await s3.ListObjectsV2Async(new Amazon.S3.Model.ListObjectsV2Request { BucketName = _bucket })).S3Objects.Select(o => o.Key).ToList();
-        keys.Should().NotContain(k => k.StartsWith("orgs/rc/uploads/deleted-1/", StringComparison.Ordinal) || k.StartsWith("orgs/rc/uploads/deleted-2/", StringComparison.Ordinal));
-        keys.Should().Contain(["orgs/rc/uploads/deleted-10/raw/match.mp4", "orgs/rc/uploads/live-1/raw/match.mp4", "orgs/rc/uploads/lost-1/thumbnail.jpg", "exports/report.csv"]);
-        keys.Should().HaveCount(5 * 5 + 1);
-        plan.ExitCode.Should().Be(0, plan.ToString());
-        plan.Stdout.Should().Contain("orgs/rc/uploads/lost-1/").And.NotContain("orgs/rc/uploads/live-1/");
     }
 }
