@@ -256,9 +256,12 @@ public abstract class S3PostgresSite(string example, string configFile) : Exampl
     public override Task ExecuteSqlAsync(string sql) => _database!.ExecuteAsync(sql);
 
     /// <inheritdoc/>
-    public override async Task<List<string>> ColumnAsync(string sql)
+    public override Task<List<string>> ColumnAsync(string sql) => PostgresColumnAsync(_database!, sql);
+
+    /// <summary>The first column of a query's rows on a test database, as text, sorted ordinally.</summary>
+    internal static async Task<List<string>> PostgresColumnAsync(PostgresDatabase database, string sql)
     {
-        await using var connection = new NpgsqlConnection(_database!.ConnectionString);
+        await using var connection = new NpgsqlConnection(database.ConnectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(sql, connection);
         var values = new List<string>();
@@ -270,6 +273,48 @@ public abstract class S3PostgresSite(string example, string configFile) : Exampl
 
         return values.Order(StringComparer.Ordinal).ToList();
     }
+
+    /// <inheritdoc/>
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (_database is not null)
+        {
+            await _database.DisposeAsync();
+        }
+    }
+}
+
+/// <summary>
+/// An example on its folder store with a PostgreSQL catalog: the example's config chooses its catalog through
+/// <c>${CATALOG_PROVIDER:-sqlite}</c> and <c>${DATABASE_URL:-…}</c>, which are written into the copied file.
+/// </summary>
+/// <param name="example">The example's folder name.</param>
+public abstract class FolderPostgresSite(string example) : ExampleSite(example, "reclaim.yaml")
+{
+    private PostgresDatabase? _database;
+
+    /// <inheritdoc/>
+    public override string DaysAgo(int days) => $"now() - interval '{days} days'";
+
+    /// <inheritdoc/>
+    protected override async Task PrepareAsync()
+    {
+        _database = await PostgresDatabase.CreateAsync();
+        var yaml = await File.ReadAllTextAsync(ConfigPath);
+        yaml.Should().Contain("${CATALOG_PROVIDER").And.Contain("${DATABASE_URL");
+        yaml = Regex.Replace(yaml, @"\$\{CATALOG_PROVIDER(:-[^}]*)?\}", "postgres");
+        yaml = Regex.Replace(yaml, @"\$\{DATABASE_URL(:-[^}]*)?\}", $"\"{_database.ConnectionString}\"");
+        await File.WriteAllTextAsync(ConfigPath, yaml);
+        var config = ConfigLoader.Load(ConfigPath);
+        Directory.CreateDirectory(config.Stores.Values.Single().Root!);
+    }
+
+    /// <inheritdoc/>
+    public override Task ExecuteSqlAsync(string sql) => _database!.ExecuteAsync(sql);
+
+    /// <inheritdoc/>
+    public override Task<List<string>> ColumnAsync(string sql) => S3PostgresSite.PostgresColumnAsync(_database!, sql);
 
     /// <inheritdoc/>
     public override async Task DisposeAsync()

@@ -7,7 +7,7 @@ namespace Reclaim.Engine.Tests.Examples;
 /// older than 24h, failed sessions older than 7 days with both their files and an <c>after</c>; a rerun
 /// after a crash, a failing <c>after</c>, and rows whose objects render to something that is not a key.
 /// </summary>
-public sealed class TherapyAudioExampleTests : IAsyncLifetime
+public abstract class TherapyAudioExampleTests : IAsyncLifetime
 {
     private const string Audio = "uploads/audio/";
 
@@ -21,7 +21,12 @@ public sealed class TherapyAudioExampleTests : IAsyncLifetime
 
     private const string Nested = "uploads/audio/tmp/part.mp3";
 
-    private readonly TherapySite _site = new();
+    private readonly ExampleSite _site;
+
+    protected TherapyAudioExampleTests(ExampleSite site)
+    {
+        _site = site;
+    }
     private ManualClock _clock = new();
 
     private static string[] Keys(IEnumerable<string> names) => names.Select(n => Audio + n).ToArray();
@@ -131,5 +136,10 @@ public sealed class TherapyAudioExampleTests : IAsyncLifetime
         (await _site.ColumnAsync("SELECT id FROM sessions")).Should().HaveCount(6);
     }
 
-    private sealed class TherapySite() : FolderSqliteSite("therapy-audio", "therapy.db");
+}
+
+/// <summary>The example on a folder store and SQLite (its default).</summary>
+public sealed class TherapyAudioExampleOnSqliteTests() : TherapyAudioExampleTests(new Site())
+{
+    private sealed class Site() : FolderSqliteSite("therapy-audio", "therapy.db");
 }

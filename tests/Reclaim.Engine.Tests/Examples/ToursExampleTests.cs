@@ -6,7 +6,7 @@ namespace Reclaim.Engine.Tests.Examples;
 /// <c>examples/tours</c> (seed 002) end to end: its real config, a records phase then an orphans phase in one
 /// sweep, on a folder store and SQLite.
 /// </summary>
-public sealed class ToursExampleTests : IAsyncLifetime
+public abstract class ToursExampleTests : IAsyncLifetime
 {
     private static readonly string[] Live =
         ["uploads/tours/t1-cover.jpg", "uploads/companies/c1-logo.png", "uploads/guides/g1-portrait.jpg", "uploads/drivers/d1-licence.jpg", "uploads/users/u1-avatar.png"];
@@ -19,7 +19,12 @@ public sealed class ToursExampleTests : IAsyncLifetime
 
     private const string Young = "uploads/tours/just-uploaded.jpg";
 
-    private readonly ToursSite _site = new();
+    private readonly ExampleSite _site;
+
+    protected ToursExampleTests(ExampleSite site)
+    {
+        _site = site;
+    }
 
     public async Task InitializeAsync()
     {
@@ -100,5 +105,16 @@ public sealed class ToursExampleTests : IAsyncLifetime
         (await _site.ColumnAsync("SELECT id FROM media")).Should().HaveCount(6);
     }
 
-    private sealed class ToursSite() : FolderSqliteSite("tours", "tours.db");
+}
+
+/// <summary>The example on a folder store and SQLite (its default).</summary>
+public sealed class ToursExampleOnSqliteTests() : ToursExampleTests(new Site())
+{
+    private sealed class Site() : FolderSqliteSite("tours", "tours.db");
+}
+
+/// <summary>The example on a folder store and PostgreSQL.</summary>
+public sealed class ToursExampleOnPostgresTests() : ToursExampleTests(new Site())
+{
+    private sealed class Site() : FolderPostgresSite("tours");
 }
