@@ -716,6 +716,15 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
     /// <summary>The query that protects groups: references (orphans) or keep (retention, optional).</summary>
     private static QueryConfig? QueryOf(PolicyConfig policy) => policy.Type == "retention" ? policy.Keep : policy.References;
 
+    /// <summary>
+    /// The policies a command or request names: all of a supported type when none are named, otherwise each
+    /// named one, which must exist and be of a supported type.
+    /// </summary>
+    /// <param name="names">Policy names; empty for every supported policy.</param>
+    /// <returns>The policies, in the order named (config order when none are named).</returns>
+    /// <exception cref="UsageException">A name is unknown or its type is not supported.</exception>
+    public IReadOnlyList<PolicyConfig> SelectPolicies(IReadOnlyList<string> names) => Select(names);
+
     private List<PolicyConfig> Select(IReadOnlyList<string> names)
     {
         if (names.Count == 0)

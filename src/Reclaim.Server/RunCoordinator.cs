@@ -79,26 +79,8 @@ public sealed partial class RunCoordinator(ReclaimEngine engine, ReclaimMetrics 
     /// <param name="names">Names from the request; empty for all.</param>
     /// <returns>The names.</returns>
     /// <exception cref="UsageException">A name is unknown or its type is not planned by this version.</exception>
-    public IReadOnlyList<string> Resolve(IReadOnlyList<string> names)
-    {
-        var config = engine.Config;
-        if (names.Count == 0)
-        {
-            return [.. config.Policies.Where(p => ReclaimEngine.SupportedPolicyTypes.Contains(p.Type, StringComparer.Ordinal)).Select(p => p.Name)];
-        }
-
-        foreach (var name in names)
-        {
-            var policy = config.Policies.FirstOrDefault(p => string.Equals(p.Name, name, StringComparison.Ordinal))
-                ?? throw new UsageException($"no policy named '{name}' (policies: {string.Join(", ", config.Policies.Select(p => p.Name))})");
-            if (!ReclaimEngine.SupportedPolicyTypes.Contains(policy.Type, StringComparer.Ordinal))
-            {
-                throw new UsageException($"policy '{name}' is of type '{policy.Type}', which this version does not run yet");
-            }
-        }
-
-        return [.. names.Distinct(StringComparer.Ordinal)];
-    }
+    public IReadOnlyList<string> Resolve(IReadOnlyList<string> names) =>
+        [.. engine.SelectPolicies(names).Select(p => p.Name).Distinct(StringComparer.Ordinal)];
 
     /// <summary>Starts a run in the background and returns at once.</summary>
     /// <param name="policies">Policy names; empty for every supported policy.</param>
