@@ -1,3 +1,4 @@
+using System.Text;
 using Reclaim.Core.Storage;
 using Reclaim.Stores.FileSystem;
 using Reclaim.Testing;
@@ -125,6 +126,23 @@ public sealed class FileSystemStoreConformanceTests : StoreConformanceTests, IDi
         {
             (await keyListing.ListKeysAsync(prefix, default).CollectAsync()).Should().Equal(await KeysAsync(prefix), $"prefix '{prefix}'");
         }
+    }
+
+    [Fact]
+    public async Task ListKeys_NamesThatDifferOnlyLate_ComeInUtf8ByteOrder()
+    {
+        // Names sharing long prefixes, differing past the first few chars, in the ranges where UTF-16 order and
+        // UTF-8 order disagree, and a folder whose name + '/' falls between files.
+        string[] keys =
+        [
+            "m/clip-0001-b.mp4", "m/clip-0001-a.mp4", "m/clip-0001-a/x.ts", "m/clip-0001-a.mp4.txt", "m/clip-0001-a-", "m/clip-0001-\uE000",
+            "m/clip-0001-\U0001F3AC", "m/clip-0002", "m/clip-0001", "m/clip-00011", "m/clip", "m/Clip", "m/clip-0001-a0",
+        ];
+        await PutAllAsync(keys);
+        var byBytes = keys.OrderBy(k => Encoding.UTF8.GetBytes(k), Comparer<byte[]>.Create((x, y) => x.AsSpan().SequenceCompareTo(y))).ToArray();
+
+        (await ((IKeyListing)Store).ListKeysAsync("", default).CollectAsync()).Should().Equal(byBytes);
+        (await KeysAsync("m/clip-0001")).Should().Equal(byBytes.Where(k => k.StartsWith("m/clip-0001", StringComparison.Ordinal)));
     }
 
     [Fact]

@@ -74,47 +74,49 @@ public sealed partial class Layout
     /// </returns>
     public string? MatchGroup(string key)
     {
-        var span = key.AsSpan();
+        var length = MatchGroupLength(key);
+        return length < 0 ? null : length == key.Length ? key : key[..length];
+    }
+
+    /// <summary>
+    /// Finds the group a key belongs to without making a string: the group key is always a prefix of the key
+    /// (the whole key for an object layout, up to and including a <c>/</c> for a folder layout).
+    /// </summary>
+    /// <param name="key">An object key.</param>
+    /// <returns>The group key's length in chars, or -1 when the key does not match (the object is <c>unmatched</c>).</returns>
+    public int MatchGroupLength(ReadOnlySpan<char> key)
+    {
         var position = 0;
         for (var i = 0; i < _segments.Length; i++)
         {
             var segment = _segments[i];
             if (segment.IsRest)
             {
-                var rest = span[position..];
-                return IsValidRest(rest) ? key : null;
+                return IsValidRest(key[position..]) ? key.Length : -1;
             }
 
-            var end = span[position..].IndexOf('/');
+            var end = key[position..].IndexOf('/');
             var isLast = i == _segments.Length - 1;
-            ReadOnlySpan<char> part;
             if (end < 0)
             {
                 // The key ends inside this segment: a match only for the last segment of an object layout.
-                if (!isLast || IsFolder)
-                {
-                    return null;
-                }
-
-                part = span[position..];
-                return segment.Matches(part) ? key : null;
+                return isLast && !IsFolder && segment.Matches(key[position..]) ? key.Length : -1;
             }
 
-            part = span.Slice(position, end);
-            if (!segment.Matches(part))
+            if (!segment.Matches(key.Slice(position, end)))
             {
-                return null;
+                return -1;
             }
 
             position += end + 1;
             if (isLast)
             {
                 // An object layout's last segment must end the key; a folder layout's group holds what follows.
-                return IsFolder ? key[..position] : null;
+                return IsFolder ? position : -1;
             }
         }
 
-        return null;
+        return -1;
     }
 
     /// <summary>

@@ -68,11 +68,39 @@ public interface IObjectStore : IAsyncDisposable
 /// </summary>
 public interface IKeyListing
 {
-    /// <summary>Streams the keys under <paramref name="prefix"/> in the order of <see cref="IObjectStore.ListAsync"/>.</summary>
+    /// <summary>
+    /// Streams the keys under <paramref name="prefix"/> in the order of <see cref="IObjectStore.ListAsync"/>, in
+    /// batches of up to <paramref name="batchKeys"/> keys (no string per key).
+    /// </summary>
+    /// <param name="prefix">A key prefix; empty lists the whole store.</param>
+    /// <param name="batchKeys">The most keys per batch; at least 1.</param>
+    /// <param name="cancellationToken">Stops the listing.</param>
+    /// <returns>The batches, each a new one the caller owns (it may hand it to another thread); none is empty.</returns>
+    IAsyncEnumerable<KeyBatch> ListKeyBatchesAsync(string prefix, int batchKeys, CancellationToken cancellationToken);
+}
+
+/// <summary>Conveniences over <see cref="IKeyListing"/>.</summary>
+public static class KeyListingExtensions
+{
+    /// <summary>Streams the keys under <paramref name="prefix"/> one string at a time, in listing order.</summary>
+    /// <param name="listing">The store.</param>
     /// <param name="prefix">A key prefix; empty lists the whole store.</param>
     /// <param name="cancellationToken">Stops the listing.</param>
-    /// <returns>The keys, streamed.</returns>
-    IAsyncEnumerable<string> ListKeysAsync(string prefix, CancellationToken cancellationToken);
+    /// <returns>The keys.</returns>
+    public static async IAsyncEnumerable<string> ListKeysAsync(
+        this IKeyListing listing,
+        string prefix,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(listing);
+        await foreach (var batch in listing.ListKeyBatchesAsync(prefix, 1024, cancellationToken).ConfigureAwait(false))
+        {
+            for (var i = 0; i < batch.Count; i++)
+            {
+                yield return batch.GetString(i);
+            }
+        }
+    }
 }
 
 /// <summary>

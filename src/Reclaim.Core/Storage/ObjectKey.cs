@@ -15,6 +15,17 @@ public static class ObjectKey
     /// <summary>Orders keys by UTF-8 byte sequence (equivalently, by Unicode code point).</summary>
     public static IComparer<string> Comparer { get; } = new Utf8OrdinalComparer();
 
+    /// <summary>Compares two keys in UTF-8 byte order (equivalently, Unicode code point order), as <see cref="Comparer"/> does.</summary>
+    /// <param name="x">A key.</param>
+    /// <param name="y">Another key.</param>
+    /// <returns>Negative when <paramref name="x"/> sorts first, zero when equal, positive when <paramref name="y"/> sorts first.</returns>
+    public static int Compare(ReadOnlySpan<char> x, ReadOnlySpan<char> y)
+    {
+        var length = Math.Min(x.Length, y.Length);
+        var index = x[..length].CommonPrefixLength(y[..length]);
+        return index == length ? x.Length.CompareTo(y.Length) : CodePointOrder(x[index]).CompareTo(CodePointOrder(y[index]));
+    }
+
     /// <summary>
     /// Checks that <paramref name="key"/> is a relative key a store may act on: not empty, no leading <c>/</c>,
     /// no <c>.</c> or <c>..</c> segment, no NUL, no backslash, at most <see cref="MaxKeyBytes"/> UTF-8 bytes,
@@ -95,7 +106,10 @@ public static class ObjectKey
     /// <param name="prefix">A folder prefix ending in <c>/</c>, or empty.</param>
     /// <returns><see langword="true"/> when the key is inside the folder.</returns>
     /// <exception cref="ArgumentException">The prefix is not empty and does not end in <c>/</c>.</exception>
-    public static bool IsUnder(string key, string prefix)
+    public static bool IsUnder(string key, string prefix) => IsUnder(key.AsSpan(), prefix);
+
+    /// <inheritdoc cref="IsUnder(string, string)"/>
+    public static bool IsUnder(ReadOnlySpan<char> key, string prefix)
     {
         if (prefix.Length == 0)
         {
@@ -139,9 +153,15 @@ public static class ObjectKey
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     /// <summary>
-    /// UTF-16 ordinal order differs from code point order only where surrogates meet U+E000..U+FFFF; shifting
-    /// code units fixes that (the technique ICU calls "code point order" for UTF-16 strings).
+    /// A UTF-16 code unit's rank in code point order (0 to 0xFFFF). UTF-16 ordinal order differs from code point
+    /// order only where surrogates meet U+E000..U+FFFF; shifting code units fixes that (the technique ICU calls
+    /// "code point order" for UTF-16 strings). Comparing keys unit by unit by this rank orders them as their
+    /// UTF-8 bytes.
     /// </summary>
+    /// <param name="c">A UTF-16 code unit.</param>
+    /// <returns>Its rank.</returns>
+    public static int CodePointOrder(char c) => c >= 0xD800 ? (c >= 0xE000 ? c - 0x800 : c + 0x2000) : c;
+
     private sealed class Utf8OrdinalComparer : IComparer<string>
     {
         public int Compare(string? x, string? y)
@@ -161,16 +181,7 @@ public static class ObjectKey
                 return 1;
             }
 
-            var length = Math.Min(x.Length, y.Length);
-            var index = x.AsSpan(0, length).CommonPrefixLength(y.AsSpan(0, length));
-            if (index == length)
-            {
-                return x.Length.CompareTo(y.Length);
-            }
-
-            return Fix(x[index]).CompareTo(Fix(y[index]));
+            return ObjectKey.Compare(x.AsSpan(), y.AsSpan());
         }
-
-        private static int Fix(char c) => c >= 0xD800 ? (c >= 0xE000 ? c - 0x800 : c + 0x2000) : c;
     }
 }

@@ -35,7 +35,11 @@ public sealed class SqliteCatalog : SqlCatalog, IReferenceReader
     public async Task<(long Rows, long Unrenderable)> ReadReferencesAsync(string query, Layout layout, ReferenceSet references, CancellationToken cancellationToken)
     {
         SqlText.EnsureIdentifiers(layout.Variables);
-        var sql = $"SELECT {string.Join(", ", layout.Variables.Select(c => $"CAST(r.{c} AS TEXT)"))} FROM ({SqlText.AsSubquery(query)}) AS r";
+
+        // One column per row, the values joined by NUL (which no key holds): two calls into SQLite per row instead
+        // of two per value. A NULL value makes the whole column NULL, which renders nothing, as it must; a value
+        // holding a NUL splits into too many parts, which renders nothing either.
+        var sql = $"SELECT {string.Join(" || char(0) || ", layout.Variables.Select(c => $"CAST(r.{c} AS TEXT)"))} FROM ({SqlText.AsSubquery(query)}) AS r";
         await using var connection = (SqliteConnection)await OpenAsync(cancellationToken);
         var db = connection.Handle!;
         if (raw.sqlite3_prepare_v2(db, sql, out sqlite3_stmt statement) != raw.SQLITE_OK)
@@ -71,40 +75,50 @@ public sealed class SqliteCatalog : SqlCatalog, IReferenceReader
                     cancellationToken.ThrowIfCancellationRequested();
                 }
 
-                var used = 0;
-                for (var i = 0; i < count; i++)
+                // NULL and empty text both come back as no bytes; both render nothing.
+                var bytes = raw.sqlite3_column_blob(statement, 0);
+                if (bytes.Length > buffer.Length)
                 {
-                    nulls[i] = raw.sqlite3_column_type(statement, i) == raw.SQLITE_NULL;
-                    if (nulls[i])
-                    {
-                        ranges[i] = default;
-                        continue;
-                    }
-
-                    var bytes = raw.sqlite3_column_blob(statement, i);
-                    var needed = used + Encoding.UTF8.GetMaxCharCount(bytes.Length);
-                    if (needed > buffer.Length)
-                    {
-                        Array.Resize(ref buffer, Math.Max(needed, buffer.Length * 2));
-                    }
-
-                    var written = Encoding.UTF8.GetChars(bytes, buffer.AsSpan(used));
-                    ranges[i] = new Range(used, used + written);
-                    used += written;
+                    buffer = new char[Math.Max(bytes.Length, buffer.Length * 2)];
                 }
 
-                if (layout.RenderFingerprint(buffer.AsSpan(0, used), ranges, nulls) is { } fingerprint)
-                {
-                    references.AddFingerprint(fingerprint);
-                }
-                else
+                var text = buffer.AsSpan(0, Encoding.UTF8.GetChars(bytes, buffer));
+                if (bytes.IsEmpty || !Split(text, ranges) || layout.RenderFingerprint(text, ranges, nulls) is not { } fingerprint)
                 {
                     unrenderable++;
+                    continue;
                 }
+
+                references.AddFingerprint(fingerprint);
             }
 
             return (rows, unrenderable);
         }
+    }
+
+    /// <summary>Splits NUL-joined values into exactly <paramref name="ranges"/>.Length parts.</summary>
+    private static bool Split(ReadOnlySpan<char> text, Span<Range> ranges)
+    {
+        var start = 0;
+        for (var i = 0; i < ranges.Length - 1; i++)
+        {
+            var end = text[start..].IndexOf('\0');
+            if (end < 0)
+            {
+                return false;
+            }
+
+            ranges[i] = new Range(start, start + end);
+            start += end + 1;
+        }
+
+        if (text[start..].Contains('\0'))
+        {
+            return false;
+        }
+
+        ranges[^1] = new Range(start, text.Length);
+        return true;
     }
 
     /// <inheritdoc/>

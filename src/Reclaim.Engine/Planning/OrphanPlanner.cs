@@ -25,7 +25,8 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
 {
     /// <summary>
     /// Keys the listing may run ahead of the reference read: 524288 (512 batches of <see cref="ListingBatchKeys"/>),
-    /// about 40 MB of keys at most; beyond it the listing waits, so memory stays bounded at any store size.
+    /// about 2 bytes per key char (some 25 MB for keys of 24 chars) at most; beyond it the listing waits, so memory
+    /// stays bounded at any store size.
     /// </summary>
     public const int ListingBufferKeys = 1 << 19;
 
@@ -84,7 +85,14 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
             : Task.Run(() => ReadReferencesAsync(layout, query.Query, catalog, references, totals, linked.Token), linked.Token);
 
         var channel = Channel.CreateBounded<ListedBatch>(new BoundedChannelOptions(ListingBufferKeys / ListingBatchKeys) { SingleReader = true, SingleWriter = true });
-        var listingTask = Task.Run(() => ListAsync(store, layout.FixedPrefix, channel.Writer, linked.Token), linked.Token);
+        long listedMs = 0;
+        var listingTask = Task.Run(
+            async () =>
+            {
+                await ListAsync(store, layout.FixedPrefix, channel.Writer, linked.Token);
+                listedMs = clock.ElapsedMilliseconds;
+            },
+            linked.Token);
 
         try
         {
@@ -93,59 +101,65 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
             var referencesMs = clock.ElapsedMilliseconds;
 
             var group = new GroupBuffer();
-            string? previousKey = null;
+            ListedBatch? previousBatch = null;
+            var previousIndex = 0;
             var lastReport = clock.Elapsed;
             await foreach (var batch in channel.Reader.ReadAllAsync(linked.Token))
             {
-            for (var i = 0; i < batch.Count; i++)
-            {
-                var entry = new ListedEntry(batch.Keys[i], batch.Metadata?[i]);
-                if (previousKey is not null && ObjectKey.Comparer.Compare(entry.Key, previousKey) <= 0)
+                for (var i = 0; i < batch.Count; i++)
                 {
-                    throw new InvalidOperationException($"store '{store.Name}' listed '{ObjectKey.Printable(entry.Key)}' after '{ObjectKey.Printable(previousKey)}': keys out of order; nothing is planned");
+                    var key = batch.Keys[i];
+                    if (previousBatch is not null && ObjectKey.Compare(key, previousBatch.Keys[previousIndex]) <= 0)
+                    {
+                        throw new InvalidOperationException($"store '{store.Name}' listed '{ObjectKey.Printable(batch.Keys.GetString(i))}' after '{ObjectKey.Printable(previousBatch.Keys.GetString(previousIndex))}': keys out of order; nothing is planned");
+                    }
+
+                    previousBatch = batch;
+                    previousIndex = i;
+                    if (ObjectKey.IsUnder(key, trashPrefix))
+                    {
+                        totals.ObjectsInTrash++;
+                        continue;
+                    }
+
+                    totals.ObjectsScanned++;
+                    if (batch.Metadata is { } metadata)
+                    {
+                        totals.BytesScanned += metadata[i].Size;
+                    }
+
+                    var groupLength = layout.MatchGroupLength(key);
+                    if (groupLength < 0)
+                    {
+                        totals.ObjectsUnmatched++;
+                        continue;
+                    }
+
+                    if (!group.IsEmpty && !group.Is(key[..groupLength]))
+                    {
+                        await CloseGroupAsync(group, layout, references, policy, store, now, plan, maxGroupsKept, linked.Token);
+                    }
+
+                    group.Add(batch.Keys[i][..groupLength], batch, i);
                 }
 
-                previousKey = entry.Key;
-                if (ObjectKey.IsUnder(entry.Key, trashPrefix))
-                {
-                    totals.ObjectsInTrash++;
-                    continue;
-                }
-
-                totals.ObjectsScanned++;
-                if (entry.Metadata is { } known)
-                {
-                    totals.BytesScanned += known.Size;
-                }
-
-                var groupKey = layout.MatchGroup(entry.Key);
-                if (groupKey is null)
-                {
-                    totals.ObjectsUnmatched++;
-                    continue;
-                }
-
-                if (group.Key is not null && !string.Equals(group.Key, groupKey, StringComparison.Ordinal))
-                {
-                    await CloseGroupAsync(group, layout, references, policy, store, now, plan, maxGroupsKept, linked.Token);
-                }
-
-                group.Add(groupKey, entry);
                 if (progress is not null && clock.Elapsed - lastReport > TimeSpan.FromMilliseconds(500))
                 {
                     lastReport = clock.Elapsed;
                     progress.Report(new ScanProgress(policy.Name, totals.ObjectsScanned, totals.BytesScanned, totals.ReferencesRead, clock.Elapsed));
                 }
             }
-            }
 
-            if (group.Key is not null)
+            if (!group.IsEmpty)
             {
                 await CloseGroupAsync(group, layout, references, policy, store, now, plan, maxGroupsKept, linked.Token);
             }
 
             await listingTask;
-            Timing?.Invoke($"references sealed at {referencesMs} ms ({references.Count} distinct), listing and join done at {clock.ElapsedMilliseconds} ms");
+            Timing?.Invoke(
+                $"references sealed at {referencesMs} ms ({references.Count} distinct), listing done at {listedMs} ms, join done at {clock.ElapsedMilliseconds} ms; " +
+                $"process so far: {GC.GetTotalAllocatedBytes() >> 20} MB allocated, GCs {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)} (gen 0/1/2), " +
+                $"{System.Runtime.JitInfo.GetCompiledMethodCount()} methods compiled in {System.Runtime.JitInfo.GetCompilationTime().TotalMilliseconds:F0} ms");
         }
         catch
         {
@@ -194,22 +208,30 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
     {
         try
         {
-            var keysOnly = store is IKeyListing;
-            var batch = ListedBatch.Create(keysOnly);
-            var entries = store is IKeyListing keys ? KeysOnly(keys.ListKeysAsync(prefix, cancellationToken)) : WithMetadata(store.ListAsync(prefix, cancellationToken));
-            await foreach (var entry in entries)
+            if (store is IKeyListing keys)
             {
-                batch.Add(entry);
-                if (batch.Count == ListingBatchKeys)
+                await foreach (var batch in keys.ListKeyBatchesAsync(prefix, ListingBatchKeys, cancellationToken))
                 {
-                    await writer.WriteAsync(batch, cancellationToken);
-                    batch = ListedBatch.Create(keysOnly);
+                    await writer.WriteAsync(new ListedBatch(batch, null), cancellationToken);
                 }
             }
-
-            if (batch.Count > 0)
+            else
             {
-                await writer.WriteAsync(batch, cancellationToken);
+                var batch = ListedBatch.WithMetadata();
+                await foreach (var item in store.ListAsync(prefix, cancellationToken))
+                {
+                    batch.Add(item);
+                    if (batch.Keys.IsFull)
+                    {
+                        await writer.WriteAsync(batch, cancellationToken);
+                        batch = ListedBatch.WithMetadata();
+                    }
+                }
+
+                if (batch.Count > 0)
+                {
+                    await writer.WriteAsync(batch, cancellationToken);
+                }
             }
 
             writer.Complete();
@@ -218,22 +240,6 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
         {
             writer.Complete(e);
             throw;
-        }
-    }
-
-    private static async IAsyncEnumerable<ListedEntry> KeysOnly(IAsyncEnumerable<string> keys)
-    {
-        await foreach (var key in keys)
-        {
-            yield return new ListedEntry(key, null);
-        }
-    }
-
-    private static async IAsyncEnumerable<ListedEntry> WithMetadata(IAsyncEnumerable<StoredObject> objects)
-    {
-        await foreach (var item in objects)
-        {
-            yield return new ListedEntry(item.Key, item);
         }
     }
 
@@ -249,26 +255,27 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
         CancellationToken cancellationToken)
     {
         var totals = plan.Totals;
-        var groupKey = group.Key!;
         totals.GroupsScanned++;
-        if (references.Contains(groupKey))
+        if (references.Contains(group.Key))
         {
             totals.GroupsReferenced++;
             group.Clear();
             return;
         }
 
-        // Metadata only for groups no reference covers.
-        var objects = new List<StoredObject>(group.Entries.Count);
-        foreach (var entry in group.Entries)
+        // Strings and metadata only for groups no reference covers.
+        var groupKey = group.Key.ToString();
+        var objects = new List<StoredObject>(group.Count);
+        for (var i = 0; i < group.Count; i++)
         {
-            if (entry.Metadata is { } known)
+            var (batch, index) = group[i];
+            if (batch.Metadata is { } metadata)
             {
-                objects.Add(known);
+                objects.Add(metadata[index]);
                 continue;
             }
 
-            var stat = await store.StatAsync(entry.Key, cancellationToken);
+            var stat = await store.StatAsync(batch.Keys.GetString(index), cancellationToken);
             if (stat is { } found)
             {
                 objects.Add(found);
@@ -310,48 +317,61 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
         }
     }
 
-    private readonly record struct ListedEntry(string Key, StoredObject? Metadata);
-
-    /// <summary>Up to <see cref="ListingBatchKeys"/> listed keys, with their metadata when the listing had it (8 bytes a key otherwise).</summary>
-    private sealed class ListedBatch(string[] keys, StoredObject[]? metadata)
+    /// <summary>Listed keys, with their metadata when the listing had it (a store without <see cref="IKeyListing"/>).</summary>
+    private sealed class ListedBatch(KeyBatch keys, StoredObject[]? metadata)
     {
-        public string[] Keys { get; } = keys;
+        public KeyBatch Keys { get; } = keys;
 
         public StoredObject[]? Metadata { get; } = metadata;
 
-        public int Count { get; private set; }
+        public int Count => Keys.Count;
 
-        public static ListedBatch Create(bool keysOnly) =>
-            new(new string[ListingBatchKeys], keysOnly ? null : new StoredObject[ListingBatchKeys]);
+        public static ListedBatch WithMetadata() => new(new KeyBatch(ListingBatchKeys), new StoredObject[ListingBatchKeys]);
 
-        public void Add(ListedEntry entry)
+        public void Add(StoredObject item)
         {
-            Keys[Count] = entry.Key;
-            if (Metadata is not null)
-            {
-                Metadata[Count] = entry.Metadata!.Value;
-            }
-
-            Count++;
+            Metadata![Keys.Count] = item;
+            Keys.Add(item.Key);
         }
     }
 
+    /// <summary>The objects of the group being read: its key (kept as chars) and where each object sits in the listing.</summary>
     private sealed class GroupBuffer
     {
-        public string? Key { get; private set; }
+        private readonly List<(ListedBatch Batch, int Index)> _entries = [];
+        private char[] _key = new char[256];
+        private int _keyLength = -1;
 
-        public List<ListedEntry> Entries { get; } = [];
+        public bool IsEmpty => _keyLength < 0;
 
-        public void Add(string groupKey, ListedEntry entry)
+        public ReadOnlySpan<char> Key => _key.AsSpan(0, _keyLength);
+
+        public int Count => _entries.Count;
+
+        public (ListedBatch Batch, int Index) this[int index] => _entries[index];
+
+        public bool Is(ReadOnlySpan<char> groupKey) => groupKey.SequenceEqual(Key);
+
+        public void Add(ReadOnlySpan<char> groupKey, ListedBatch batch, int index)
         {
-            Key ??= groupKey;
-            Entries.Add(entry);
+            if (IsEmpty)
+            {
+                if (groupKey.Length > _key.Length)
+                {
+                    _key = new char[Math.Max(groupKey.Length, _key.Length * 2)];
+                }
+
+                groupKey.CopyTo(_key);
+                _keyLength = groupKey.Length;
+            }
+
+            _entries.Add((batch, index));
         }
 
         public void Clear()
         {
-            Key = null;
-            Entries.Clear();
+            _keyLength = -1;
+            _entries.Clear();
         }
     }
 }

@@ -24,7 +24,7 @@ namespace Reclaim.Stores.FileSystem;
 /// trailing <c>/</c>) are refused here, although S3 stores accept them.
 /// </para>
 /// </remarks>
-public sealed class FileSystemStore : IObjectStore, IKeyListing, IObjectContent
+public sealed partial class FileSystemStore : IObjectStore, IKeyListing, IObjectContent
 {
     /// <summary>The most keys one <see cref="DeleteAsync"/> takes: 1000, as for S3 stores.</summary>
     public const int DeleteBatchSize = 1000;
@@ -85,13 +85,14 @@ public sealed class FileSystemStore : IObjectStore, IKeyListing, IObjectContent
     }
 
     /// <inheritdoc/>
-    /// <remarks>Reads folder entries only (name and type from readdir): no stat per file.</remarks>
+    /// <remarks>Reads folder entries only (name and type from readdir): no stat per file, no string per file.</remarks>
     /// <exception cref="InvalidKeyException">The prefix is not empty and not a valid key prefix.</exception>
     /// <exception cref="DirectoryNotFoundException">The root folder no longer exists.</exception>
-    public IAsyncEnumerable<string> ListKeysAsync(string prefix, CancellationToken cancellationToken)
+    public IAsyncEnumerable<KeyBatch> ListKeyBatchesAsync(string prefix, int batchKeys, CancellationToken cancellationToken)
     {
         ValidatePrefix(prefix);
-        return StreamAsync(FilesUnder(prefix).Select(file => file.Key), cancellationToken);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchKeys, 1);
+        return StreamAsync(KeyBatchesUnder(prefix, batchKeys), cancellationToken);
     }
 
     /// <inheritdoc/>
@@ -294,109 +295,17 @@ public sealed class FileSystemStore : IObjectStore, IKeyListing, IObjectContent
 
     private IEnumerable<StoredObject> ObjectsUnder(string prefix)
     {
-        foreach (var entry in FilesUnder(prefix))
+        foreach (var batch in KeyBatchesUnder(prefix, 256))
         {
-            if (ReadObject(entry.Key, entry.FullPath) is { } stored)
+            for (var i = 0; i < batch.Count; i++)
             {
-                yield return stored;
-            }
-        }
-    }
-
-    /// <summary>
-    /// The files under <paramref name="prefix"/> in ordinal key order: a depth-first walk that sorts each
-    /// folder's entries, a folder as its name + <c>/</c>, which is where its keys fall among its siblings.
-    /// </summary>
-    private IEnumerable<Entry> FilesUnder(string prefix)
-    {
-        EnsureRootExists();
-        if (prefix.Contains("//", StringComparison.Ordinal))
-        {
-            yield break; // no key of a filesystem store has an empty segment
-        }
-
-        var split = prefix.LastIndexOf('/') + 1;
-        var folderKey = prefix[..split];
-        var folder = folderKey.Length == 0 ? Root : FolderOf(folderKey);
-        if (folder is null)
-        {
-            yield break;
-        }
-
-        var pending = new Stack<IEnumerator<Entry>>();
-        pending.Push(ReadFolder(folder, folderKey, prefix[split..]).GetEnumerator());
-        while (pending.Count > 0)
-        {
-            var entries = pending.Peek();
-            if (!entries.MoveNext())
-            {
-                pending.Pop().Dispose();
-                continue;
-            }
-
-            var entry = entries.Current;
-            if (entry.IsFolder)
-            {
-                pending.Push(ReadFolder(entry.FullPath, entry.Key, namePrefix: string.Empty).GetEnumerator());
-            }
-            else
-            {
-                yield return entry;
-            }
-        }
-    }
-
-    /// <summary>One folder's entries whose names start with <paramref name="namePrefix"/>, sorted.</summary>
-    private static List<Entry> ReadFolder(string folder, string folderKey, string namePrefix)
-    {
-        var entries = new List<Entry>();
-        try
-        {
-            // The key is built straight from the directory entry: no separate name or path string per file (a
-            // listing of a million files is mostly this loop). A folder's path is made when it is entered.
-            var keys = new FileSystemEnumerable<(string Key, bool IsFolder)>(
-                folder,
-                (ref FileSystemEntry entry) => entry.IsDirectory
-                    ? (string.Concat(folderKey, entry.FileName, "/"), true)
-                    : (string.Concat(folderKey, entry.FileName), false),
-                ReadFolderOptions)
-            {
-                ShouldIncludePredicate = (ref FileSystemEntry entry) => entry.FileName.StartsWith(namePrefix, StringComparison.Ordinal),
-            };
-            foreach (var (key, isFolder) in keys)
-            {
-                var name = key.AsSpan(folderKey.Length, key.Length - folderKey.Length - (isFolder ? 1 : 0));
-                if (IsAddressable(folder, key.AsSpan(0, folderKey.Length + name.Length), name))
+                var key = batch.GetString(i);
+                if (ReadObject(key, Path.Join(Root, key)) is { } stored)
                 {
-                    entries.Add(new Entry(key, folder, folderKey.Length, isFolder));
+                    yield return stored;
                 }
             }
         }
-        catch (DirectoryNotFoundException)
-        {
-            // Removed while the listing ran: it holds nothing now.
-        }
-
-        entries.Sort(static (x, y) => ObjectKey.Comparer.Compare(x.Key, y.Key));
-        return entries;
-    }
-
-    /// <summary>Whether a listed name maps back to the same file when used as a key.</summary>
-    private static bool IsAddressable(string folder, ReadOnlySpan<char> key, ReadOnlySpan<char> name)
-    {
-        if (name.Contains('\\'))
-        {
-            return false;
-        }
-
-        // .NET decodes a name that is not valid UTF-8 with U+FFFD, which names another file (or none).
-        if (name.Contains('\uFFFD') && !Path.Exists(Path.Join(folder, name)))
-        {
-            return false;
-        }
-
-        // A UTF-16 char is at most 3 UTF-8 bytes: count only when the key might be too long.
-        return (key.Length + 1) * 3 <= ObjectKey.MaxKeyBytes || StrictUtf8.GetByteCount(key) <= ObjectKey.MaxKeyBytes;
     }
 
     /// <summary>The folder a folder key (ending in <c>/</c>) names, or null when it does not exist or is not a plain folder.</summary>
@@ -506,11 +415,5 @@ public sealed class FileSystemStore : IObjectStore, IKeyListing, IObjectContent
         {
             throw new DirectoryNotFoundException($"the root folder of filesystem store '{Name}' does not exist: '{Root}'");
         }
-    }
-
-    /// <summary>A listed file or folder: its key, and the folder it was read from (its path is made on demand).</summary>
-    private readonly record struct Entry(string Key, string Folder, int NameStart, bool IsFolder)
-    {
-        public string FullPath => Path.Join(Folder, Key.AsSpan(NameStart, Key.Length - NameStart - (IsFolder ? 1 : 0)));
     }
 }

@@ -1,3 +1,4 @@
+using System.Text;
 using Reclaim.Core.Storage;
 
 namespace Reclaim.Core.Tests.Storage;
@@ -78,5 +79,15 @@ public sealed class ObjectKeyTests
         var e = a with { ETag = "\"x\"" };
         e.IsUnchangedSince(e with { LastModified = t.AddDays(1) }).Should().BeTrue();
         e.IsUnchangedSince(e with { ETag = "\"y\"" }).Should().BeFalse();
+    }
+
+    [Fact]
+    public void Compare_OnSpans_OrdersAsUtf8Bytes()
+    {
+        string[] keys = ["a", "ab", "a/", "a.", "b", "\uE000", "\uFFFD", "\U0001F3AC", "\U0001F3AC\uE000", "caf\u00e9", "cafe\u0301", "Z", ""];
+        var byBytes = keys.OrderBy(k => Encoding.UTF8.GetBytes(k), Comparer<byte[]>.Create((x, y) => x.AsSpan().SequenceCompareTo(y))).ToArray();
+
+        keys.Order(Comparer<string>.Create((x, y) => ObjectKey.Compare(x, y))).Should().Equal(byBytes);
+        keys.Order(ObjectKey.Comparer).Should().Equal(byBytes);
     }
 }

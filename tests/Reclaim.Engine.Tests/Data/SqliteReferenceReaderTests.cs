@@ -15,18 +15,11 @@ public sealed class SqliteReferenceReaderTests : IDisposable
     [Fact]
     public async Task ReadReferences_AgreesWithReadingRowsAndRenderingThem()
     {
-        var path = Path.Combine(_folder.Path, "app.db");
-        await using (var connection = new SqliteConnection($"Data Source={path};Pooling=false"))
-        {
-            await connection.OpenAsync();
-            await using var command = connection.CreateCommand();
-            command.CommandText = """
-                CREATE TABLE assets (org INTEGER, id TEXT);
-                INSERT INTO assets VALUES (1, 'abc'), (1, 'abc '), (2, NULL), (NULL, 'x'), (3, ''), (4, 'a/b'),
-                  (5, 'caf' || char(233)), (6, 'cafe' || char(769)), (7, '🎬'), (8, 'abcd'), (9, 'ABC'), (10, 1.5);
-                """;
-            await command.ExecuteNonQueryAsync();
-        }
+        var path = await CreateDatabaseAsync("app.db", """
+            CREATE TABLE assets (org INTEGER, id TEXT);
+            INSERT INTO assets VALUES (1, 'abc'), (1, 'abc '), (2, NULL), (NULL, 'x'), (3, ''), (4, 'a/b'),
+              (5, 'caf' || char(233)), (6, 'cafe' || char(769)), (7, '🎬'), (8, 'abcd'), (9, 'ABC'), (10, 1.5);
+            """);
 
         var layout = Layout.Parse("orgs/{org}/uploads/{asset}/");
         const string query = "SELECT org, id AS asset FROM assets";
@@ -57,6 +50,25 @@ public sealed class SqliteReferenceReaderTests : IDisposable
     }
 
     [Fact]
+    public async Task ReadReferences_ValueHoldingNul_RendersNothing_AndLeavesOtherRowsAlone()
+    {
+        var path = await CreateDatabaseAsync("nul.db", """
+            CREATE TABLE assets (org TEXT, id TEXT);
+            INSERT INTO assets VALUES ('1', 'a' || char(0) || 'b'), ('1' || char(0), 'c'), ('2', 'd'), ('3', NULL);
+            """);
+
+        await using var catalog = new SqliteCatalog("app", path);
+        var references = new ReferenceSet();
+        var (rows, unrenderable) = await catalog.ReadReferencesAsync("SELECT org, id AS asset FROM assets", Layout.Parse("orgs/{org}/uploads/{asset}/"), references, CancellationToken.None);
+        references.Seal();
+
+        rows.Should().Be(4);
+        unrenderable.Should().Be(3);
+        references.Count.Should().Be(1);
+        references.Contains("orgs/2/uploads/d/").Should().BeTrue();
+    }
+
+    [Fact]
     public async Task ReadReferences_BrokenQuery_ThrowsCatalogException()
     {
         var path = Path.Combine(_folder.Path, "app.db");
@@ -72,5 +84,16 @@ public sealed class SqliteReferenceReaderTests : IDisposable
         var act = () => catalog.ReadReferencesAsync("SELECT org, idd AS asset FROM assets", Layout.Parse("o/{org}/{asset}/"), new ReferenceSet(), CancellationToken.None);
 
         await act.Should().ThrowAsync<Reclaim.Core.Catalogs.CatalogException>().WithMessage("*catalog 'app'*");
+    }
+
+    private async Task<string> CreateDatabaseAsync(string name, string sql)
+    {
+        var path = Path.Combine(_folder.Path, name);
+        await using var connection = new SqliteConnection($"Data Source={path};Pooling=false");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
+        return path;
     }
 }

@@ -1,0 +1,245 @@
+using System.IO.Enumeration;
+using Reclaim.Core.Storage;
+
+namespace Reclaim.Stores.FileSystem;
+
+/// <summary>The ordered walk behind every listing of a filesystem store.</summary>
+public sealed partial class FileSystemStore
+{
+    /// <summary>
+    /// The keys under <paramref name="prefix"/> in ordinal key order, in batches: a depth-first walk that reads
+    /// each folder once (readdir: name and type, no stat), sorts its entries — a folder as its name + <c>/</c>,
+    /// which is where its keys fall among its siblings — and descends into folders in that order. Names are kept
+    /// in one char buffer per folder depth, reused, so the walk makes a string per folder, not per file.
+    /// </summary>
+    private IEnumerable<KeyBatch> KeyBatchesUnder(string prefix, int batchKeys)
+    {
+        EnsureRootExists();
+        if (prefix.Contains("//", StringComparison.Ordinal))
+        {
+            yield break; // no key of a filesystem store has an empty segment
+        }
+
+        var split = prefix.LastIndexOf('/') + 1;
+        var folderKey = prefix[..split];
+        var start = folderKey.Length == 0 ? Root : FolderOf(folderKey);
+        if (start is null)
+        {
+            yield break;
+        }
+
+        var levels = new List<FolderEntries> { new() };
+        levels[0].Read(start, folderKey, prefix[split..]);
+        var depth = 0;
+        var batch = new KeyBatch(batchKeys);
+        while (depth >= 0)
+        {
+            var level = levels[depth];
+            if (!level.TryNext(out var index))
+            {
+                depth--;
+                continue;
+            }
+
+            if (level.IsFolder(index))
+            {
+                if (++depth == levels.Count)
+                {
+                    levels.Add(new FolderEntries());
+                }
+
+                levels[depth].Read(level.ChildPath(index), level.ChildKey(index), namePrefix: string.Empty);
+                continue;
+            }
+
+            batch.Add(level.Key, level.Name(index));
+            if (batch.IsFull)
+            {
+                yield return batch;
+                batch = new KeyBatch(batchKeys);
+            }
+        }
+
+        if (batch.Count > 0)
+        {
+            yield return batch;
+        }
+    }
+
+    /// <summary>Whether a listed name maps back to the same file when used as a key <paramref name="folderKey"/> + <paramref name="name"/>.</summary>
+    private static bool IsAddressable(string folder, string folderKey, ReadOnlySpan<char> name)
+    {
+        if (name.Contains('\\'))
+        {
+            return false;
+        }
+
+        // .NET decodes a name that is not valid UTF-8 with U+FFFD, which names another file (or none).
+        if (name.Contains('\uFFFD') && !Path.Exists(Path.Join(folder, name)))
+        {
+            return false;
+        }
+
+        // A UTF-16 char is at most 3 UTF-8 bytes: count only when the key might be too long.
+        return (folderKey.Length + name.Length + 1) * 3 <= ObjectKey.MaxKeyBytes ||
+               StrictUtf8.GetByteCount(folderKey) + StrictUtf8.GetByteCount(name) <= ObjectKey.MaxKeyBytes;
+    }
+
+    /// <summary>
+    /// One folder's addressable entries, sorted in ordinal key order: names back to back in a char buffer (a
+    /// folder's name ends in <c>/</c>), reused for the next folder read at the same depth.
+    /// </summary>
+    private sealed class FolderEntries : IComparer<int>
+    {
+        private char[] _names = new char[4096];
+        private int[] _ends = new int[256];
+        private int[] _order = new int[256];
+        private ulong[] _sortKeys = new ulong[256];
+        private int _count;
+        private int _next;
+
+        /// <summary>The folder's path.</summary>
+        public string Path { get; private set; } = string.Empty;
+
+        /// <summary>The folder's key, ending in <c>/</c> (empty for the root).</summary>
+        public string Key { get; private set; } = string.Empty;
+
+        /// <summary>Reads and sorts a folder's entries whose names start with <paramref name="namePrefix"/>; a folder removed meanwhile reads as empty.</summary>
+        public void Read(string path, string key, string namePrefix)
+        {
+            Path = path;
+            Key = key;
+            _count = 0;
+            _next = 0;
+            try
+            {
+                var entries = new FileSystemEnumerable<bool>(path, (ref FileSystemEntry entry) => Append(entry.FileName, entry.IsDirectory), ReadFolderOptions)
+                {
+                    ShouldIncludePredicate = (ref FileSystemEntry entry) => entry.FileName.StartsWith(namePrefix, StringComparison.Ordinal),
+                };
+                foreach (var _ in entries)
+                {
+                }
+            }
+            catch (DirectoryNotFoundException)
+            {
+                // Removed while the listing ran: it holds nothing now.
+                _count = 0;
+            }
+
+            Sort();
+        }
+
+        /// <summary>The next entry in key order.</summary>
+        public bool TryNext(out int index)
+        {
+            if (_next == _count)
+            {
+                index = -1;
+                return false;
+            }
+
+            index = _order[_next++];
+            return true;
+        }
+
+        public bool IsFolder(int index) => Entry(index)[^1] == '/';
+
+        /// <summary>A file's name.</summary>
+        public ReadOnlySpan<char> Name(int index) => Entry(index);
+
+        /// <summary>A sub-folder's key (its name with the <c>/</c>).</summary>
+        public string ChildKey(int index) => string.Concat(Key, Entry(index));
+
+        /// <summary>A sub-folder's path.</summary>
+        public string ChildPath(int index) => System.IO.Path.Join(Path, Entry(index)[..^1]);
+
+        public int Compare(int x, int y) => ObjectKey.Compare(Entry(x), Entry(y));
+
+        /// <summary>
+        /// Sorts the entries in key order. Comparing names is most of a listing's work in a large folder, so each
+        /// entry first gets a 64-bit sort key: the four chars after the prefix every name shares (in code point
+        /// order, 16 bits each, zero past the end). Sorting those numbers orders every pair whose four chars
+        /// differ; only runs of equal sort keys are then compared in full.
+        /// </summary>
+        private void Sort()
+        {
+            if (_order.Length < _count)
+            {
+                _order = new int[_ends.Length];
+                _sortKeys = new ulong[_ends.Length];
+            }
+
+            var shared = _count == 0 ? 0 : Entry(0).Length;
+            for (var i = 1; i < _count && shared > 0; i++)
+            {
+                shared = Entry(0)[..shared].CommonPrefixLength(Entry(i));
+            }
+
+            for (var i = 0; i < _count; i++)
+            {
+                _order[i] = i;
+                var name = Entry(i)[shared..];
+                ulong sortKey = 0;
+                for (var c = 0; c < 4; c++)
+                {
+                    sortKey = (sortKey << 16) | (c < name.Length ? (ulong)ObjectKey.CodePointOrder(name[c]) : 0);
+                }
+
+                _sortKeys[i] = sortKey;
+            }
+
+            Array.Sort(_sortKeys, _order, 0, _count);
+            for (var start = 0; start < _count;)
+            {
+                var end = start + 1;
+                while (end < _count && _sortKeys[end] == _sortKeys[start])
+                {
+                    end++;
+                }
+
+                if (end - start > 1)
+                {
+                    Array.Sort(_order, start, end - start, this);
+                }
+
+                start = end;
+            }
+        }
+
+        private ReadOnlySpan<char> Entry(int index)
+        {
+            var start = index == 0 ? 0 : _ends[index - 1];
+            return _names.AsSpan(start, _ends[index] - start);
+        }
+
+        private bool Append(ReadOnlySpan<char> name, bool isFolder)
+        {
+            if (!IsAddressable(Path, Key, name))
+            {
+                return false;
+            }
+
+            var start = _count == 0 ? 0 : _ends[_count - 1];
+            var end = start + name.Length + (isFolder ? 1 : 0);
+            if (end > _names.Length)
+            {
+                Array.Resize(ref _names, Math.Max(end, _names.Length * 2));
+            }
+
+            if (_count == _ends.Length)
+            {
+                Array.Resize(ref _ends, _ends.Length * 2);
+            }
+
+            name.CopyTo(_names.AsSpan(start));
+            if (isFolder)
+            {
+                _names[end - 1] = '/';
+            }
+
+            _ends[_count++] = end;
+            return true;
+        }
+    }
+}
