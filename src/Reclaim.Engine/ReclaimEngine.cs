@@ -496,13 +496,33 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
     /// <returns>The recorded run.</returns>
     public async Task<RunRecord> RecordRefusalAsync(Plan plan, string actor, CancellationToken cancellationToken, string? runId = null, bool dryRun = false)
     {
-        var state = await workspace.StateAsync(cancellationToken);
-        var run = NewRun("sweep", actor, plan.Policies.Select(p => p.Policy), dryRun, runId);
-        await state.StartRunAsync(run, cancellationToken);
         var reasons = plan.Guards.Concat(plan.Policies.SelectMany(p => p.Guards)).Where(g => !g.Passed).Select(g => $"{g.Guard}: {g.Message}").ToList();
-        var summary = JsonSerializer.Serialize(new { refused = reasons }, PlanFile.Options);
-        await state.FinishRunAsync(run.Id, RunStatus.Refused, timeProvider.GetUtcNow(), summary, cancellationToken);
-        return run with { Status = RunStatus.Refused, Summary = summary };
+        var run = NewRun("sweep", actor, plan.Policies.Select(p => p.Policy), dryRun, runId);
+        return await RecordEndedRunAsync(run, RunStatus.Refused, JsonSerializer.Serialize(new { refused = reasons }, PlanFile.Options), cancellationToken);
+    }
+
+    /// <summary>
+    /// Records a run that failed before anything was applied — its plan could not be made (a references query
+    /// failing, a catalog or store unreachable) — as a <see cref="RunStatus.Failed"/> run of kind <c>sweep</c> whose
+    /// summary is <c>{"error": "..."}</c>, so the failure is in the history with its reason.
+    /// </summary>
+    /// <param name="policies">The policies the run was for.</param>
+    /// <param name="actor">Who started it.</param>
+    /// <param name="dryRun">Whether it was a dry run.</param>
+    /// <param name="error">Why it failed, one line.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <param name="runId">The run's id when the caller has announced it already; a new one when <see langword="null"/>.</param>
+    /// <returns>The recorded run.</returns>
+    public async Task<RunRecord> RecordFailureAsync(IReadOnlyList<string> policies, string actor, bool dryRun, string error, CancellationToken cancellationToken, string? runId = null) =>
+        await RecordEndedRunAsync(NewRun("sweep", actor, policies, dryRun, runId), RunStatus.Failed, JsonSerializer.Serialize(new { error }, PlanFile.Options), cancellationToken);
+
+    private async Task<RunRecord> RecordEndedRunAsync(RunRecord run, RunStatus status, string summary, CancellationToken cancellationToken)
+    {
+        var state = await workspace.StateAsync(cancellationToken);
+        await state.StartRunAsync(run, cancellationToken);
+        var finishedAt = timeProvider.GetUtcNow();
+        await state.FinishRunAsync(run.Id, status, finishedAt, summary, cancellationToken);
+        return run with { Status = status, FinishedAt = finishedAt, Summary = summary };
     }
 
     private async Task<RunResult> RecordedRunAsync(

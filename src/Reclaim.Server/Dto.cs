@@ -120,6 +120,10 @@ internal static class Dto
         }
     }
 
-    private static string? Error(string? summary) =>
-        Parse(summary) is JsonObject { } o && o["refused"] is JsonArray reasons ? string.Join("; ", reasons.Select(r => r?.ToString())) : null;
+    private static string? Error(string? summary) => Parse(summary) switch
+    {
+        JsonObject { } o when o["refused"] is JsonArray reasons => string.Join("; ", reasons.Select(r => r?.ToString())),
+        JsonObject { } o when o["error"] is JsonValue error => error.ToString(),
+        _ => null,
+    };
 }

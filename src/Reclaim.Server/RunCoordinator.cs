@@ -164,12 +164,14 @@ public sealed partial class RunCoordinator(ReclaimEngine engine, ReclaimMetrics 
         {
             run.Status = "failed";
             run.Error = "the server stopped during the run";
+            await RecordPlanningFailureAsync(run);
         }
         catch (Exception e)
         {
             run.Status = "failed";
             run.Error = e.Message;
             LogRunFailed(logger, e, run.Id);
+            await RecordPlanningFailureAsync(run);
         }
         finally
         {
@@ -192,6 +194,28 @@ public sealed partial class RunCoordinator(ReclaimEngine engine, ReclaimMetrics 
         }
 
         await notifier.RunFinishedAsync(run, CancellationToken.None);
+    }
+
+    /// <summary>
+    /// A run whose plan could not be made never reached the engine's apply, which records everything after that:
+    /// record it here as failed with its error, so the history (shared by every replica) shows it.
+    /// </summary>
+    private async Task RecordPlanningFailureAsync(TrackedRun run)
+    {
+        if (run.Plan is not null)
+        {
+            return;
+        }
+
+        try
+        {
+            await engine.RecordFailureAsync(run.Policies, run.Actor, run.DryRun, run.Error ?? "failed", CancellationToken.None, run.Id);
+        }
+        catch (Exception e)
+        {
+            // The state itself may be what is unreachable; the run stays failed in memory and in the webhook.
+            LogFailureNotRecorded(logger, e, run.Id);
+        }
     }
 
     private void Remember(TrackedRun run)
@@ -219,4 +243,7 @@ public sealed partial class RunCoordinator(ReclaimEngine engine, ReclaimMetrics 
 
     [LoggerMessage(EventId = 100, EventName = "RunFailed", Level = LogLevel.Error, Message = "run {RunId} failed")]
     private static partial void LogRunFailed(ILogger logger, Exception exception, string runId);
+
+    [LoggerMessage(EventId = 101, EventName = "RunFailureNotRecorded", Level = LogLevel.Error, Message = "run {RunId} failed and could not be recorded in state")]
+    private static partial void LogFailureNotRecorded(ILogger logger, Exception exception, string runId);
 }

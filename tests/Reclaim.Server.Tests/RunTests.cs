@@ -66,10 +66,8 @@ public sealed class RunTests
         using var admin = host.As("admin");
         var before = host.StoreKeys();
 
-        using var started = await admin.PostAsJsonAsync("api/v1/runs", new { policies = new[] { "uploads" }, dry_run = false });
-        started.StatusCode.Should().Be(HttpStatusCode.Accepted);
-        var runId = (await started.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
-        var run = await ServerHost.WaitForRunAsync(admin, runId);
+        var run = await ServerHost.RunAsync(admin, new { policies = new[] { "uploads" }, dry_run = false });
+        var runId = run["id"]!.GetValue<string>();
 
         run["status"]!.GetValue<string>().Should().Be("succeeded");
         run["actor"]!.GetValue<string>().Should().Be("api:admin");
@@ -100,8 +98,7 @@ public sealed class RunTests
         using var operatorClient = host.As("operator");
         var before = host.StoreKeys();
 
-        using var started = await operatorClient.PostAsJsonAsync("api/v1/runs", new { dry_run = true });
-        var run = await ServerHost.WaitForRunAsync(operatorClient, (await started.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>());
+        var run = await ServerHost.RunAsync(operatorClient, new { dry_run = true });
 
         run["dry_run"]!.GetValue<bool>().Should().BeTrue();
         run["actor"]!.GetValue<string>().Should().Be("api:operator");

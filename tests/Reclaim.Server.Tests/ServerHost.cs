@@ -60,37 +60,7 @@ public sealed class ServerHost : IAsyncDisposable
     {
         var host = new ServerHost();
         await host.SeedAsync();
-        var tokens = string.Join('\n', Keys.Select(k => $"    - {{name: {k.Key}, role: {k.Key}, sha256: {ApiKeys.Sha256Hex(k.Value)}}}"));
-        var yaml = $"""
-            version: 1
-            stores:
-              media:
-                type: filesystem
-                root: ./media
-            catalogs:
-              app:
-                provider: sqlite
-                connection: ./app.db
-            policies:
-              - name: uploads
-                type: orphans
-                store: media
-                layout: "uploads/{"{asset}"}/"
-                references:
-                  catalog: app
-                  query: "{referencesQuery}"
-                min_age: 1d
-            guards:
-              max_delete_fraction: 0.5
-            server:
-              tokens:
-            {tokens}
-              jwt:
-                secret: {JwtSecret}
-                role_claim: app_role
-              rate_limit_per_minute: {rateLimitPerMinute}
-            {extraYaml}
-            """;
+        var yaml = Yaml(rateLimitPerMinute, referencesQuery, extraYaml);
         var path = host._folder.Combine("reclaim.yaml");
         await File.WriteAllTextAsync(path, yaml);
         var config = ConfigLoader.Load(path);
@@ -161,6 +131,57 @@ public sealed class ServerHost : IAsyncDisposable
         throw new TimeoutException($"run {runId} did not finish");
     }
 
+    /// <summary>The config of a server over <see cref="SeedAsync(TemporaryFolder)"/>'s store and catalog: one <c>uploads</c> policy, the API keys, the JWT secret.</summary>
+    /// <param name="rateLimitPerMinute">Mutating requests per caller per minute.</param>
+    /// <param name="referencesQuery">The policy's references query.</param>
+    /// <param name="extraYaml">More YAML after the <c>server</c> section: top-level sections, or lines indented by two spaces that continue <c>server</c>.</param>
+    /// <returns>The YAML.</returns>
+    public static string Yaml(int rateLimitPerMinute = 1000, string referencesQuery = "SELECT id AS asset FROM assets", string extraYaml = "")
+    {
+        var tokens = string.Join('\n', Keys.Select(k => $"    - {{name: {k.Key}, role: {k.Key}, sha256: {ApiKeys.Sha256Hex(k.Value)}}}"));
+        return $"""
+            version: 1
+            stores:
+              media:
+                type: filesystem
+                root: ./media
+            catalogs:
+              app:
+                provider: sqlite
+                connection: ./app.db
+            policies:
+              - name: uploads
+                type: orphans
+                store: media
+                layout: "uploads/{"{asset}"}/"
+                references:
+                  catalog: app
+                  query: "{referencesQuery}"
+                min_age: 1d
+            guards:
+              max_delete_fraction: 0.5
+            server:
+              tokens:
+            {tokens}
+              jwt:
+                secret: {JwtSecret}
+                role_claim: app_role
+              rate_limit_per_minute: {rateLimitPerMinute}
+            {extraYaml}
+            """;
+    }
+
+    /// <summary>Starts a run through <c>POST /api/v1/runs</c> (which must answer <c>202</c>) and polls it until it has finished.</summary>
+    /// <param name="client">A client that may start the run.</param>
+    /// <param name="request">The request body (<c>{policies?, dry_run}</c>).</param>
+    /// <returns>The finished run.</returns>
+    public static async Task<JsonObject> RunAsync(HttpClient client, object request)
+    {
+        using var started = await client.PostAsJsonAsync("api/v1/runs", request);
+        started.StatusCode.Should().Be(System.Net.HttpStatusCode.Accepted);
+        return await WaitForRunAsync(client, (await started.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>());
+    }
+
     /// <summary>Every key in the store, trash included.</summary>
     /// <returns>Keys with <c>/</c> separators.</returns>
     public HashSet<string> StoreKeys() =>
@@ -179,10 +200,20 @@ public sealed class ServerHost : IAsyncDisposable
         _folder.Dispose();
     }
 
-    private async Task SeedAsync()
+    private async Task SeedAsync() => OrphanBytes = await SeedAsync(_folder);
+
+    /// <summary>
+    /// Seeds <paramref name="folder"/> with the store (<c>media/</c>: ten referenced upload folders and
+    /// <see cref="OrphanGroups"/> orphaned ones, three days old) and the SQLite catalog (<c>app.db</c>).
+    /// </summary>
+    /// <param name="folder">The folder.</param>
+    /// <returns>Bytes of every orphaned object together.</returns>
+    public static async Task<long> SeedAsync(TemporaryFolder folder)
     {
+        var root = folder.Combine("media");
+        var orphanBytes = 0L;
         var old = DateTime.UtcNow.AddDays(-3);
-        await using (var connection = new SqliteConnection($"Data Source={_folder.Combine("app.db")};Pooling=false"))
+        await using (var connection = new SqliteConnection($"Data Source={folder.Combine("app.db")};Pooling=false"))
         {
             await connection.OpenAsync();
             await using var command = connection.CreateCommand();
@@ -192,7 +223,7 @@ public sealed class ServerHost : IAsyncDisposable
 
         void Put(string key, int size)
         {
-            var path = Path.Combine(Root, key);
+            var path = Path.Combine(root, key);
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
             File.WriteAllBytes(path, Enumerable.Repeat((byte)'x', size).ToArray());
             File.SetLastWriteTimeUtc(path, old);
@@ -207,8 +238,10 @@ public sealed class ServerHost : IAsyncDisposable
         {
             Put($"uploads/gone{i}/video.mp4", 5000 + i);
             Put($"uploads/gone{i}/thumb.jpg", 300 + i);
-            OrphanBytes += 5000 + i + 300 + i;
+            orphanBytes += 5000 + i + 300 + i;
         }
+
+        return orphanBytes;
     }
 }
 

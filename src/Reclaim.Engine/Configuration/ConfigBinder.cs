@@ -28,8 +28,8 @@ internal sealed partial class ConfigBinder(ConfigReader reader, string path)
     /// <summary>The guards a policy may set for itself; <c>max_delete_count</c> stays per plan.</summary>
     private static readonly string[] PolicyGuardKeys = ["max_delete_fraction", "refuse_empty_references", "min_age_floor"];
     private static readonly string[] TrashKeys = ["prefix", "retention"];
-    private static readonly string[] ScheduleKeys = ["policies", "cron", "timezone"];
-    private static readonly string[] ServerKeys = ["urls", "tokens", "jwt", "webhook_url", "rate_limit_per_minute"];
+    private static readonly string[] ScheduleKeys = ["policies", "cron", "timezone", "run_on_startup"];
+    private static readonly string[] ServerKeys = ["urls", "tokens", "jwt", "webhook_url", "rate_limit_per_minute", "cluster_checkin_interval"];
     private static readonly string[] JwtKeys = ["secret", "authority", "audience", "issuer", "role_claim", "name_claim"];
     private static readonly string[] TokenKeys = ["name", "role", "sha256"];
     private static readonly string[] Roles = ["viewer", "operator", "admin"];
@@ -327,9 +327,10 @@ internal sealed partial class ConfigBinder(ConfigReader reader, string path)
             }
 
             var zone = ReadTimeZone(entry);
+            var onStartup = entry.Bool("run_on_startup") ?? false;
             if (names is { Count: > 0 } && cron is not null && zone is not null)
             {
-                schedule.Add(new ScheduleConfig([.. names.Select(n => n.Text)], cron, zone));
+                schedule.Add(new ScheduleConfig([.. names.Select(n => n.Text)], cron, zone) { RunOnStartup = onStartup });
             }
         }
 
@@ -419,8 +420,11 @@ internal sealed partial class ConfigBinder(ConfigReader reader, string path)
             section.Error("webhook_url", $"'{webhook}' is not an http(s) URL");
         }
 
+        // Durations are whole seconds at least, which is also the least Quartz accepts for its polling.
+        var checkin = section.Duration("cluster_checkin_interval", positive: true);
         return new ServerConfig(urls, tokens)
         {
+            ClusterCheckinInterval = checkin ?? defaults.ClusterCheckinInterval,
             Jwt = ReadJwt(section.Section("jwt")),
             WebhookUrl = webhook,
             RateLimitPerMinute = (int)(section.Integer("rate_limit_per_minute", 1, 100_000) ?? defaults.RateLimitPerMinute),

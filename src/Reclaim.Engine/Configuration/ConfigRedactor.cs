@@ -55,6 +55,7 @@ public static class ConfigRedactor
                 ["policies"] = new JsonArray([.. s.Policies.Select(p => (JsonNode?)p)]),
                 ["cron"] = s.Cron,
                 ["timezone"] = s.TimeZone,
+                ["run_on_startup"] = s.RunOnStartup,
             })]),
             ["server"] = new JsonObject
             {
@@ -76,6 +77,7 @@ public static class ConfigRedactor
                 },
                 ["webhook_url"] = config.Server.WebhookUrl is null ? null : RedactUrlPath(config.Server.WebhookUrl),
                 ["rate_limit_per_minute"] = config.Server.RateLimitPerMinute,
+                ["cluster_checkin_interval"] = Duration.Format(config.Server.ClusterCheckinInterval),
             },
         };
     }

@@ -205,7 +205,15 @@ public sealed record TrashConfig(string Prefix = ".reclaim-trash/", TimeSpan Ret
 /// <param name="Policies">The policies to run.</param>
 /// <param name="Cron">A cron expression (Quartz syntax accepted, 5-field Unix syntax converted).</param>
 /// <param name="TimeZone">An IANA time zone id (default UTC).</param>
-public sealed record ScheduleConfig(IReadOnlyList<string> Policies, string Cron, string TimeZone = "UTC");
+public sealed record ScheduleConfig(IReadOnlyList<string> Policies, string Cron, string TimeZone = "UTC")
+{
+    /// <summary>
+    /// Also run the entry's policies once each time <c>reclaim serve</c> starts (<c>run_on_startup</c>, default
+    /// <see langword="false"/>; seed 004's <c>AUTO_CLEANUP_ON_STARTUP</c>). Per process: with several replicas, each
+    /// one's start runs them once.
+    /// </summary>
+    public bool RunOnStartup { get; init; }
+}
 
 /// <summary>An API key, stored as the SHA-256 hex of the key.</summary>
 /// <param name="Name">Who holds it (recorded as the actor).</param>
@@ -232,6 +240,13 @@ public sealed record ServerConfig(string Urls = "http://127.0.0.1:8080", IReadOn
     /// 30); more get <c>429 Too Many Requests</c> with <c>Retry-After</c>.
     /// </summary>
     public int RateLimitPerMinute { get; init; } = 30;
+
+    /// <summary>
+    /// With PostgreSQL state, how often each replica records in the clustered scheduler's tables that it is alive and
+    /// looks for due firings (<c>server.cluster_checkin_interval</c>, at least 1 s, default 5 s). A replica silent for
+    /// this plus three times this is taken for dead and its firings are taken over.
+    /// </summary>
+    public TimeSpan ClusterCheckinInterval { get; init; } = TimeSpan.FromSeconds(5);
 }
 
 /// <summary>

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.DependencyInjection;
-using System.Globalization;
 using Quartz;
 using Reclaim.Engine.Configuration;
 
@@ -7,15 +6,20 @@ namespace Reclaim.Server.Scheduling;
 
 /// <summary>
 /// Registers Quartz.NET for the config's <c>schedule</c>: one job and cron trigger per entry, in the entry's time
-/// zone, a misfire (a firing missed while no replica ran) fired once at start-up rather than once per missed
-/// firing. With PostgreSQL state the job store is Quartz's clustered ADO store in the state database, so several
-/// replicas share the schedule, each firing runs on one of them, and a dead replica's firings are taken over (Quartz
-/// creates its <c>qrtz_*</c> tables there when missing); with SQLite state it is in memory.
+/// zone, a misfire (a firing missed while no replica ran) fired once rather than once per missed firing. With
+/// PostgreSQL state the job store is Quartz's clustered ADO store in the state database, so several replicas share
+/// the schedule, each firing runs on one of them, and a dead replica's firings are taken over (Quartz creates its
+/// <c>qrtz_*</c> tables there when missing); with SQLite state it is in memory. The entries themselves are written to
+/// the store at start by <see cref="ScheduleSynchronizer"/>, and <see cref="StartupRuns"/> starts the entries marked
+/// <c>run_on_startup</c>.
 /// </summary>
 public static class Scheduler
 {
-    /// <summary>The Quartz scheduler name (<c>sched_name</c> in its tables).</summary>
+    /// <summary>The Quartz scheduler name (<c>sched_name</c> in its tables) and the group of its jobs and triggers.</summary>
     public const string Name = "reclaim";
+
+    /// <summary>How late a firing may start before Quartz treats it as misfired and applies fire-once-now.</summary>
+    public static readonly TimeSpan MisfireThreshold = TimeSpan.FromSeconds(5);
 
     /// <summary>Adds the scheduler when the config has a schedule.</summary>
     /// <param name="services">The services.</param>
@@ -30,6 +34,7 @@ public static class Scheduler
         }
 
         var clustered = config.State.Provider == "postgres";
+        var checkin = config.Server.ClusterCheckinInterval;
         services.AddQuartz(quartz =>
         {
             quartz.ConfigureScheduler(options =>
@@ -45,6 +50,12 @@ public static class Scheduler
                 }
 
                 options.DefaultMisfireHandling = DefaultMisfireHandling.FireAndProceed;
+                if (clustered)
+                {
+                    // An idle replica looks for due firings this often; Quartz's default of 30 s would leave a dead
+                    // replica's schedule unattended that long after it has been detected.
+                    options.IdleWaitTime = checkin;
+                }
             });
             if (clustered)
             {
@@ -55,12 +66,12 @@ public static class Scheduler
                     store.ConfigureStore(options =>
                     {
                         options.StoreJobDataAsStrings = true;
-                        options.MisfireThreshold = TimeSpan.FromSeconds(5);
+                        options.MisfireThreshold = MisfireThreshold;
                     });
                     store.UseClustering(cluster =>
                     {
-                        cluster.CheckinInterval = TimeSpan.FromSeconds(5);
-                        cluster.CheckinMisfireThreshold = TimeSpan.FromSeconds(15);
+                        cluster.CheckinInterval = checkin;
+                        cluster.CheckinMisfireThreshold = checkin * 3;
                     });
                 });
             }
@@ -68,30 +79,19 @@ public static class Scheduler
             {
                 quartz.UseInMemoryStore();
             }
-
-            for (var i = 0; i < config.Schedule.Count; i++)
-            {
-                var entry = config.Schedule[i];
-                var job = new JobKey($"schedule-{i}", Name);
-                var index = i.ToString(CultureInfo.InvariantCulture);
-                quartz.AddJob<ScheduledRunJob>(j => j
-                    .WithIdentity(job)
-                    .StoreDurably()
-                    .UsingJobData(ScheduledRunJob.PoliciesKey, string.Join(',', entry.Policies))
-                    .UsingJobData(ScheduledRunJob.EntryKey, index)
-                    .WithDescription($"policies {string.Join(", ", entry.Policies)}"));
-                var zone = TimeZoneInfo.FindSystemTimeZoneById(entry.TimeZone);
-                var cron = CronExpressions.ToQuartz(entry.Cron);
-                quartz.AddTrigger(t => t
-                    .ForJob(job)
-                    .WithIdentity($"schedule-{i}", Name)
-                    .WithCronSchedule(cron, c => c.InTimeZone(zone).WithMisfireInstruction(CronTriggerMisfireInstruction.FireAndProceed)));
-            }
         });
+
+        // The synchronizer writes the entries before Quartz starts firing, which is once the host has started: a
+        // replica that fails to start (its port taken) never takes a firing it could not run.
+        services.AddHostedService<ScheduleSynchronizer>();
         services.AddQuartzHostedService(options =>
         {
             options.WaitForJobsToComplete = true;
             options.AwaitApplicationStarted = true;
         });
+        if (config.Schedule.Any(s => s.RunOnStartup))
+        {
+            services.AddHostedService<StartupRuns>();
+        }
     }
 }

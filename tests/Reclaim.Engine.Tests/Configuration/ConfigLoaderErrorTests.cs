@@ -571,7 +571,7 @@ public sealed class ConfigLoaderErrorTests : IDisposable
     /// A valid orphans policy: line 7 is its '- name:', 9 its store, 10 its layout, 12 its references' catalog,
     /// 14 its min_age, and 15 its action when given.
     /// </summary>
-    private static string Orphans(string store = "media", string catalog = "app", string layout = "\"uploads/{asset}/\"", string minAge = "24h", string? action = null) => $$"""
+    internal static string Orphans(string store = "media", string catalog = "app", string layout = "\"uploads/{asset}/\"", string minAge = "24h", string? action = null) => $$"""
         version: 1
         stores:
           media: {type: filesystem, root: ./media}
