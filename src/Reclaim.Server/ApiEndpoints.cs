@@ -39,18 +39,12 @@ internal static class ApiEndpoints
         api.MapPost("/runs/{id}/restore", RestoreAsync).RequireAuthorization(Roles.Admin).RequireRateLimiting(ReclaimServer.MutatingPolicy)
             .Accepts<RestoreRequest>("application/json");
         api.MapGet("/usage", UsageAsync);
-
-        // The deletion queue is another part of the product; until it lands these answer 501, not 404.
-        api.MapPost("/deletions", () => NotAvailable("enqueueing deletions")).RequireAuthorization(Roles.Operator).RequireRateLimiting(ReclaimServer.MutatingPolicy);
-        api.MapGet("/queue", () => NotAvailable("the deletion queue"));
+        QueueEndpoints.Map(api);
     }
 
-    private static ProblemHttpResult NotAvailable(string what) =>
-        TypedResults.Problem($"{what} is not available in this build", statusCode: StatusCodes.Status501NotImplemented, title: "Not implemented");
+    internal static ProblemHttpResult NotFound(string detail) => TypedResults.Problem(detail, statusCode: StatusCodes.Status404NotFound, title: "Not found");
 
-    private static ProblemHttpResult NotFound(string detail) => TypedResults.Problem(detail, statusCode: StatusCodes.Status404NotFound, title: "Not found");
-
-    private static ProblemHttpResult BadRequest(string detail) => TypedResults.Problem(detail, statusCode: StatusCodes.Status400BadRequest, title: "Bad request");
+    internal static ProblemHttpResult BadRequest(string detail) => TypedResults.Problem(detail, statusCode: StatusCodes.Status400BadRequest, title: "Bad request");
 
     private static async Task<Results<Ok<ReadyView>, JsonHttpResult<ReadyView>>> ReadyAsync(ReclaimEngine engine, CancellationToken cancellationToken)
     {
@@ -220,7 +214,7 @@ internal static class ApiEndpoints
     }
 
     /// <summary>Reads a JSON body strictly: malformed JSON, unknown fields and wrong types are 400 problems naming the spot.</summary>
-    private static async Task<(T? Body, ProblemHttpResult? Problem)> ReadAsync<T>(HttpRequest request, bool required, CancellationToken cancellationToken)
+    internal static async Task<(T? Body, ProblemHttpResult? Problem)> ReadAsync<T>(HttpRequest request, bool required, CancellationToken cancellationToken)
         where T : class
     {
         if (request.ContentLength == 0 || (request.ContentLength is null && !request.Headers.TransferEncoding.Any()))

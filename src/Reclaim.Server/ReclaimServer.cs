@@ -35,11 +35,17 @@ public sealed record ServerSettings
     /// <summary>This replica's id in the scheduler cluster (default <c>AUTO</c>: host name and start time).</summary>
     public string InstanceId { get; init; } = "AUTO";
 
+    /// <summary>
+    /// Run the queue worker in this process (default <see langword="true"/>; <c>reclaim serve --no-worker</c> turns it
+    /// off when separate <c>reclaim worker</c> processes drain the queues). <c>POST /api/v1/deletions</c> enqueues either way.
+    /// </summary>
+    public bool QueueWorker { get; init; } = true;
+
     /// <summary>The clock (tests move it).</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 }
 
-/// <summary>Builds the <c>reclaim serve</c> host: API, dashboard, metrics, scheduler, over one <see cref="ReclaimEngine"/>.</summary>
+/// <summary>Builds the <c>reclaim serve</c> host: API, dashboard, metrics, scheduler, queue worker, over one <see cref="ReclaimEngine"/>.</summary>
 public static class ReclaimServer
 {
     /// <summary>The rate limiter policy of mutating routes.</summary>
@@ -86,6 +92,9 @@ public static class ReclaimServer
         services.AddSingleton(sp => new RunNotifier(config, new HttpClient(), sp.GetRequiredService<ILogger<RunNotifier>>()));
         services.AddSingleton<RunCoordinator>();
         services.AddHostedService(sp => sp.GetRequiredService<RunCoordinator>());
+        services.AddSingleton(settings);
+        services.AddSingleton<QueueHost>();
+        services.AddHostedService(sp => sp.GetRequiredService<QueueHost>());
         services.ConfigureHttpJsonOptions(o =>
         {
             o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;

@@ -55,8 +55,9 @@ public sealed class ServerHost : IAsyncDisposable
     /// <param name="rateLimitPerMinute">Mutating requests per caller per minute.</param>
     /// <param name="referencesQuery">The policy's references query (a slow one makes runs last).</param>
     /// <param name="extraYaml">More top-level YAML (a schedule).</param>
+    /// <param name="queueWorker">Run the queue worker in the server.</param>
     /// <returns>The running server.</returns>
-    public static async Task<ServerHost> StartAsync(int rateLimitPerMinute = 1000, string referencesQuery = "SELECT id AS asset FROM assets", string extraYaml = "")
+    public static async Task<ServerHost> StartAsync(int rateLimitPerMinute = 1000, string referencesQuery = "SELECT id AS asset FROM assets", string extraYaml = "", bool queueWorker = true)
     {
         var host = new ServerHost();
         await host.SeedAsync();
@@ -94,7 +95,7 @@ public sealed class ServerHost : IAsyncDisposable
         var path = host._folder.Combine("reclaim.yaml");
         await File.WriteAllTextAsync(path, yaml);
         var config = ConfigLoader.Load(path);
-        host._app = await ReclaimServer.BuildAsync(config, new ServerSettings { Urls = "http://127.0.0.1:0", JsonLogs = false, LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning }, CancellationToken.None);
+        host._app = await ReclaimServer.BuildAsync(config, new ServerSettings { Urls = "http://127.0.0.1:0", JsonLogs = false, LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning, QueueWorker = queueWorker }, CancellationToken.None);
         await host._app.StartAsync();
         var address = host._app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         host.Address = new Uri(address.EndsWith('/') ? address : address + "/");
