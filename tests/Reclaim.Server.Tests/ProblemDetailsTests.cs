@@ -57,6 +57,8 @@ public sealed class ProblemDetailsTests(SharedServer server) : IClassFixture<Sha
         { "viewer", "GET", "api/v1/deletions/abc", null, "", 400, "not a deletion request id" },
         { "viewer", "GET", "api/v1/deletions/999999999", null, "", 404, "no deletion request 999999999" },
         { "viewer", "GET", "api/v1/queue?failures=-1", null, "", 400, "failures" },
+        { "viewer", "GET", "api/v1/reclaimed?days=0", null, "", 400, "days must be between 1 and 366" },
+        { "viewer", "GET", "api/v1/reclaimed?days=400", null, "", 400, "days must be between 1 and 366" },
         { "viewer", "GET", "api/v1/queue?queue=nope", null, "", 404, "no queue named 'nope'" },
     };
 

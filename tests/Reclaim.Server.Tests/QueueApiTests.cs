@@ -35,7 +35,7 @@ public sealed class QueueApiTests
         accepted["actor"]!.GetValue<string>().Should().Contain("operator");
         foreach (var id in ids)
         {
-            var request = await WaitForRequestAsync(viewer, id);
+            var request = await ServerHost.WaitForRequestAsync(viewer, id);
             request["status"]!.GetValue<string>().Should().Be("processed", request.ToJsonString());
             request["error"].Should().BeNull();
         }
@@ -61,7 +61,7 @@ public sealed class QueueApiTests
         var before = host.StoreKeys();
 
         var id = (await EnqueueAsync(operatorClient, new { store = "media", prefixes = new[] { "uploads/a3/" } })).Single();
-        (await WaitForRequestAsync(admin, id))["status"]!.GetValue<string>().Should().Be("processed");
+        (await ServerHost.WaitForRequestAsync(admin, id))["status"]!.GetValue<string>().Should().Be("processed");
 
         host.StoreKeys().Should().NotContain("uploads/a3/video.mp4").And.Contain(k => k.StartsWith(".reclaim-trash/", StringComparison.Ordinal));
         var runs = (await admin.GetFromJsonAsync<JsonArray>("api/v1/runs"))!;
@@ -138,20 +138,5 @@ public sealed class QueueApiTests
         var view = (await client.GetFromJsonAsync<JsonObject>($"api/v1/queue?queue={name}"))!;
         view["worker"]!.GetValue<bool>().Should().BeTrue();
         return view["queues"]!.AsArray().Single()!.AsObject();
-    }
-
-    private static async Task<JsonObject> WaitForRequestAsync(HttpClient client, long id)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (true)
-        {
-            var request = (await client.GetFromJsonAsync<JsonObject>($"api/v1/deletions/{id}"))!;
-            if (request["status"]!.GetValue<string>() != "pending" || DateTime.UtcNow > deadline)
-            {
-                return request;
-            }
-
-            await Task.Delay(100);
-        }
     }
 }

@@ -22,6 +22,7 @@ public sealed class RouteRoleMatrixTests(SharedServer server) : IClassFixture<Sh
             ("GET", $"api/v1/runs/{UnknownRun}", null, [401, 401, 401, 404, 404, 404]),
             ("GET", $"api/v1/runs/{UnknownRun}/actions", null, [401, 401, 401, 404, 404, 404]),
             ("GET", "api/v1/usage", null, [401, 401, 401, 200, 200, 200]),
+            ("GET", "api/v1/reclaimed?days=7", null, [401, 401, 401, 200, 200, 200]),
             ("POST", "api/v1/runs", """{"dry_run": true}""", [401, 401, 401, 403, 202, 202]),
             ("POST", "api/v1/runs", """{"dry_run": false}""", [401, 401, 401, 403, 403, 202]),
             ("POST", $"api/v1/runs/{UnknownRun}/restore", null, [401, 401, 401, 403, 403, 404]),

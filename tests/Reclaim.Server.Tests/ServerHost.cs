@@ -56,8 +56,10 @@ public sealed class ServerHost : IAsyncDisposable
     /// <param name="referencesQuery">The policy's references query (a slow one makes runs last).</param>
     /// <param name="extraYaml">More top-level YAML (a schedule).</param>
     /// <param name="queueWorker">Run the queue worker in the server.</param>
+    /// <param name="pricePerGbMonth">The store's <c>price_per_gb_month</c>, or none.</param>
     /// <returns>The running server.</returns>
-    public static async Task<ServerHost> StartAsync(int rateLimitPerMinute = 1000, string referencesQuery = "SELECT id AS asset FROM assets", string extraYaml = "", bool queueWorker = true)
+    public static async Task<ServerHost> StartAsync(
+        int rateLimitPerMinute = 1000, string referencesQuery = "SELECT id AS asset FROM assets", string extraYaml = "", bool queueWorker = true, decimal? pricePerGbMonth = null)
     {
         var host = new ServerHost();
         await host.SeedAsync();
@@ -68,6 +70,7 @@ public sealed class ServerHost : IAsyncDisposable
               media:
                 type: filesystem
                 root: ./media
+            {(pricePerGbMonth is { } price ? $"    price_per_gb_month: {price.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : string.Empty)}
             catalogs:
               app:
                 provider: sqlite
@@ -160,6 +163,25 @@ public sealed class ServerHost : IAsyncDisposable
         }
 
         throw new TimeoutException($"run {runId} did not finish");
+    }
+
+    /// <summary>Polls a deletion request (<c>GET /api/v1/deletions/{id}</c>) until it is no longer pending, for up to 30 s.</summary>
+    /// <param name="client">A client that may read the queue.</param>
+    /// <param name="id">The request id.</param>
+    /// <returns>The request as last read (still pending after 30 s).</returns>
+    public static async Task<JsonObject> WaitForRequestAsync(HttpClient client, long id)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            var request = (await client.GetFromJsonAsync<JsonObject>($"api/v1/deletions/{id}"))!;
+            if (request["status"]!.GetValue<string>() != "pending" || DateTime.UtcNow > deadline)
+            {
+                return request;
+            }
+
+            await Task.Delay(100);
+        }
     }
 
     /// <summary>Every key in the store, trash included.</summary>
