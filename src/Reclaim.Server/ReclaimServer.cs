@@ -41,6 +41,16 @@ public sealed record ServerSettings
     /// </summary>
     public bool QueueWorker { get; init; } = true;
 
+    /// <summary>
+    /// Where to send metrics and logs over OTLP (the collector's base URL, for example <c>http://127.0.0.1:4318/</c>;
+    /// <c>v1/metrics</c> and <c>v1/logs</c> are added for OTLP/HTTP). When <see langword="null"/> (default) the standard
+    /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> environment variable decides, and no OTLP export runs when it is unset too.
+    /// </summary>
+    public Uri? OtlpEndpoint { get; init; }
+
+    /// <summary>Time between OTLP metric exports; <see langword="null"/> (default) leaves it to <c>OTEL_METRIC_EXPORT_INTERVAL</c> (60 s when unset).</summary>
+    public TimeSpan? OtlpExportInterval { get; init; }
+
     /// <summary>The clock (tests move it).</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 }
@@ -82,6 +92,7 @@ public static class ReclaimServer
             builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
         }
 
+        OtlpExport.Add(builder, settings);
         var services = builder.Services;
         services.AddSingleton(config);
         services.AddSingleton(settings.TimeProvider);
@@ -109,6 +120,7 @@ public static class ReclaimServer
         var app = builder.Build();
         await app.Services.GetRequiredService<ReclaimEngine>().MigrateAsync(cancellationToken);
         _ = app.Services.GetRequiredService<PrometheusExporter>();
+        _ = app.Services.GetService<OpenTelemetry.Metrics.MeterProvider>();
 
         app.UseExceptionHandler();
         app.UseStatusCodePages();

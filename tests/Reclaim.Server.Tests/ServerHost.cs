@@ -57,9 +57,11 @@ public sealed class ServerHost : IAsyncDisposable
     /// <param name="extraYaml">More top-level YAML (a schedule).</param>
     /// <param name="queueWorker">Run the queue worker in the server.</param>
     /// <param name="pricePerGbMonth">The store's <c>price_per_gb_month</c>, or none.</param>
+    /// <param name="otlpEndpoint">An OTLP collector to export metrics and logs to every half second, or none.</param>
     /// <returns>The running server.</returns>
     public static async Task<ServerHost> StartAsync(
-        int rateLimitPerMinute = 1000, string referencesQuery = "SELECT id AS asset FROM assets", string extraYaml = "", bool queueWorker = true, decimal? pricePerGbMonth = null)
+        int rateLimitPerMinute = 1000, string referencesQuery = "SELECT id AS asset FROM assets", string extraYaml = "", bool queueWorker = true, decimal? pricePerGbMonth = null,
+        Uri? otlpEndpoint = null)
     {
         var host = new ServerHost();
         await host.SeedAsync();
@@ -98,7 +100,9 @@ public sealed class ServerHost : IAsyncDisposable
         var path = host._folder.Combine("reclaim.yaml");
         await File.WriteAllTextAsync(path, yaml);
         var config = ConfigLoader.Load(path);
-        host._app = await ReclaimServer.BuildAsync(config, new ServerSettings { Urls = "http://127.0.0.1:0", JsonLogs = false, LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning, QueueWorker = queueWorker }, CancellationToken.None);
+        host._app = await ReclaimServer.BuildAsync(config, new ServerSettings { Urls = "http://127.0.0.1:0", JsonLogs = false, LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning, QueueWorker = queueWorker,
+            OtlpEndpoint = otlpEndpoint, OtlpExportInterval = otlpEndpoint is null ? null : TimeSpan.FromMilliseconds(500),
+        }, CancellationToken.None);
         await host._app.StartAsync();
         var address = host._app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         host.Address = new Uri(address.EndsWith('/') ? address : address + "/");
