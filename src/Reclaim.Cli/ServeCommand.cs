@@ -9,7 +9,7 @@ namespace Reclaim.Cli;
 /// <summary><c>reclaim serve</c> and <c>reclaim token create</c>: the HTTP API, dashboard and scheduler, and the keys for them.</summary>
 internal static class ServeCommand
 {
-    /// <summary>Builds <c>reclaim serve [--urls URLS] [--log-format json|text]</c>.</summary>
+    /// <summary>Builds <c>reclaim serve [--urls URLS] [--log-format json|text] [--no-worker]</c>.</summary>
     /// <param name="context">Makes the command's context from its parse result.</param>
     /// <returns>The command.</returns>
     public static Command Create(Func<ParseResult, CliContext> context)
@@ -17,7 +17,8 @@ internal static class ServeCommand
         var urls = new Option<string?>("--urls") { Description = "Where to listen (default: server.urls, http://127.0.0.1:8080)." };
         var logFormat = new Option<string>("--log-format") { Description = "Log lines as json (default) or text.", DefaultValueFactory = _ => "json" };
         logFormat.AcceptOnlyFromAmong("json", "text");
-        var command = new Command("serve", "Run the HTTP API, the dashboard, metrics and the scheduler until stopped (Ctrl+C or SIGTERM finish the running batch first).") { urls, logFormat };
+        var noWorker = new Option<bool>("--no-worker") { Description = "Do not run the queue worker in this process (separate 'reclaim worker' processes drain the queues)." };
+        var command = new Command("serve", "Run the HTTP API, the dashboard, metrics, the scheduler and the queue worker until stopped (Ctrl+C or SIGTERM finish the running batch first).") { urls, logFormat, noWorker };
         command.SetAction((result, cancellationToken) =>
         {
             var cli = context(result);
@@ -30,6 +31,7 @@ internal static class ServeCommand
                     JsonLogs = result.GetValue(logFormat) == "json",
                     LogLevel = cli.Verbose ? LogLevel.Debug : LogLevel.Information,
                     TimeProvider = cli.Time,
+                    QueueWorker = !result.GetValue(noWorker),
                 };
                 await using var app = await ReclaimServer.BuildAsync(config, settings, cancellationToken);
 

@@ -54,6 +54,18 @@ public sealed record UsageReclaimable(string Policy, string Store, long Objects,
 /// <param name="Reclaimable">Per-policy reclaimable bytes from a dry run (empty when not asked for).</param>
 public sealed record UsageReport(IReadOnlyList<UsageRow> Prefixes, IReadOnlyList<UsageStore> Stores, IReadOnlyList<UsageReclaimable> Reclaimable);
 
+/// <summary>What was removed on one UTC day.</summary>
+/// <param name="Day">The day.</param>
+/// <param name="ObjectsRemoved">Objects deleted or quarantined.</param>
+/// <param name="BytesDeleted">Bytes deleted (gone for good).</param>
+/// <param name="BytesQuarantined">Bytes moved to the trash (freed once purged).</param>
+/// <param name="BytesRestored">Bytes moved back from the trash.</param>
+public sealed record ReclaimedDay(DateOnly Day, long ObjectsRemoved, long BytesDeleted, long BytesQuarantined, long BytesRestored)
+{
+    /// <summary>Bytes deleted and quarantined together.</summary>
+    public long BytesRemoved => BytesDeleted + BytesQuarantined;
+}
+
 /// <summary>
 /// Everything Reclaim does, in one place: plan, apply, sweep, restore, purge, history, usage. The CLI verbs and
 /// the HTTP endpoints are thin callers of this class. Destructive calls go through <see cref="DestructiveGate"/>.
@@ -426,6 +438,33 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
         }
 
         return new UsageReport(prefixes, stores, savings);
+    }
+
+    /// <summary>
+    /// What runs and the queue removed per UTC day over the last <paramref name="days"/> days (today included), from
+    /// the actions recorded in state: deleted and quarantined objects count as removed; restores are shown apart.
+    /// </summary>
+    /// <param name="days">Days, 1 to 366.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>One row per day, oldest first, days without actions included with zeros.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="days"/> is outside 1 to 366.</exception>
+    public async Task<IReadOnlyList<ReclaimedDay>> ReclaimedByDayAsync(int days, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(days, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(days, 366);
+        var today = DateOnly.FromDateTime(timeProvider.GetUtcNow().UtcDateTime);
+        var first = today.AddDays(1 - days);
+        var state = await workspace.StateAsync(cancellationToken);
+        var totals = state is IActionHistory history
+            ? await history.DoneByDayAsync(new DateTimeOffset(first.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero), cancellationToken)
+            : [];
+        var byDay = totals.ToLookup(t => t.Day);
+        return [.. Enumerable.Range(0, days).Select(i =>
+        {
+            var day = first.AddDays(i);
+            long Sum(ActionKind kind, bool bytes) => byDay[day].Where(t => t.Kind == kind).Sum(t => bytes ? t.Bytes : t.Objects);
+            return new ReclaimedDay(day, Sum(ActionKind.Delete, false) + Sum(ActionKind.Quarantine, false), Sum(ActionKind.Delete, true), Sum(ActionKind.Quarantine, true), Sum(ActionKind.Restore, true));
+        })];
     }
 
     private static decimal? Cost(long bytes, decimal? pricePerGbMonth) =>

@@ -39,18 +39,13 @@ internal static class ApiEndpoints
         api.MapPost("/runs/{id}/restore", RestoreAsync).RequireAuthorization(Roles.Admin).RequireRateLimiting(ReclaimServer.MutatingPolicy)
             .Accepts<RestoreRequest>("application/json");
         api.MapGet("/usage", UsageAsync);
-
-        // The deletion queue is another part of the product; until it lands these answer 501, not 404.
-        api.MapPost("/deletions", () => NotAvailable("enqueueing deletions")).RequireAuthorization(Roles.Operator).RequireRateLimiting(ReclaimServer.MutatingPolicy);
-        api.MapGet("/queue", () => NotAvailable("the deletion queue"));
+        api.MapGet("/reclaimed", ReclaimedAsync);
+        QueueEndpoints.Map(api);
     }
 
-    private static ProblemHttpResult NotAvailable(string what) =>
-        TypedResults.Problem($"{what} is not available in this build", statusCode: StatusCodes.Status501NotImplemented, title: "Not implemented");
+    internal static ProblemHttpResult NotFound(string detail) => TypedResults.Problem(detail, statusCode: StatusCodes.Status404NotFound, title: "Not found");
 
-    private static ProblemHttpResult NotFound(string detail) => TypedResults.Problem(detail, statusCode: StatusCodes.Status404NotFound, title: "Not found");
-
-    private static ProblemHttpResult BadRequest(string detail) => TypedResults.Problem(detail, statusCode: StatusCodes.Status400BadRequest, title: "Bad request");
+    internal static ProblemHttpResult BadRequest(string detail) => TypedResults.Problem(detail, statusCode: StatusCodes.Status400BadRequest, title: "Bad request");
 
     private static async Task<Results<Ok<ReadyView>, JsonHttpResult<ReadyView>>> ReadyAsync(ReclaimEngine engine, CancellationToken cancellationToken)
     {
@@ -207,20 +202,33 @@ internal static class ApiEndpoints
             return NotFound($"no store named '{store}' (stores: {string.Join(", ", engine.Config.Stores.Keys)})");
         }
 
-        var rows = await engine.UsageAsync(store, depth ?? 1, progress: null, cancellationToken);
+        var report = await engine.UsageReportAsync(store, depth ?? 1, reclaimable: false, progress: null, cancellationToken);
+        var rows = report.Prefixes;
         var trash = engine.Config.Trash.Prefix;
-        var stores = rows.GroupBy(r => r.Store, StringComparer.Ordinal).Select(g => new StoreUsage(
-            g.Key,
-            g.Sum(r => r.Objects),
-            g.Sum(r => r.Bytes),
-            g.Where(r => string.Equals(r.Prefix, trash, StringComparison.Ordinal)).Sum(r => r.Objects),
-            g.Where(r => string.Equals(r.Prefix, trash, StringComparison.Ordinal)).Sum(r => r.Bytes),
-            engine.Config.Stores[g.Key].PricePerGbMonth)).ToList();
+        var stores = report.Stores.Select(s => new StoreUsage(
+            s.Store,
+            s.Objects,
+            s.Bytes,
+            rows.Where(r => r.Store == s.Store && string.Equals(r.Prefix, trash, StringComparison.Ordinal)).Sum(r => r.Objects),
+            rows.Where(r => r.Store == s.Store && string.Equals(r.Prefix, trash, StringComparison.Ordinal)).Sum(r => r.Bytes),
+            s.PricePerGbMonth,
+            s.CostPerMonth)).ToList();
         return TypedResults.Ok(new UsageView(stores, rows));
     }
 
+    private static async Task<Results<Ok<ReclaimedView>, ProblemHttpResult>> ReclaimedAsync(ReclaimEngine engine, int? days, CancellationToken cancellationToken)
+    {
+        if (days is < 1 or > 366)
+        {
+            return BadRequest($"days must be between 1 and 366, not {days}");
+        }
+
+        var perDay = await engine.ReclaimedByDayAsync(days ?? 30, cancellationToken);
+        return TypedResults.Ok(new ReclaimedView(perDay.Count, perDay.Sum(d => d.BytesRemoved), perDay.Sum(d => d.ObjectsRemoved), perDay));
+    }
+
     /// <summary>Reads a JSON body strictly: malformed JSON, unknown fields and wrong types are 400 problems naming the spot.</summary>
-    private static async Task<(T? Body, ProblemHttpResult? Problem)> ReadAsync<T>(HttpRequest request, bool required, CancellationToken cancellationToken)
+    internal static async Task<(T? Body, ProblemHttpResult? Problem)> ReadAsync<T>(HttpRequest request, bool required, CancellationToken cancellationToken)
         where T : class
     {
         if (request.ContentLength == 0 || (request.ContentLength is null && !request.Headers.TransferEncoding.Any()))
@@ -266,5 +274,13 @@ public sealed record UsageView(IReadOnlyList<StoreUsage> Stores, IReadOnlyList<U
 /// <param name="Bytes">Bytes, trash included.</param>
 /// <param name="TrashObjects">Objects in the trash.</param>
 /// <param name="TrashBytes">Bytes in the trash.</param>
-/// <param name="PricePerGbMonth">The configured price, or <see langword="null"/>.</param>
-public sealed record StoreUsage(string Store, long Objects, long Bytes, long TrashObjects, long TrashBytes, decimal? PricePerGbMonth);
+/// <param name="PricePerGbMonth">The configured price per GB-month (GB = 2^30 bytes), or <see langword="null"/>.</param>
+/// <param name="CostPerMonth">What the store's bytes cost per month at that price (as <c>reclaim usage</c> computes it), or <see langword="null"/> when unpriced.</param>
+public sealed record StoreUsage(string Store, long Objects, long Bytes, long TrashObjects, long TrashBytes, decimal? PricePerGbMonth, decimal? CostPerMonth);
+
+/// <summary>What was removed per UTC day (<c>GET /api/v1/reclaimed?days=N</c>).</summary>
+/// <param name="Days">Days covered, today included.</param>
+/// <param name="BytesRemoved">Bytes deleted or quarantined over those days.</param>
+/// <param name="ObjectsRemoved">Objects deleted or quarantined over those days.</param>
+/// <param name="PerDay">One row per day, oldest first, with zeros on days without actions.</param>
+public sealed record ReclaimedView(int Days, long BytesRemoved, long ObjectsRemoved, IReadOnlyList<ReclaimedDay> PerDay);

@@ -35,11 +35,27 @@ public sealed record ServerSettings
     /// <summary>This replica's id in the scheduler cluster (default <c>AUTO</c>: host name and start time).</summary>
     public string InstanceId { get; init; } = "AUTO";
 
+    /// <summary>
+    /// Run the queue worker in this process (default <see langword="true"/>; <c>reclaim serve --no-worker</c> turns it
+    /// off when separate <c>reclaim worker</c> processes drain the queues). <c>POST /api/v1/deletions</c> enqueues either way.
+    /// </summary>
+    public bool QueueWorker { get; init; } = true;
+
+    /// <summary>
+    /// Where to send metrics and logs over OTLP (the collector's base URL, for example <c>http://127.0.0.1:4318/</c>;
+    /// <c>v1/metrics</c> and <c>v1/logs</c> are added for OTLP/HTTP). When <see langword="null"/> (default) the standard
+    /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> environment variable decides, and no OTLP export runs when it is unset too.
+    /// </summary>
+    public Uri? OtlpEndpoint { get; init; }
+
+    /// <summary>Time between OTLP metric exports; <see langword="null"/> (default) leaves it to <c>OTEL_METRIC_EXPORT_INTERVAL</c> (60 s when unset).</summary>
+    public TimeSpan? OtlpExportInterval { get; init; }
+
     /// <summary>The clock (tests move it).</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 }
 
-/// <summary>Builds the <c>reclaim serve</c> host: API, dashboard, metrics, scheduler, over one <see cref="ReclaimEngine"/>.</summary>
+/// <summary>Builds the <c>reclaim serve</c> host: API, dashboard, metrics, scheduler, queue worker, over one <see cref="ReclaimEngine"/>.</summary>
 public static class ReclaimServer
 {
     /// <summary>The rate limiter policy of mutating routes.</summary>
@@ -76,6 +92,7 @@ public static class ReclaimServer
             builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
         }
 
+        OtlpExport.Add(builder, settings);
         var services = builder.Services;
         services.AddSingleton(config);
         services.AddSingleton(settings.TimeProvider);
@@ -86,6 +103,9 @@ public static class ReclaimServer
         services.AddSingleton(sp => new RunNotifier(config, new HttpClient(), sp.GetRequiredService<ILogger<RunNotifier>>()));
         services.AddSingleton<RunCoordinator>();
         services.AddHostedService(sp => sp.GetRequiredService<RunCoordinator>());
+        services.AddSingleton(settings);
+        services.AddSingleton<QueueHost>();
+        services.AddHostedService(sp => sp.GetRequiredService<QueueHost>());
         services.ConfigureHttpJsonOptions(o =>
         {
             o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
@@ -100,6 +120,7 @@ public static class ReclaimServer
         var app = builder.Build();
         await app.Services.GetRequiredService<ReclaimEngine>().MigrateAsync(cancellationToken);
         _ = app.Services.GetRequiredService<PrometheusExporter>();
+        _ = app.Services.GetService<OpenTelemetry.Metrics.MeterProvider>();
 
         app.UseExceptionHandler();
         app.UseStatusCodePages();

@@ -55,16 +55,23 @@ public sealed class ServerHost : IAsyncDisposable
     /// <param name="rateLimitPerMinute">Mutating requests per caller per minute.</param>
     /// <param name="referencesQuery">The policy's references query (a slow one makes runs last).</param>
     /// <param name="extraYaml">More top-level YAML (a schedule).</param>
+    /// <param name="queueWorker">Run the queue worker in the server.</param>
+    /// <param name="pricePerGbMonth">The store's <c>price_per_gb_month</c>, or none.</param>
+    /// <param name="otlpEndpoint">An OTLP collector to export metrics and logs to every half second, or none.</param>
     /// <returns>The running server.</returns>
-    public static async Task<ServerHost> StartAsync(int rateLimitPerMinute = 1000, string referencesQuery = "SELECT id AS asset FROM assets", string extraYaml = "")
+    public static async Task<ServerHost> StartAsync(
+        int rateLimitPerMinute = 1000, string referencesQuery = "SELECT id AS asset FROM assets", string extraYaml = "", bool queueWorker = true, decimal? pricePerGbMonth = null,
+        Uri? otlpEndpoint = null)
     {
         var host = new ServerHost();
         await host.SeedAsync();
-        var yaml = Yaml(rateLimitPerMinute, referencesQuery, extraYaml);
+        var yaml = Yaml(rateLimitPerMinute, referencesQuery, extraYaml, pricePerGbMonth);
         var path = host._folder.Combine("reclaim.yaml");
         await File.WriteAllTextAsync(path, yaml);
         var config = ConfigLoader.Load(path);
-        host._app = await ReclaimServer.BuildAsync(config, new ServerSettings { Urls = "http://127.0.0.1:0", JsonLogs = false, LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning }, CancellationToken.None);
+        host._app = await ReclaimServer.BuildAsync(config, new ServerSettings { Urls = "http://127.0.0.1:0", JsonLogs = false, LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning, QueueWorker = queueWorker,
+            OtlpEndpoint = otlpEndpoint, OtlpExportInterval = otlpEndpoint is null ? null : TimeSpan.FromMilliseconds(500),
+        }, CancellationToken.None);
         await host._app.StartAsync();
         var address = host._app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         host.Address = new Uri(address.EndsWith('/') ? address : address + "/");
@@ -136,7 +143,8 @@ public sealed class ServerHost : IAsyncDisposable
     /// <param name="referencesQuery">The policy's references query.</param>
     /// <param name="extraYaml">More YAML after the <c>server</c> section: top-level sections, or lines indented by two spaces that continue <c>server</c>.</param>
     /// <returns>The YAML.</returns>
-    public static string Yaml(int rateLimitPerMinute = 1000, string referencesQuery = "SELECT id AS asset FROM assets", string extraYaml = "")
+    /// <param name="pricePerGbMonth">The store's <c>price_per_gb_month</c>, or <see langword="null"/> for none.</param>
+    public static string Yaml(int rateLimitPerMinute = 1000, string referencesQuery = "SELECT id AS asset FROM assets", string extraYaml = "", decimal? pricePerGbMonth = null)
     {
         var tokens = string.Join('\n', Keys.Select(k => $"    - {{name: {k.Key}, role: {k.Key}, sha256: {ApiKeys.Sha256Hex(k.Value)}}}"));
         return $"""
@@ -145,6 +153,7 @@ public sealed class ServerHost : IAsyncDisposable
               media:
                 type: filesystem
                 root: ./media
+            {(pricePerGbMonth is { } price ? $"    price_per_gb_month: {price.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : string.Empty)}
             catalogs:
               app:
                 provider: sqlite
@@ -180,6 +189,25 @@ public sealed class ServerHost : IAsyncDisposable
         using var started = await client.PostAsJsonAsync("api/v1/runs", request);
         started.StatusCode.Should().Be(System.Net.HttpStatusCode.Accepted);
         return await WaitForRunAsync(client, (await started.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>());
+    }
+
+    /// <summary>Polls a deletion request (<c>GET /api/v1/deletions/{id}</c>) until it is no longer pending, for up to 30 s.</summary>
+    /// <param name="client">A client that may read the queue.</param>
+    /// <param name="id">The request id.</param>
+    /// <returns>The request as last read (still pending after 30 s).</returns>
+    public static async Task<JsonObject> WaitForRequestAsync(HttpClient client, long id)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            var request = (await client.GetFromJsonAsync<JsonObject>($"api/v1/deletions/{id}"))!;
+            if (request["status"]!.GetValue<string>() != "pending" || DateTime.UtcNow > deadline)
+            {
+                return request;
+            }
+
+            await Task.Delay(100);
+        }
     }
 
     /// <summary>Every key in the store, trash included.</summary>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Reclaim.Core.State;
+using Reclaim.Core.Storage;
 using Reclaim.Data.State;
 using Reclaim.Engine.Configuration;
 using Reclaim.Engine.Runtime;
@@ -156,7 +157,7 @@ public sealed class QueueService(Workspace workspace, TimeProvider timeProvider,
     /// <param name="action">Delete or quarantine.</param>
     /// <param name="cancellationToken">Cancels the write.</param>
     /// <returns>The request ids.</returns>
-    /// <exception cref="UsageException">An unknown store, nothing to enqueue, or an invalid key or prefix.</exception>
+    /// <exception cref="UsageException">An unknown store, nothing to enqueue, an invalid key or prefix, or one in the trash.</exception>
     public async Task<IReadOnlyList<long>> EnqueueAsync(string store, IReadOnlyList<string> keys, IReadOnlyList<string> prefixes, ActionKind action, CancellationToken cancellationToken)
     {
         if (!Config.Stores.ContainsKey(store))
@@ -169,7 +170,10 @@ public sealed class QueueService(Workspace workspace, TimeProvider timeProvider,
             throw new UsageException("nothing to enqueue: give --key KEY or --prefix PREFIX/ (repeatable)");
         }
 
-        var problems = keys.Select(k => QueueTarget.TryResolve(k, folder: false, 1, null, out _)).Concat(prefixes.Select(QueueTarget.CheckPrefix)).OfType<string>().ToList();
+        var trash = Config.Trash.Prefix;
+        var problems = keys.Select(k => QueueTarget.TryResolve(k, folder: false, 1, null, out _)).Concat(prefixes.Select(QueueTarget.CheckPrefix))
+            .Concat(keys.Concat(prefixes).Where(t => t is not null && ObjectKey.IsUnder(t, trash)).Select(t => $"rejected: '{ObjectKey.Printable(t)}' is in the trash ('{trash}'); nothing was deleted"))
+            .OfType<string>().ToList();
         if (problems.Count > 0)
         {
             throw new UsageException(string.Join(Environment.NewLine, problems.Select(p => p.Replace("nothing was deleted", "nothing was enqueued", StringComparison.Ordinal))));
@@ -179,6 +183,16 @@ public sealed class QueueService(Workspace workspace, TimeProvider timeProvider,
         var requests = keys.Select(k => new OwnQueueRequest(0, store, k, null, action, now)).Concat(prefixes.Select(p => new OwnQueueRequest(0, store, null, p, action, now))).ToList();
         var (_, queueState) = await StateAsync();
         return await queueState.EnqueueAsync(requests, cancellationToken);
+    }
+
+    /// <summary>One request of Reclaim's own queue, as it stands: pending, processed, or processed with its error.</summary>
+    /// <param name="id">The request id (from <see cref="EnqueueAsync"/>).</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The request, or <see langword="null"/> when no request has that id.</returns>
+    public async Task<OwnQueueRequest?> RequestAsync(long id, CancellationToken cancellationToken)
+    {
+        var (_, queueState) = await StateAsync();
+        return await queueState.GetOwnAsync(id, cancellationToken);
     }
 
     private async Task<(IStateStore State, IQueueState Queue)> StateAsync()

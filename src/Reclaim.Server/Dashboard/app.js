@@ -58,7 +58,19 @@ function signOut() {
 }
 
 async function refresh() {
-  await Promise.all([loadStores(), loadRuns(), loadQueue()]);
+  await Promise.all([loadStores(), loadRuns(), loadQueue(), loadReclaimed()]);
+}
+
+function age(seconds) {
+  if (seconds == null) return "";
+  if (seconds >= 86400) return (seconds / 86400).toFixed(1) + " d";
+  if (seconds >= 3600) return (seconds / 3600).toFixed(1) + " h";
+  if (seconds >= 60) return Math.round(seconds / 60) + " min";
+  return seconds + " s";
+}
+
+function money(amount) {
+  return amount == null ? "" : amount.toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 }
 
 async function loadStores() {
@@ -76,7 +88,7 @@ async function loadStores() {
       cell(row, bytes(s.bytes), "num bytes");
       cell(row, status ? bytes(reclaimable[s.store] ?? 0) : "?", "num reclaimable");
       cell(row, `${s.trash_objects} (${bytes(s.trash_bytes)})`, "num");
-      cell(row, s.price_per_gb_month == null ? "" : "$" + (s.bytes / 1e9 * s.price_per_gb_month).toFixed(2), "num");
+      cell(row, money(s.cost_per_month), "num cost");
     }
   } catch (e) {
     tbody.replaceChildren();
@@ -106,12 +118,71 @@ async function loadRuns() {
 }
 
 async function loadQueue() {
+  const tbody = $("queue").querySelector("tbody");
   try {
-    const q = await api("/api/v1/queue");
-    $("queue").textContent = JSON.stringify(q);
+    const view = await api("/api/v1/queue");
+    $("queue-worker").textContent = view.worker
+      ? "This server's worker drains these queues."
+      : "This server runs no worker (reclaim serve --no-worker): reclaim worker processes drain these queues.";
+    tbody.replaceChildren();
+    for (const q of view.queues) {
+      const row = tbody.insertRow();
+      row.dataset.queue = q.queue;
+      cell(row, q.queue);
+      cell(row, q.depth.toLocaleString(), "num depth");
+      cell(row, age(q.oldest_pending_age_seconds), "num");
+      cell(row, q.in_flight, "num");
+      const failures = cell(row, q.recent_failures.length === 0 ? "none" : "", "failures");
+      for (const f of q.recent_failures) {
+        const line = document.createElement("div");
+        line.className = "error";
+        line.textContent = `${f.id} ${f.target}: ${f.error}`;
+        failures.appendChild(line);
+      }
+    }
   } catch (e) {
-    $("queue").textContent = e.status === 501 ? "The deletion queue is not available in this build." : e.message;
+    tbody.replaceChildren();
+    cell(tbody.insertRow(), e.message, "error");
   }
+}
+
+// Bytes removed (deleted or quarantined) per UTC day as an inline SVG bar chart: no library, no build step.
+async function loadReclaimed() {
+  const box = $("reclaimed-chart");
+  let view;
+  try {
+    view = await api("/api/v1/reclaimed?days=30");
+  } catch (e) {
+    box.replaceChildren(document.createTextNode(e.message));
+    return;
+  }
+  $("reclaimed-total").textContent = `${bytes(view.bytes_removed)} in ${view.objects_removed.toLocaleString()} objects over ${view.days} days`;
+  const ns = "http://www.w3.org/2000/svg";
+  const el = (name, attrs, text) => {
+    const node = document.createElementNS(ns, name);
+    for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+    if (text != null) node.textContent = text;
+    return node;
+  };
+  const width = 1000, height = 180, left = 70, bottom = 22, top = 8;
+  const max = Math.max(1, ...view.per_day.map((d) => d.bytes_removed));
+  const slot = (width - left) / view.per_day.length;
+  const svg = el("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": "bytes reclaimed per day", class: "chart" });
+  const y = (v) => top + (height - top - bottom) * (1 - v / max);
+  for (const f of [0, 0.5, 1]) {
+    svg.appendChild(el("line", { x1: left, x2: width, y1: y(max * f), y2: y(max * f), class: "grid" }));
+    svg.appendChild(el("text", { x: left - 6, y: y(max * f) + 4, class: "axis", "text-anchor": "end" }, bytes(Math.round(max * f))));
+  }
+  view.per_day.forEach((d, i) => {
+    const x = left + i * slot + slot * 0.15;
+    const bar = el("rect", { x, y: y(d.bytes_removed), width: slot * 0.7, height: height - bottom - y(d.bytes_removed), class: "bar", "data-day": d.day, "data-bytes": d.bytes_removed });
+    bar.appendChild(el("title", {}, `${d.day}: ${bytes(d.bytes_removed)} removed (${bytes(d.bytes_deleted)} deleted, ${bytes(d.bytes_quarantined)} quarantined), ${bytes(d.bytes_restored)} restored`));
+    svg.appendChild(bar);
+    if (i % 5 === 0 || i === view.per_day.length - 1) {
+      svg.appendChild(el("text", { x: x + slot * 0.35, y: height - 6, class: "axis", "text-anchor": "middle" }, d.day.slice(5)));
+    }
+  });
+  box.replaceChildren(svg);
 }
 
 async function showRun(id) {

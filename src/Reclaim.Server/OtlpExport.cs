@@ -1,0 +1,73 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry;
+using OpenTelemetry.Exporter;
+using OpenTelemetry.Logs;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+
+namespace Reclaim.Server;
+
+/// <summary>
+/// Optional OTLP export of the server's metrics (the <c>Reclaim</c> and <c>Reclaim.*</c> meters) and logs, next to
+/// <c>/metrics</c>. It is on when <see cref="ServerSettings.OtlpEndpoint"/> is set or the standard
+/// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> (or <c>OTEL_EXPORTER_OTLP_METRICS_ENDPOINT</c>) environment variable is;
+/// the other standard variables (<c>OTEL_EXPORTER_OTLP_HEADERS</c> for an API key, <c>OTEL_EXPORTER_OTLP_PROTOCOL</c>,
+/// <c>OTEL_METRIC_EXPORT_INTERVAL</c>, <c>OTEL_SERVICE_NAME</c>) are honoured by the OpenTelemetry SDK. The protocol is
+/// OTLP/HTTP with protobuf unless <c>OTEL_EXPORTER_OTLP_PROTOCOL</c> says <c>grpc</c>.
+/// </summary>
+internal static class OtlpExport
+{
+    private const string EndpointVariable = "OTEL_EXPORTER_OTLP_ENDPOINT";
+
+    /// <summary>Whether export is configured.</summary>
+    public static bool Enabled(ServerSettings settings) =>
+        settings.OtlpEndpoint is not null ||
+        !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(EndpointVariable)) ||
+        !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"));
+
+    /// <summary>Adds the meter provider (a singleton, flushed when the host is disposed) and the OTLP log provider, when enabled.</summary>
+    public static void Add(WebApplicationBuilder builder, ServerSettings settings)
+    {
+        if (!Enabled(settings))
+        {
+            return;
+        }
+
+        var resource = ResourceBuilder.CreateDefault().AddService("reclaim", serviceVersion: typeof(OtlpExport).Assembly.GetName().Version?.ToString());
+        builder.Services.AddSingleton(_ => Sdk.CreateMeterProviderBuilder()
+            .SetResourceBuilder(resource)
+            .AddMeter(Engine.Telemetry.ReclaimMetrics.MeterName, Engine.Telemetry.ReclaimMetrics.MeterName + ".*")
+            .AddOtlpExporter((exporter, reader) =>
+            {
+                Configure(exporter, settings, "v1/metrics");
+                if (settings.OtlpExportInterval is { } interval)
+                {
+                    reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = (int)interval.TotalMilliseconds;
+                }
+            })
+            .Build());
+        builder.Logging.AddOpenTelemetry(o =>
+        {
+            o.SetResourceBuilder(resource);
+            o.IncludeFormattedMessage = true;
+            o.AddOtlpExporter(exporter => Configure(exporter, settings, "v1/logs"));
+        });
+    }
+
+    private static void Configure(OtlpExporterOptions exporter, ServerSettings settings, string signalPath)
+    {
+        if (string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_PROTOCOL")))
+        {
+            exporter.Protocol = OtlpExportProtocol.HttpProtobuf;
+        }
+
+        if (settings.OtlpEndpoint is { } endpoint)
+        {
+            // An endpoint given in code is used as is by the SDK: add the signal's path as the variable would.
+            var text = endpoint.ToString();
+            exporter.Endpoint = exporter.Protocol == OtlpExportProtocol.HttpProtobuf ? new Uri((text.EndsWith('/') ? text : text + "/") + signalPath) : endpoint;
+        }
+    }
+}

@@ -1,0 +1,142 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace Reclaim.Server.Tests;
+
+/// <summary>
+/// <c>POST /api/v1/deletions</c> and <c>GET /api/v1/queue</c> against a real server over a folder store: the server's
+/// own queue worker executes what the API accepted, and what the queue refuses is neither enqueued nor deleted.
+/// </summary>
+public sealed class QueueApiTests
+{
+    [Fact]
+    public async Task Deletions_ThroughTheApi_AreExecutedByTheServersWorker()
+    {
+        await using var host = await ServerHost.StartAsync();
+        using var operatorClient = host.As("operator");
+        using var viewer = host.As("viewer");
+        var before = host.StoreKeys();
+
+        using var response = await operatorClient.PostAsJsonAsync("api/v1/deletions", new
+        {
+            store = "media",
+            keys = new[] { "uploads/gone0/video.mp4" },
+            prefixes = new[] { "uploads/gone1/" },
+            action = "delete",
+        });
+
+        response.StatusCode.Should().Be(HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
+        var accepted = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
+        var ids = accepted["ids"]!.AsArray().Select(i => i!.GetValue<long>()).ToList();
+        ids.Should().HaveCount(2);
+        response.Headers.Location!.ToString().Should().Be($"/api/v1/deletions/{ids[0]}");
+        accepted["actor"]!.GetValue<string>().Should().Contain("operator");
+        foreach (var id in ids)
+        {
+            var request = await ServerHost.WaitForRequestAsync(viewer, id);
+            request["status"]!.GetValue<string>().Should().Be("processed", request.ToJsonString());
+            request["error"].Should().BeNull();
+        }
+
+        var expected = before.Where(k => k != "uploads/gone0/video.mp4" && !k.StartsWith("uploads/gone1/", StringComparison.Ordinal));
+        host.StoreKeys().Should().BeEquivalentTo(expected, "the queue removes exactly what was requested: one key and one folder");
+        var queue = await QueueAsync(viewer, "reclaim");
+        queue["depth"]!.GetValue<long>().Should().Be(0);
+        queue["recent_failures"]!.AsArray().Should().BeEmpty();
+        var runs = (await viewer.GetFromJsonAsync<JsonArray>("api/v1/runs"))!;
+        runs.Should().Contain(r => r!["kind"]!.GetValue<string>() == "queue" && r["summary"]!["objects_done"]!.GetValue<long>() > 0,
+            "each batch the worker takes is a run recorded in state");
+    }
+
+    [Fact]
+    public async Task Deletion_OfAReferencedFolder_IsExecutedAsRequestedAndRestorable()
+    {
+        // The queue executes explicit requests: the catalog's references are what the planned policies honour,
+        // so an application asking to remove a referenced folder gets it removed; quarantine keeps it restorable.
+        await using var host = await ServerHost.StartAsync();
+        using var operatorClient = host.As("operator");
+        using var admin = host.As("admin");
+        var before = host.StoreKeys();
+
+        var id = (await EnqueueAsync(operatorClient, new { store = "media", prefixes = new[] { "uploads/a3/" } })).Single();
+        (await ServerHost.WaitForRequestAsync(admin, id))["status"]!.GetValue<string>().Should().Be("processed");
+
+        host.StoreKeys().Should().NotContain("uploads/a3/video.mp4").And.Contain(k => k.StartsWith(".reclaim-trash/", StringComparison.Ordinal));
+        var runs = (await admin.GetFromJsonAsync<JsonArray>("api/v1/runs"))!;
+        var queueRun = runs.First(r => r!["kind"]!.GetValue<string>() == "queue")!["id"]!.GetValue<string>();
+        using var restored = await admin.PostAsync($"api/v1/runs/{queueRun}/restore", null);
+        restored.StatusCode.Should().Be(HttpStatusCode.OK, await restored.Content.ReadAsStringAsync());
+        host.StoreKeys().Should().BeEquivalentTo(before);
+    }
+
+    [Fact]
+    public async Task HostileDeletions_ThroughTheApi_AreRefusedAndNothingIsEnqueuedOrDeleted()
+    {
+        await using var host = await ServerHost.StartAsync();
+        using var operatorClient = host.As("operator");
+        using var viewer = host.As("viewer");
+        var before = host.StoreKeys();
+        string[] bodies =
+        [
+            """{"store": "media", "prefixes": ["uploads/"], "keys": ["uploads/../../etc/passwd"]}""",
+            """{"store": "media", "prefixes": ["uploads"]}""",
+            """{"store": "media", "prefixes": ["uploads/", "./"]}""",
+            """{"store": "media", "prefixes": ["/"]}""",
+            """{"store": "media", "prefixes": ["uploads/", ""]}""",
+            """{"store": "media", "keys": ["uploads\\a1\\video.mp4"]}""",
+            """{"store": "media", "prefixes": [".reclaim-trash/"]}""",
+            """{"store": "elsewhere", "prefixes": ["uploads/"]}""",
+            "{\"store\": \"media\", \"keys\": [\"" + new string('k', 1100) + "\"]}",
+            "{\"store\": \"media\", \"keys\": [" + string.Join(',', Enumerable.Range(0, 1001).Select(i => $"\"k{i}\"")) + "]}",
+        ];
+
+        foreach (var body in bodies)
+        {
+            using var content = new StringContent(body, Encoding.UTF8, "application/json");
+            using var response = await operatorClient.PostAsync("api/v1/deletions", content);
+            ((int)response.StatusCode).Should().BeOneOf([400, 422], body);
+            response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
+        }
+
+        var queue = await QueueAsync(viewer, "reclaim");
+        queue["depth"]!.GetValue<long>().Should().Be(0, "a refused request enqueues nothing, not even its valid part");
+        queue["recent_failures"]!.AsArray().Should().BeEmpty();
+        (await viewer.GetAsync("api/v1/deletions/1")).StatusCode.Should().Be(HttpStatusCode.NotFound);
+        host.StoreKeys().Should().BeEquivalentTo(before);
+    }
+
+    [Fact]
+    public async Task Deletions_WithTheWorkerOff_StayPendingAndShowInTheQueue()
+    {
+        await using var host = await ServerHost.StartAsync(queueWorker: false);
+        using var operatorClient = host.As("operator");
+        using var viewer = host.As("viewer");
+        var before = host.StoreKeys();
+
+        var id = (await EnqueueAsync(operatorClient, new { store = "media", keys = new[] { "uploads/gone0/video.mp4" } })).Single();
+
+        var view = (await viewer.GetFromJsonAsync<JsonObject>("api/v1/queue"))!;
+        view["worker"]!.GetValue<bool>().Should().BeFalse();
+        var own = view["queues"]!.AsArray().Single(q => q!["queue"]!.GetValue<string>() == "reclaim")!;
+        own["depth"]!.GetValue<long>().Should().Be(1);
+        own["oldest_pending"].Should().NotBeNull();
+        (await viewer.GetFromJsonAsync<JsonObject>($"api/v1/deletions/{id}"))!["status"]!.GetValue<string>().Should().Be("pending");
+        host.StoreKeys().Should().BeEquivalentTo(before);
+    }
+
+    private static async Task<List<long>> EnqueueAsync(HttpClient client, object body)
+    {
+        using var response = await client.PostAsJsonAsync("api/v1/deletions", body);
+        response.StatusCode.Should().Be(HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
+        return [.. (await response.Content.ReadFromJsonAsync<JsonObject>())!["ids"]!.AsArray().Select(i => i!.GetValue<long>())];
+    }
+
+    private static async Task<JsonObject> QueueAsync(HttpClient client, string name)
+    {
+        var view = (await client.GetFromJsonAsync<JsonObject>($"api/v1/queue?queue={name}"))!;
+        view["worker"]!.GetValue<bool>().Should().BeTrue();
+        return view["queues"]!.AsArray().Single()!.AsObject();
+    }
+}
