@@ -88,6 +88,9 @@ public sealed record StoreConfig
     /// <summary>s3: most attempts for a request that fails with throttling (503 SlowDown) or a 5xx, 1..20 (default 5).</summary>
     public int MaxAttempts { get; init; } = 5;
 
+    /// <summary>s3: how long one HTTP request may take before it is abandoned and retried (<c>timeout</c>, 1s..1h, default 100s).</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(100);
+
     /// <summary>Optional price per GB-month, to turn bytes into money in reports.</summary>
     public decimal? PricePerGbMonth { get; init; }
 }

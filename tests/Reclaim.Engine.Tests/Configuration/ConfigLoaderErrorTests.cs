@@ -312,6 +312,22 @@ public sealed class ConfigLoaderErrorTests : IDisposable
         _folder.SingleError("stores:\n  s: {type: s3, bucket: b, max_attempts: 50}\n", 2, 42);
     }
 
+    [Theory]
+    [InlineData("0s", "must be longer than zero")]
+    [InlineData("2h", "must be from 1s to 1h")]
+    [InlineData("soon", "is not a duration")]
+    public void Load_S3TimeoutOutOfRange_IsRefused(string timeout, string expected)
+    {
+        _folder.SingleError($"stores:\n  s: {{type: s3, bucket: b, timeout: {timeout}}}\n", 2, 37).Message.Should().Contain(expected);
+    }
+
+    [Fact]
+    public void Load_S3Timeout_IsRead()
+    {
+        _folder.Load("stores:\n  s: {type: s3, bucket: b, timeout: 3s}\n").Stores["s"].Timeout.Should().Be(TimeSpan.FromSeconds(3));
+        _folder.Load("stores:\n  s: {type: s3, bucket: b}\n").Stores["s"].Timeout.Should().Be(TimeSpan.FromSeconds(100));
+    }
+
     [Fact]
     public void Load_NotABoolean_SaysTrueOrFalse()
     {
