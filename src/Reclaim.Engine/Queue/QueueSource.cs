@@ -1,4 +1,6 @@
 using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Npgsql;
 using Reclaim.Core.State;
 using Reclaim.Data.State;
 using Reclaim.Engine.Configuration;
@@ -49,6 +51,17 @@ internal abstract class QueueSource(string name, QueueSettings settings) : IAsyn
     public abstract Task<(long Depth, DateTimeOffset? Oldest)> DepthAsync(CancellationToken cancellationToken);
 
     public virtual ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    /// <summary>
+    /// Prepares to be told of new requests (a PostgreSQL table <c>LISTEN</c>s); called once, before the first look at
+    /// the queue, by a worker that keeps running. The default does nothing: the worker polls.
+    /// </summary>
+    public virtual Task StartWatchingAsync(ILogger logger, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Waits until new requests may be pending: <see cref="QueueSettings.PollInterval"/>, or sooner when notified.</summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public virtual Task WaitForRequestsAsync(TimeProvider timeProvider, CancellationToken cancellationToken) =>
+        Task.Delay(Settings.PollInterval, timeProvider, cancellationToken);
 
     /// <summary>Takes the leases on the requests not already leased, in order, until <paramref name="limit"/> are held.</summary>
     protected async Task<List<(T Row, QueueLease Lease)>> LeaseAsync<T>(IQueueState state, string worker, DateTimeOffset now, int limit, IEnumerable<T> rows, Func<T, string> id, IReadOnlySet<string> active, CancellationToken cancellationToken)
@@ -115,9 +128,42 @@ internal sealed class AppQueueSource(PolicyConfig policy, ReclaimConfig config) 
         return (depth, ParseTime(oldest));
     }
 
+    private QueueListener? _listener;
+
     public AppQueueTable Table => _table;
 
-    public override ValueTask DisposeAsync() => _table.DisposeAsync();
+    public override async ValueTask DisposeAsync()
+    {
+        if (_listener is not null)
+        {
+            await _listener.DisposeAsync();
+        }
+
+        await _table.DisposeAsync();
+    }
+
+    /// <summary>On PostgreSQL, listens for the notifications of <c>reclaim queue install-trigger</c>'s trigger.</summary>
+    public override async Task StartWatchingAsync(ILogger logger, CancellationToken cancellationToken)
+    {
+        var catalog = config.Catalogs[policy.Catalog!];
+        if (catalog.Provider != "postgres" || _listener is not null)
+        {
+            return;
+        }
+
+        try
+        {
+            _listener = await QueueListener.StartAsync(ConnectionStrings.ToNpgsql(catalog.Connection), Name, policy.Table!, logger, cancellationToken);
+        }
+        catch (Exception e) when (e is NpgsqlException or IOException or System.Net.Sockets.SocketException or TimeoutException)
+        {
+            // Not fatal: polling finds the rows all the same; the claim reports a catalog that stays unreachable.
+            Log.ListenLost(logger, Name, QueueNotifications.Channel, e.Message, (long)Settings.PollInterval.TotalMilliseconds);
+        }
+    }
+
+    public override Task WaitForRequestsAsync(TimeProvider timeProvider, CancellationToken cancellationToken) =>
+        _listener is { } listener ? listener.WaitAsync(Settings.PollInterval, timeProvider, cancellationToken) : base.WaitForRequestsAsync(timeProvider, cancellationToken);
 
     private ClaimedRequest Resolve(AppQueueRow row, QueueLease lease)
     {
