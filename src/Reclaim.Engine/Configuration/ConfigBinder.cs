@@ -14,7 +14,7 @@ namespace Reclaim.Engine.Configuration;
 /// <param name="path">The config file's absolute path.</param>
 internal sealed partial class ConfigBinder(ConfigReader reader, string path)
 {
-    internal static readonly string[] RootKeys = ["version", "state", "stores", "catalogs", "policies", "guards", "trash", "schedule", "server"];
+    internal static readonly string[] RootKeys = ["version", "state", "stores", "catalogs", "policies", "guards", "trash", "schedule", "server", "own_queue"];
     internal static readonly string[] StoreTypes = ["filesystem", "s3"];
     internal static readonly string[] Providers = ["sqlite", "postgres"];
     private static readonly string[] StateKeys = ["provider", "connection"];
@@ -61,6 +61,7 @@ internal sealed partial class ConfigBinder(ConfigReader reader, string path)
         var trash = ReadTrash(section.Section("trash"));
         var schedule = ReadSchedule(section, policies.Declared);
         var server = ReadServer(section.Section("server"));
+        var ownQueue = ReadOwnQueue(section.Section("own_queue"), stores);
         if (reader.Errors.Count > 0)
         {
             return null;
@@ -78,6 +79,7 @@ internal sealed partial class ConfigBinder(ConfigReader reader, string path)
             Trash = trash,
             Schedule = schedule,
             Server = server,
+            OwnQueue = ownQueue,
         };
     }
 

@@ -203,14 +203,17 @@ public sealed class QueueService(Workspace workspace, TimeProvider timeProvider,
         return triggers;
     }
 
-    /// <summary>Adds requests to Reclaim's own queue; every key and prefix is checked first, and nothing is added when one is invalid.</summary>
+    /// <summary>
+    /// Adds requests to Reclaim's own queue; every key and prefix is checked first (including the store's
+    /// <c>own_queue.require_prefix</c>), and nothing is added when one is invalid.
+    /// </summary>
     /// <param name="store">The store's name.</param>
     /// <param name="keys">Objects to remove.</param>
     /// <param name="prefixes">Folders to empty, each ending in <c>/</c>.</param>
     /// <param name="action">Delete or quarantine.</param>
     /// <param name="cancellationToken">Cancels the write.</param>
     /// <returns>The request ids.</returns>
-    /// <exception cref="UsageException">An unknown store, nothing to enqueue, or an invalid key or prefix.</exception>
+    /// <exception cref="UsageException">An unknown store, nothing to enqueue, or an invalid key or prefix (or one outside the store's <c>own_queue.require_prefix</c>).</exception>
     public async Task<IReadOnlyList<long>> EnqueueAsync(string store, IReadOnlyList<string> keys, IReadOnlyList<string> prefixes, ActionKind action, CancellationToken cancellationToken)
     {
         if (!Config.Stores.ContainsKey(store))
@@ -223,7 +226,9 @@ public sealed class QueueService(Workspace workspace, TimeProvider timeProvider,
             throw new UsageException("nothing to enqueue: give --key KEY or --prefix PREFIX/ (repeatable)");
         }
 
-        var problems = keys.Select(k => QueueTarget.TryResolve(k, folder: false, 1, null, out _)).Concat(prefixes.Select(QueueTarget.CheckPrefix)).OfType<string>().ToList();
+        var requirePrefix = Config.OwnQueue.RequirePrefix.GetValueOrDefault(store);
+        var problems = keys.Select(k => QueueTarget.TryResolveOwn(k, null, requirePrefix, out _))
+            .Concat(prefixes.Select(p => QueueTarget.TryResolveOwn(null, p, requirePrefix, out _))).OfType<string>().ToList();
         if (problems.Count > 0)
         {
             throw new UsageException(string.Join(Environment.NewLine, problems.Select(p => p.Replace("nothing was deleted", "nothing was enqueued", StringComparison.Ordinal))));
@@ -268,17 +273,10 @@ public sealed class QueueService(Workspace workspace, TimeProvider timeProvider,
 
     private List<QueueSource> Sources(IReadOnlyList<string> names, IQueueState queueState)
     {
-        var queues = Config.Policies.Where(p => p.Type == "queue").ToList();
-        var own = new OwnQueueSource(queueState, Config, queues.Count > 0 ? QueueSettings.Of(queues[0]) with { BatchSize = QueueSettings.Of(queues[0]).BatchSize } : QueueSettings.Of(new PolicyConfig { Name = OwnQueue, Type = "queue", Store = string.Empty }));
-        if (names.Count == 0)
-        {
-            return [.. queues.Select(p => (QueueSource)new AppQueueSource(p, Config)), own];
-        }
-
         var sources = QueuePolicies(names).Select(p => (QueueSource)new AppQueueSource(p, Config)).ToList();
-        if (names.Contains(OwnQueue, StringComparer.Ordinal))
+        if (names.Count == 0 || names.Contains(OwnQueue, StringComparer.Ordinal))
         {
-            sources.Add(own);
+            sources.Add(new OwnQueueSource(queueState, Config));
         }
 
         return sources;

@@ -21,6 +21,9 @@ public sealed record QueueSettings(TimeSpan PollInterval, TimeSpan Lease, int Ma
     /// <returns>The settings.</returns>
     public static QueueSettings Of(PolicyConfig policy) =>
         new(policy.PollInterval, policy.Lease, policy.MaxAttempts, policy.RetryDelay, policy.Concurrency, policy.BatchSize ?? policy.Concurrency * 4);
+
+    /// <summary>A queue policy's defaults: poll every 30 s, lease 5 min, 5 attempts, retry after 1 s, 8 at once, 32 per claim.</summary>
+    public static QueueSettings Default { get; } = new(TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(5), 5, TimeSpan.FromSeconds(1), 8, 32);
 }
 
 /// <summary>A request a worker holds the lease on.</summary>
@@ -197,8 +200,11 @@ internal sealed class AppQueueSource(PolicyConfig policy, ReclaimConfig config) 
     }
 }
 
-/// <summary>Reclaim's own queue in state (<c>reclaim enqueue</c>).</summary>
-internal sealed class OwnQueueSource(IQueueState state, ReclaimConfig config, QueueSettings settings) : QueueSource(SqlStateStore.OwnQueueSource, settings)
+/// <summary>
+/// Reclaim's own queue in state (<c>reclaim enqueue</c>), with the <c>own_queue:</c> settings: each request goes
+/// to the store it names, under that store's <c>own_queue.require_prefix</c>; no <c>queue</c> policy applies.
+/// </summary>
+internal sealed class OwnQueueSource(IQueueState state, ReclaimConfig config) : QueueSource(SqlStateStore.OwnQueueSource, config.OwnQueue.Settings)
 {
     public override async Task<List<ClaimedRequest>> ClaimAsync(IQueueState queueState, string worker, DateTimeOffset now, int limit, CancellationToken cancellationToken)
     {
@@ -230,18 +236,7 @@ internal sealed class OwnQueueSource(IQueueState state, ReclaimConfig config, Qu
 
     private ClaimedRequest Resolve(OwnQueueRequest request, QueueLease lease)
     {
-        string? problem;
-        var target = default(QueueTarget);
-        if (request.Key is not null)
-        {
-            problem = QueueTarget.TryResolve(request.Key, folder: false, 1, null, out target);
-        }
-        else
-        {
-            problem = QueueTarget.CheckPrefix(request.Prefix);
-            target = new QueueTarget(null, request.Prefix);
-        }
-
+        var problem = QueueTarget.TryResolveOwn(request.Key, request.Prefix, config.OwnQueue.RequirePrefix.GetValueOrDefault(request.Store), out var target);
         if (problem is null && !config.Stores.ContainsKey(request.Store))
         {
             problem = $"rejected: unknown store '{request.Store}'; nothing was deleted";

@@ -488,6 +488,23 @@ public sealed class ConfigLoaderErrorTests : IDisposable
     }
 
     [Fact]
+    public void Load_OwnQueue_SettingsAndRequirePrefixPerStore_AreRead()
+    {
+        var config = _folder.Load("stores:\n  s: {type: s3, bucket: b}\nown_queue:\n  poll_interval: 5s\n  max_attempts: 9\n  concurrency: 2\n  require_prefix: {s: \"orgs/\"}\n");
+
+        config.OwnQueue.Settings.Should().Be(new Reclaim.Engine.Queue.QueueSettings(TimeSpan.FromSeconds(5), TimeSpan.FromMinutes(5), 9, TimeSpan.FromSeconds(1), 2, 8));
+        config.OwnQueue.RequirePrefix.Should().Equal(new Dictionary<string, string> { ["s"] = "orgs/" });
+        _folder.Load("stores:\n  s: {type: s3, bucket: b}\n").OwnQueue.RequirePrefix.Should().BeEmpty();
+    }
+
+    [Fact]
+    public void Load_OwnQueueRequirePrefixOfAnUnknownStoreOrNotAFolder_IsRefused()
+    {
+        _folder.SingleError("stores:\n  s: {type: s3, bucket: b}\nown_queue:\n  require_prefix: {x: \"orgs/\"}\n", 4, 20).Message.Should().Contain("unknown store 'x'");
+        _folder.SingleError("stores:\n  s: {type: s3, bucket: b}\nown_queue:\n  require_prefix: {s: \"orgs\"}\n", 4, 23).Message.Should().Contain("must end with '/'");
+    }
+
+    [Fact]
     public void Load_QueueWithoutTarget_AsksForKeyOrFolder()
     {
         _folder.SingleError(Queue(string.Empty), 6, 5).Message.Should().Contain("'target' is required: key");

@@ -295,6 +295,75 @@ public sealed class FolderSqliteQueueScenarios : QueueScenarios<FolderSqliteBack
         result.Stderr.Should().Contain("needs a PostgreSQL catalog").And.Contain("policy 'cleanup'").And.Contain("(sqlite)");
         printed.ExitCode.Should().Be(2, printed.ToString());
     }
+
+    /// <summary>Adds a second folder store, <c>other</c>, and top-level YAML; returns its root.</summary>
+    private string AddStoreB(string topLevelYaml)
+    {
+        var other = Directory.CreateDirectory(Path.Combine(Backend.Dir, "other")).FullName;
+        var yaml = File.ReadAllText(Backend.ConfigPath);
+        File.WriteAllText(Backend.ConfigPath, yaml.Replace("stores:\n", $"stores:\n  other:\n    type: filesystem\n    root: {other}\n", StringComparison.Ordinal) + "\n" + topLevelYaml);
+        return other;
+    }
+
+    [Fact]
+    public async Task OwnQueue_RequestForStoreB_IsJudgedByStoreBsRequirePrefix_NotStoreAs()
+    {
+        // Store media (A) has the queue policy's require_prefix orgs/ and own_queue's orgs/; store other (B) has tmp/.
+        var other = AddStoreB("own_queue:\n  max_attempts: 2\n  require_prefix:\n    media: \"orgs/\"\n    other: \"tmp/\"\n");
+        foreach (var key in new[] { "tmp/a.bin", "tmp/b.bin", "orgs/o1/x.bin" })
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(other, key))!);
+            await File.WriteAllTextAsync(Path.Combine(other, key), key);
+        }
+
+        await PutAllAsync(["tmp/a.bin", "orgs/o1/x.bin"]);
+
+        var outsideB = await Backend.CliAsync(Clock, "enqueue", "--store", "other", "--key", "orgs/o1/x.bin", "--action", "delete");
+        var outsideA = await Backend.CliAsync(Clock, "enqueue", "--store", "media", "--key", "tmp/a.bin", "--action", "delete");
+        var insideB = await Backend.CliAsync(Clock, "enqueue", "--store", "other", "--key", "tmp/a.bin", "--action", "delete");
+        var laterOutside = await Backend.CliAsync(Clock, "enqueue", "--store", "other", "--prefix", "tmp/", "--action", "delete");
+        var later = await Backend.CliAsync(Clock, "enqueue", "--store", "other", "--key", "tmp/b.bin", "--action", "delete");
+        // B's rule changes before the worker runs: the request is judged again when it is executed.
+        File.WriteAllText(Backend.ConfigPath, File.ReadAllText(Backend.ConfigPath).Replace("other: \"tmp/\"", "other: \"tmp/a/\"", StringComparison.Ordinal));
+        var worker = await Backend.CliAsync(Clock, "worker", "--once", "--policy", "reclaim");
+
+        outsideB.ExitCode.Should().Be(2, outsideB.ToString());
+        outsideB.Stderr.Should().Contain("outside require_prefix 'tmp/'");
+        outsideA.ExitCode.Should().Be(2, outsideA.ToString());
+        outsideA.Stderr.Should().Contain("outside require_prefix 'orgs/'");
+        insideB.ExitCode.Should().Be(0, insideB.ToString());
+        laterOutside.ExitCode.Should().Be(2, "a prefix equal to require_prefix would empty all of it");
+        later.ExitCode.Should().Be(0, later.ToString());
+        worker.ExitCode.Should().Be(4, worker.ToString());
+        worker.Json.GetProperty("processed").GetInt32().Should().Be(0, "tmp/a.bin is outside the new require_prefix tmp/a/ too");
+        worker.Json.GetProperty("failed").GetInt32().Should().Be(2);
+        var status = await Backend.CliAsync(Clock, "queue", "status", "--policy", "reclaim");
+        status.Json[0].GetProperty("recent_failures").EnumerateArray().Select(f => f.GetProperty("error").GetString())
+            .Should().HaveCount(2).And.AllSatisfy(e => e.Should().Contain("outside require_prefix 'tmp/a/'"));
+        Directory.EnumerateFiles(other, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(other, f).Replace('\\', '/'))
+            .Should().BeEquivalentTo(["tmp/a.bin", "tmp/b.bin", "orgs/o1/x.bin"], "nothing outside B's rule is removed");
+        (await Backend.KeysAsync()).Should().BeEquivalentTo(["tmp/a.bin", "orgs/o1/x.bin"], "store A is not touched by B's requests");
+    }
+
+    [Fact]
+    public async Task OwnQueue_RequestInsideItsStoresRequirePrefix_IsExecutedThere_WhateverTheQueuePolicySays()
+    {
+        var other = AddStoreB("own_queue:\n  require_prefix:\n    other: \"tmp/\"\n");
+        Directory.CreateDirectory(Path.Combine(other, "tmp", "job1"));
+        await File.WriteAllTextAsync(Path.Combine(other, "tmp", "job1", "a.bin"), "a");
+        await File.WriteAllTextAsync(Path.Combine(other, "tmp", "keep.bin"), "k");
+        await PutAllAsync(["tmp/job1/a.bin"]);
+
+        var enqueue = await Backend.CliAsync(Clock, "enqueue", "--store", "other", "--prefix", "tmp/job1/", "--action", "delete");
+        var worker = await Backend.CliAsync(Clock, "worker", "--once", "--policy", "reclaim");
+
+        enqueue.ExitCode.Should().Be(0, enqueue.ToString());
+        worker.ExitCode.Should().Be(0, worker.ToString());
+        worker.Json.GetProperty("processed").GetInt32().Should().Be(1, "the cleanup policy's require_prefix orgs/ is store media's queue table's rule, not the own queue's");
+        File.Exists(Path.Combine(other, "tmp", "job1", "a.bin")).Should().BeFalse();
+        File.Exists(Path.Combine(other, "tmp", "keep.bin")).Should().BeTrue();
+        (await Backend.KeysAsync()).Should().BeEquivalentTo(["tmp/job1/a.bin"], "the same key in store media is not touched");
+    }
 }
 
 /// <summary>The scenarios on S3 (s3rver) and a PostgreSQL catalog and state, plus the 4-worker drain of 2,000 requests.</summary>
