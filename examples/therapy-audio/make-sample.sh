@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds sample data for this example next to reclaim.yaml: ./storage (the folder store) and ./therapy.db
-# (SQLite), or, with --postgres URL, the sessions table in that PostgreSQL database (psql is used; then
-# change the failed-sessions query to PostgreSQL's date arithmetic, see reclaim.yaml).
+# (SQLite), or, with --postgres URL, the sessions table in that PostgreSQL database (psql is used; then run
+# with -c reclaim.postgres.yaml).
 # The mix, and what `reclaim sweep --yes` does with it:
 #   s1 completed (recording + processed), s2 processing ............. kept
 #   s3 failed 10 days ago (recording + processed) ................... both files deleted, row deleted

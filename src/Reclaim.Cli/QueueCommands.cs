@@ -98,7 +98,37 @@ internal static class QueueCommands
                 return ExitCodes.Ok;
             });
         });
-        return new Command("queue", "The deletion-request queue.") { status, retry };
+        var triggerPolicies = new Option<string[]>("--policy") { Description = "A queue policy whose table gets the trigger (repeatable; default: all)." };
+        var print = new Option<bool>("--print", "--dry-run") { Description = "Print the SQL and change nothing." };
+        var installTrigger = new Command("install-trigger", $"PostgreSQL only, opt-in: install an AFTER INSERT trigger on each queue policy's table that notifies channel '{QueueNotifications.Channel}', so a running worker takes new rows at once instead of at its next poll. Safe to run again.") { triggerPolicies, print };
+        installTrigger.SetAction((result, cancellationToken) =>
+        {
+            var cli = context(result);
+            return cli.RunAsync(async engine =>
+            {
+                var install = !result.GetValue(print);
+                var triggers = await engine.Queue.InstallTriggerAsync(result.GetValue(triggerPolicies) ?? [], install, cancellationToken);
+                if (cli.Json)
+                {
+                    new Output(cli).Json(new
+                    {
+                        channel = QueueNotifications.Channel,
+                        triggers = triggers.Select(t => new { policy = t.Policy, catalog = t.Catalog, table = t.Table, installed = t.Installed, sql = t.Sql }),
+                    });
+                    return ExitCodes.Ok;
+                }
+
+                foreach (var trigger in triggers)
+                {
+                    cli.Out.WriteLine(install
+                        ? $"{trigger.Policy}: trigger {QueueNotifications.TriggerName} installed on {trigger.Table} (catalog {trigger.Catalog}); workers listen on channel {QueueNotifications.Channel}"
+                        : $"-- {trigger.Policy}: catalog {trigger.Catalog}, table {trigger.Table}\n{trigger.Sql}");
+                }
+
+                return ExitCodes.Ok;
+            });
+        });
+        return new Command("queue", "The deletion-request queue.") { status, retry, installTrigger };
     }
 
     public static Command Enqueue(Func<ParseResult, CliContext> context)

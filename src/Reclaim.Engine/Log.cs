@@ -46,4 +46,10 @@ internal static partial class Log
 
     [LoggerMessage(4007, LogLevel.Information, "Queue {Queue}: cycle complete: {Processed} processed, {Failed} failed, {Released} released, {ObjectCount} objects, {SizeBytes} bytes in {DurationMs} ms", EventName = "job_cycle_complete")]
     public static partial void CycleComplete(ILogger logger, string queue, int processed, int failed, int released, long objectCount, long sizeBytes, long durationMs);
+
+    [LoggerMessage(4008, LogLevel.Information, "Queue {Queue}: listening on channel {Channel} for rows inserted into {Table}", EventName = "job_queue_listen")]
+    public static partial void Listening(ILogger logger, string queue, string channel, string table);
+
+    [LoggerMessage(4009, LogLevel.Warning, "Queue {Queue}: the connection listening on channel {Channel} failed: {Error}; reconnecting in {DelayMs} ms, polling meanwhile", EventName = "job_queue_listen_lost")]
+    public static partial void ListenLost(ILogger logger, string queue, string channel, string error, long delayMs);
 }

@@ -13,11 +13,17 @@ public enum Fault
 
     /// <summary>The connection is reset without a response.</summary>
     Reset,
+
+    /// <summary>
+    /// The request is held without an answer for <see cref="FaultProxy.Hold"/> (longer than the client's
+    /// timeout), then the connection is reset.
+    /// </summary>
+    Timeout,
 }
 
 /// <summary>
-/// A loopback HTTP reverse proxy in front of an S3 endpoint that fails a set share of requests (503 SlowDown, 500,
-/// connection reset, in turn) and forwards the rest unchanged (the <c>Host</c> header is kept, so SigV4 signatures
+/// A loopback HTTP reverse proxy in front of an S3 endpoint that fails a set share of requests (by default 503
+/// SlowDown, 500 and connection reset, in turn; <see cref="Kinds"/> may add <see cref="Fault.Timeout"/>) and forwards the rest unchanged (the <c>Host</c> header is kept, so SigV4 signatures
 /// stay valid).
 /// </summary>
 public sealed class FaultProxy : IAsyncDisposable
@@ -27,6 +33,8 @@ public sealed class FaultProxy : IAsyncDisposable
     private readonly Uri _target;
     private readonly Random _random = new(1234);
     private readonly Lock _sync = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Dictionary<Fault, int> _byKind = [];
     private readonly Task _loop;
     private int _faultTurn;
 
@@ -53,8 +61,25 @@ public sealed class FaultProxy : IAsyncDisposable
     /// <summary>How long each forwarded request waits first (a slow service); zero by default.</summary>
     public TimeSpan Delay { get; set; }
 
+    /// <summary>The faults injected, in turn (default 503 SlowDown, 500, reset); may be changed while running.</summary>
+    public IReadOnlyList<Fault> Kinds { get; set; } = [Fault.SlowDown, Fault.InternalError, Fault.Reset];
+
+    /// <summary>How long a <see cref="Fault.Timeout"/> holds its request unanswered (default 1 minute, or until disposed).</summary>
+    public TimeSpan Hold { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>Requests failed so far.</summary>
     public int Faults { get; private set; }
+
+    /// <summary>Requests failed so far with one kind of fault.</summary>
+    /// <param name="kind">The fault.</param>
+    /// <returns>The count.</returns>
+    public int CountOf(Fault kind)
+    {
+        lock (_sync)
+        {
+            return _byKind.GetValueOrDefault(kind);
+        }
+    }
 
     /// <summary>Requests forwarded so far.</summary>
     public int Forwarded { get; private set; }
@@ -62,6 +87,7 @@ public sealed class FaultProxy : IAsyncDisposable
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()
     {
+        await _stopping.CancelAsync();
         _listener.Stop();
         _listener.Close();
         try
@@ -73,6 +99,7 @@ public sealed class FaultProxy : IAsyncDisposable
         }
 
         _upstream.Dispose();
+        _stopping.Dispose();
     }
 
     private async Task LoopAsync()
@@ -100,8 +127,10 @@ public sealed class FaultProxy : IAsyncDisposable
         {
             if (_random.NextDouble() < FailureRate)
             {
-                fault = (Fault)(_faultTurn++ % 3);
+                var kinds = Kinds;
+                fault = kinds[_faultTurn++ % kinds.Count];
                 Faults++;
+                _byKind[fault.Value] = _byKind.GetValueOrDefault(fault.Value) + 1;
             }
             else
             {
@@ -115,6 +144,17 @@ public sealed class FaultProxy : IAsyncDisposable
             switch (fault)
             {
                 case Fault.Reset:
+                    response.Abort();
+                    return;
+                case Fault.Timeout:
+                    try
+                    {
+                        await Task.Delay(Hold, _stopping.Token);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                    }
+
                     response.Abort();
                     return;
                 case Fault.SlowDown:

@@ -23,6 +23,9 @@ internal sealed partial class ConfigBinder
         ["queue"] = ["catalog", "table", "target", "folder_depth", "require_prefix", "poll_interval", "lease", "max_attempts", "retry_delay", "concurrency", "batch_size"],
     };
 
+    /// <summary>The keys of <c>own_queue:</c>.</summary>
+    private static readonly string[] OwnQueueKeys = ["poll_interval", "lease", "max_attempts", "retry_delay", "concurrency", "batch_size", "require_prefix"];
+
     private static readonly string[] AnyPolicyKeys = [.. CommonPolicyKeys.Concat(PolicyKeys.Values.SelectMany(k => k)).Distinct(StringComparer.Ordinal)];
 
     private (HashSet<string> Declared, List<PolicyConfig> Configs) ReadPolicies(ConfigSection root, Named<StoreConfig> stores, Named<CatalogConfig> catalogs, GuardOptions guards)
@@ -148,6 +151,7 @@ internal sealed partial class ConfigBinder
             CheckFolderPrefix(section, "require_prefix", requirePrefix);
         }
 
+        var worker = ReadWorkerSettings(section);
         return policy with
         {
             Catalog = ReadCatalogName(section, "catalog", catalogs),
@@ -155,12 +159,61 @@ internal sealed partial class ConfigBinder
             Target = target,
             FolderDepth = (int)(depth ?? policy.FolderDepth),
             RequirePrefix = requirePrefix,
-            PollInterval = section.Duration("poll_interval", positive: true) ?? policy.PollInterval,
-            Lease = section.Duration("lease", positive: true) ?? policy.Lease,
-            MaxAttempts = (int)(section.Integer("max_attempts", 1, 100) ?? policy.MaxAttempts),
-            RetryDelay = section.Duration("retry_delay", positive: false) ?? policy.RetryDelay,
-            Concurrency = (int)(section.Integer("concurrency", 1, 256) ?? policy.Concurrency),
-            BatchSize = (int?)section.Integer("batch_size", 1, 10000),
+            PollInterval = worker.PollInterval ?? policy.PollInterval,
+            Lease = worker.Lease ?? policy.Lease,
+            MaxAttempts = worker.MaxAttempts ?? policy.MaxAttempts,
+            RetryDelay = worker.RetryDelay ?? policy.RetryDelay,
+            Concurrency = worker.Concurrency ?? policy.Concurrency,
+            BatchSize = worker.BatchSize,
+        };
+    }
+
+    /// <summary>The worker settings a queue policy and <c>own_queue:</c> share; <see langword="null"/> where not set.</summary>
+    private static (TimeSpan? PollInterval, TimeSpan? Lease, int? MaxAttempts, TimeSpan? RetryDelay, int? Concurrency, int? BatchSize) ReadWorkerSettings(ConfigSection section) =>
+        (section.Duration("poll_interval", positive: true),
+         section.Duration("lease", positive: true),
+         (int?)section.Integer("max_attempts", 1, 100),
+         section.Duration("retry_delay", positive: false),
+         (int?)section.Integer("concurrency", 1, 256),
+         (int?)section.Integer("batch_size", 1, 10000));
+
+    /// <summary>
+    /// <c>own_queue:</c>: the own queue's worker settings and <c>require_prefix</c>, a mapping of store names to the
+    /// folder requests for that store must be inside.
+    /// </summary>
+    private OwnQueueConfig ReadOwnQueue(ConfigSection? section, Named<StoreConfig> stores)
+    {
+        var defaults = new OwnQueueConfig();
+        if (section is null)
+        {
+            return defaults;
+        }
+
+        section.CheckKeys(OwnQueueKeys);
+        var worker = ReadWorkerSettings(section);
+        var prefixes = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (section.Value("require_prefix") is { } node && reader.Section(node, section.PathOf("require_prefix"), node, "a mapping of store names to folders, for example require_prefix: {media: \"orgs/\"}") is { } map)
+        {
+            foreach (var (store, keyNode) in map.Keys)
+            {
+                if (!stores.Declared.Contains(store))
+                {
+                    reader.Error(keyNode, $"{map.PathOf(store)}: unknown store '{store}'{Hint(store, stores.Declared, "stores")}");
+                }
+                else if (map.String(store, "the folder requests for this store must be inside, ending in '/'") is { } prefix)
+                {
+                    CheckFolderPrefix(map, store, prefix);
+                    prefixes[store] = prefix;
+                }
+            }
+        }
+
+        var concurrency = worker.Concurrency ?? defaults.Settings.Concurrency;
+        return new OwnQueueConfig
+        {
+            Settings = new Queue.QueueSettings(worker.PollInterval ?? defaults.Settings.PollInterval, worker.Lease ?? defaults.Settings.Lease,
+                worker.MaxAttempts ?? defaults.Settings.MaxAttempts, worker.RetryDelay ?? defaults.Settings.RetryDelay, concurrency, worker.BatchSize ?? concurrency * 4),
+            RequirePrefix = prefixes,
         };
     }
 

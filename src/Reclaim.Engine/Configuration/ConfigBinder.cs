@@ -14,14 +14,14 @@ namespace Reclaim.Engine.Configuration;
 /// <param name="path">The config file's absolute path.</param>
 internal sealed partial class ConfigBinder(ConfigReader reader, string path)
 {
-    internal static readonly string[] RootKeys = ["version", "state", "stores", "catalogs", "policies", "guards", "trash", "schedule", "server"];
+    internal static readonly string[] RootKeys = ["version", "state", "stores", "catalogs", "policies", "guards", "trash", "schedule", "server", "own_queue"];
     internal static readonly string[] StoreTypes = ["filesystem", "s3"];
     internal static readonly string[] Providers = ["sqlite", "postgres"];
     private static readonly string[] StateKeys = ["provider", "connection"];
     private static readonly string[] CatalogKeys = ["provider", "connection"];
     private static readonly string[] FilesystemKeys = ["type", "root", "price_per_gb_month"];
     private static readonly string[] S3Keys =
-        ["type", "bucket", "prefix", "endpoint", "region", "force_path_style", "access_key", "secret_key", "use_chunk_encoding", "max_attempts", "price_per_gb_month"];
+        ["type", "bucket", "prefix", "endpoint", "region", "force_path_style", "access_key", "secret_key", "use_chunk_encoding", "max_attempts", "timeout", "price_per_gb_month"];
     private static readonly string[] AnyStoreKeys = [.. FilesystemKeys.Union(S3Keys, StringComparer.Ordinal)];
     private static readonly string[] GuardKeys = ["max_delete_fraction", "max_delete_count", "refuse_empty_references", "min_age_floor"];
 
@@ -61,6 +61,7 @@ internal sealed partial class ConfigBinder(ConfigReader reader, string path)
         var trash = ReadTrash(section.Section("trash"));
         var schedule = ReadSchedule(section, policies.Declared);
         var server = ReadServer(section.Section("server"));
+        var ownQueue = ReadOwnQueue(section.Section("own_queue"), stores);
         if (reader.Errors.Count > 0)
         {
             return null;
@@ -78,6 +79,7 @@ internal sealed partial class ConfigBinder(ConfigReader reader, string path)
             Trash = trash,
             Schedule = schedule,
             Server = server,
+            OwnQueue = ownQueue,
         };
     }
 
@@ -197,9 +199,23 @@ internal sealed partial class ConfigBinder(ConfigReader reader, string path)
             SecretKey = secretKey,
             UseChunkEncoding = section.Bool("use_chunk_encoding") ?? true,
             MaxAttempts = (int)(section.Integer("max_attempts", 1, 20) ?? 5),
+            Timeout = ReadTimeout(section) ?? TimeSpan.FromSeconds(100),
             PricePerGbMonth = price,
         };
         return bucket is null ? null : store;
+    }
+
+    /// <summary>An S3 store's request timeout: a duration from 1 second to 1 hour.</summary>
+    private static TimeSpan? ReadTimeout(ConfigSection section)
+    {
+        var timeout = section.Duration("timeout", positive: true);
+        if (timeout is { } value && (value < TimeSpan.FromSeconds(1) || value > TimeSpan.FromHours(1)))
+        {
+            section.Error("timeout", $"must be from 1s to 1h, found '{section.String("timeout")}'");
+            return null;
+        }
+
+        return timeout;
     }
 
     private Named<CatalogConfig> ReadCatalogs(ConfigSection root) =>

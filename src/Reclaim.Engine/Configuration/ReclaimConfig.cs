@@ -42,6 +42,26 @@ public sealed record ReclaimConfig
 
     /// <summary>HTTP server settings (used by <c>reclaim serve</c>).</summary>
     public ServerConfig Server { get; init; } = new();
+
+    /// <summary>Reclaim's own queue (<c>own_queue:</c>): its worker settings and, per store, the folder requests must be inside.</summary>
+    public OwnQueueConfig OwnQueue { get; init; } = new();
+}
+
+/// <summary>
+/// Reclaim's own deletion-request queue in state (<c>reclaim enqueue</c>, <c>POST /api/v1/deletions</c>), set by the
+/// <c>own_queue:</c> section. Nothing of a <c>queue</c> policy applies to it: each request names its store, and that
+/// store's entry in <see cref="RequirePrefix"/> (if any) is the folder it must be inside.
+/// </summary>
+public sealed record OwnQueueConfig
+{
+    /// <summary>Its worker settings; the defaults are a queue policy's (<see cref="Queue.QueueSettings.Default"/>).</summary>
+    public Queue.QueueSettings Settings { get; init; } = Queue.QueueSettings.Default;
+
+    /// <summary>
+    /// Store name to the folder (ending in <c>/</c>) every request for that store must lie inside; a store without
+    /// an entry takes any valid key or prefix. Checked when a request is enqueued and again when it is executed.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> RequirePrefix { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
 }
 
 /// <summary>Where Reclaim keeps runs, actions and locks.</summary>
@@ -87,6 +107,9 @@ public sealed record StoreConfig
 
     /// <summary>s3: most attempts for a request that fails with throttling (503 SlowDown) or a 5xx, 1..20 (default 5).</summary>
     public int MaxAttempts { get; init; } = 5;
+
+    /// <summary>s3: how long one HTTP request may take before it is abandoned and retried (<c>timeout</c>, 1s..1h, default 100s).</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(100);
 
     /// <summary>Optional price per GB-month, to turn bytes into money in reports.</summary>
     public decimal? PricePerGbMonth { get; init; }

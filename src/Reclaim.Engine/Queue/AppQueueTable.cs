@@ -191,6 +191,16 @@ internal sealed class AppQueueTable : IAsyncDisposable
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     });
 
+    /// <summary>Runs <paramref name="sql"/> (several statements) in one transaction; PostgreSQL only.</summary>
+    public Task<bool> ExecuteInTransactionAsync(string sql, CancellationToken cancellationToken) => Guard(async () =>
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await ExecuteAsync(connection, transaction, sql, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    });
+
     public async ValueTask DisposeAsync()
     {
         if (_dataSource is not null)

@@ -23,6 +23,14 @@ public sealed record QueueStatus(string Queue, long Depth, DateTimeOffset? Oldes
 /// <param name="Error">Why it failed.</param>
 public sealed record QueueFailure(string Id, string Target, string Error);
 
+/// <summary>The notification trigger of one queue policy's table (<c>reclaim queue install-trigger</c>).</summary>
+/// <param name="Policy">The queue policy.</param>
+/// <param name="Catalog">Its catalog (PostgreSQL).</param>
+/// <param name="Table">Its table.</param>
+/// <param name="Sql">The statements that install the trigger (<see cref="QueueNotifications.InstallSql"/>).</param>
+/// <param name="Installed">Whether they were run; <see langword="false"/> when only printed.</param>
+public sealed record QueueTrigger(string Policy, string Catalog, string Table, string Sql, bool Installed);
+
 /// <summary>
 /// The deletion-request queue's operations: the worker, status, retry and enqueue. The CLI's <c>worker</c>,
 /// <c>queue</c> and <c>enqueue</c> verbs (and the server) are thin callers of this class.
@@ -150,14 +158,63 @@ public sealed class QueueService(Workspace workspace, TimeProvider timeProvider,
         throw new UsageException($"no failed request '{id}' in {string.Join(", ", sources.Select(s => s.Name))} (see: reclaim queue status)");
     }
 
-    /// <summary>Adds requests to Reclaim's own queue; every key and prefix is checked first, and nothing is added when one is invalid.</summary>
+    /// <summary>
+    /// Installs (or reinstalls; idempotent) the <c>AFTER INSERT</c> trigger that notifies
+    /// <see cref="QueueNotifications.Channel"/> on each selected queue policy's table, so that a running worker
+    /// takes new rows at once rather than at its next poll. Every selected policy is checked before any is touched.
+    /// </summary>
+    /// <param name="policies">Queue policy names; empty selects every queue policy.</param>
+    /// <param name="install"><see langword="false"/> to return the SQL without running it.</param>
+    /// <param name="cancellationToken">Cancels the writes.</param>
+    /// <returns>One entry per policy, in config order.</returns>
+    /// <exception cref="UsageException">No queue policy, an unknown or non-queue policy, the own queue, or a policy on an SQLite catalog.</exception>
+    /// <exception cref="Core.Catalogs.CatalogException">The catalog refused the statements (no table, no privilege).</exception>
+    public async Task<IReadOnlyList<QueueTrigger>> InstallTriggerAsync(IReadOnlyList<string> policies, bool install, CancellationToken cancellationToken)
+    {
+        if (policies.Contains(OwnQueue, StringComparer.Ordinal))
+        {
+            throw new UsageException($"'{OwnQueue}' is Reclaim's own queue in state: it needs no trigger (install-trigger is for queue policies' tables)");
+        }
+
+        var selected = QueuePolicies(policies);
+        if (selected.Count == 0)
+        {
+            throw new UsageException($"no queue policies in {Config.Path}: install-trigger installs a trigger on a queue policy's table");
+        }
+
+        var sqlite = selected.Where(p => Config.Catalogs[p.Catalog!].Provider != "postgres").ToList();
+        if (sqlite.Count > 0)
+        {
+            throw new UsageException($"install-trigger needs a PostgreSQL catalog (LISTEN/NOTIFY); {string.Join(", ", sqlite.Select(p => $"policy '{p.Name}' uses catalog '{p.Catalog}' ({Config.Catalogs[p.Catalog!].Provider})"))}: on SQLite the worker polls every poll_interval");
+        }
+
+        var triggers = new List<QueueTrigger>();
+        foreach (var policy in selected)
+        {
+            var sql = QueueNotifications.InstallSql(policy.Table!);
+            if (install)
+            {
+                await using var table = new AppQueueTable(Config.Catalogs[policy.Catalog!], policy.Table!);
+                await table.ExecuteInTransactionAsync(sql, cancellationToken);
+            }
+
+            triggers.Add(new QueueTrigger(policy.Name, policy.Catalog!, policy.Table!, sql, install));
+        }
+
+        return triggers;
+    }
+
+    /// <summary>
+    /// Adds requests to Reclaim's own queue; every key and prefix is checked first (including the store's
+    /// <c>own_queue.require_prefix</c>), and nothing is added when one is invalid.
+    /// </summary>
     /// <param name="store">The store's name.</param>
     /// <param name="keys">Objects to remove.</param>
     /// <param name="prefixes">Folders to empty, each ending in <c>/</c>.</param>
     /// <param name="action">Delete or quarantine.</param>
     /// <param name="cancellationToken">Cancels the write.</param>
     /// <returns>The request ids.</returns>
-    /// <exception cref="UsageException">An unknown store, nothing to enqueue, an invalid key or prefix, or one in the trash.</exception>
+    /// <exception cref="UsageException">An unknown store, nothing to enqueue, an invalid key or prefix, one in the trash, or one outside the store's <c>own_queue.require_prefix</c>.</exception>
     public async Task<IReadOnlyList<long>> EnqueueAsync(string store, IReadOnlyList<string> keys, IReadOnlyList<string> prefixes, ActionKind action, CancellationToken cancellationToken)
     {
         if (!Config.Stores.ContainsKey(store))
@@ -171,7 +228,9 @@ public sealed class QueueService(Workspace workspace, TimeProvider timeProvider,
         }
 
         var trash = Config.Trash.Prefix;
-        var problems = keys.Select(k => QueueTarget.TryResolve(k, folder: false, 1, null, out _)).Concat(prefixes.Select(QueueTarget.CheckPrefix))
+        var requirePrefix = Config.OwnQueue.RequirePrefix.GetValueOrDefault(store);
+        var problems = keys.Select(k => QueueTarget.TryResolveOwn(k, null, requirePrefix, out _))
+            .Concat(prefixes.Select(p => QueueTarget.TryResolveOwn(null, p, requirePrefix, out _)))
             .Concat(keys.Concat(prefixes).Where(t => t is not null && ObjectKey.IsUnder(t, trash)).Select(t => $"rejected: '{ObjectKey.Printable(t)}' is in the trash ('{trash}'); nothing was deleted"))
             .OfType<string>().ToList();
         if (problems.Count > 0)
@@ -201,24 +260,18 @@ public sealed class QueueService(Workspace workspace, TimeProvider timeProvider,
         return (state, state as IQueueState ?? throw new InvalidOperationException("this state store has no queue tables"));
     }
 
-    private List<QueueSource> Sources(IReadOnlyList<string> names, IQueueState queueState)
+    /// <summary>The named queue policies (all of them when <paramref name="names"/> is empty), ignoring the own queue's name.</summary>
+    private List<PolicyConfig> QueuePolicies(IReadOnlyList<string> names)
     {
         var queues = Config.Policies.Where(p => p.Type == "queue").ToList();
-        var own = new OwnQueueSource(queueState, Config, queues.Count > 0 ? QueueSettings.Of(queues[0]) with { BatchSize = QueueSettings.Of(queues[0]).BatchSize } : QueueSettings.Of(new PolicyConfig { Name = OwnQueue, Type = "queue", Store = string.Empty }));
         if (names.Count == 0)
         {
-            return [.. queues.Select(p => (QueueSource)new AppQueueSource(p, Config)), own];
+            return queues;
         }
 
-        var sources = new List<QueueSource>();
-        foreach (var name in names.Distinct(StringComparer.Ordinal))
+        var selected = new List<PolicyConfig>();
+        foreach (var name in names.Distinct(StringComparer.Ordinal).Where(n => n != OwnQueue))
         {
-            if (name == OwnQueue)
-            {
-                sources.Add(own);
-                continue;
-            }
-
             var policy = Config.Policies.FirstOrDefault(p => string.Equals(p.Name, name, StringComparison.Ordinal))
                 ?? throw new UsageException($"no policy named '{name}' in {Config.Path} (queues: {string.Join(", ", queues.Select(q => q.Name).Append(OwnQueue))})");
             if (policy.Type != "queue")
@@ -226,7 +279,18 @@ public sealed class QueueService(Workspace workspace, TimeProvider timeProvider,
                 throw new UsageException($"policy '{name}' is of type '{policy.Type}', not queue");
             }
 
-            sources.Add(new AppQueueSource(policy, Config));
+            selected.Add(policy);
+        }
+
+        return selected;
+    }
+
+    private List<QueueSource> Sources(IReadOnlyList<string> names, IQueueState queueState)
+    {
+        var sources = QueuePolicies(names).Select(p => (QueueSource)new AppQueueSource(p, Config)).ToList();
+        if (names.Count == 0 || names.Contains(OwnQueue, StringComparer.Ordinal))
+        {
+            sources.Add(new OwnQueueSource(queueState, Config));
         }
 
         return sources;

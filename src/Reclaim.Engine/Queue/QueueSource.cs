@@ -1,4 +1,6 @@
 using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Npgsql;
 using Reclaim.Core.State;
 using Reclaim.Data.State;
 using Reclaim.Engine.Configuration;
@@ -19,6 +21,9 @@ public sealed record QueueSettings(TimeSpan PollInterval, TimeSpan Lease, int Ma
     /// <returns>The settings.</returns>
     public static QueueSettings Of(PolicyConfig policy) =>
         new(policy.PollInterval, policy.Lease, policy.MaxAttempts, policy.RetryDelay, policy.Concurrency, policy.BatchSize ?? policy.Concurrency * 4);
+
+    /// <summary>A queue policy's defaults: poll every 30 s, lease 5 min, 5 attempts, retry after 1 s, 8 at once, 32 per claim.</summary>
+    public static QueueSettings Default { get; } = new(TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(5), 5, TimeSpan.FromSeconds(1), 8, 32);
 }
 
 /// <summary>A request a worker holds the lease on.</summary>
@@ -49,6 +54,17 @@ internal abstract class QueueSource(string name, QueueSettings settings) : IAsyn
     public abstract Task<(long Depth, DateTimeOffset? Oldest)> DepthAsync(CancellationToken cancellationToken);
 
     public virtual ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    /// <summary>
+    /// Prepares to be told of new requests (a PostgreSQL table <c>LISTEN</c>s); called once, before the first look at
+    /// the queue, by a worker that keeps running. The default does nothing: the worker polls.
+    /// </summary>
+    public virtual Task StartWatchingAsync(ILogger logger, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Waits until new requests may be pending: <see cref="QueueSettings.PollInterval"/>, or sooner when notified.</summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public virtual Task WaitForRequestsAsync(TimeProvider timeProvider, CancellationToken cancellationToken) =>
+        Task.Delay(Settings.PollInterval, timeProvider, cancellationToken);
 
     /// <summary>Takes the leases on the requests not already leased, in order, until <paramref name="limit"/> are held.</summary>
     protected async Task<List<(T Row, QueueLease Lease)>> LeaseAsync<T>(IQueueState state, string worker, DateTimeOffset now, int limit, IEnumerable<T> rows, Func<T, string> id, IReadOnlySet<string> active, CancellationToken cancellationToken)
@@ -115,9 +131,42 @@ internal sealed class AppQueueSource(PolicyConfig policy, ReclaimConfig config) 
         return (depth, ParseTime(oldest));
     }
 
+    private QueueListener? _listener;
+
     public AppQueueTable Table => _table;
 
-    public override ValueTask DisposeAsync() => _table.DisposeAsync();
+    public override async ValueTask DisposeAsync()
+    {
+        if (_listener is not null)
+        {
+            await _listener.DisposeAsync();
+        }
+
+        await _table.DisposeAsync();
+    }
+
+    /// <summary>On PostgreSQL, listens for the notifications of <c>reclaim queue install-trigger</c>'s trigger.</summary>
+    public override async Task StartWatchingAsync(ILogger logger, CancellationToken cancellationToken)
+    {
+        var catalog = config.Catalogs[policy.Catalog!];
+        if (catalog.Provider != "postgres" || _listener is not null)
+        {
+            return;
+        }
+
+        try
+        {
+            _listener = await QueueListener.StartAsync(ConnectionStrings.ToNpgsql(catalog.Connection), Name, policy.Table!, logger, cancellationToken);
+        }
+        catch (Exception e) when (e is NpgsqlException or IOException or System.Net.Sockets.SocketException or TimeoutException)
+        {
+            // Not fatal: polling finds the rows all the same; the claim reports a catalog that stays unreachable.
+            Log.ListenLost(logger, Name, QueueNotifications.Channel, e.Message, (long)Settings.PollInterval.TotalMilliseconds);
+        }
+    }
+
+    public override Task WaitForRequestsAsync(TimeProvider timeProvider, CancellationToken cancellationToken) =>
+        _listener is { } listener ? listener.WaitAsync(Settings.PollInterval, timeProvider, cancellationToken) : base.WaitForRequestsAsync(timeProvider, cancellationToken);
 
     private ClaimedRequest Resolve(AppQueueRow row, QueueLease lease)
     {
@@ -151,8 +200,11 @@ internal sealed class AppQueueSource(PolicyConfig policy, ReclaimConfig config) 
     }
 }
 
-/// <summary>Reclaim's own queue in state (<c>reclaim enqueue</c>).</summary>
-internal sealed class OwnQueueSource(IQueueState state, ReclaimConfig config, QueueSettings settings) : QueueSource(SqlStateStore.OwnQueueSource, settings)
+/// <summary>
+/// Reclaim's own queue in state (<c>reclaim enqueue</c>), with the <c>own_queue:</c> settings: each request goes
+/// to the store it names, under that store's <c>own_queue.require_prefix</c>; no <c>queue</c> policy applies.
+/// </summary>
+internal sealed class OwnQueueSource(IQueueState state, ReclaimConfig config) : QueueSource(SqlStateStore.OwnQueueSource, config.OwnQueue.Settings)
 {
     public override async Task<List<ClaimedRequest>> ClaimAsync(IQueueState queueState, string worker, DateTimeOffset now, int limit, CancellationToken cancellationToken)
     {
@@ -184,18 +236,7 @@ internal sealed class OwnQueueSource(IQueueState state, ReclaimConfig config, Qu
 
     private ClaimedRequest Resolve(OwnQueueRequest request, QueueLease lease)
     {
-        string? problem;
-        var target = default(QueueTarget);
-        if (request.Key is not null)
-        {
-            problem = QueueTarget.TryResolve(request.Key, folder: false, 1, null, out target);
-        }
-        else
-        {
-            problem = QueueTarget.CheckPrefix(request.Prefix);
-            target = new QueueTarget(null, request.Prefix);
-        }
-
+        var problem = QueueTarget.TryResolveOwn(request.Key, request.Prefix, config.OwnQueue.RequirePrefix.GetValueOrDefault(request.Store), out var target);
         if (problem is null && !config.Stores.ContainsKey(request.Store))
         {
             problem = $"rejected: unknown store '{request.Store}'; nothing was deleted";

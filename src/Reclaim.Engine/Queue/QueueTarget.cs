@@ -122,6 +122,38 @@ public readonly record struct QueueTarget(string? Key, string? Prefix)
     public static string? CheckPrefix(string? prefix) =>
         CheckText(prefix) ?? (prefix![^1] == '/' ? null : $"rejected: the prefix {Shown(prefix)} does not end in '/': prefixes are folders; nothing was deleted");
 
+    /// <summary>
+    /// Checks a request of the own queue: a key (as <see cref="TryResolve"/> with a key target) or a folder prefix
+    /// (<see cref="CheckPrefix"/>), inside <paramref name="requirePrefix"/> when given and, for a prefix, deeper
+    /// than it (emptying all of <c>require_prefix</c> is what it exists to prevent).
+    /// </summary>
+    /// <param name="key">The key, or <see langword="null"/> for a prefix request.</param>
+    /// <param name="prefix">The prefix, or <see langword="null"/> for a key request.</param>
+    /// <param name="requirePrefix">The request's store's <c>own_queue.require_prefix</c>, or <see langword="null"/>.</param>
+    /// <param name="target">The target when valid.</param>
+    /// <returns>Why it is rejected, or <see langword="null"/> when <paramref name="target"/> is set.</returns>
+    public static string? TryResolveOwn(string? key, string? prefix, string? requirePrefix, out QueueTarget target)
+    {
+        if (key is not null)
+        {
+            return TryResolve(key, folder: false, 1, requirePrefix, out target);
+        }
+
+        target = default;
+        if (CheckPrefix(prefix) is { } problem)
+        {
+            return problem;
+        }
+
+        if (requirePrefix is { Length: > 0 } && !(prefix!.StartsWith(requirePrefix, StringComparison.Ordinal) && prefix.Length > requirePrefix.Length))
+        {
+            return $"rejected: the prefix {Shown(prefix)} is not inside require_prefix '{requirePrefix}' of its store; nothing was deleted";
+        }
+
+        target = new QueueTarget(null, prefix);
+        return null;
+    }
+
     private static string Shown(string? path) => path is null ? "NULL" : $"'{Shorten(ObjectKey.Printable(path))}'";
 
     private static string Shorten(string text) => text.Length <= 200 ? text : string.Concat(text.AsSpan(0, 200), "...");

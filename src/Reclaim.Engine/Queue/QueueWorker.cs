@@ -61,7 +61,8 @@ internal sealed class QueueWorker(Workspace workspace, IQueueState queueState, I
 
     /// <summary>
     /// Drains <paramref name="source"/>: claims and processes batches until the queue is empty; then, unless
-    /// <paramref name="once"/>, waits a poll interval and looks again, until <paramref name="stopping"/>.
+    /// <paramref name="once"/>, waits a poll interval (on PostgreSQL, less when the table's notification trigger
+    /// reports an insert) and looks again, until <paramref name="stopping"/>.
     /// </summary>
     /// <param name="source">The queue.</param>
     /// <param name="once">Drain and return.</param>
@@ -70,6 +71,12 @@ internal sealed class QueueWorker(Workspace workspace, IQueueState queueState, I
     public async Task<WorkerTotals> RunAsync(QueueSource source, bool once, CancellationToken stopping)
     {
         var totals = new WorkerTotals();
+        if (!once)
+        {
+            // Before the first look, so that a row inserted after it is heard of.
+            await source.StartWatchingAsync(_logger, stopping);
+        }
+
         while (!stopping.IsCancellationRequested)
         {
             await ObserveDepthAsync(source, stopping);
@@ -90,7 +97,7 @@ internal sealed class QueueWorker(Workspace workspace, IQueueState queueState, I
 
             try
             {
-                await Task.Delay(source.Settings.PollInterval, timeProvider, stopping);
+                await source.WaitForRequestsAsync(timeProvider, stopping);
             }
             catch (OperationCanceledException)
             {

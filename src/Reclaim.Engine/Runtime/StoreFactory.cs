@@ -31,6 +31,7 @@ public static class StoreFactory
                 SecretKey = config.SecretKey,
                 UseChunkEncoding = config.UseChunkEncoding,
                 MaxAttempts = config.MaxAttempts,
+                Timeout = config.Timeout,
             },
             loggerFactory.CreateLogger<S3Store>()),
         _ => throw new ArgumentException($"store '{config.Name}': unknown type '{config.Type}'", nameof(config)),

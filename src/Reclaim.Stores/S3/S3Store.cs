@@ -288,6 +288,8 @@ public sealed class S3Store : IObjectStore, IObjectContent
             ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
             // Retries are the store's pipeline's job alone.
             MaxErrorRetry = 0,
+            // A request that hangs is abandoned after this and retried by the pipeline like a broken connection.
+            Timeout = options.Timeout,
         };
         if (options.Endpoint is not null)
         {

@@ -64,6 +64,13 @@ public sealed record S3StoreOptions
     /// </summary>
     public TimeSpan RetryBaseDelay { get; init; } = TimeSpan.FromMilliseconds(200);
 
+    /// <summary>
+    /// How long one HTTP request to the service may take before it is abandoned and, like a broken connection,
+    /// retried (it counts as one of <see cref="MaxAttempts"/>). Default 100 s (the AWS SDK's and
+    /// <c>HttpClient</c>'s default); from 1 second to 1 hour.
+    /// </summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(100);
+
     /// <summary>The prefix with its trailing <c>/</c> (empty when the store is the whole bucket).</summary>
     internal string FolderPrefix => Prefix.Length == 0 || Prefix.EndsWith('/') ? Prefix : Prefix + "/";
 
@@ -110,6 +117,11 @@ public sealed record S3StoreOptions
         if (RetryBaseDelay < TimeSpan.Zero || RetryBaseDelay > TimeSpan.FromMinutes(1))
         {
             errors.Add($"s3 store '{Name}': the retry delay must be from 0 to 1 minute, not {RetryBaseDelay}");
+        }
+
+        if (Timeout < TimeSpan.FromSeconds(1) || Timeout > TimeSpan.FromHours(1))
+        {
+            errors.Add($"s3 store '{Name}': the request timeout must be from 1 second to 1 hour, not {Timeout}");
         }
 
         return errors;

@@ -312,6 +312,22 @@ public sealed class ConfigLoaderErrorTests : IDisposable
         _folder.SingleError("stores:\n  s: {type: s3, bucket: b, max_attempts: 50}\n", 2, 42);
     }
 
+    [Theory]
+    [InlineData("0s", "must be longer than zero")]
+    [InlineData("2h", "must be from 1s to 1h")]
+    [InlineData("soon", "is not a duration")]
+    public void Load_S3TimeoutOutOfRange_IsRefused(string timeout, string expected)
+    {
+        _folder.SingleError($"stores:\n  s: {{type: s3, bucket: b, timeout: {timeout}}}\n", 2, 37).Message.Should().Contain(expected);
+    }
+
+    [Fact]
+    public void Load_S3Timeout_IsRead()
+    {
+        _folder.Load("stores:\n  s: {type: s3, bucket: b, timeout: 3s}\n").Stores["s"].Timeout.Should().Be(TimeSpan.FromSeconds(3));
+        _folder.Load("stores:\n  s: {type: s3, bucket: b}\n").Stores["s"].Timeout.Should().Be(TimeSpan.FromSeconds(100));
+    }
+
     [Fact]
     public void Load_NotABoolean_SaysTrueOrFalse()
     {
@@ -469,6 +485,23 @@ public sealed class ConfigLoaderErrorTests : IDisposable
         {
             PollInterval = TimeSpan.FromSeconds(90), Lease = TimeSpan.FromMinutes(10), MaxAttempts = 7, RetryDelay = TimeSpan.FromSeconds(2), Concurrency = 3, BatchSize = 9,
         });
+    }
+
+    [Fact]
+    public void Load_OwnQueue_SettingsAndRequirePrefixPerStore_AreRead()
+    {
+        var config = _folder.Load("stores:\n  s: {type: s3, bucket: b}\nown_queue:\n  poll_interval: 5s\n  max_attempts: 9\n  concurrency: 2\n  require_prefix: {s: \"orgs/\"}\n");
+
+        config.OwnQueue.Settings.Should().Be(new Reclaim.Engine.Queue.QueueSettings(TimeSpan.FromSeconds(5), TimeSpan.FromMinutes(5), 9, TimeSpan.FromSeconds(1), 2, 8));
+        config.OwnQueue.RequirePrefix.Should().Equal(new Dictionary<string, string> { ["s"] = "orgs/" });
+        _folder.Load("stores:\n  s: {type: s3, bucket: b}\n").OwnQueue.RequirePrefix.Should().BeEmpty();
+    }
+
+    [Fact]
+    public void Load_OwnQueueRequirePrefixOfAnUnknownStoreOrNotAFolder_IsRefused()
+    {
+        _folder.SingleError("stores:\n  s: {type: s3, bucket: b}\nown_queue:\n  require_prefix: {x: \"orgs/\"}\n", 4, 20).Message.Should().Contain("unknown store 'x'");
+        _folder.SingleError("stores:\n  s: {type: s3, bucket: b}\nown_queue:\n  require_prefix: {s: \"orgs\"}\n", 4, 23).Message.Should().Contain("must end with '/'");
     }
 
     [Fact]

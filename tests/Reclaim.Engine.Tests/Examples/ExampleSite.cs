@@ -286,11 +286,13 @@ public abstract class S3PostgresSite(string example, string configFile) : Exampl
 }
 
 /// <summary>
-/// An example on its folder store with a PostgreSQL catalog: the example's config chooses its catalog through
-/// <c>${CATALOG_PROVIDER:-sqlite}</c> and <c>${DATABASE_URL:-…}</c>, which are written into the copied file.
+/// An example on its folder store with a PostgreSQL catalog: the example's config reads the database from
+/// <c>${DATABASE_URL}</c> (and, where one config serves both, the provider from <c>${CATALOG_PROVIDER:-sqlite}</c>),
+/// which are written into the copied file.
 /// </summary>
 /// <param name="example">The example's folder name.</param>
-public abstract class FolderPostgresSite(string example) : ExampleSite(example, "reclaim.yaml")
+/// <param name="configFile">The config to copy (default <c>reclaim.yaml</c>; <c>reclaim.postgres.yaml</c> for a PostgreSQL variant).</param>
+public abstract class FolderPostgresSite(string example, string configFile = "reclaim.yaml") : ExampleSite(example, configFile)
 {
     private PostgresDatabase? _database;
 
@@ -302,7 +304,8 @@ public abstract class FolderPostgresSite(string example) : ExampleSite(example, 
     {
         _database = await PostgresDatabase.CreateAsync();
         var yaml = await File.ReadAllTextAsync(ConfigPath);
-        yaml.Should().Contain("${CATALOG_PROVIDER").And.Contain("${DATABASE_URL");
+        yaml.Should().Contain("${DATABASE_URL");
+        yaml.Should().Match(y => y.Contains("${CATALOG_PROVIDER", StringComparison.Ordinal) || y.Contains("provider: postgres", StringComparison.Ordinal), "the copy must use PostgreSQL");
         yaml = Regex.Replace(yaml, @"\$\{CATALOG_PROVIDER(:-[^}]*)?\}", "postgres");
         yaml = Regex.Replace(yaml, @"\$\{DATABASE_URL(:-[^}]*)?\}", $"\"{_database.ConnectionString}\"");
         await File.WriteAllTextAsync(ConfigPath, yaml);

@@ -3,7 +3,8 @@ using Reclaim.Testing;
 namespace Reclaim.Engine.Tests.Examples;
 
 /// <summary>
-/// <c>examples/therapy-audio</c> (seed 004) end to end on a folder store and SQLite: orphaned recordings
+/// <c>examples/therapy-audio</c> (seed 004) end to end on a folder store, with SQLite (<c>reclaim.yaml</c>) and
+/// PostgreSQL (<c>reclaim.postgres.yaml</c>): orphaned recordings
 /// older than 24h, failed sessions older than 7 days with both their files and an <c>after</c>; a rerun
 /// after a crash, a failing <c>after</c>, and rows whose objects render to something that is not a key.
 /// </summary>
@@ -29,6 +30,8 @@ public abstract class TherapyAudioExampleTests : IAsyncLifetime
     }
     private ManualClock _clock = new();
 
+    private bool IsPostgres => _site is FolderPostgresSite;
+
     private static string[] Keys(IEnumerable<string> names) => names.Select(n => Audio + n).ToArray();
 
     public async Task InitializeAsync()
@@ -36,7 +39,7 @@ public abstract class TherapyAudioExampleTests : IAsyncLifetime
         await _site.InitializeAsync();
         // Session ages are the catalog's own (the query compares with its now); object ages follow the clock.
         await _site.ExecuteSqlAsync($"""
-            CREATE TABLE sessions (id TEXT PRIMARY KEY, status TEXT NOT NULL, audio_file TEXT, processed_file TEXT, created_at TEXT NOT NULL);
+            CREATE TABLE sessions (id TEXT PRIMARY KEY, status TEXT NOT NULL, audio_file TEXT, processed_file TEXT, created_at {(IsPostgres ? "TIMESTAMPTZ" : "TEXT")} NOT NULL);
             INSERT INTO sessions VALUES
               ('s1', 'completed', 's1.mp3', 's1_processed.mp3', {_site.DaysAgo(10)}),
               ('s2', 'processing', 's2.mp3', NULL, {_site.DaysAgo(10)}),
@@ -85,10 +88,19 @@ public abstract class TherapyAudioExampleTests : IAsyncLifetime
     [Fact]
     public async Task AfterThatFails_KeepsItsObjectsRecords_ExitsFour_AndTheOtherRowsGoOn()
     {
-        await _site.ExecuteSqlAsync("""
-            CREATE TRIGGER keep_s4 BEFORE DELETE ON sessions WHEN OLD.id = 's4'
-            BEGIN SELECT RAISE(ABORT, 'session s4 is under legal hold'); END;
-            """);
+        await _site.ExecuteSqlAsync(IsPostgres
+            ? """
+              CREATE FUNCTION keep_s4() RETURNS trigger LANGUAGE plpgsql AS $$
+              BEGIN
+                IF OLD.id = 's4' THEN RAISE EXCEPTION 'session s4 is under legal hold'; END IF;
+                RETURN OLD;
+              END $$;
+              CREATE TRIGGER keep_s4 BEFORE DELETE ON sessions FOR EACH ROW EXECUTE FUNCTION keep_s4();
+              """
+            : """
+              CREATE TRIGGER keep_s4 BEFORE DELETE ON sessions WHEN OLD.id = 's4'
+              BEGIN SELECT RAISE(ABORT, 'session s4 is under legal hold'); END;
+              """);
 
         var sweep = await _site.CliAsync(_clock, "sweep", "--yes", "--policy", "failed-sessions");
 
@@ -142,4 +154,10 @@ public abstract class TherapyAudioExampleTests : IAsyncLifetime
 public sealed class TherapyAudioExampleOnSqliteTests() : TherapyAudioExampleTests(new Site())
 {
     private sealed class Site() : FolderSqliteSite("therapy-audio", "therapy.db");
+}
+
+/// <summary>The example on a folder store and PostgreSQL (<c>reclaim.postgres.yaml</c>).</summary>
+public sealed class TherapyAudioExampleOnPostgresTests() : TherapyAudioExampleTests(new Site())
+{
+    private sealed class Site() : FolderPostgresSite("therapy-audio", "reclaim.postgres.yaml");
 }

@@ -250,11 +250,121 @@ public abstract class QueueScenarios<TBackend> : IAsyncLifetime
         (await Backend.KeysAsync()).Should().BeEquivalentTo([.. FolderObjects(2).Skip(1), "orgs/o1/uploads/a10/keep.mp4"]);
     }
 
+    [Fact]
+    public async Task InstallTrigger_UnknownOrNonQueuePolicyOrTheOwnQueue_ExitsTwo()
+    {
+        var unknown = await Backend.CliAsync(_clock, "queue", "install-trigger", "--policy", "no-such-policy");
+        var own = await Backend.CliAsync(_clock, "queue", "install-trigger", "--policy", "reclaim");
+
+        unknown.ExitCode.Should().Be(2, unknown.ToString());
+        unknown.Stderr.Should().Contain("no policy named 'no-such-policy'");
+        own.ExitCode.Should().Be(2, own.ToString());
+        own.Stderr.Should().Contain("needs no trigger");
+    }
+
+    /// <summary>Polls until a request is processed; false when <paramref name="within"/> passes first.</summary>
+    protected async Task<bool> ProcessedWithinAsync(string id, TimeSpan within)
+    {
+        var deadline = DateTime.UtcNow + within;
+        do
+        {
+            if ((await RowsAsync())[id].Processed)
+            {
+                return true;
+            }
+
+            await Task.Delay(50);
+        }
+        while (DateTime.UtcNow < deadline);
+        return false;
+    }
+
     private const int ExitCodesPartiallyFailed = 4;
 }
 
 /// <summary>The scenarios on a folder store and a SQLite catalog.</summary>
-public sealed class FolderSqliteQueueScenarios : QueueScenarios<FolderSqliteBackend>;
+public sealed class FolderSqliteQueueScenarios : QueueScenarios<FolderSqliteBackend>
+{
+    [Fact]
+    public async Task InstallTrigger_OnSqlite_ExitsTwoAndSaysWhy()
+    {
+        var result = await Backend.CliAsync(Clock, "queue", "install-trigger");
+        var printed = await Backend.CliAsync(Clock, "queue", "install-trigger", "--print");
+
+        result.ExitCode.Should().Be(2, result.ToString());
+        result.Stderr.Should().Contain("needs a PostgreSQL catalog").And.Contain("policy 'cleanup'").And.Contain("(sqlite)");
+        printed.ExitCode.Should().Be(2, printed.ToString());
+    }
+
+    /// <summary>Adds a second folder store, <c>other</c>, and top-level YAML; returns its root.</summary>
+    private string AddStoreB(string topLevelYaml)
+    {
+        var other = Directory.CreateDirectory(Path.Combine(Backend.Dir, "other")).FullName;
+        var yaml = File.ReadAllText(Backend.ConfigPath);
+        File.WriteAllText(Backend.ConfigPath, yaml.Replace("stores:\n", $"stores:\n  other:\n    type: filesystem\n    root: {other}\n", StringComparison.Ordinal) + "\n" + topLevelYaml);
+        return other;
+    }
+
+    [Fact]
+    public async Task OwnQueue_RequestForStoreB_IsJudgedByStoreBsRequirePrefix_NotStoreAs()
+    {
+        // Store media (A) has the queue policy's require_prefix orgs/ and own_queue's orgs/; store other (B) has tmp/.
+        var other = AddStoreB("own_queue:\n  max_attempts: 2\n  require_prefix:\n    media: \"orgs/\"\n    other: \"tmp/\"\n");
+        foreach (var key in new[] { "tmp/a.bin", "tmp/b.bin", "orgs/o1/x.bin" })
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(other, key))!);
+            await File.WriteAllTextAsync(Path.Combine(other, key), key);
+        }
+
+        await PutAllAsync(["tmp/a.bin", "orgs/o1/x.bin"]);
+
+        var outsideB = await Backend.CliAsync(Clock, "enqueue", "--store", "other", "--key", "orgs/o1/x.bin", "--action", "delete");
+        var outsideA = await Backend.CliAsync(Clock, "enqueue", "--store", "media", "--key", "tmp/a.bin", "--action", "delete");
+        var insideB = await Backend.CliAsync(Clock, "enqueue", "--store", "other", "--key", "tmp/a.bin", "--action", "delete");
+        var laterOutside = await Backend.CliAsync(Clock, "enqueue", "--store", "other", "--prefix", "tmp/", "--action", "delete");
+        var later = await Backend.CliAsync(Clock, "enqueue", "--store", "other", "--key", "tmp/b.bin", "--action", "delete");
+        // B's rule changes before the worker runs: the request is judged again when it is executed.
+        File.WriteAllText(Backend.ConfigPath, File.ReadAllText(Backend.ConfigPath).Replace("other: \"tmp/\"", "other: \"tmp/a/\"", StringComparison.Ordinal));
+        var worker = await Backend.CliAsync(Clock, "worker", "--once", "--policy", "reclaim");
+
+        outsideB.ExitCode.Should().Be(2, outsideB.ToString());
+        outsideB.Stderr.Should().Contain("outside require_prefix 'tmp/'");
+        outsideA.ExitCode.Should().Be(2, outsideA.ToString());
+        outsideA.Stderr.Should().Contain("outside require_prefix 'orgs/'");
+        insideB.ExitCode.Should().Be(0, insideB.ToString());
+        laterOutside.ExitCode.Should().Be(2, "a prefix equal to require_prefix would empty all of it");
+        later.ExitCode.Should().Be(0, later.ToString());
+        worker.ExitCode.Should().Be(4, worker.ToString());
+        worker.Json.GetProperty("processed").GetInt32().Should().Be(0, "tmp/a.bin is outside the new require_prefix tmp/a/ too");
+        worker.Json.GetProperty("failed").GetInt32().Should().Be(2);
+        var status = await Backend.CliAsync(Clock, "queue", "status", "--policy", "reclaim");
+        status.Json[0].GetProperty("recent_failures").EnumerateArray().Select(f => f.GetProperty("error").GetString())
+            .Should().HaveCount(2).And.AllSatisfy(e => e.Should().Contain("outside require_prefix 'tmp/a/'"));
+        Directory.EnumerateFiles(other, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(other, f).Replace('\\', '/'))
+            .Should().BeEquivalentTo(["tmp/a.bin", "tmp/b.bin", "orgs/o1/x.bin"], "nothing outside B's rule is removed");
+        (await Backend.KeysAsync()).Should().BeEquivalentTo(["tmp/a.bin", "orgs/o1/x.bin"], "store A is not touched by B's requests");
+    }
+
+    [Fact]
+    public async Task OwnQueue_RequestInsideItsStoresRequirePrefix_IsExecutedThere_WhateverTheQueuePolicySays()
+    {
+        var other = AddStoreB("own_queue:\n  require_prefix:\n    other: \"tmp/\"\n");
+        Directory.CreateDirectory(Path.Combine(other, "tmp", "job1"));
+        await File.WriteAllTextAsync(Path.Combine(other, "tmp", "job1", "a.bin"), "a");
+        await File.WriteAllTextAsync(Path.Combine(other, "tmp", "keep.bin"), "k");
+        await PutAllAsync(["tmp/job1/a.bin"]);
+
+        var enqueue = await Backend.CliAsync(Clock, "enqueue", "--store", "other", "--prefix", "tmp/job1/", "--action", "delete");
+        var worker = await Backend.CliAsync(Clock, "worker", "--once", "--policy", "reclaim");
+
+        enqueue.ExitCode.Should().Be(0, enqueue.ToString());
+        worker.ExitCode.Should().Be(0, worker.ToString());
+        worker.Json.GetProperty("processed").GetInt32().Should().Be(1, "the cleanup policy's require_prefix orgs/ is store media's queue table's rule, not the own queue's");
+        File.Exists(Path.Combine(other, "tmp", "job1", "a.bin")).Should().BeFalse();
+        File.Exists(Path.Combine(other, "tmp", "keep.bin")).Should().BeTrue();
+        (await Backend.KeysAsync()).Should().BeEquivalentTo(["tmp/job1/a.bin"], "the same key in store media is not touched");
+    }
+}
 
 /// <summary>The scenarios on S3 (s3rver) and a PostgreSQL catalog and state, plus the 4-worker drain of 2,000 requests.</summary>
 public sealed class S3PostgresQueueScenarios : QueueScenarios<S3PostgresBackend>
@@ -287,6 +397,132 @@ public sealed class S3PostgresQueueScenarios : QueueScenarios<S3PostgresBackend>
             r[4].Should().Be(r[2]);
         });
         perRequest.Sum(r => int.Parse(r[2]!, CultureInfo.InvariantCulture)).Should().Be(targets.Count);
+    }
+
+    private const string ListenerBackends = "SELECT pid FROM pg_stat_activity WHERE application_name = 'reclaim queue listener' AND datname = current_database()";
+
+    private Task<List<string?[]>> TriggersAsync() =>
+        Backend.QueryAsync("SELECT tgname FROM pg_trigger WHERE tgrelid = 'media_cleanup_jobs'::regclass AND NOT tgisinternal");
+
+    [Fact]
+    public async Task InstallTrigger_Print_ShowsTheSqlAndInstallsNothing()
+    {
+        var printed = await Backend.CliAsync(Clock, "queue", "install-trigger", "--print");
+
+        printed.ExitCode.Should().Be(0, printed.ToString());
+        var sql = printed.Json.GetProperty("triggers")[0].GetProperty("sql").GetString();
+        sql.Should().Contain("CREATE OR REPLACE FUNCTION reclaim_queue_notify()").And.Contain("pg_notify('reclaim_queue', TG_ARGV[0])")
+            .And.Contain("DROP TRIGGER IF EXISTS reclaim_queue_notify ON media_cleanup_jobs")
+            .And.Contain("AFTER INSERT ON media_cleanup_jobs FOR EACH STATEMENT EXECUTE FUNCTION reclaim_queue_notify('media_cleanup_jobs')");
+        (await TriggersAsync()).Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task InstallTrigger_Twice_IsHarmless_AndAWorkerPollingEveryTenMinutesTakesANewRowWithinSeconds()
+    {
+        Configure("    poll_interval: 10m");
+        var first = await Backend.CliAsync(Clock, "queue", "install-trigger");
+        var second = await Backend.CliAsync(Clock, "queue", "install-trigger", "--policy", "cleanup");
+        first.ExitCode.Should().Be(0, first.ToString());
+        second.ExitCode.Should().Be(0, second.ToString());
+        (await TriggersAsync()).Select(r => r[0]).Should().Equal("reclaim_queue_notify");
+        await PutAllAsync([.. FolderObjects(1), .. FolderObjects(2)]);
+        var clock = new HeldTimersClock(TimeSpan.FromMinutes(1));
+        await using var worker = RunningWorker.Start(Backend.ConfigPath, clock);
+        await WaitUntilPollingAsync(clock);
+
+        var ids = await InsertAsync([($"{Folder(1)}raw/match.mp4", null)]);
+
+        (await ProcessedWithinAsync(ids[0], TimeSpan.FromSeconds(10))).Should().BeTrue("the trigger's notification wakes the worker long before its 10-minute poll");
+        (await Backend.KeysAsync()).Should().BeEquivalentTo(FolderObjects(2));
+        (await RowsAsync())[ids[0]].Error.Should().BeNull();
+    }
+
+    [Fact]
+    public async Task WithoutTheTrigger_AWorkerTakesANewRowOnlyAtItsPoll()
+    {
+        Configure("    poll_interval: 10m");
+        await PutAllAsync(FolderObjects(1));
+        var clock = new HeldTimersClock(TimeSpan.FromMinutes(1));
+        await using var worker = RunningWorker.Start(Backend.ConfigPath, clock);
+        await WaitUntilPollingAsync(clock);
+
+        var ids = await InsertAsync([($"{Folder(1)}raw/match.mp4", null)]);
+
+        (await ProcessedWithinAsync(ids[0], TimeSpan.FromSeconds(3))).Should().BeFalse("nothing tells the worker before its poll");
+        clock.ReleaseHeld();
+        (await ProcessedWithinAsync(ids[0], TimeSpan.FromSeconds(10))).Should().BeTrue("the poll finds it");
+        (await Backend.KeysAsync()).Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task ListeningConnectionLost_TheWorkerReconnects_AndIsWokenAgain()
+    {
+        Configure("    poll_interval: 10m");
+        (await Backend.CliAsync(Clock, "queue", "install-trigger")).ExitCode.Should().Be(0);
+        await PutAllAsync(FolderObjects(1));
+        var clock = new HeldTimersClock(TimeSpan.FromMinutes(1));
+        await using var worker = RunningWorker.Start(Backend.ConfigPath, clock);
+        await WaitUntilPollingAsync(clock);
+        var before = (await Backend.QueryAsync(ListenerBackends)).Single()[0];
+
+        await Backend.ExecuteSqlAsync($"SELECT pg_terminate_backend({before})");
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        List<string?[]> after;
+        do
+        {
+            await Task.Delay(100);
+            after = await Backend.QueryAsync(ListenerBackends);
+        }
+        while (!(after.Count == 1 && after[0][0] != before) && DateTime.UtcNow < deadline);
+        after.Should().ContainSingle().Which[0].Should().NotBe(before, "the worker opened a new listening connection");
+        await WaitUntilPollingAsync(clock);
+        var ids = await InsertAsync([($"{Folder(1)}raw/match.mp4", null)]);
+
+        (await ProcessedWithinAsync(ids[0], TimeSpan.FromSeconds(10))).Should().BeTrue("the new connection hears the trigger");
+        (await Backend.KeysAsync()).Should().BeEmpty();
+    }
+
+    /// <summary>Waits until the worker has looked at the queue and waits for its (held) poll.</summary>
+    private static async Task WaitUntilPollingAsync(HeldTimersClock clock)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (clock.Held == 0)
+        {
+            DateTime.UtcNow.Should().BeBefore(deadline, "the worker should wait for its poll");
+            await Task.Delay(20);
+        }
+    }
+
+    /// <summary>A worker (not <c>--once</c>) on the cleanup queue, running until disposed.</summary>
+    private sealed class RunningWorker : IAsyncDisposable
+    {
+        private readonly Workspace _workspace;
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Task<WorkerTotals> _run;
+
+        private RunningWorker(string configPath, TimeProvider clock)
+        {
+            _workspace = new Workspace(ConfigLoader.Load(configPath), NullLoggerFactory.Instance);
+            var service = new QueueService(_workspace, clock, NullLoggerFactory.Instance);
+            _run = Task.Run(() => service.RunWorkerAsync(["cleanup"], once: false, _stop.Token));
+        }
+
+        public static RunningWorker Start(string configPath, TimeProvider clock) => new(configPath, clock);
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            try
+            {
+                await _run;
+            }
+            finally
+            {
+                await _workspace.DisposeAsync();
+                _stop.Dispose();
+            }
+        }
     }
 
     [Fact]
@@ -381,11 +617,12 @@ public sealed class S3PostgresQueueScenarios : QueueScenarios<S3PostgresBackend>
     [Fact]
     public async Task Worker_BehindAFaultyProxy_CompletesThroughRetries_AndRequestsThatKeepFailingEndWithAnError()
     {
-        await using var proxy = new FaultProxy(new Uri(Backend.Endpoint), 0.25);
+        // 503 SlowDown, 500, resets and requests held unanswered for longer than the store's timeout, in turn.
+        await using var proxy = new FaultProxy(new Uri(Backend.Endpoint), 0.25) { Kinds = [Fault.SlowDown, Fault.InternalError, Fault.Reset, Fault.Timeout] };
         var yaml = File.ReadAllText(Backend.ConfigPath);
         // The same bucket through the proxy, with a single store-level retry, so faults reach the queue's retries.
         File.WriteAllText(Backend.ConfigPath, yaml
-            .Replace("stores:\n", $"stores:\n  faulty:\n    type: s3\n    bucket: {Bucket}\n    endpoint: {proxy.Endpoint.ToString().TrimEnd('/')}\n    force_path_style: true\n    access_key: {TestEnvironment.S3rverAccessKey}\n    secret_key: {TestEnvironment.S3rverSecretKey}\n    use_chunk_encoding: false\n    max_attempts: 2\n", StringComparison.Ordinal)
+            .Replace("stores:\n", $"stores:\n  faulty:\n    type: s3\n    bucket: {Bucket}\n    endpoint: {proxy.Endpoint.ToString().TrimEnd('/')}\n    force_path_style: true\n    access_key: {TestEnvironment.S3rverAccessKey}\n    secret_key: {TestEnvironment.S3rverSecretKey}\n    use_chunk_encoding: false\n    max_attempts: 2\n    timeout: 1s\n", StringComparison.Ordinal)
             .Replace("store: media", "store: faulty", StringComparison.Ordinal)
             .Replace("max_attempts: 3", "max_attempts: 8", StringComparison.Ordinal));
         var keep = Enumerable.Range(0, 40).Select(i => $"orgs/o{i % 7}/uploads/a{i}0/keep.mp4").ToList();
@@ -396,6 +633,7 @@ public sealed class S3PostgresQueueScenarios : QueueScenarios<S3PostgresBackend>
 
         flaky.ExitCode.Should().Be(0, flaky.ToString());
         proxy.Faults.Should().BeGreaterThan(10);
+        proxy.CountOf(Fault.Timeout).Should().BeGreaterThan(0, "some requests were held past the store's timeout");
         var rows = await RowsAsync();
         ids.Should().AllSatisfy(id => rows[id].Should().Be((true, (string?)null)));
         (await Backend.KeysAsync()).Should().BeEquivalentTo(keep);
