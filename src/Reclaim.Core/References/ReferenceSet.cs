@@ -78,14 +78,19 @@ public sealed class ReferenceSet
     /// <param name="groupKey">A group key.</param>
     /// <returns><see langword="true"/> when the group is (or may be) referenced.</returns>
     /// <exception cref="InvalidOperationException">The set is not sealed yet.</exception>
-    public bool Contains(ReadOnlySpan<char> groupKey)
+    public bool Contains(ReadOnlySpan<char> groupKey) => ContainsFingerprint(KeyFingerprint.Of(groupKey));
+
+    /// <summary>Whether some reference rendered to a key with this <see cref="KeyFingerprint"/>.</summary>
+    /// <param name="fingerprint">A group key's fingerprint (<see cref="KeyFingerprint.Of"/>).</param>
+    /// <returns><see langword="true"/> when the group is (or may be) referenced.</returns>
+    /// <exception cref="InvalidOperationException">The set is not sealed yet.</exception>
+    public bool ContainsFingerprint(ulong fingerprint)
     {
         if (!_sealed)
         {
             throw new InvalidOperationException("seal the reference set before looking keys up");
         }
 
-        var fingerprint = KeyFingerprint.Of(groupKey);
         if (_count == 0)
         {
             return false;
@@ -95,13 +100,19 @@ public sealed class ReferenceSet
         // instead of ~20 scattered probes of a binary search over the whole array.
         var bucket = _bucketShift == 64 ? 0 : (int)(fingerprint >> _bucketShift);
         var start = _buckets[bucket];
-        return Array.BinarySearch(_items, start, _buckets[bucket + 1] - start, fingerprint) >= 0;
+        var end = _buckets[bucket + 1];
+        for (var i = start; i < end; i++)
+        {
+            var item = _items[i];
+            if (item >= fingerprint)
+            {
+                return item == fingerprint;
+            }
+        }
+
+        return false;
     }
 
-    /// <summary>
-    /// Builds the bucket index: for 2^b buckets by the top b bits (about 4 fingerprints a bucket), where each
-    /// bucket starts in the sorted array.
-    /// </summary>
     private void BuildIndex()
     {
         var bits = 0;

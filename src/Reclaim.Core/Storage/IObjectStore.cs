@@ -70,13 +70,18 @@ public interface IKeyListing
 {
     /// <summary>
     /// Streams the keys under <paramref name="prefix"/> in the order of <see cref="IObjectStore.ListAsync"/>, in
-    /// batches of up to <paramref name="batchKeys"/> keys (no string per key).
+    /// batches (no string per key). The caller supplies each batch, so it can reuse the ones it has finished with.
     /// </summary>
     /// <param name="prefix">A key prefix; empty lists the whole store.</param>
-    /// <param name="batchKeys">The most keys per batch; at least 1.</param>
+    /// <param name="nextBatch">
+    /// Returns an empty batch to fill next; called only once the batch before has been yielded and the caller has
+    /// asked for more. Each yielded batch is one it returned, filled up to its <see cref="KeyBatch.Capacity"/>
+    /// (the last may hold fewer keys, none is empty).
+    /// </param>
     /// <param name="cancellationToken">Stops the listing.</param>
-    /// <returns>The batches, each a new one the caller owns (it may hand it to another thread); none is empty.</returns>
-    IAsyncEnumerable<KeyBatch> ListKeyBatchesAsync(string prefix, int batchKeys, CancellationToken cancellationToken);
+    /// <returns>The batches.</returns>
+    /// <exception cref="ArgumentException"><paramref name="nextBatch"/> returned a batch that is not empty.</exception>
+    IAsyncEnumerable<KeyBatch> ListKeyBatchesAsync(string prefix, Func<KeyBatch> nextBatch, CancellationToken cancellationToken);
 }
 
 /// <summary>Conveniences over <see cref="IKeyListing"/>.</summary>
@@ -93,7 +98,14 @@ public static class KeyListingExtensions
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(listing);
-        await foreach (var batch in listing.ListKeyBatchesAsync(prefix, 1024, cancellationToken).ConfigureAwait(false))
+        var reused = new KeyBatch(1024);
+        KeyBatch Next()
+        {
+            reused.Clear();
+            return reused;
+        }
+
+        await foreach (var batch in listing.ListKeyBatchesAsync(prefix, Next, cancellationToken).ConfigureAwait(false))
         {
             for (var i = 0; i < batch.Count; i++)
             {

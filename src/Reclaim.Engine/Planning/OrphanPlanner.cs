@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Threading.Channels;
 using Reclaim.Core;
@@ -84,12 +85,13 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
             ? Task.CompletedTask
             : Task.Run(() => ReadReferencesAsync(layout, query.Query, catalog, references, totals, linked.Token), linked.Token);
 
+        var pool = new ConcurrentQueue<ListedBatch>();
         var channel = Channel.CreateBounded<ListedBatch>(new BoundedChannelOptions(ListingBufferKeys / ListingBatchKeys) { SingleReader = true, SingleWriter = true });
         long listedMs = 0;
         var listingTask = Task.Run(
             async () =>
             {
-                await ListAsync(store, layout.FixedPrefix, channel.Writer, linked.Token);
+                await ListAsync(store, new KeyClassifier(layout, trashPrefix, store.Name), pool, channel.Writer, linked.Token);
                 listedMs = clock.ElapsedMilliseconds;
             },
             linked.Token);
@@ -101,22 +103,14 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
             var referencesMs = clock.ElapsedMilliseconds;
 
             var group = new GroupBuffer();
-            ListedBatch? previousBatch = null;
-            var previousIndex = 0;
+            var held = new List<ListedBatch>(); // read, but the open group still points into them
             var lastReport = clock.Elapsed;
             await foreach (var batch in channel.Reader.ReadAllAsync(linked.Token))
             {
                 for (var i = 0; i < batch.Count; i++)
                 {
-                    var key = batch.Keys[i];
-                    if (previousBatch is not null && ObjectKey.Compare(key, previousBatch.Keys[previousIndex]) <= 0)
-                    {
-                        throw new InvalidOperationException($"store '{store.Name}' listed '{ObjectKey.Printable(batch.Keys.GetString(i))}' after '{ObjectKey.Printable(previousBatch.Keys.GetString(previousIndex))}': keys out of order; nothing is planned");
-                    }
-
-                    previousBatch = batch;
-                    previousIndex = i;
-                    if (ObjectKey.IsUnder(key, trashPrefix))
+                    var groupLength = batch.GroupLengths[i];
+                    if (groupLength == KeyClassifier.InTrash)
                     {
                         totals.ObjectsInTrash++;
                         continue;
@@ -128,19 +122,33 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
                         totals.BytesScanned += metadata[i].Size;
                     }
 
-                    var groupLength = layout.MatchGroupLength(key);
-                    if (groupLength < 0)
+                    if (groupLength == KeyClassifier.Unmatched)
                     {
                         totals.ObjectsUnmatched++;
                         continue;
                     }
 
-                    if (!group.IsEmpty && !group.Is(key[..groupLength]))
+                    if (batch.StartsGroup[i] && !group.IsEmpty)
                     {
                         await CloseGroupAsync(group, layout, references, policy, store, now, plan, maxGroupsKept, linked.Token);
+                        foreach (var done in held)
+                        {
+                            pool.Enqueue(done);
+                        }
+
+                        held.Clear();
                     }
 
-                    group.Add(batch.Keys[i][..groupLength], batch, i);
+                    group.Add(batch, i);
+                }
+
+                if (group.PointsInto(batch))
+                {
+                    held.Add(batch);
+                }
+                else
+                {
+                    pool.Enqueue(batch);
                 }
 
                 if (progress is not null && clock.Elapsed - lastReport > TimeSpan.FromMilliseconds(500))
@@ -158,7 +166,7 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
             await listingTask;
             Timing?.Invoke(
                 $"references sealed at {referencesMs} ms ({references.Count} distinct), listing done at {listedMs} ms, join done at {clock.ElapsedMilliseconds} ms; " +
-                $"process so far: {GC.GetTotalAllocatedBytes() >> 20} MB allocated, GCs {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)} (gen 0/1/2), " +
+                $"process so far: {GC.GetTotalAllocatedBytes() >> 20} MB allocated, heap {GC.GetGCMemoryInfo().HeapSizeBytes >> 20} MB, committed {GC.GetGCMemoryInfo().TotalCommittedBytes >> 20} MB, working set {Environment.WorkingSet >> 20} MB, GCs {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)} (gen 0/1/2), " +
                 $"{System.Runtime.JitInfo.GetCompiledMethodCount()} methods compiled in {System.Runtime.JitInfo.GetCompilationTime().TotalMilliseconds:F0} ms");
         }
         catch
@@ -204,32 +212,52 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
         totals.ReferencesUnrenderable = unrenderable;
     }
 
-    private static async Task ListAsync(IObjectStore store, string prefix, ChannelWriter<ListedBatch> writer, CancellationToken cancellationToken)
+    /// <summary>
+    /// Lists the store into the channel, classifying each key on the way (<see cref="KeyClassifier"/>): this side
+    /// runs while the references are still being read, so the join that follows only looks fingerprints up.
+    /// </summary>
+    private static async Task ListAsync(IObjectStore store, KeyClassifier classifier, ConcurrentQueue<ListedBatch> pool, ChannelWriter<ListedBatch> writer, CancellationToken cancellationToken)
     {
         try
         {
             if (store is IKeyListing keys)
             {
-                await foreach (var batch in keys.ListKeyBatchesAsync(prefix, ListingBatchKeys, cancellationToken))
+                ListedBatch? filling = null;
+                KeyBatch Next()
                 {
-                    await writer.WriteAsync(new ListedBatch(batch, null), cancellationToken);
+                    filling = ListedBatch.Rent(pool, withMetadata: false);
+                    return filling.Keys;
+                }
+
+                await foreach (var listed in keys.ListKeyBatchesAsync(classifier.Prefix, Next, cancellationToken))
+                {
+                    var batch = filling!;
+                    if (!ReferenceEquals(listed, batch.Keys))
+                    {
+                        throw new InvalidOperationException($"store '{store.Name}' listed into a batch it was not given");
+                    }
+
+                    classifier.Classify(batch);
+                    await writer.WriteAsync(batch, cancellationToken);
                 }
             }
             else
             {
-                var batch = ListedBatch.WithMetadata();
-                await foreach (var item in store.ListAsync(prefix, cancellationToken))
+                var batch = ListedBatch.Rent(pool, withMetadata: true);
+                await foreach (var item in store.ListAsync(classifier.Prefix, cancellationToken))
                 {
                     batch.Add(item);
                     if (batch.Keys.IsFull)
                     {
+                        classifier.Classify(batch);
                         await writer.WriteAsync(batch, cancellationToken);
-                        batch = ListedBatch.WithMetadata();
+                        batch = ListedBatch.Rent(pool, withMetadata: true);
                     }
                 }
 
                 if (batch.Count > 0)
                 {
+                    classifier.Classify(batch);
                     await writer.WriteAsync(batch, cancellationToken);
                 }
             }
@@ -256,7 +284,7 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
     {
         var totals = plan.Totals;
         totals.GroupsScanned++;
-        if (references.Contains(group.Key))
+        if (references.ContainsFingerprint(group.Fingerprint))
         {
             totals.GroupsReferenced++;
             group.Clear();
@@ -264,7 +292,7 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
         }
 
         // Strings and metadata only for groups no reference covers.
-        var groupKey = group.Key.ToString();
+        var groupKey = group.KeyString();
         var objects = new List<StoredObject>(group.Count);
         for (var i = 0; i < group.Count; i++)
         {
@@ -317,7 +345,11 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
         }
     }
 
-    /// <summary>Listed keys, with their metadata when the listing had it (a store without <see cref="IKeyListing"/>).</summary>
+    /// <summary>
+    /// Listed keys, with their metadata when the listing had it (a store without <see cref="IKeyListing"/>), and per
+    /// key what <see cref="KeyClassifier"/> found: the group key's length (or why there is none), whether the key
+    /// starts a new group, and the group key's fingerprint.
+    /// </summary>
     private sealed class ListedBatch(KeyBatch keys, StoredObject[]? metadata)
     {
         public KeyBatch Keys { get; } = keys;
@@ -326,7 +358,24 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
 
         public int Count => Keys.Count;
 
-        public static ListedBatch WithMetadata() => new(new KeyBatch(ListingBatchKeys), new StoredObject[ListingBatchKeys]);
+        public int[] GroupLengths { get; } = new int[keys.Capacity];
+
+        public bool[] StartsGroup { get; } = new bool[keys.Capacity];
+
+        public ulong[] Fingerprints { get; } = new ulong[keys.Capacity];
+
+        /// <summary>An empty batch: one the join has finished with, or a new one.</summary>
+        public static ListedBatch Rent(ConcurrentQueue<ListedBatch> pool, bool withMetadata)
+        {
+            if (!pool.TryDequeue(out var batch))
+            {
+                return new ListedBatch(new KeyBatch(ListingBatchKeys), withMetadata ? new StoredObject[ListingBatchKeys] : null);
+            }
+
+            batch.Keys.Clear();
+            Array.Clear(batch.StartsGroup);
+            return batch;
+        }
 
         public void Add(StoredObject item)
         {
@@ -335,43 +384,108 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
         }
     }
 
-    /// <summary>The objects of the group being read: its key (kept as chars) and where each object sits in the listing.</summary>
-    private sealed class GroupBuffer
+    /// <summary>
+    /// Classifies listed keys in listing order: checks the order (each key after the one before, in
+    /// <see cref="ObjectKey.Compare(ReadOnlySpan{char}, ReadOnlySpan{char})"/> order), puts aside the trash and
+    /// keys the layout does not match, and finds each key's group, fingerprinting a group once, at its first key.
+    /// </summary>
+    private sealed class KeyClassifier(Layout layout, string trashPrefix, string storeName)
     {
-        private readonly List<(ListedBatch Batch, int Index)> _entries = [];
-        private char[] _key = new char[256];
-        private int _keyLength = -1;
+        /// <summary>A key under the trash prefix.</summary>
+        public const int InTrash = -2;
 
-        public bool IsEmpty => _keyLength < 0;
+        /// <summary>A key the layout does not match.</summary>
+        public const int Unmatched = -1;
 
-        public ReadOnlySpan<char> Key => _key.AsSpan(0, _keyLength);
+        // Copies, not references into batches: the join hands batches back for reuse.
+        private char[] _previous = new char[256];
+        private int _previousLength = -1;
+        private char[] _group = new char[256];
+        private int _groupLength = -1;
+        private ulong _groupFingerprint;
 
-        public int Count => _entries.Count;
+        public string Prefix => layout.FixedPrefix;
 
-        public (ListedBatch Batch, int Index) this[int index] => _entries[index];
-
-        public bool Is(ReadOnlySpan<char> groupKey) => groupKey.SequenceEqual(Key);
-
-        public void Add(ReadOnlySpan<char> groupKey, ListedBatch batch, int index)
+        /// <exception cref="InvalidOperationException">A key is not after the one before.</exception>
+        public void Classify(ListedBatch batch)
         {
-            if (IsEmpty)
+            for (var i = 0; i < batch.Count; i++)
             {
-                if (groupKey.Length > _key.Length)
+                var key = batch.Keys[i];
+                if (_previousLength >= 0 && ObjectKey.Compare(key, _previous.AsSpan(0, _previousLength)) <= 0)
                 {
-                    _key = new char[Math.Max(groupKey.Length, _key.Length * 2)];
+                    throw new InvalidOperationException($"store '{storeName}' listed '{ObjectKey.Printable(key.ToString())}' after '{ObjectKey.Printable(new string(_previous, 0, _previousLength))}': keys out of order; nothing is planned");
                 }
 
-                groupKey.CopyTo(_key);
-                _keyLength = groupKey.Length;
+                _previousLength = Copy(key, ref _previous);
+                var length = ObjectKey.IsUnder(key, trashPrefix) ? InTrash : layout.MatchGroupLength(key);
+                batch.GroupLengths[i] = length;
+                if (length < 0)
+                {
+                    continue;
+                }
+
+                var groupKey = key[..length];
+                if (_groupLength >= 0 && groupKey.SequenceEqual(_group.AsSpan(0, _groupLength)))
+                {
+                    batch.Fingerprints[i] = _groupFingerprint;
+                    continue;
+                }
+
+                _groupLength = Copy(groupKey, ref _group);
+                _groupFingerprint = KeyFingerprint.Of(groupKey);
+                batch.StartsGroup[i] = true;
+                batch.Fingerprints[i] = _groupFingerprint;
+            }
+        }
+
+        private static int Copy(ReadOnlySpan<char> from, ref char[] to)
+        {
+            if (from.Length > to.Length)
+            {
+                to = new char[Math.Max(from.Length, to.Length * 2)];
             }
 
-            _entries.Add((batch, index));
+            from.CopyTo(to);
+            return from.Length;
         }
+    }
+
+    /// <summary>The objects of the group being read: where each sits in the listing (the first one gives the group key).</summary>
+    private sealed class GroupBuffer
+    {
+        private ListedBatch[] _batches = new ListedBatch[16];
+        private int[] _indexes = new int[16];
+
+        public bool IsEmpty => Count == 0;
+
+        public int Count { get; private set; }
+
+        public ulong Fingerprint => _batches[0].Fingerprints[_indexes[0]];
+
+        public (ListedBatch Batch, int Index) this[int index] => (_batches[index], _indexes[index]);
+
+        public string KeyString() => new(_batches[0].Keys[_indexes[0]][.._batches[0].GroupLengths[_indexes[0]]]);
+
+        public void Add(ListedBatch batch, int index)
+        {
+            if (Count == _batches.Length)
+            {
+                Array.Resize(ref _batches, Count * 2);
+                Array.Resize(ref _indexes, Count * 2);
+            }
+
+            _batches[Count] = batch;
+            _indexes[Count++] = index;
+        }
+
+        /// <summary>Whether some object of the group sits in <paramref name="batch"/> (its last one, as objects come in order).</summary>
+        public bool PointsInto(ListedBatch batch) => Count > 0 && ReferenceEquals(_batches[Count - 1], batch);
 
         public void Clear()
         {
-            _keyLength = -1;
-            _entries.Clear();
+            Array.Clear(_batches, 0, Count);
+            Count = 0;
         }
     }
 }

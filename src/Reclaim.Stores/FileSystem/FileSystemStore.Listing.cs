@@ -12,7 +12,7 @@ public sealed partial class FileSystemStore
     /// which is where its keys fall among its siblings — and descends into folders in that order. Names are kept
     /// in one char buffer per folder depth, reused, so the walk makes a string per folder, not per file.
     /// </summary>
-    private IEnumerable<KeyBatch> KeyBatchesUnder(string prefix, int batchKeys)
+    private IEnumerable<KeyBatch> KeyBatchesUnder(string prefix, Func<KeyBatch> nextBatch)
     {
         EnsureRootExists();
         if (prefix.Contains("//", StringComparison.Ordinal))
@@ -31,7 +31,7 @@ public sealed partial class FileSystemStore
         var levels = new List<FolderEntries> { new() };
         levels[0].Read(start, folderKey, prefix[split..]);
         var depth = 0;
-        var batch = new KeyBatch(batchKeys);
+        KeyBatch? batch = null;
         while (depth >= 0)
         {
             var level = levels[depth];
@@ -52,18 +52,25 @@ public sealed partial class FileSystemStore
                 continue;
             }
 
+            batch ??= EmptyBatch(nextBatch);
             batch.Add(level.Key, level.Name(index));
             if (batch.IsFull)
             {
                 yield return batch;
-                batch = new KeyBatch(batchKeys);
+                batch = null;
             }
         }
 
-        if (batch.Count > 0)
+        if (batch is not null)
         {
             yield return batch;
         }
+    }
+
+    private static KeyBatch EmptyBatch(Func<KeyBatch> nextBatch)
+    {
+        var batch = nextBatch();
+        return batch.Count == 0 ? batch : throw new ArgumentException("the batch to fill next must be empty", nameof(nextBatch));
     }
 
     /// <summary>Whether a listed name maps back to the same file when used as a key <paramref name="folderKey"/> + <paramref name="name"/>.</summary>

@@ -88,11 +88,11 @@ public sealed partial class FileSystemStore : IObjectStore, IKeyListing, IObject
     /// <remarks>Reads folder entries only (name and type from readdir): no stat per file, no string per file.</remarks>
     /// <exception cref="InvalidKeyException">The prefix is not empty and not a valid key prefix.</exception>
     /// <exception cref="DirectoryNotFoundException">The root folder no longer exists.</exception>
-    public IAsyncEnumerable<KeyBatch> ListKeyBatchesAsync(string prefix, int batchKeys, CancellationToken cancellationToken)
+    public IAsyncEnumerable<KeyBatch> ListKeyBatchesAsync(string prefix, Func<KeyBatch> nextBatch, CancellationToken cancellationToken)
     {
         ValidatePrefix(prefix);
-        ArgumentOutOfRangeException.ThrowIfLessThan(batchKeys, 1);
-        return StreamAsync(KeyBatchesUnder(prefix, batchKeys), cancellationToken);
+        ArgumentNullException.ThrowIfNull(nextBatch);
+        return StreamAsync(KeyBatchesUnder(prefix, nextBatch), cancellationToken);
     }
 
     /// <inheritdoc/>
@@ -295,7 +295,8 @@ public sealed partial class FileSystemStore : IObjectStore, IKeyListing, IObject
 
     private IEnumerable<StoredObject> ObjectsUnder(string prefix)
     {
-        foreach (var batch in KeyBatchesUnder(prefix, 256))
+        var reused = new KeyBatch(256);
+        foreach (var batch in KeyBatchesUnder(prefix, () => { reused.Clear(); return reused; }))
         {
             for (var i = 0; i < batch.Count; i++)
             {
