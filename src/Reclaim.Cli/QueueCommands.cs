@@ -66,7 +66,7 @@ internal static class QueueCommands
                         oldest_pending = q.OldestPending,
                         oldest_pending_age_seconds = q.OldestPendingAge is { } age ? (long?)age.TotalSeconds : null,
                         in_flight = q.InFlight,
-                        recent_failures = q.RecentFailures.Select(f => new { id = f.Id, target = f.Target, error = f.Error }),
+                        recent_failures = q.RecentFailures.Select(f => new { id = f.Id, target = f.Target, error = f.Error, requested_by = f.RequestedBy }),
                     }));
                     return ExitCodes.Ok;
                 }
@@ -77,7 +77,8 @@ internal static class QueueCommands
                     cli.Out.WriteLine($"{q.Queue}: {q.Depth} pending{oldest}, {q.InFlight} in flight");
                     foreach (var f in q.RecentFailures)
                     {
-                        cli.Out.WriteLine($"  failed {f.Id} {f.Target}: {f.Error}");
+                        var by = f.RequestedBy is null ? string.Empty : $" (requested by {f.RequestedBy})";
+                        cli.Out.WriteLine($"  failed {f.Id} {f.Target}{by}: {f.Error}");
                     }
                 }
 
@@ -145,7 +146,7 @@ internal static class QueueCommands
             return cli.RunAsync(async engine =>
             {
                 var kind = result.GetValue(action) == "delete" ? ActionKind.Delete : ActionKind.Quarantine;
-                var ids = await engine.Queue.EnqueueAsync(result.GetValue(store)!, result.GetValue(keys) ?? [], result.GetValue(prefixes) ?? [], kind, cancellationToken);
+                var ids = await engine.Queue.EnqueueAsync(result.GetValue(store)!, result.GetValue(keys) ?? [], result.GetValue(prefixes) ?? [], kind, CliContext.Actor, cancellationToken);
                 cli.Out.WriteLine(cli.Json
                     ? $"{{\"ids\":[{string.Join(',', ids.Select(i => i.ToString(CultureInfo.InvariantCulture)))}]}}"
                     : $"enqueued {ids.Count} requests: {string.Join(", ", ids.Select(i => i.ToString(CultureInfo.InvariantCulture)))}");

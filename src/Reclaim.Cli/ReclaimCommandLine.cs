@@ -90,6 +90,14 @@ public sealed class ReclaimCommandLine
         }
 
         var configuration = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
+        if (parsed.CommandResult.Command.Name is "serve" or "worker")
+        {
+            // These handle SIGTERM/SIGINT themselves and finish the request in progress (the server within its
+            // 30 s shutdown timeout); System.CommandLine's own handling would end the process 2 s after the signal,
+            // mid-request, with exit code 143 and the request's lease still held.
+            configuration.ProcessTerminationTimeout = null;
+        }
+
         return await parsed.InvokeAsync(configuration);
     }
 

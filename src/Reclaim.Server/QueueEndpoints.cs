@@ -71,10 +71,11 @@ internal static partial class QueueEndpoints
         }
 
         var action = body.Action == "delete" ? ActionKind.Delete : ActionKind.Quarantine;
+        var actor = Roles.Actor(user);
         IReadOnlyList<long> ids;
         try
         {
-            ids = await engine.Queue.EnqueueAsync(body.Store!, keys, prefixes, action, cancellationToken);
+            ids = await engine.Queue.EnqueueAsync(body.Store!, keys, prefixes, action, actor, cancellationToken);
         }
         catch (UsageException e)
         {
@@ -82,7 +83,6 @@ internal static partial class QueueEndpoints
             return TypedResults.Problem(e.Message, statusCode: StatusCodes.Status422UnprocessableEntity, title: "Deletion request refused");
         }
 
-        var actor = Roles.Actor(user);
         LogEnqueued(loggers.CreateLogger("Reclaim.Server.Queue"), actor, body.Store!, ids.Count, ids[0], ids[^1]);
         worker.Wake();
         var view = new DeletionsAccepted(QueueService.OwnQueue, body.Store!, action.ToString().ToLowerInvariant(), ids, [.. ids.Select(Url)], actor);
@@ -117,14 +117,14 @@ internal static partial class QueueEndpoints
         var queues = await engine.Queue.StatusAsync(queue is null ? [] : [queue], failures ?? 10, cancellationToken);
         return TypedResults.Ok(new QueueView(worker.Enabled, [.. queues.Select(q => new QueueStatusView(
             q.Queue, q.Depth, q.OldestPending, q.OldestPendingAge is { } age ? (long)age.TotalSeconds : null, q.InFlight,
-            [.. q.RecentFailures.Select(f => new QueueFailureView(f.Id, f.Target, f.Error))]))]));
+            [.. q.RecentFailures.Select(f => new QueueFailureView(f.Id, f.Target, f.Error, f.RequestedBy))]))]));
     }
 
     private static string Url(long id) => string.Create(CultureInfo.InvariantCulture, $"/api/v1/deletions/{id}");
 
     private static DeletionView View(OwnQueueRequest r) => new(
         r.Id, r.Store, r.Key, r.Prefix, r.Action.ToString().ToLowerInvariant(), r.ProcessedAt is null ? "pending" : r.Error is null ? "processed" : "failed",
-        r.CreatedAt, r.ProcessedAt, r.Error);
+        r.CreatedAt, r.ProcessedAt, r.Error, r.RequestedBy);
 
     [LoggerMessage(EventId = 402, EventName = "DeletionsEnqueued", Level = LogLevel.Information,
         Message = "{Actor} enqueued {Count} deletion requests for store {Store} (ids {FirstId} to {LastId})")]
@@ -157,7 +157,11 @@ public sealed record DeletionsAccepted(string Queue, string Store, string Action
 /// <param name="CreatedAt">When it was enqueued, UTC.</param>
 /// <param name="ProcessedAt">When a worker finished it, UTC, or <see langword="null"/>.</param>
 /// <param name="Error">Why it failed, or <see langword="null"/>.</param>
-public sealed record DeletionView(long Id, string Store, string? Key, string? Prefix, string Action, string Status, DateTimeOffset CreatedAt, DateTimeOffset? ProcessedAt, string? Error);
+/// <param name="RequestedBy">
+/// Who enqueued it: <c>api:NAME</c> (the API key's name or the JWT's subject) or <c>cli:USER@HOST</c>
+/// (<c>reclaim enqueue</c>); <see langword="null"/> for a request enqueued before state schema version 3.
+/// </param>
+public sealed record DeletionView(long Id, string Store, string? Key, string? Prefix, string Action, string Status, DateTimeOffset CreatedAt, DateTimeOffset? ProcessedAt, string? Error, string? RequestedBy);
 
 /// <summary>The answer to <c>GET /api/v1/queue</c>.</summary>
 /// <param name="Worker">Whether this server runs a queue worker.</param>
@@ -177,4 +181,5 @@ public sealed record QueueStatusView(string Queue, long Depth, DateTimeOffset? O
 /// <param name="Id">Its id.</param>
 /// <param name="Target">Its path, key or prefix.</param>
 /// <param name="Error">Why it failed.</param>
-public sealed record QueueFailureView(string Id, string Target, string Error);
+/// <param name="RequestedBy">Who enqueued it, for a request of the own queue (<c>api:NAME</c>, <c>cli:USER@HOST</c>); <see langword="null"/> for a queue policy's row and for requests enqueued before state schema version 3.</param>
+public sealed record QueueFailureView(string Id, string Target, string Error, string? RequestedBy);

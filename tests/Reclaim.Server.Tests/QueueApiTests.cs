@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
@@ -124,6 +125,49 @@ public sealed class QueueApiTests
         own["oldest_pending"].Should().NotBeNull();
         (await viewer.GetFromJsonAsync<JsonObject>($"api/v1/deletions/{id}"))!["status"]!.GetValue<string>().Should().Be("pending");
         host.StoreKeys().Should().BeEquivalentTo(before);
+    }
+
+    [Fact]
+    public async Task Deletions_RecordWhoEnqueuedThem_TheTokenThroughTheApiAndTheUserThroughTheCli()
+    {
+        await using var host = await ServerHost.StartAsync(queueWorker: false);
+        using var operatorClient = host.As("operator");
+        using var jwtClient = host.Client(ServerHost.Jwt("operator", DateTimeOffset.UtcNow.AddHours(1)));
+        using var viewer = host.As("viewer");
+
+        var byToken = (await EnqueueAsync(operatorClient, new { store = "media", keys = new[] { "uploads/gone0/video.mp4" } })).Single();
+        var byJwt = (await EnqueueAsync(jwtClient, new { store = "media", keys = new[] { "uploads/gone0/thumb.jpg" } })).Single();
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var exit = await Cli.ReclaimCommandLine.RunAsync(
+            ["enqueue", "--store", "media", "--prefix", "uploads/gone1/", "-c", host.ConfigPath, "--format", "json"], stdout, stderr);
+        exit.Should().Be(0, $"{stdout}\n{stderr}");
+        var byCli = JsonNode.Parse(stdout.ToString())!["ids"]!.AsArray().Single()!.GetValue<long>();
+
+        async Task<string?> RequesterAsync(long id) =>
+            (await viewer.GetFromJsonAsync<JsonObject>($"api/v1/deletions/{id}"))!["requested_by"]?.GetValue<string>();
+        (await RequesterAsync(byToken)).Should().Be("api:operator", "the API key's name is recorded");
+        (await RequesterAsync(byJwt)).Should().Be("api:user-operator", "a JWT's subject is recorded");
+        (await RequesterAsync(byCli)).Should().Be($"cli:{Environment.UserName}@{Environment.MachineName}", "reclaim enqueue records its user like CLI runs");
+
+        // A request that fails (its store's require_prefix changed before a worker took it) keeps its requester in
+        // the queue's recent failures, through the API and through `reclaim queue status`.
+        var strict = host.ConfigPath.Replace("reclaim.yaml", "strict.yaml", StringComparison.Ordinal);
+        await File.WriteAllTextAsync(strict, await File.ReadAllTextAsync(host.ConfigPath) + "\nown_queue:\n  require_prefix:\n    media: \"elsewhere/\"\n");
+        var drained = await Cli.ReclaimCommandLine.RunAsync(["worker", "--once", "--policy", "reclaim", "-c", strict, "--format", "json"], new StringWriter(), new StringWriter());
+        drained.Should().Be(4, "every request is outside the new require_prefix, so each fails");
+
+        var failures = (await viewer.GetFromJsonAsync<JsonObject>("api/v1/queue?queue=reclaim"))!["queues"]!.AsArray().Single()!["recent_failures"]!.AsArray();
+        failures.Select(f => (f!["id"]!.GetValue<string>(), f["requested_by"]?.GetValue<string>())).Should().BeEquivalentTo(new[]
+        {
+            (byToken.ToString(CultureInfo.InvariantCulture), (string?)"api:operator"),
+            (byJwt.ToString(CultureInfo.InvariantCulture), "api:user-operator"),
+            (byCli.ToString(CultureInfo.InvariantCulture), $"cli:{Environment.UserName}@{Environment.MachineName}"),
+        });
+        using var statusOut = new StringWriter();
+        (await Cli.ReclaimCommandLine.RunAsync(["queue", "status", "--policy", "reclaim", "-c", host.ConfigPath, "--format", "json"], statusOut, new StringWriter())).Should().Be(0);
+        var cliFailures = JsonNode.Parse(statusOut.ToString())!.AsArray().Single()!["recent_failures"]!.AsArray();
+        cliFailures.Select(f => f!["requested_by"]?.GetValue<string>()).Should().BeEquivalentTo(failures.Select(f => f!["requested_by"]?.GetValue<string>()));
     }
 
     private static async Task<List<long>> EnqueueAsync(HttpClient client, object body)

@@ -29,14 +29,18 @@ public sealed class ServeProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _output = new();
 
-    private ServeProcess(string name, Process process)
+    private ServeProcess(string name, Process process, Uri address)
     {
         Name = name;
         _process = process;
+        Address = address;
     }
 
     /// <summary>The replica's name in the test.</summary>
     public string Name { get; }
+
+    /// <summary>Where it listens: <c>http://127.0.0.1:PORT/</c>.</summary>
+    public Uri Address { get; }
 
     /// <summary>Every <c>ScheduledRun</c> event logged so far.</summary>
     public IReadOnlyList<LoggedFiring> Firings => [.. _output.Select(Firing).OfType<LoggedFiring>()];
@@ -59,7 +63,7 @@ public sealed class ServeProcess : IAsyncDisposable
             RedirectStandardError = true,
         };
         var process = new Process { StartInfo = start };
-        var serve = new ServeProcess(name, process);
+        var serve = new ServeProcess(name, process, new Uri($"http://127.0.0.1:{port}/"));
         process.OutputDataReceived += (_, e) => serve.Collect(e.Data);
         process.ErrorDataReceived += (_, e) => serve.Collect(e.Data);
         process.Start();

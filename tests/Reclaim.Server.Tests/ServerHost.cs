@@ -40,6 +40,9 @@ public sealed class ServerHost : IAsyncDisposable
     /// <summary>The store's root folder.</summary>
     public string Root => _folder.Combine("media");
 
+    /// <summary>The server's config file, for running <c>reclaim</c> commands against the same store and state.</summary>
+    public string ConfigPath => _folder.Combine("reclaim.yaml");
+
     /// <summary>The keys of the viewer, operator and admin API keys, by role.</summary>
     public static IReadOnlyDictionary<string, string> Keys { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
     {
@@ -66,9 +69,8 @@ public sealed class ServerHost : IAsyncDisposable
         var host = new ServerHost();
         await host.SeedAsync();
         var yaml = Yaml(rateLimitPerMinute, referencesQuery, extraYaml, pricePerGbMonth);
-        var path = host._folder.Combine("reclaim.yaml");
-        await File.WriteAllTextAsync(path, yaml);
-        var config = ConfigLoader.Load(path);
+        await File.WriteAllTextAsync(host.ConfigPath, yaml);
+        var config = ConfigLoader.Load(host.ConfigPath);
         host._app = await ReclaimServer.BuildAsync(config, new ServerSettings { Urls = "http://127.0.0.1:0", JsonLogs = false, LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning, QueueWorker = queueWorker,
             OtlpEndpoint = otlpEndpoint, OtlpExportInterval = otlpEndpoint is null ? null : TimeSpan.FromMilliseconds(500),
         }, CancellationToken.None);

@@ -14,7 +14,11 @@ public sealed record QueueLease(int Attempts, string? LastError);
 /// <param name="CreatedAt">When it was enqueued, UTC.</param>
 /// <param name="ProcessedAt">When it was processed, UTC, or <see langword="null"/> while pending.</param>
 /// <param name="Error">Why it failed, or <see langword="null"/>.</param>
-public sealed record OwnQueueRequest(long Id, string Store, string? Key, string? Prefix, ActionKind Action, DateTimeOffset CreatedAt, DateTimeOffset? ProcessedAt = null, string? Error = null);
+/// <param name="RequestedBy">
+/// Who enqueued it, as runs record their actor (<c>cli:USER@HOST</c>, <c>api:TOKEN OR SUBJECT</c>), or
+/// <see langword="null"/> for a request enqueued before state schema version 3 recorded it.
+/// </param>
+public sealed record OwnQueueRequest(long Id, string Store, string? Key, string? Prefix, ActionKind Action, DateTimeOffset CreatedAt, DateTimeOffset? ProcessedAt = null, string? Error = null, string? RequestedBy = null);
 
 /// <summary>
 /// Reclaim's side of the deletion-request queue: leases (which worker holds which request, until when, after how
@@ -74,7 +78,7 @@ public interface IQueueState
     /// <returns>A task.</returns>
     Task ForgetLeaseAsync(string source, string requestId, CancellationToken cancellationToken);
 
-    /// <summary>Adds requests to Reclaim's own queue.</summary>
+    /// <summary>Adds requests to Reclaim's own queue, each with its <see cref="OwnQueueRequest.RequestedBy"/>.</summary>
     /// <param name="requests">Requests with <see cref="OwnQueueRequest.Id"/> 0.</param>
     /// <param name="cancellationToken">Cancels the write.</param>
     /// <returns>The ids given, in order.</returns>

@@ -5,10 +5,10 @@ using static Reclaim.Data.DbCommands;
 
 namespace Reclaim.Data.State;
 
-/// <summary>The queue's part of state: leases and Reclaim's own queue (schema version 2).</summary>
+/// <summary>The queue's part of state: leases and Reclaim's own queue (schema version 2; its requester, version 3).</summary>
 public sealed partial class SqlStateStore
 {
-    private const string OwnColumns = "id, store, key, prefix, action, created_at, processed_at, error";
+    private const string OwnColumns = "id, store, key, prefix, action, created_at, processed_at, error, requested_by";
 
     private static string QueueSchema(string identity) => $"""
         CREATE TABLE IF NOT EXISTS reclaim_queue_leases (
@@ -27,9 +27,28 @@ public sealed partial class SqlStateStore
           action TEXT NOT NULL,
           created_at BIGINT NOT NULL,
           processed_at BIGINT,
-          error TEXT);
+          error TEXT,
+          requested_by TEXT);
         CREATE INDEX IF NOT EXISTS reclaim_queue_pending ON reclaim_queue (processed_at, created_at, id);
         """;
+
+    /// <summary>
+    /// Schema version 3: adds <c>reclaim_queue.requested_by</c> to a table made by version 2, once. The column is
+    /// looked up first, so an up-to-date database takes no <c>ALTER TABLE</c> lock at each start; on PostgreSQL the
+    /// statement is <c>ADD COLUMN IF NOT EXISTS</c> as well (SQLite has no such clause). Rows enqueued before keep
+    /// <c>NULL</c>: their requester was never recorded.
+    /// </summary>
+    private async Task AddQueueRequesterAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
+    {
+        var exists = _postgres
+            ? "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'reclaim_queue' AND column_name = 'requested_by'"
+            : "SELECT COUNT(*) FROM pragma_table_info('reclaim_queue') WHERE name = 'requested_by'";
+        await using var check = Command(connection, transaction, exists);
+        if (Convert.ToInt64(await check.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture) == 0)
+        {
+            await ExecuteAsync(connection, transaction, $"ALTER TABLE reclaim_queue ADD COLUMN {(_postgres ? "IF NOT EXISTS " : string.Empty)}requested_by TEXT", cancellationToken);
+        }
+    }
 
     /// <inheritdoc/>
     public async Task<QueueLease?> TryLeaseAsync(string source, string requestId, string worker, DateTimeOffset now, DateTimeOffset until, CancellationToken cancellationToken)
@@ -139,10 +158,10 @@ public sealed partial class SqlStateStore
         await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using var command = Command(connection, transaction, """
-            INSERT INTO reclaim_queue (store, key, prefix, action, created_at, processed_at, error)
-            VALUES (@store, @key, @prefix, @action, @created, NULL, NULL) RETURNING id
+            INSERT INTO reclaim_queue (store, key, prefix, action, created_at, processed_at, error, requested_by)
+            VALUES (@store, @key, @prefix, @action, @created, NULL, NULL, @requested_by) RETURNING id
             """);
-        string[] names = ["store", "key", "prefix", "action", "created"];
+        string[] names = ["store", "key", "prefix", "action", "created", "requested_by"];
         foreach (var name in names)
         {
             Add(command, name, null);
@@ -151,7 +170,7 @@ public sealed partial class SqlStateStore
         var ids = new List<long>(requests.Count);
         foreach (var request in requests)
         {
-            object?[] values = [request.Store, request.Key, request.Prefix, Text(request.Action), request.CreatedAt.ToUnixTimeMilliseconds()];
+            object?[] values = [request.Store, request.Key, request.Prefix, Text(request.Action), request.CreatedAt.ToUnixTimeMilliseconds(), request.RequestedBy];
             for (var i = 0; i < values.Length; i++)
             {
                 command.Parameters[i].Value = values[i] ?? DBNull.Value;
@@ -244,5 +263,6 @@ public sealed partial class SqlStateStore
         Enum.Parse<ActionKind>(reader.GetString(4), ignoreCase: true),
         DateTimeOffset.FromUnixTimeMilliseconds(Convert.ToInt64(reader.GetValue(5), CultureInfo.InvariantCulture)),
         reader.IsDBNull(6) ? null : DateTimeOffset.FromUnixTimeMilliseconds(Convert.ToInt64(reader.GetValue(6), CultureInfo.InvariantCulture)),
-        reader.IsDBNull(7) ? null : reader.GetString(7));
+        reader.IsDBNull(7) ? null : reader.GetString(7),
+        reader.IsDBNull(8) ? null : reader.GetString(8));
 }

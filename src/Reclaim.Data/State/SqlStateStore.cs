@@ -14,8 +14,11 @@ namespace Reclaim.Data.State;
 /// </summary>
 public sealed partial class SqlStateStore : IStateStore, IQueueState
 {
-    /// <summary>The schema version this code writes and reads.</summary>
-    public const int SchemaVersion = 2;
+    /// <summary>
+    /// The schema version this code writes and reads: 1 runs and actions, 2 the deletion-request queue, 3 who
+    /// enqueued each own-queue request (<c>reclaim_queue.requested_by</c>).
+    /// </summary>
+    public const int SchemaVersion = 3;
 
     private readonly bool _postgres;
     private readonly string _sqliteConnectionString = string.Empty;
@@ -91,6 +94,9 @@ public sealed partial class SqlStateStore : IStateStore, IQueueState
 
         // Version 2: the deletion-request queue (leases for every queue source, and Reclaim's own queue).
         await ExecuteAsync(connection, transaction, QueueSchema(identity), cancellationToken);
+
+        // Version 3: who enqueued each own-queue request. New tables have the column already.
+        await AddQueueRequesterAsync(connection, transaction, cancellationToken);
 
         await using (var read = Command(connection, transaction, "SELECT MAX(version) FROM reclaim_schema"))
         {

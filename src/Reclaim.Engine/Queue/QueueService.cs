@@ -21,7 +21,11 @@ public sealed record QueueStatus(string Queue, long Depth, DateTimeOffset? Oldes
 /// <param name="Id">Its id.</param>
 /// <param name="Target">Its path, key or prefix.</param>
 /// <param name="Error">Why it failed.</param>
-public sealed record QueueFailure(string Id, string Target, string Error);
+/// <param name="RequestedBy">
+/// Who enqueued it (<c>cli:USER@HOST</c>, <c>api:NAME</c>) for a request of the own queue; <see langword="null"/> for
+/// a queue policy's row (the application's table does not say) and for own-queue requests older than state schema 3.
+/// </param>
+public sealed record QueueFailure(string Id, string Target, string Error, string? RequestedBy = null);
 
 /// <summary>The notification trigger of one queue policy's table (<c>reclaim queue install-trigger</c>).</summary>
 /// <param name="Policy">The queue policy.</param>
@@ -106,7 +110,7 @@ public sealed class QueueService(Workspace workspace, TimeProvider timeProvider,
                 var leases = await queueState.ActiveLeasesAsync(source.Name, now, cancellationToken);
                 IReadOnlyList<QueueFailure> failed = source is AppQueueSource app
                     ? (await app.Table.FailuresAsync(failures, cancellationToken)).Select(f => new QueueFailure(f.Id, f.Path ?? string.Empty, f.Error)).ToList()
-                    : (await queueState.OwnFailuresAsync(failures, cancellationToken)).Select(f => new QueueFailure(f.Id.ToString(CultureInfo.InvariantCulture), f.Key ?? f.Prefix ?? string.Empty, f.Error!)).ToList();
+                    : (await queueState.OwnFailuresAsync(failures, cancellationToken)).Select(f => new QueueFailure(f.Id.ToString(CultureInfo.InvariantCulture), f.Key ?? f.Prefix ?? string.Empty, f.Error!, f.RequestedBy)).ToList();
                 list.Add(new QueueStatus(source.Name, depth, oldest, oldest is { } at ? now - at : null, leases.Count, failed));
             }
         }
@@ -212,11 +216,17 @@ public sealed class QueueService(Workspace workspace, TimeProvider timeProvider,
     /// <param name="keys">Objects to remove.</param>
     /// <param name="prefixes">Folders to empty, each ending in <c>/</c>.</param>
     /// <param name="action">Delete or quarantine.</param>
+    /// <param name="requestedBy">
+    /// Who asks, recorded with each request as runs record their actor: <c>cli:USER@HOST</c> for
+    /// <c>reclaim enqueue</c>, <c>api:NAME</c> (the token's or the JWT subject's name) for <c>POST /api/v1/deletions</c>.
+    /// </param>
     /// <param name="cancellationToken">Cancels the write.</param>
     /// <returns>The request ids.</returns>
     /// <exception cref="UsageException">An unknown store, nothing to enqueue, an invalid key or prefix, one in the trash, or one outside the store's <c>own_queue.require_prefix</c>.</exception>
-    public async Task<IReadOnlyList<long>> EnqueueAsync(string store, IReadOnlyList<string> keys, IReadOnlyList<string> prefixes, ActionKind action, CancellationToken cancellationToken)
+    /// <exception cref="ArgumentException"><paramref name="requestedBy"/> is empty.</exception>
+    public async Task<IReadOnlyList<long>> EnqueueAsync(string store, IReadOnlyList<string> keys, IReadOnlyList<string> prefixes, ActionKind action, string requestedBy, CancellationToken cancellationToken)
     {
+        ArgumentException.ThrowIfNullOrWhiteSpace(requestedBy);
         if (!Config.Stores.ContainsKey(store))
         {
             throw new UsageException($"no store named '{store}' in {Config.Path} (stores: {string.Join(", ", Config.Stores.Keys)})");
@@ -239,7 +249,8 @@ public sealed class QueueService(Workspace workspace, TimeProvider timeProvider,
         }
 
         var now = timeProvider.GetUtcNow();
-        var requests = keys.Select(k => new OwnQueueRequest(0, store, k, null, action, now)).Concat(prefixes.Select(p => new OwnQueueRequest(0, store, null, p, action, now))).ToList();
+        var requests = keys.Select(k => new OwnQueueRequest(0, store, k, null, action, now, RequestedBy: requestedBy))
+            .Concat(prefixes.Select(p => new OwnQueueRequest(0, store, null, p, action, now, RequestedBy: requestedBy))).ToList();
         var (_, queueState) = await StateAsync();
         return await queueState.EnqueueAsync(requests, cancellationToken);
     }

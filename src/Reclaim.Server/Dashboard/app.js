@@ -136,7 +136,7 @@ async function loadQueue() {
       for (const f of q.recent_failures) {
         const line = document.createElement("div");
         line.className = "error";
-        line.textContent = `${f.id} ${f.target}: ${f.error}`;
+        line.textContent = `${f.id} ${f.target}${f.requested_by ? ` (requested by ${f.requested_by})` : ""}: ${f.error}`;
         failures.appendChild(line);
       }
     }
