@@ -319,7 +319,14 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
             return;
         }
 
-        var newest = objects.Max(o => o.LastModified);
+        var newest = DateTimeOffset.MinValue;
+        long bytes = 0;
+        foreach (var item in objects)
+        {
+            newest = item.LastModified > newest ? item.LastModified : newest;
+            bytes += item.Size;
+        }
+
         switch (OrphanRule.Classify(false, newest, now, plan.MinAge))
         {
             case GroupVerdictKind.TooYoung:
@@ -328,7 +335,6 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
             case GroupVerdictKind.Orphaned:
                 totals.GroupsOrphaned++;
                 totals.ObjectsOrphaned += objects.Count;
-                var bytes = objects.Sum(o => o.Size);
                 totals.BytesReclaimable += bytes;
                 if (totals.ObjectsOrphaned <= maxObjectsKept)
                 {
