@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
 using Reclaim.Core;
 using Reclaim.Core.Catalogs;
@@ -33,6 +34,12 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
 
     /// <summary>Keys handed from the listing to the planner at a time: 1024 (one channel operation per batch, not per key).</summary>
     public const int ListingBatchKeys = 1 << 10;
+
+    /// <summary>
+    /// Unreferenced groups the join may hand ahead to the thread that reads their objects' metadata and decides
+    /// them: 4096. Beyond it the join waits.
+    /// </summary>
+    public const int UnreferencedBufferGroups = 4096;
 
     /// <summary>How many proposed group keys a plan shows as a sample: 10.</summary>
     public const int SampleSize = 10;
@@ -96,6 +103,11 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
             },
             linked.Token);
 
+        // Groups no reference covers go to their own thread, which reads their objects' metadata (a stat per file on
+        // a filesystem store) and decides them, in listing order, while the join goes on.
+        var unreferenced = Channel.CreateBounded<UnreferencedGroup>(new BoundedChannelOptions(UnreferencedBufferGroups) { SingleReader = true, SingleWriter = true });
+        var decideTask = Task.Run(() => DecideAsync(unreferenced, store, layout, policy, now, plan, maxGroupsKept, linked.Token), linked.Token);
+
         try
         {
             await referencesTask;
@@ -130,7 +142,7 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
 
                     if (batch.StartsGroup[i] && !group.IsEmpty)
                     {
-                        await CloseGroupAsync(group, layout, references, policy, store, now, plan, maxGroupsKept, linked.Token);
+                        await CloseGroupAsync(group, references, totals, unreferenced.Writer, linked.Token);
                         foreach (var done in held)
                         {
                             pool.Enqueue(done);
@@ -160,19 +172,31 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
 
             if (!group.IsEmpty)
             {
-                await CloseGroupAsync(group, layout, references, policy, store, now, plan, maxGroupsKept, linked.Token);
+                await CloseGroupAsync(group, references, totals, unreferenced.Writer, linked.Token);
             }
 
+            unreferenced.Writer.Complete();
+            var joinedMs = clock.ElapsedMilliseconds;
+            var (bytesRead, vanished) = await decideTask;
+            totals.BytesScanned += bytesRead;
+            totals.GroupsScanned -= vanished;
             await listingTask;
             Timing?.Invoke(
-                $"references sealed at {referencesMs} ms ({references.Count} distinct), listing done at {listedMs} ms, join done at {clock.ElapsedMilliseconds} ms; " +
+                $"references sealed at {referencesMs} ms ({references.Count} distinct), listing done at {listedMs} ms, join done at {joinedMs} ms, unreferenced groups decided at {clock.ElapsedMilliseconds} ms; " +
                 $"process so far: {GC.GetTotalAllocatedBytes() >> 20} MB allocated, heap {GC.GetGCMemoryInfo().HeapSizeBytes >> 20} MB, committed {GC.GetGCMemoryInfo().TotalCommittedBytes >> 20} MB, working set {Environment.WorkingSet >> 20} MB, GCs {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)} (gen 0/1/2), " +
                 $"{System.Runtime.JitInfo.GetCompiledMethodCount()} methods compiled in {System.Runtime.JitInfo.GetCompilationTime().TotalMilliseconds:F0} ms");
         }
-        catch
+        catch (Exception e)
         {
             await linked.CancelAsync();
-            await Task.WhenAll(referencesTask, listingTask).ContinueWith(static _ => { }, TaskScheduler.Default);
+            unreferenced.Writer.TryComplete();
+            await Task.WhenAll(referencesTask, listingTask, decideTask).ContinueWith(static _ => { }, TaskScheduler.Default);
+            if (e is ChannelClosedException { InnerException: { } failure })
+            {
+                // The deciding thread failed and closed its channel: its failure is the one to report.
+                ExceptionDispatchInfo.Capture(failure).Throw();
+            }
+
             throw;
         }
 
@@ -271,85 +295,111 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
         }
     }
 
-    private static async Task CloseGroupAsync(
-        GroupBuffer group,
-        Layout layout,
-        ReferenceSet references,
-        PolicyConfig policy,
-        IObjectStore store,
-        DateTimeOffset now,
-        PolicyPlan plan,
-        long maxObjectsKept,
-        CancellationToken cancellationToken)
+    /// <summary>Counts a group; hands it, with its keys as strings, to <see cref="DecideAsync"/> when no reference covers it.</summary>
+    private static ValueTask CloseGroupAsync(GroupBuffer group, ReferenceSet references, PolicyTotals totals, ChannelWriter<UnreferencedGroup> unreferenced, CancellationToken cancellationToken)
     {
-        var totals = plan.Totals;
         totals.GroupsScanned++;
         if (references.ContainsFingerprint(group.Fingerprint))
         {
             totals.GroupsReferenced++;
             group.Clear();
-            return;
+            return ValueTask.CompletedTask;
         }
 
-        // Strings and metadata only for groups no reference covers.
-        var groupKey = group.KeyString();
-        var objects = new List<StoredObject>(group.Count);
-        for (var i = 0; i < group.Count; i++)
-        {
-            var (batch, index) = group[i];
-            if (batch.Metadata is { } metadata)
-            {
-                objects.Add(metadata[index]);
-                continue;
-            }
-
-            var stat = await store.StatAsync(batch.Keys.GetString(index), cancellationToken);
-            if (stat is { } found)
-            {
-                objects.Add(found);
-                totals.BytesScanned += found.Size;
-            }
-        }
-
+        var pending = group.ToUnreferenced();
         group.Clear();
-        if (objects.Count == 0)
-        {
-            // Everything vanished since it was listed: nothing to decide.
-            totals.GroupsScanned--;
-            return;
-        }
+        return unreferenced.WriteAsync(pending, cancellationToken);
+    }
 
-        var newest = DateTimeOffset.MinValue;
-        long bytes = 0;
-        foreach (var item in objects)
+    /// <summary>
+    /// Reads the metadata of each unreferenced group's objects (when the listing did not have it) and decides the
+    /// group: too young, or proposed. Owns the plan's proposed groups and their totals until it returns.
+    /// </summary>
+    /// <returns>Bytes of the objects it read metadata for, and how many groups had vanished since they were listed.</returns>
+    private static async Task<(long BytesRead, long Vanished)> DecideAsync(
+        Channel<UnreferencedGroup> unreferenced,
+        IObjectStore store,
+        Layout layout,
+        PolicyConfig policy,
+        DateTimeOffset now,
+        PolicyPlan plan,
+        long maxObjectsKept,
+        CancellationToken cancellationToken)
+    {
+        try
         {
-            newest = item.LastModified > newest ? item.LastModified : newest;
-            bytes += item.Size;
-        }
-
-        switch (OrphanRule.Classify(false, newest, now, plan.MinAge))
-        {
-            case GroupVerdictKind.TooYoung:
-                totals.GroupsTooYoung++;
-                return;
-            case GroupVerdictKind.Orphaned:
-                totals.GroupsOrphaned++;
-                totals.ObjectsOrphaned += objects.Count;
-                totals.BytesReclaimable += bytes;
-                if (totals.ObjectsOrphaned <= maxObjectsKept)
+            var totals = plan.Totals;
+            long bytesRead = 0;
+            long vanished = 0;
+            await foreach (var group in unreferenced.Reader.ReadAllAsync(cancellationToken))
+            {
+                var objects = new List<StoredObject>(group.Known?.Length ?? group.Keys!.Length);
+                if (group.Known is { } known)
                 {
-                    var age = Duration.Format(TimeSpan.FromSeconds(Math.Floor((now - newest).TotalSeconds)));
-                    var reason = policy.Type == "retention"
-                        ? $"older than max_age {Duration.Format(plan.MinAge)} (newest object {age} old){(plan.ReferencesRequired ? "; not kept by the keep query" : string.Empty)}"
-                        : $"no reference renders to the group; newest object {age} old (min_age {Duration.Format(plan.MinAge)})";
-                    plan.Groups.Add(new PlannedGroup(groupKey, layout.ExtractValues(groupKey), objects, newest, reason));
+                    objects.AddRange(known);
+                }
+                else
+                {
+                    foreach (var key in group.Keys!)
+                    {
+                        if (await store.StatAsync(key, cancellationToken) is { } found)
+                        {
+                            objects.Add(found);
+                            bytesRead += found.Size;
+                        }
+                    }
                 }
 
-                return;
-            default:
-                throw new UnreachableException();
+                if (objects.Count == 0)
+                {
+                    // Everything vanished since it was listed: nothing to decide.
+                    vanished++;
+                    continue;
+                }
+
+                var newest = DateTimeOffset.MinValue;
+                long bytes = 0;
+                foreach (var item in objects)
+                {
+                    newest = item.LastModified > newest ? item.LastModified : newest;
+                    bytes += item.Size;
+                }
+
+                switch (OrphanRule.Classify(false, newest, now, plan.MinAge))
+                {
+                    case GroupVerdictKind.TooYoung:
+                        totals.GroupsTooYoung++;
+                        break;
+                    case GroupVerdictKind.Orphaned:
+                        totals.GroupsOrphaned++;
+                        totals.ObjectsOrphaned += objects.Count;
+                        totals.BytesReclaimable += bytes;
+                        if (totals.ObjectsOrphaned <= maxObjectsKept)
+                        {
+                            var age = Duration.Format(TimeSpan.FromSeconds(Math.Floor((now - newest).TotalSeconds)));
+                            var reason = policy.Type == "retention"
+                                ? $"older than max_age {Duration.Format(plan.MinAge)} (newest object {age} old){(plan.ReferencesRequired ? "; not kept by the keep query" : string.Empty)}"
+                                : $"no reference renders to the group; newest object {age} old (min_age {Duration.Format(plan.MinAge)})";
+                            plan.Groups.Add(new PlannedGroup(group.Key, layout.ExtractValues(group.Key), objects, newest, reason));
+                        }
+
+                        break;
+                    default:
+                        throw new UnreachableException();
+                }
+            }
+
+            return (bytesRead, vanished);
+        }
+        catch (Exception e)
+        {
+            unreferenced.Writer.TryComplete(e);
+            throw;
         }
     }
+
+    /// <summary>A group no reference covers: its key, and its objects' keys (or, when the listing had it, their metadata).</summary>
+    private sealed record UnreferencedGroup(string Key, string[]? Keys, StoredObject[]? Known);
 
     /// <summary>
     /// Listed keys, with their metadata when the listing had it (a store without <see cref="IKeyListing"/>), and per
@@ -483,6 +533,31 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
 
             _batches[Count] = batch;
             _indexes[Count++] = index;
+        }
+
+        /// <summary>The group as strings and metadata, so the batches it points into can be reused.</summary>
+        public UnreferencedGroup ToUnreferenced()
+        {
+            var key = KeyString();
+            if (_batches[0].Metadata is not null)
+            {
+                var known = new StoredObject[Count];
+                for (var i = 0; i < Count; i++)
+                {
+                    known[i] = _batches[i].Metadata![_indexes[i]];
+                }
+
+                return new UnreferencedGroup(key, null, known);
+            }
+
+            var keys = new string[Count];
+            for (var i = 0; i < Count; i++)
+            {
+                var objectKey = _batches[i].Keys[_indexes[i]];
+                keys[i] = objectKey.Length == key.Length ? key : new string(objectKey); // an object layout's group key is the object's key
+            }
+
+            return new UnreferencedGroup(key, keys, null);
         }
 
         /// <summary>Whether some object of the group sits in <paramref name="batch"/> (its last one, as objects come in order).</summary>
