@@ -114,8 +114,9 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
             references.Seal();
             var referencesMs = clock.ElapsedMilliseconds;
 
-            var group = new GroupBuffer();
-            var held = new List<ListedBatch>(); // read, but the open group still points into them
+            // A group is decided at its first key: a referenced group's keys are only counted; an unreferenced group's
+            // keys are kept, as strings, for the deciding thread. No batch is held past its own loop.
+            UnreferencedGroupBuilder? open = null;
             var lastReport = clock.Elapsed;
             await foreach (var batch in channel.Reader.ReadAllAsync(linked.Token))
             {
@@ -140,29 +141,29 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
                         continue;
                     }
 
-                    if (batch.StartsGroup[i] && !group.IsEmpty)
+                    if (batch.StartsGroup[i])
                     {
-                        await CloseGroupAsync(group, references, totals, unreferenced.Writer, linked.Token);
-                        foreach (var done in held)
+                        if (open is not null)
                         {
-                            pool.Enqueue(done);
+                            await unreferenced.Writer.WriteAsync(open.Build(), linked.Token);
+                            open = null;
                         }
 
-                        held.Clear();
+                        totals.GroupsScanned++;
+                        if (references.ContainsFingerprint(batch.Fingerprints[i]))
+                        {
+                            totals.GroupsReferenced++;
+                        }
+                        else
+                        {
+                            open = new UnreferencedGroupBuilder(new string(batch.Keys[i][..groupLength]));
+                        }
                     }
 
-                    group.Add(batch, i);
+                    open?.Add(batch, i);
                 }
 
-                if (group.PointsInto(batch))
-                {
-                    held.Add(batch);
-                }
-                else
-                {
-                    pool.Enqueue(batch);
-                }
-
+                pool.Enqueue(batch);
                 if (progress is not null && clock.Elapsed - lastReport > TimeSpan.FromMilliseconds(500))
                 {
                     lastReport = clock.Elapsed;
@@ -170,9 +171,9 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
                 }
             }
 
-            if (!group.IsEmpty)
+            if (open is not null)
             {
-                await CloseGroupAsync(group, references, totals, unreferenced.Writer, linked.Token);
+                await unreferenced.Writer.WriteAsync(open.Build(), linked.Token);
             }
 
             unreferenced.Writer.Complete();
@@ -295,22 +296,6 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
         }
     }
 
-    /// <summary>Counts a group; hands it, with its keys as strings, to <see cref="DecideAsync"/> when no reference covers it.</summary>
-    private static ValueTask CloseGroupAsync(GroupBuffer group, ReferenceSet references, PolicyTotals totals, ChannelWriter<UnreferencedGroup> unreferenced, CancellationToken cancellationToken)
-    {
-        totals.GroupsScanned++;
-        if (references.ContainsFingerprint(group.Fingerprint))
-        {
-            totals.GroupsReferenced++;
-            group.Clear();
-            return ValueTask.CompletedTask;
-        }
-
-        var pending = group.ToUnreferenced();
-        group.Clear();
-        return unreferenced.WriteAsync(pending, cancellationToken);
-    }
-
     /// <summary>
     /// Reads the metadata of each unreferenced group's objects (when the listing did not have it) and decides the
     /// group: too young, or proposed. Owns the plan's proposed groups and their totals until it returns.
@@ -404,7 +389,7 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
     /// <summary>
     /// Listed keys, with their metadata when the listing had it (a store without <see cref="IKeyListing"/>), and per
     /// key what <see cref="KeyClassifier"/> found: the group key's length (or why there is none), whether the key
-    /// starts a new group, and the group key's fingerprint.
+    /// starts a new group, and, where it does, the group key's fingerprint.
     /// </summary>
     private sealed class ListedBatch(KeyBatch keys, StoredObject[]? metadata)
     {
@@ -458,7 +443,6 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
         private int _previousLength = -1;
         private char[] _group = new char[256];
         private int _groupLength = -1;
-        private ulong _groupFingerprint;
 
         public string Prefix => layout.FixedPrefix;
 
@@ -484,14 +468,12 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
                 var groupKey = key[..length];
                 if (_groupLength >= 0 && groupKey.SequenceEqual(_group.AsSpan(0, _groupLength)))
                 {
-                    batch.Fingerprints[i] = _groupFingerprint;
                     continue;
                 }
 
                 _groupLength = Copy(groupKey, ref _group);
-                _groupFingerprint = KeyFingerprint.Of(groupKey);
                 batch.StartsGroup[i] = true;
-                batch.Fingerprints[i] = _groupFingerprint;
+                batch.Fingerprints[i] = KeyFingerprint.Of(groupKey);
             }
         }
 
@@ -507,66 +489,36 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
         }
     }
 
-    /// <summary>The objects of the group being read: where each sits in the listing (the first one gives the group key).</summary>
-    private sealed class GroupBuffer
+    /// <summary>Collects an unreferenced group's objects as the join reads them: their keys, or their metadata when the listing had it.</summary>
+    private sealed class UnreferencedGroupBuilder(string key)
     {
-        private ListedBatch[] _batches = new ListedBatch[16];
-        private int[] _indexes = new int[16];
-
-        public bool IsEmpty => Count == 0;
-
-        public int Count { get; private set; }
-
-        public ulong Fingerprint => _batches[0].Fingerprints[_indexes[0]];
-
-        public (ListedBatch Batch, int Index) this[int index] => (_batches[index], _indexes[index]);
-
-        public string KeyString() => new(_batches[0].Keys[_indexes[0]][.._batches[0].GroupLengths[_indexes[0]]]);
+        // Most groups of an object layout hold one object: lists only from the second one on.
+        private string? _onlyKey;
+        private List<string>? _keys;
+        private List<StoredObject>? _known;
 
         public void Add(ListedBatch batch, int index)
         {
-            if (Count == _batches.Length)
+            if (batch.Metadata is { } metadata)
             {
-                Array.Resize(ref _batches, Count * 2);
-                Array.Resize(ref _indexes, Count * 2);
+                (_known ??= []).Add(metadata[index]);
+                return;
             }
 
-            _batches[Count] = batch;
-            _indexes[Count++] = index;
-        }
-
-        /// <summary>The group as strings and metadata, so the batches it points into can be reused.</summary>
-        public UnreferencedGroup ToUnreferenced()
-        {
-            var key = KeyString();
-            if (_batches[0].Metadata is not null)
+            // An object layout's group key is the object's own key: keep one string for both.
+            var objectKey = batch.Keys[index];
+            var keyString = objectKey.Length == key.Length ? key : new string(objectKey);
+            if (_onlyKey is null && _keys is null)
             {
-                var known = new StoredObject[Count];
-                for (var i = 0; i < Count; i++)
-                {
-                    known[i] = _batches[i].Metadata![_indexes[i]];
-                }
-
-                return new UnreferencedGroup(key, null, known);
+                _onlyKey = keyString;
+                return;
             }
 
-            var keys = new string[Count];
-            for (var i = 0; i < Count; i++)
-            {
-                var objectKey = _batches[i].Keys[_indexes[i]];
-                keys[i] = objectKey.Length == key.Length ? key : new string(objectKey); // an object layout's group key is the object's key
-            }
-
-            return new UnreferencedGroup(key, keys, null);
+            _keys ??= [_onlyKey!];
+            _keys.Add(keyString);
         }
 
-        /// <summary>Whether some object of the group sits in <paramref name="batch"/> (its last one, as objects come in order).</summary>
-        public bool PointsInto(ListedBatch batch) => Count > 0 && ReferenceEquals(_batches[Count - 1], batch);
-
-        public void Clear()
-        {
-            Array.Clear(_batches, 0, Count);
-            Count = 0;
-        }
+        public UnreferencedGroup Build() =>
+            _known is not null ? new(key, null, [.. _known]) : new(key, _keys is not null ? [.. _keys] : [_onlyKey!], null);
     }
 }
