@@ -1,10 +1,10 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Polly;
-using Polly.Retry;
 using Reclaim.Engine;
 using Reclaim.Engine.Queue;
+
+using Reclaim.Engine.Runtime;
 
 namespace Reclaim.Server;
 
@@ -67,22 +67,11 @@ public sealed partial class QueueHost(ReclaimEngine engine, ServerSettings setti
 
     private async Task SuperviseAsync(string queue, bool once, CancellationToken stoppingToken)
     {
-        var pipeline = new ResiliencePipelineBuilder { TimeProvider = timeProvider }
-            .AddRetry(new RetryStrategyOptions
-            {
-                MaxRetryAttempts = int.MaxValue,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                Delay = TimeSpan.FromSeconds(1),
-                MaxDelay = TimeSpan.FromMinutes(5),
-                ShouldHandle = new PredicateBuilder().Handle<Exception>(e => !stoppingToken.IsCancellationRequested && e is not UsageException),
-                OnRetry = args =>
-                {
-                    LogWorkerFailed(logger, args.Outcome.Exception, queue, (long)args.RetryDelay.TotalMilliseconds);
-                    return ValueTask.CompletedTask;
-                },
-            })
-            .Build();
+        var pipeline = Supervision.RetryForever(
+            TimeSpan.FromMinutes(5),
+            e => !stoppingToken.IsCancellationRequested && e is not UsageException,
+            (failure, delay) => LogWorkerFailed(logger, failure, queue, (long)delay.TotalMilliseconds),
+            timeProvider);
         try
         {
             await pipeline.ExecuteAsync(async token => await engine.Queue.RunWorkerAsync([queue], once, token), stoppingToken);

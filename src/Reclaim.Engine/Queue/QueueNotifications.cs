@@ -3,7 +3,8 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using Polly;
-using Polly.Retry;
+
+using Reclaim.Engine.Runtime;
 
 namespace Reclaim.Engine.Queue;
 
@@ -74,22 +75,10 @@ internal sealed class QueueListener : IAsyncDisposable
         _queue = queue;
         _table = table;
         _logger = logger;
-        _reconnect = new ResiliencePipelineBuilder()
-            .AddRetry(new RetryStrategyOptions
-            {
-                MaxRetryAttempts = int.MaxValue,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                Delay = TimeSpan.FromSeconds(1),
-                MaxDelay = TimeSpan.FromSeconds(30),
-                ShouldHandle = new PredicateBuilder().Handle<Exception>(IsConnectionFailure),
-                OnRetry = args =>
-                {
-                    Log.ListenLost(_logger, _queue, QueueNotifications.Channel, args.Outcome.Exception?.Message ?? "failed", (long)args.RetryDelay.TotalMilliseconds);
-                    return ValueTask.CompletedTask;
-                },
-            })
-            .Build();
+        _reconnect = Supervision.RetryForever(
+            TimeSpan.FromSeconds(30),
+            IsConnectionFailure,
+            (failure, delay) => Log.ListenLost(_logger, _queue, QueueNotifications.Channel, failure?.Message ?? "failed", (long)delay.TotalMilliseconds));
     }
 
     /// <summary>
