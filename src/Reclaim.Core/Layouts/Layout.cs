@@ -1,6 +1,6 @@
-using Reclaim.Core.References;
 using System.Text;
 using System.Text.RegularExpressions;
+using Reclaim.Core.References;
 
 namespace Reclaim.Core.Layouts;
 
@@ -14,6 +14,9 @@ namespace Reclaim.Core.Layouts;
 /// <remarks>Matching and rendering are ordinal and byte-exact: no case folding, normalisation or trimming.</remarks>
 public sealed partial class Layout
 {
+    /// <summary>Initial size of the per-thread buffer a key is rendered into for its fingerprint: 256 characters (it grows as needed).</summary>
+    private const int RenderBufferChars = 256;
+
     private readonly Segment[] _segments;
 
     private Layout(string template, Segment[] segments, bool isFolder, IReadOnlyList<string> variables)
@@ -142,8 +145,8 @@ public sealed partial class Layout
     /// <returns>The fingerprint, or <see langword="null"/> where <see cref="Render"/> returns <see langword="null"/>.</returns>
     public ulong? RenderFingerprint(ReadOnlySpan<string?> values)
     {
-        var sink = new FingerprintSink(KeyFingerprint.Empty);
-        return TryRender(values, ref sink) ? sink.Hash : null;
+        var sink = new BufferSink();
+        return TryRender(values, ref sink) ? KeyFingerprint.Of(sink.Written) : null;
     }
 
     /// <summary>
@@ -156,9 +159,9 @@ public sealed partial class Layout
     /// <returns>The fingerprint, or <see langword="null"/> where <see cref="Render"/> would return <see langword="null"/>.</returns>
     public ulong? RenderFingerprint(ReadOnlySpan<char> buffer, ReadOnlySpan<Range> values, ReadOnlySpan<bool> nulls)
     {
-        var sink = new FingerprintSink(KeyFingerprint.Empty);
+        var sink = new BufferSink();
         var source = new SpanValues(buffer, values, nulls);
-        return TryRender(ref source, ref sink) ? sink.Hash : null;
+        return TryRender(ref source, ref sink) ? KeyFingerprint.Of(sink.Written) : null;
     }
 
     private bool TryRender<TSink>(ReadOnlySpan<string?> values, ref TSink sink)
@@ -266,11 +269,33 @@ public sealed partial class Layout
         public void Append(ReadOnlySpan<char> part) => Builder.Append(part);
     }
 
-    private struct FingerprintSink(ulong hash) : IKeySink
+    /// <summary>
+    /// Collects a rendered key in a per-thread buffer that only ever grows: fingerprinting a reference allocates
+    /// nothing.
+    /// </summary>
+    private struct BufferSink : IKeySink
     {
-        public ulong Hash { get; private set; } = hash;
+        [ThreadStatic]
+        private static char[]? t_buffer;
 
-        public void Append(ReadOnlySpan<char> part) => Hash = KeyFingerprint.Append(Hash, part);
+        private char[] _buffer;
+        private int _length;
+
+        public BufferSink() => _buffer = t_buffer ??= new char[RenderBufferChars];
+
+        public readonly ReadOnlySpan<char> Written => _buffer.AsSpan(0, _length);
+
+        public void Append(ReadOnlySpan<char> part)
+        {
+            if (_length + part.Length > _buffer.Length)
+            {
+                Array.Resize(ref _buffer, Math.Max(_length + part.Length, _buffer.Length * 2));
+                t_buffer = _buffer;
+            }
+
+            part.CopyTo(_buffer.AsSpan(_length));
+            _length += part.Length;
+        }
     }
 
     /// <summary>
