@@ -17,6 +17,9 @@ public sealed class ReferenceSet
     private int _count;
     private bool _sealed;
 
+    // Where the first reads of a batch lookup go, so the compiler cannot drop them as unused.
+    private ulong _touched;
+
     /// <summary>How many references were added (rows that rendered to a group key), duplicates included.</summary>
     public long Added { get; private set; }
 
@@ -98,9 +101,67 @@ public sealed class ReferenceSet
 
         // The index narrows the search to the few fingerprints sharing the top bits: one or two cache lines
         // instead of ~20 scattered probes of a binary search over the whole array.
-        var bucket = _bucketShift == 64 ? 0 : (int)(fingerprint >> _bucketShift);
-        var start = _buckets[bucket];
-        var end = _buckets[bucket + 1];
+        var bucket = Bucket(fingerprint);
+        return Scan(_buckets[bucket], _buckets[bucket + 1], fingerprint);
+    }
+
+    /// <summary>
+    /// <see cref="ContainsFingerprint"/> for many fingerprints at once. It reads the index entries of a whole chunk
+    /// first, then the first fingerprint of each entry's range, and only then compares: the reads of one pass do not
+    /// depend on each other, so their cache misses overlap instead of queueing one after the other. For a set larger
+    /// than the CPU caches (a million references is 8 MB) that is several times faster than one lookup at a time.
+    /// </summary>
+    /// <param name="fingerprints">Fingerprints to look up (<see cref="KeyFingerprint.Of"/>).</param>
+    /// <param name="contained">Receives, per fingerprint, whether the set holds it; at least as long as <paramref name="fingerprints"/>.</param>
+    /// <exception cref="InvalidOperationException">The set is not sealed yet.</exception>
+    /// <exception cref="ArgumentException"><paramref name="contained"/> is shorter than <paramref name="fingerprints"/>.</exception>
+    public void ContainsFingerprints(ReadOnlySpan<ulong> fingerprints, Span<bool> contained)
+    {
+        if (!_sealed)
+        {
+            throw new InvalidOperationException("seal the reference set before looking keys up");
+        }
+
+        if (contained.Length < fingerprints.Length)
+        {
+            throw new ArgumentException($"room for {contained.Length} answers, {fingerprints.Length} fingerprints", nameof(contained));
+        }
+
+        if (_count == 0)
+        {
+            contained[..fingerprints.Length].Clear();
+            return;
+        }
+
+        const int Chunk = 256;
+        Span<int> starts = stackalloc int[Chunk];
+        ulong touched = 0;
+        for (var offset = 0; offset < fingerprints.Length; offset += Chunk)
+        {
+            var chunk = fingerprints.Slice(offset, Math.Min(Chunk, fingerprints.Length - offset));
+            for (var j = 0; j < chunk.Length; j++)
+            {
+                starts[j] = _buckets[Bucket(chunk[j])];
+            }
+
+            for (var j = 0; j < chunk.Length; j++)
+            {
+                touched ^= _items[Math.Min(starts[j], _count - 1)];
+            }
+
+            for (var j = 0; j < chunk.Length; j++)
+            {
+                contained[offset + j] = Scan(starts[j], _buckets[Bucket(chunk[j]) + 1], chunk[j]);
+            }
+        }
+
+        _touched = touched;
+    }
+
+    private int Bucket(ulong fingerprint) => _bucketShift == 64 ? 0 : (int)(fingerprint >> _bucketShift);
+
+    private bool Scan(int start, int end, ulong fingerprint)
+    {
         for (var i = start; i < end; i++)
         {
             var item = _items[i];

@@ -120,6 +120,8 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
             var lastReport = clock.Elapsed;
             await foreach (var batch in channel.Reader.ReadAllAsync(linked.Token))
             {
+                references.ContainsFingerprints(batch.GroupFingerprints.AsSpan(0, batch.GroupCount), batch.GroupReferenced);
+                var group = 0;
                 for (var i = 0; i < batch.Count; i++)
                 {
                     var groupLength = batch.GroupLengths[i];
@@ -150,7 +152,7 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
                         }
 
                         totals.GroupsScanned++;
-                        if (references.ContainsFingerprint(batch.Fingerprints[i]))
+                        if (batch.GroupReferenced[group++])
                         {
                             totals.GroupsReferenced++;
                         }
@@ -389,7 +391,7 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
     /// <summary>
     /// Listed keys, with their metadata when the listing had it (a store without <see cref="IKeyListing"/>), and per
     /// key what <see cref="KeyClassifier"/> found: the group key's length (or why there is none), whether the key
-    /// starts a new group, and, where it does, the group key's fingerprint.
+    /// starts a new group, and, per group started, the group key's fingerprint.
     /// </summary>
     private sealed class ListedBatch(KeyBatch keys, StoredObject[]? metadata)
     {
@@ -403,7 +405,13 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
 
         public bool[] StartsGroup { get; } = new bool[keys.Capacity];
 
-        public ulong[] Fingerprints { get; } = new ulong[keys.Capacity];
+        /// <summary>How many keys start a group: the first <see cref="GroupCount"/> entries of <see cref="GroupFingerprints"/> are theirs, in order.</summary>
+        public int GroupCount { get; set; }
+
+        public ulong[] GroupFingerprints { get; } = new ulong[keys.Capacity];
+
+        /// <summary>Per group of <see cref="GroupFingerprints"/>, whether a reference covers it (filled by the join).</summary>
+        public bool[] GroupReferenced { get; } = new bool[keys.Capacity];
 
         /// <summary>An empty batch: one the join has finished with, or a new one.</summary>
         public static ListedBatch Rent(ConcurrentQueue<ListedBatch> pool, bool withMetadata)
@@ -415,6 +423,7 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
 
             batch.Keys.Clear();
             Array.Clear(batch.StartsGroup);
+            batch.GroupCount = 0;
             return batch;
         }
 
@@ -473,7 +482,7 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
 
                 _groupLength = Copy(groupKey, ref _group);
                 batch.StartsGroup[i] = true;
-                batch.Fingerprints[i] = KeyFingerprint.Of(groupKey);
+                batch.GroupFingerprints[batch.GroupCount++] = KeyFingerprint.Of(groupKey);
             }
         }
 

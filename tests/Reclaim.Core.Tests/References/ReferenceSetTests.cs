@@ -21,6 +21,40 @@ public sealed class ReferenceSetTests
         set.Contains("orgs/3/uploads/100000/").Should().BeFalse();
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(3)]
+    [InlineData(70_000)]
+    public void ContainsFingerprints_AnswersLikeOneLookupAtATime(int references)
+    {
+        var set = new ReferenceSet();
+        for (var i = 0; i < references; i++)
+        {
+            set.Add($"uploads/{i % 1000:D3}/{i:D8}.bin");
+        }
+
+        set.Seal();
+
+        // Present and absent keys interleaved, across several chunks of the batch lookup and a ragged end.
+        var probes = Enumerable.Range(0, 1_000).Select(i => i * 97).Select(k => KeyFingerprint.Of($"uploads/{k % 1000:D3}/{k:D8}.bin")).ToArray();
+        var contained = new bool[probes.Length];
+        set.ContainsFingerprints(probes, contained);
+
+        contained.Should().Equal(probes.Select(set.ContainsFingerprint));
+        contained.Count(c => c).Should().Be(Enumerable.Range(0, 1_000).Count(i => i * 97 < references));
+    }
+
+    [Fact]
+    public void ContainsFingerprints_RefusesAnUnsealedSet_AndTooShortAnAnswer()
+    {
+        var set = new ReferenceSet();
+        set.Add("a");
+        set.Invoking(s => s.ContainsFingerprints([1UL], new bool[1])).Should().Throw<InvalidOperationException>();
+        set.Seal();
+        set.Invoking(s => s.ContainsFingerprints([1UL, 2UL], new bool[1])).Should().Throw<ArgumentException>();
+    }
+
     [Fact]
     public void Seal_RemovesDuplicates_AndCostsAboutNineBytesPerReference()
     {
