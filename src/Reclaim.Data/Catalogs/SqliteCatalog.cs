@@ -10,8 +10,9 @@ namespace Reclaim.Data.Catalogs;
 
 /// <summary>
 /// A SQLite catalog (Microsoft.Data.Sqlite). Re-checks compare the text form exactly. References are read
-/// through SQLite's own API (SQLitePCLRaw, which Microsoft.Data.Sqlite is built on): each value's UTF-8 is decoded
-/// into one reused buffer and fingerprinted there, with no string per value.
+/// through SQLite's own API: the statement is prepared with SQLitePCLRaw (which Microsoft.Data.Sqlite is built on)
+/// and stepped through <see cref="SqliteRows"/>; each value's UTF-8 is decoded into one reused buffer and
+/// fingerprinted there, with no string per value.
 /// </summary>
 public sealed class SqliteCatalog : SqlCatalog, IReferenceReader
 {
@@ -36,10 +37,9 @@ public sealed class SqliteCatalog : SqlCatalog, IReferenceReader
     {
         SqlText.EnsureIdentifiers(layout.Variables);
 
-        // One column per row, the values joined by NUL (which no key holds): two calls into SQLite per row instead
-        // of two per value. A NULL value makes the whole column NULL, which renders nothing, as it must; a value
-        // holding a NUL splits into too many parts, which renders nothing either.
-        var sql = $"SELECT {string.Join(" || char(0) || ", layout.Variables.Select(c => $"CAST(r.{c} AS TEXT)"))} FROM ({SqlText.AsSubquery(query)}) AS r";
+        // One column per variable, in the layout's order. sqlite3_column_text gives any value's text form (an
+        // INTEGER id as its decimal digits), as CAST(... AS TEXT) would.
+        var sql = $"SELECT {string.Join(", ", layout.Variables.Select(c => $"r.{c}"))} FROM ({SqlText.AsSubquery(query)}) AS r";
         await using var connection = (SqliteConnection)await OpenAsync(cancellationToken);
         var db = connection.Handle!;
         if (raw.sqlite3_prepare_v2(db, sql, out sqlite3_stmt statement) != raw.SQLITE_OK)
@@ -51,74 +51,89 @@ public sealed class SqliteCatalog : SqlCatalog, IReferenceReader
 
         using (statement)
         {
-            var count = layout.Variables.Count;
-            var ranges = new Range[count];
-            var nulls = new bool[count];
-            var buffer = new char[256];
-            long rows = 0;
-            long unrenderable = 0;
-            while (true)
+            var added = false;
+            statement.DangerousAddRef(ref added);
+            try
             {
-                var rc = raw.sqlite3_step(statement);
-                if (rc == raw.SQLITE_DONE)
-                {
-                    break;
-                }
-
-                if (rc != raw.SQLITE_ROW)
+                var (rows, unrenderable, rc) = ReadRows(statement.DangerousGetHandle(), layout, references, cancellationToken);
+                if (rc != raw.SQLITE_DONE)
                 {
                     throw new CatalogException($"catalog '{Name}': reading the query's rows failed: SQLite Error {rc}: {raw.sqlite3_errmsg(db).utf8_to_string()}");
                 }
 
-                if ((++rows & 0xFFF) == 0)
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                }
-
-                // NULL and empty text both come back as no bytes; both render nothing.
-                var bytes = raw.sqlite3_column_blob(statement, 0);
-                if (bytes.Length > buffer.Length)
-                {
-                    buffer = new char[Math.Max(bytes.Length, buffer.Length * 2)];
-                }
-
-                var text = buffer.AsSpan(0, Encoding.UTF8.GetChars(bytes, buffer));
-                if (bytes.IsEmpty || !Split(text, ranges) || layout.RenderFingerprint(text, ranges, nulls) is not { } fingerprint)
-                {
-                    unrenderable++;
-                    continue;
-                }
-
-                references.AddFingerprint(fingerprint);
+                return (rows, unrenderable);
             }
-
-            return (rows, unrenderable);
+            finally
+            {
+                if (added)
+                {
+                    statement.DangerousRelease();
+                }
+            }
         }
     }
 
-    /// <summary>Splits NUL-joined values into exactly <paramref name="ranges"/>.Length parts.</summary>
-    private static bool Split(ReadOnlySpan<char> text, Span<Range> ranges)
+    /// <summary>
+    /// Steps a prepared statement to its end, fingerprinting each row: each value's UTF-8 is decoded into one reused
+    /// buffer, so no string is made per value.
+    /// </summary>
+    /// <returns>Rows read, rows that render no key (a NULL or empty value, a value holding NUL, or one the layout
+    /// cannot place), and the last result code of <c>sqlite3_step</c> (<c>SQLITE_DONE</c> when every row was read).</returns>
+    private static unsafe (long Rows, long Unrenderable, int Result) ReadRows(nint statement, Layout layout, ReferenceSet references, CancellationToken cancellationToken)
     {
-        var start = 0;
-        for (var i = 0; i < ranges.Length - 1; i++)
+        var count = layout.Variables.Count;
+        var ranges = new Range[count];
+        var nulls = new bool[count];
+        var buffer = new char[256];
+        long rows = 0;
+        long unrenderable = 0;
+        int rc;
+        while ((rc = SqliteRows.Step(statement)) == raw.SQLITE_ROW)
         {
-            var end = text[start..].IndexOf('\0');
-            if (end < 0)
+            if ((++rows & 0xFFF) == 0)
             {
-                return false;
+                cancellationToken.ThrowIfCancellationRequested();
             }
 
-            ranges[i] = new Range(start, start + end);
-            start += end + 1;
+            var length = 0;
+            var renderable = true;
+            for (var column = 0; column < count; column++)
+            {
+                var text = SqliteRows.ColumnText(statement, column);
+                nulls[column] = text == 0;
+                if (text == 0)
+                {
+                    ranges[column] = default;
+                    continue;
+                }
+
+                var bytes = new ReadOnlySpan<byte>((void*)text, SqliteRows.ColumnBytes(statement, column));
+                if (bytes.Contains((byte)0))
+                {
+                    renderable = false;
+                    break;
+                }
+
+                if (length + bytes.Length > buffer.Length)
+                {
+                    Array.Resize(ref buffer, Math.Max(length + bytes.Length, buffer.Length * 2));
+                }
+
+                var chars = Encoding.UTF8.GetChars(bytes, buffer.AsSpan(length));
+                ranges[column] = new Range(length, length + chars);
+                length += chars;
+            }
+
+            if (!renderable || layout.RenderFingerprint(buffer, ranges, nulls) is not { } fingerprint)
+            {
+                unrenderable++;
+                continue;
+            }
+
+            references.AddFingerprint(fingerprint);
         }
 
-        if (text[start..].Contains('\0'))
-        {
-            return false;
-        }
-
-        ranges[^1] = new Range(start, text.Length);
-        return true;
+        return (rows, unrenderable, rc);
     }
 
     /// <inheritdoc/>
