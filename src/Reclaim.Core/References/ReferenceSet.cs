@@ -61,19 +61,68 @@ public sealed class ReferenceSet
             return;
         }
 
-        Array.Sort(_items, 0, _count);
-        var unique = 0;
+        // A counting sort on the index's top bits (fingerprints are uniform, so each bucket holds a handful), then
+        // each bucket sorted and de-duplicated on its own: linear time, where a comparison sort of a million
+        // fingerprints takes several times longer.
+        var bits = IndexBits(_count);
+        _bucketShift = 64 - bits;
+        var buckets = new int[(1 << bits) + 1];
         for (var i = 0; i < _count; i++)
         {
-            if (unique == 0 || _items[unique - 1] != _items[i])
+            buckets[Bucket(_items[i]) + 1]++;
+        }
+
+        for (var bucket = 0; bucket < 1 << bits; bucket++)
+        {
+            buckets[bucket + 1] += buckets[bucket];
+        }
+
+        var sorted = new ulong[Math.Max(_count, 1)];
+        for (var i = 0; i < _count; i++)
+        {
+            sorted[buckets[Bucket(_items[i])]++] = _items[i];
+        }
+
+        // Each bucket's counter now holds the next bucket's start: shift them back.
+        Array.Copy(buckets, 0, buckets, 1, 1 << bits);
+        buckets[0] = 0;
+
+        var unique = 0;
+        var start = 0;
+        for (var bucket = 0; bucket < 1 << bits; bucket++)
+        {
+            var end = buckets[bucket + 1];
+            if (end - start > 1)
             {
-                _items[unique++] = _items[i];
+                sorted.AsSpan(start, end - start).Sort();
+            }
+
+            buckets[bucket] = unique;
+            for (var i = start; i < end; i++)
+            {
+                if (unique == buckets[bucket] || sorted[unique - 1] != sorted[i])
+                {
+                    sorted[unique++] = sorted[i];
+                }
+            }
+
+            start = end;
+        }
+
+        buckets[1 << bits] = unique;
+        _items = sorted;
+        _buckets = buckets;
+        _count = unique;
+        if (unique < _items.Length)
+        {
+            // Duplicates: trim the array, and size the index for what is left when that changes its size.
+            Array.Resize(ref _items, Math.Max(unique, 1));
+            if (IndexBits(unique) != bits)
+            {
+                BuildIndex();
             }
         }
 
-        _count = unique;
-        Array.Resize(ref _items, Math.Max(unique, 1));
-        BuildIndex();
         _sealed = true;
     }
 
@@ -174,14 +223,22 @@ public sealed class ReferenceSet
         return false;
     }
 
-    private void BuildIndex()
+    /// <summary>Bits of a fingerprint the index distributes on: enough for about 4 fingerprints per bucket, at most 24.</summary>
+    private static int IndexBits(int count)
     {
         var bits = 0;
-        while (bits < 24 && (4L << bits) < _count)
+        while (bits < 24 && (4L << bits) < count)
         {
             bits++;
         }
 
+        return bits;
+    }
+
+    /// <summary>Builds the index over the sorted, de-duplicated fingerprints.</summary>
+    private void BuildIndex()
+    {
+        var bits = IndexBits(_count);
         _bucketShift = 64 - bits;
         _buckets = new int[(1 << bits) + 1];
         var index = 0;
