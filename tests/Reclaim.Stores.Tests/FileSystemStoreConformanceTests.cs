@@ -145,6 +145,27 @@ public sealed class FileSystemStoreConformanceTests : StoreConformanceTests, IDi
         (await KeysAsync("m/clip-0001")).Should().Equal(byBytes.Where(k => k.StartsWith("m/clip-0001", StringComparison.Ordinal)));
     }
 
+    [Theory]
+    [InlineData(1_000)]
+    [InlineData(70_000)]
+    public async Task ListKeys_LargeFolder_ComesInOrder_OnEitherSideOf65536Entries(int files)
+    {
+        // Past 65536 entries a folder's sort keys no longer carry the entry's index; both ways must give one order.
+        // Names share a prefix and often their first chars after it, so many ties are settled by a full compare.
+        var random = new Random(files);
+        var folder = Path.Combine(Root, "big");
+        Directory.CreateDirectory(folder);
+        var names = Enumerable.Range(0, files).Select(i => $"asset-{random.Next(0, 64):x2}{i:x5}-{random.Next():x8}").ToArray();
+        foreach (var name in names)
+        {
+            File.Create(Path.Combine(folder, name)).Dispose();
+        }
+
+        var listed = await ((IKeyListing)Store).ListKeysAsync("big/", default).CollectAsync();
+
+        listed.Should().Equal(names.Select(n => "big/" + n).Order(StringComparer.Ordinal));
+    }
+
     [Fact]
     public void Constructor_MissingRoot_ThrowsAnErrorNamingTheFolder()
     {

@@ -120,11 +120,8 @@ public sealed partial class FileSystemStore
             _next = 0;
             try
             {
-                var entries = new FileSystemEnumerable<bool>(path, (ref FileSystemEntry entry) => Append(entry.FileName, entry.IsDirectory), ReadFolderOptions)
-                {
-                    ShouldIncludePredicate = (ref FileSystemEntry entry) => entry.FileName.StartsWith(namePrefix, StringComparison.Ordinal),
-                };
-                foreach (var _ in entries)
+                using var reader = new FolderReader(path, this, namePrefix);
+                while (reader.MoveNext())
                 {
                 }
             }
@@ -165,9 +162,11 @@ public sealed partial class FileSystemStore
 
         /// <summary>
         /// Sorts the entries in key order. Comparing names is most of a listing's work in a large folder, so each
-        /// entry first gets a 64-bit sort key: the four chars after the prefix every name shares (in code point
-        /// order, 16 bits each, zero past the end). Sorting those numbers orders every pair whose four chars
-        /// differ; only runs of equal sort keys are then compared in full.
+        /// entry first gets a 64-bit sort key: the chars after the prefix every name shares (in code point order,
+        /// 16 bits each, zero past the end) — three of them followed by the entry's index in a folder of at most
+        /// 65536 entries, four in a larger one. Sorting those numbers orders every pair whose leading chars differ;
+        /// only runs of equal chars are then compared in full. (A plain <c>ulong[]</c> sort runs on the runtime's
+        /// precompiled code from the first folder on; a sort of keys with items is compiled at first use.)
         /// </summary>
         private void Sort()
         {
@@ -183,24 +182,39 @@ public sealed partial class FileSystemStore
                 shared = Entry(0)[..shared].CommonPrefixLength(Entry(i));
             }
 
+            var packed = _count <= 1 << 16;
+            var chars = packed ? 3 : 4;
             for (var i = 0; i < _count; i++)
             {
-                _order[i] = i;
                 var name = Entry(i)[shared..];
                 ulong sortKey = 0;
-                for (var c = 0; c < 4; c++)
+                for (var c = 0; c < chars; c++)
                 {
                     sortKey = (sortKey << 16) | (c < name.Length ? (ulong)ObjectKey.CodePointOrder(name[c]) : 0);
                 }
 
-                _sortKeys[i] = sortKey;
+                _sortKeys[i] = packed ? (sortKey << 16) | (uint)i : sortKey;
+                _order[i] = i;
             }
 
-            Array.Sort(_sortKeys, _order, 0, _count);
+            var charsMask = packed ? ~0xFFFFUL : ~0UL;
+            if (packed)
+            {
+                Array.Sort(_sortKeys, 0, _count);
+                for (var i = 0; i < _count; i++)
+                {
+                    _order[i] = (int)(_sortKeys[i] & 0xFFFF);
+                }
+            }
+            else
+            {
+                Array.Sort(_sortKeys, _order, 0, _count);
+            }
+
             for (var start = 0; start < _count;)
             {
                 var end = start + 1;
-                while (end < _count && _sortKeys[end] == _sortKeys[start])
+                while (end < _count && (_sortKeys[end] & charsMask) == (_sortKeys[start] & charsMask))
                 {
                     end++;
                 }
@@ -220,7 +234,7 @@ public sealed partial class FileSystemStore
             return _names.AsSpan(start, _ends[index] - start);
         }
 
-        private bool Append(ReadOnlySpan<char> name, bool isFolder)
+        internal bool Append(ReadOnlySpan<char> name, bool isFolder)
         {
             if (!IsAddressable(Path, Key, name))
             {
@@ -247,6 +261,25 @@ public sealed partial class FileSystemStore
 
             _ends[_count++] = end;
             return true;
+        }
+    }
+
+    /// <summary>
+    /// Reads one folder's entries into a <see cref="FolderEntries"/>. It yields nothing itself: each entry whose name
+    /// starts with the prefix is appended as it is read. Deriving from <see cref="FileSystemEnumerator{TResult}"/>
+    /// of a reference type lets the runtime's precompiled enumerator code serve it from the first folder on (an
+    /// enumerator of a value type is compiled at first use), with a virtual call per entry instead of two delegates.
+    /// </summary>
+    private sealed class FolderReader(string path, FolderEntries entries, string namePrefix)
+        : FileSystemEnumerator<string?>(path, ReadFolderOptions)
+    {
+        protected override bool ShouldIncludeEntry(ref FileSystemEntry entry) =>
+            entry.FileName.StartsWith(namePrefix, StringComparison.Ordinal);
+
+        protected override string? TransformEntry(ref FileSystemEntry entry)
+        {
+            entries.Append(entry.FileName, entry.IsDirectory);
+            return null;
         }
     }
 }
