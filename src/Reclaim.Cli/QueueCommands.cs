@@ -16,8 +16,9 @@ internal static class QueueCommands
         var once = new Option<bool>("--once") { Description = "Drain the queues and exit (for cron)." };
         var policies = new Option<string[]>("--policy") { Description = "A queue policy to drain (repeatable; 'reclaim' is the own queue; default: all)." };
         var command = new Command("worker", "Process queue policies continuously: claim requests oldest first, remove their objects through the gate, mark them processed. SIGTERM/SIGINT finish the current requests and release the rest.") { once, policies };
-        command.SetAction((result, cancellationToken) =>
+        command.SetAction(async (result, cancellationToken) =>
         {
+            // Awaited here, not returned: the signal registrations and the token source must outlive the run.
             var cli = context(result);
             using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             void Stop(PosixSignalContext signal)
@@ -28,7 +29,7 @@ internal static class QueueCommands
 
             using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
             using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
-            return cli.RunAsync(async engine =>
+            return await cli.RunAsync(async engine =>
             {
                 var totals = await engine.Queue.RunWorkerAsync(result.GetValue(policies) ?? [], result.GetValue(once), stopping.Token);
                 if (cli.Json)
