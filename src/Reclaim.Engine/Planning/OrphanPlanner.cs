@@ -36,10 +36,11 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
     public const int ListingBatchKeys = 1 << 10;
 
     /// <summary>
-    /// Unreferenced groups the join may hand ahead to the thread that reads their objects' metadata and decides
-    /// them: 4096. Beyond it the join waits.
+    /// Listed batches' worth of unreferenced groups the join may hand ahead to the thread that reads their objects'
+    /// metadata and decides them: 16 (at most 16 × <see cref="ListingBatchKeys"/> groups). Beyond it the join waits.
+    /// The groups go over in one hand-off per listed batch, not one per group: waking the other thread is what costs.
     /// </summary>
-    public const int UnreferencedBufferGroups = 4096;
+    public const int UnreferencedBufferBatches = 16;
 
     /// <summary>How many proposed group keys a plan shows as a sample: 10.</summary>
     public const int SampleSize = 10;
@@ -105,7 +106,7 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
 
         // Groups no reference covers go to their own thread, which reads their objects' metadata (a stat per file on
         // a filesystem store) and decides them, in listing order, while the join goes on.
-        var unreferenced = Channel.CreateBounded<UnreferencedGroup>(new BoundedChannelOptions(UnreferencedBufferGroups) { SingleReader = true, SingleWriter = true });
+        var unreferenced = Channel.CreateBounded<List<UnreferencedGroup>>(new BoundedChannelOptions(UnreferencedBufferBatches) { SingleReader = true, SingleWriter = true });
         var decideTask = Task.Run(() => DecideAsync(unreferenced, store, layout, policy, now, plan, maxGroupsKept, linked.Token), linked.Token);
 
         try
@@ -117,6 +118,7 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
             // A group is decided at its first key: a referenced group's keys are only counted; an unreferenced group's
             // keys are kept, as strings, for the deciding thread. No batch is held past its own loop.
             UnreferencedGroupBuilder? open = null;
+            var closed = new List<UnreferencedGroup>();
             var lastReport = clock.Elapsed;
             await foreach (var batch in channel.Reader.ReadAllAsync(linked.Token))
             {
@@ -147,7 +149,7 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
                     {
                         if (open is not null)
                         {
-                            await unreferenced.Writer.WriteAsync(open.Build(), linked.Token);
+                            closed.Add(open.Build());
                             open = null;
                         }
 
@@ -166,6 +168,12 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
                 }
 
                 pool.Enqueue(batch);
+                if (closed.Count > 0)
+                {
+                    await unreferenced.Writer.WriteAsync(closed, linked.Token);
+                    closed = [];
+                }
+
                 if (progress is not null && clock.Elapsed - lastReport > TimeSpan.FromMilliseconds(500))
                 {
                     lastReport = clock.Elapsed;
@@ -175,7 +183,12 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
 
             if (open is not null)
             {
-                await unreferenced.Writer.WriteAsync(open.Build(), linked.Token);
+                closed.Add(open.Build());
+            }
+
+            if (closed.Count > 0)
+            {
+                await unreferenced.Writer.WriteAsync(closed, linked.Token);
             }
 
             unreferenced.Writer.Complete();
@@ -304,7 +317,7 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
     /// </summary>
     /// <returns>Bytes of the objects it read metadata for, and how many groups had vanished since they were listed.</returns>
     private static async Task<(long BytesRead, long Vanished)> DecideAsync(
-        Channel<UnreferencedGroup> unreferenced,
+        Channel<List<UnreferencedGroup>> unreferenced,
         IObjectStore store,
         Layout layout,
         PolicyConfig policy,
@@ -318,61 +331,74 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
             var totals = plan.Totals;
             long bytesRead = 0;
             long vanished = 0;
-            await foreach (var group in unreferenced.Reader.ReadAllAsync(cancellationToken))
+            var threshold = Duration.Format(plan.MinAge);
+            string? reason = null;
+            var reasonAgeSeconds = long.MinValue;
+            await foreach (var groups in unreferenced.Reader.ReadAllAsync(cancellationToken))
             {
-                var objects = new List<StoredObject>(group.Known?.Length ?? group.Keys!.Length);
-                if (group.Known is { } known)
+                foreach (var group in groups)
                 {
-                    objects.AddRange(known);
-                }
-                else
-                {
-                    foreach (var key in group.Keys!)
+                    var objects = new List<StoredObject>(group.Known?.Length ?? group.Keys!.Length);
+                    if (group.Known is { } known)
                     {
-                        if (await store.StatAsync(key, cancellationToken) is { } found)
+                        objects.AddRange(known);
+                    }
+                    else
+                    {
+                        foreach (var key in group.Keys!)
                         {
-                            objects.Add(found);
-                            bytesRead += found.Size;
+                            if (await store.StatAsync(key, cancellationToken) is { } found)
+                            {
+                                objects.Add(found);
+                                bytesRead += found.Size;
+                            }
                         }
                     }
-                }
 
-                if (objects.Count == 0)
-                {
-                    // Everything vanished since it was listed: nothing to decide.
-                    vanished++;
-                    continue;
-                }
+                    if (objects.Count == 0)
+                    {
+                        // Everything vanished since it was listed: nothing to decide.
+                        vanished++;
+                        continue;
+                    }
 
-                var newest = DateTimeOffset.MinValue;
-                long bytes = 0;
-                foreach (var item in objects)
-                {
-                    newest = item.LastModified > newest ? item.LastModified : newest;
-                    bytes += item.Size;
-                }
+                    var newest = DateTimeOffset.MinValue;
+                    long bytes = 0;
+                    foreach (var item in objects)
+                    {
+                        newest = item.LastModified > newest ? item.LastModified : newest;
+                        bytes += item.Size;
+                    }
 
-                switch (OrphanRule.Classify(false, newest, now, plan.MinAge))
-                {
-                    case GroupVerdictKind.TooYoung:
-                        totals.GroupsTooYoung++;
-                        break;
-                    case GroupVerdictKind.Orphaned:
-                        totals.GroupsOrphaned++;
-                        totals.ObjectsOrphaned += objects.Count;
-                        totals.BytesReclaimable += bytes;
-                        if (totals.ObjectsOrphaned <= maxObjectsKept)
-                        {
-                            var age = Duration.Format(TimeSpan.FromSeconds(Math.Floor((now - newest).TotalSeconds)));
-                            var reason = policy.Type == "retention"
-                                ? $"older than max_age {Duration.Format(plan.MinAge)} (newest object {age} old){(plan.ReferencesRequired ? "; not kept by the keep query" : string.Empty)}"
-                                : $"no reference renders to the group; newest object {age} old (min_age {Duration.Format(plan.MinAge)})";
-                            plan.Groups.Add(new PlannedGroup(group.Key, layout.ExtractValues(group.Key), objects, newest, reason));
-                        }
+                    switch (OrphanRule.Classify(false, newest, now, plan.MinAge))
+                    {
+                        case GroupVerdictKind.TooYoung:
+                            totals.GroupsTooYoung++;
+                            break;
+                        case GroupVerdictKind.Orphaned:
+                            totals.GroupsOrphaned++;
+                            totals.ObjectsOrphaned += objects.Count;
+                            totals.BytesReclaimable += bytes;
+                            if (totals.ObjectsOrphaned <= maxObjectsKept)
+                            {
+                                // Groups written together are often of one age: their reason is made once.
+                                var ageSeconds = (long)Math.Floor((now - newest).TotalSeconds);
+                                if (ageSeconds != reasonAgeSeconds)
+                                {
+                                    var age = Duration.Format(TimeSpan.FromSeconds(ageSeconds));
+                                    reason = policy.Type == "retention"
+                                        ? $"older than max_age {threshold} (newest object {age} old){(plan.ReferencesRequired ? "; not kept by the keep query" : string.Empty)}"
+                                        : $"no reference renders to the group; newest object {age} old (min_age {threshold})";
+                                    reasonAgeSeconds = ageSeconds;
+                                }
 
-                        break;
-                    default:
-                        throw new UnreachableException();
+                                plan.Groups.Add(new PlannedGroup(group.Key, layout.ExtractValues(group.Key), objects, newest, reason!));
+                            }
+
+                            break;
+                        default:
+                            throw new UnreachableException();
+                    }
                 }
             }
 
