@@ -199,7 +199,7 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
             await listingTask;
             Timing?.Invoke(
                 $"references sealed at {referencesMs} ms ({references.Count} distinct), listing done at {listedMs} ms, join done at {joinedMs} ms, unreferenced groups decided at {clock.ElapsedMilliseconds} ms; " +
-                $"process so far: {GC.GetTotalAllocatedBytes() >> 20} MB allocated, heap {GC.GetGCMemoryInfo().HeapSizeBytes >> 20} MB, committed {GC.GetGCMemoryInfo().TotalCommittedBytes >> 20} MB, working set {Environment.WorkingSet >> 20} MB, GCs {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)} (gen 0/1/2), " +
+                $"process so far: {GC.GetTotalAllocatedBytes() >> 20} MB allocated, heap {GC.GetGCMemoryInfo().HeapSizeBytes >> 20} MB, committed {GC.GetGCMemoryInfo().TotalCommittedBytes >> 20} MB, working set {Environment.WorkingSet >> 20} MB, GCs {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)} (gen 0/1/2) pausing {GC.GetTotalPauseDuration().TotalMilliseconds:F0} ms, " +
                 $"{System.Runtime.JitInfo.GetCompiledMethodCount()} methods compiled in {System.Runtime.JitInfo.GetCompilationTime().TotalMilliseconds:F0} ms");
         }
         catch (Exception e)
@@ -427,17 +427,19 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
 
         public int Count => Keys.Count;
 
-        public int[] GroupLengths { get; } = new int[keys.Capacity];
+        // Batches are reused for the whole plan: their arrays live on the pinned object heap, where a collection
+        // never copies them (see KeyBatch).
+        public int[] GroupLengths { get; } = GC.AllocateUninitializedArray<int>(keys.Capacity, pinned: true);
 
-        public bool[] StartsGroup { get; } = new bool[keys.Capacity];
+        public bool[] StartsGroup { get; } = GC.AllocateArray<bool>(keys.Capacity, pinned: true);
 
         /// <summary>How many keys start a group: the first <see cref="GroupCount"/> entries of <see cref="GroupFingerprints"/> are theirs, in order.</summary>
         public int GroupCount { get; set; }
 
-        public ulong[] GroupFingerprints { get; } = new ulong[keys.Capacity];
+        public ulong[] GroupFingerprints { get; } = GC.AllocateUninitializedArray<ulong>(keys.Capacity, pinned: true);
 
         /// <summary>Per group of <see cref="GroupFingerprints"/>, whether a reference covers it (filled by the join).</summary>
-        public bool[] GroupReferenced { get; } = new bool[keys.Capacity];
+        public bool[] GroupReferenced { get; } = GC.AllocateUninitializedArray<bool>(keys.Capacity, pinned: true);
 
         /// <summary>An empty batch: one the join has finished with, or a new one.</summary>
         public static ListedBatch Rent(ConcurrentQueue<ListedBatch> pool, bool withMetadata)
