@@ -122,51 +122,7 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
             var lastReport = clock.Elapsed;
             await foreach (var batch in channel.Reader.ReadAllAsync(linked.Token))
             {
-                references.ContainsFingerprints(batch.GroupFingerprints.AsSpan(0, batch.GroupCount), batch.GroupReferenced);
-                var group = 0;
-                for (var i = 0; i < batch.Count; i++)
-                {
-                    var groupLength = batch.GroupLengths[i];
-                    if (groupLength == KeyClassifier.InTrash)
-                    {
-                        totals.ObjectsInTrash++;
-                        continue;
-                    }
-
-                    totals.ObjectsScanned++;
-                    if (batch.Metadata is { } metadata)
-                    {
-                        totals.BytesScanned += metadata[i].Size;
-                    }
-
-                    if (groupLength == KeyClassifier.Unmatched)
-                    {
-                        totals.ObjectsUnmatched++;
-                        continue;
-                    }
-
-                    if (batch.StartsGroup[i])
-                    {
-                        if (open is not null)
-                        {
-                            closed.Add(open.Build());
-                            open = null;
-                        }
-
-                        totals.GroupsScanned++;
-                        if (batch.GroupReferenced[group++])
-                        {
-                            totals.GroupsReferenced++;
-                        }
-                        else
-                        {
-                            open = new UnreferencedGroupBuilder(new string(batch.Keys[i][..groupLength]));
-                        }
-                    }
-
-                    open?.Add(batch, i);
-                }
-
+                open = Join(batch, references, totals, open, closed);
                 pool.Enqueue(batch);
                 if (closed.Count > 0)
                 {
@@ -224,6 +180,69 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
         totals.DurationMs = (long)clock.Elapsed.TotalMilliseconds;
         progress?.Report(new ScanProgress(policy.Name, totals.ObjectsScanned, totals.BytesScanned, totals.ReferencesRead, clock.Elapsed));
         return plan;
+    }
+
+    /// <summary>
+    /// Joins one listed batch against the references: counts every key, and collects the keys of groups no reference
+    /// covers, closing each such group into <paramref name="closed"/> when the next group starts.
+    /// </summary>
+    /// <returns>The unreferenced group still open at the batch's end (its keys may go on in the next batch), if any.</returns>
+    private static UnreferencedGroupBuilder? Join(ListedBatch batch, ReferenceSet references, PolicyTotals totals, UnreferencedGroupBuilder? open, List<UnreferencedGroup> closed)
+    {
+        references.ContainsFingerprints(batch.GroupFingerprints.AsSpan(0, batch.GroupCount), batch.GroupReferenced);
+        long inTrash = 0, scanned = 0, unmatched = 0, groups = 0, referenced = 0, bytes = 0;
+        var group = 0;
+        var metadata = batch.Metadata;
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var groupLength = batch.GroupLengths[i];
+            if (groupLength == KeyClassifier.InTrash)
+            {
+                inTrash++;
+                continue;
+            }
+
+            scanned++;
+            if (metadata is not null)
+            {
+                bytes += metadata[i].Size;
+            }
+
+            if (groupLength == KeyClassifier.Unmatched)
+            {
+                unmatched++;
+                continue;
+            }
+
+            if (batch.StartsGroup[i])
+            {
+                if (open is not null)
+                {
+                    closed.Add(open.Build());
+                    open = null;
+                }
+
+                groups++;
+                if (batch.GroupReferenced[group++])
+                {
+                    referenced++;
+                }
+                else
+                {
+                    open = new UnreferencedGroupBuilder(new string(batch.Keys[i][..groupLength]));
+                }
+            }
+
+            open?.Add(batch, i);
+        }
+
+        totals.ObjectsInTrash += inTrash;
+        totals.ObjectsScanned += scanned;
+        totals.ObjectsUnmatched += unmatched;
+        totals.GroupsScanned += groups;
+        totals.GroupsReferenced += referenced;
+        totals.BytesScanned += bytes;
+        return open;
     }
 
     private static async Task ReadReferencesAsync(Layout layout, string query, ICatalog catalog, ReferenceSet references, PolicyTotals totals, CancellationToken cancellationToken)
@@ -475,7 +494,8 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
         /// <summary>A key the layout does not match.</summary>
         public const int Unmatched = -1;
 
-        // Copies, not references into batches: the join hands batches back for reuse.
+        // Copies, not references into batches: the join hands batches back for reuse. The previous key is copied
+        // once per batch (its last key); a folder layout's group key once per group.
         private char[] _previous = new char[256];
         private int _previousLength = -1;
         private char[] _group = new char[256];
@@ -486,15 +506,16 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
         /// <exception cref="InvalidOperationException">A key is not after the one before.</exception>
         public void Classify(ListedBatch batch)
         {
+            var keys = batch.Keys;
             for (var i = 0; i < batch.Count; i++)
             {
-                var key = batch.Keys[i];
-                if (_previousLength >= 0 && ObjectKey.Compare(key, _previous.AsSpan(0, _previousLength)) <= 0)
+                var key = keys[i];
+                var previous = i > 0 ? keys[i - 1] : _previousLength >= 0 ? _previous.AsSpan(0, _previousLength) : default;
+                if ((i > 0 || _previousLength >= 0) && ObjectKey.Compare(key, previous) <= 0)
                 {
-                    throw new InvalidOperationException($"store '{storeName}' listed '{ObjectKey.Printable(key.ToString())}' after '{ObjectKey.Printable(new string(_previous, 0, _previousLength))}': keys out of order; nothing is planned");
+                    throw new InvalidOperationException($"store '{storeName}' listed '{ObjectKey.Printable(key.ToString())}' after '{ObjectKey.Printable(previous.ToString())}': keys out of order; nothing is planned");
                 }
 
-                _previousLength = Copy(key, ref _previous);
                 var length = ObjectKey.IsUnder(key, trashPrefix) ? InTrash : layout.MatchGroupLength(key);
                 batch.GroupLengths[i] = length;
                 if (length < 0)
@@ -503,14 +524,24 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
                 }
 
                 var groupKey = key[..length];
-                if (_groupLength >= 0 && groupKey.SequenceEqual(_group.AsSpan(0, _groupLength)))
+                if (layout.IsFolder)
                 {
-                    continue;
+                    if (_groupLength >= 0 && groupKey.SequenceEqual(_group.AsSpan(0, _groupLength)))
+                    {
+                        continue;
+                    }
+
+                    _groupLength = Copy(groupKey, ref _group);
                 }
 
-                _groupLength = Copy(groupKey, ref _group);
+                // In an object layout each key is its own group, and keys only increase: every key starts one.
                 batch.StartsGroup[i] = true;
                 batch.GroupFingerprints[batch.GroupCount++] = KeyFingerprint.Of(groupKey);
+            }
+
+            if (batch.Count > 0)
+            {
+                _previousLength = Copy(keys[batch.Count - 1], ref _previous);
             }
         }
 
