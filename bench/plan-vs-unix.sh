@@ -3,7 +3,7 @@
 #
 # For each N (default: 100000 1000000) it builds N files under a per-object layout (uploads/{shard}/{file},
 # 1000 shards), all two days old, and an N-row SQLite catalog whose rows reference 95% of the files (the other
-# 5% of rows name files that do not exist), so 5% of the files are orphans. Then it times, warm, median of 3:
+# 5% of rows name files that do not exist), so 5% of the files are orphans. Then it times, warm, median of 5:
 #   reclaim:  ./reclaim plan --format table            (listing and catalog read in parallel; stats orphans only)
 #   unix:     comm -23 <(find | LC_ALL=C sort) <(sqlite3 export | LC_ALL=C sort)   (no grace period at all)
 # and reports seconds, the ratio reclaim/unix, and peak RSS (GNU time's %M) of each.
@@ -71,7 +71,7 @@ YAML
   [ "$unix_orphans" = "$reclaim_orphans" ] || { echo "mismatch" >&2; exit 1; }
 
   r_times=(); u_times=(); r_rss=(); u_rss=()
-  for _ in 1 2 3; do
+  for _ in 1 2 3 4 5; do
     out=$( { /usr/bin/time -f "%e %M" bash -c "$reclaim_cmd >/dev/null"; } 2>&1 | tail -n 1)
     r_times+=("${out% *}"); r_rss+=("${out#* }")
     out=$( { /usr/bin/time -f "%e %M" bash -c "$unix_cmd >/dev/null"; } 2>&1 | tail -n 1)
@@ -88,7 +88,7 @@ done
 {
   echo "# reclaim plan vs the Unix floor pipeline"
   echo
-  echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores ($(uname -m)), warm page cache, median of 3 runs, with \`bench/plan-vs-unix.sh ${sizes[*]}\`."
+  echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores ($(uname -m)), warm page cache, median of 5 runs, with \`bench/plan-vs-unix.sh ${sizes[*]}\`."
   echo "Per-object layout \`uploads/{shard}/{file}\` (1000 shards), SQLite catalog with N rows, 5% of files orphaned, all files 2 days old."
   echo "The Unix pipeline is \`comm -23 <(find | LC_ALL=C sort) <(sqlite3 … | LC_ALL=C sort)\` (both sides in parallel, no grace period);"
   echo "\`reclaim plan\` also applies the 24 h grace period (it stats only the unreferenced files) and the guards."
