@@ -307,30 +307,34 @@ public sealed partial class Layout
     /// <exception cref="ArgumentException">The key is not a group key of this layout.</exception>
     public string[] ExtractValues(string groupKey)
     {
-        if (!string.Equals(MatchGroup(IsFolder ? groupKey + "x" : groupKey), groupKey, StringComparison.Ordinal))
+        // A folder group key ends in '/': an object under it is what the layout matches.
+        if (MatchGroupLength(IsFolder ? groupKey + "x" : groupKey) != groupKey.Length)
         {
             throw new ArgumentException($"'{groupKey}' is not a group key of layout '{Template}'", nameof(groupKey));
         }
 
+        // Walks the segments the way MatchGroupLength does, making a string only for each value.
         var values = new string[Variables.Count];
-        var parts = (IsFolder ? groupKey[..^1] : groupKey).Split('/');
+        var key = IsFolder ? groupKey.AsSpan(0, groupKey.Length - 1) : groupKey.AsSpan();
+        var position = 0;
         var index = 0;
         for (var i = 0; i < _segments.Length; i++)
         {
             var segment = _segments[i];
-            if (segment.Variable is null)
-            {
-                continue;
-            }
-
             if (segment.IsRest)
             {
-                values[index++] = string.Join('/', parts[i..]);
+                values[index++] = key[position..].ToString();
                 break;
             }
 
-            var part = parts[i];
-            values[index++] = part[segment.Prefix.Length..^segment.Suffix.Length];
+            var end = key[position..].IndexOf('/');
+            var part = end < 0 ? key[position..] : key.Slice(position, end);
+            if (segment.Variable is not null)
+            {
+                values[index++] = part[segment.Prefix.Length..^segment.Suffix.Length].ToString();
+            }
+
+            position += part.Length + 1;
         }
 
         return values;
