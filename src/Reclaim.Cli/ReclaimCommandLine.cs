@@ -149,7 +149,12 @@ public sealed class ReclaimCommandLine
             var context = Context(result, stdout, stderr);
             return context.RunAsync(async engine =>
             {
-                var plan = await engine.PlanAsync(result.GetValue(policies) ?? [], result.GetValue(force), context.Progress(), cancellationToken);
+                Core.Planning.Plan plan;
+                using (new PlanningCollectionPause())
+                {
+                    plan = await engine.PlanAsync(result.GetValue(policies) ?? [], result.GetValue(force), context.Progress(), cancellationToken);
+                }
+
                 var path = result.GetValue(output);
                 if (path is not null)
                 {
@@ -198,7 +203,12 @@ public sealed class ReclaimCommandLine
             var context = Context(result, stdout, stderr);
             return context.RunAsync(async engine =>
             {
-                var plan = await engine.PlanAsync(result.GetValue(policies) ?? [], result.GetValue(force), context.Progress(), cancellationToken);
+                Core.Planning.Plan plan;
+                using (new PlanningCollectionPause())
+                {
+                    plan = await engine.PlanAsync(result.GetValue(policies) ?? [], result.GetValue(force), context.Progress(), cancellationToken);
+                }
+
                 var output = new Output(context);
                 if (!context.Json || plan.Refused)
                 {
