@@ -1,4 +1,5 @@
 using System.IO.Enumeration;
+using System.Runtime.CompilerServices;
 using Reclaim.Core.Storage;
 
 namespace Reclaim.Stores.FileSystem;
@@ -35,30 +36,32 @@ public sealed partial class FileSystemStore
         while (depth >= 0)
         {
             var level = levels[depth];
+            if (level.HasFileNext)
+            {
+                batch ??= EmptyBatch(nextBatch);
+                level.CopyFiles(batch);
+                if (batch.IsFull)
+                {
+                    yield return batch;
+                    batch = null;
+                }
+
+                continue;
+            }
+
             if (!level.TryNext(out var index))
             {
                 depth--;
                 continue;
             }
 
-            if (level.IsFolder(index))
+            // Not a file: a sub-folder, whose keys come next.
+            if (++depth == levels.Count)
             {
-                if (++depth == levels.Count)
-                {
-                    levels.Add(new FolderEntries());
-                }
-
-                levels[depth].Read(level.ChildPath(index), level.ChildKey(index), namePrefix: string.Empty);
-                continue;
+                levels.Add(new FolderEntries());
             }
 
-            batch ??= EmptyBatch(nextBatch);
-            batch.Add(level.Key, level.Name(index));
-            if (batch.IsFull)
-            {
-                yield return batch;
-                batch = null;
-            }
+            levels[depth].Read(level.ChildPath(index), level.ChildKey(index), namePrefix: string.Empty);
         }
 
         if (batch is not null)
@@ -147,10 +150,29 @@ public sealed partial class FileSystemStore
             return true;
         }
 
-        public bool IsFolder(int index) => Entry(index)[^1] == '/';
+        /// <summary>Whether the next entry in key order is a file.</summary>
+        public bool HasFileNext => _next < _count && Entry(_order[_next])[^1] != '/';
 
-        /// <summary>A file's name.</summary>
-        public ReadOnlySpan<char> Name(int index) => Entry(index);
+        /// <summary>
+        /// Adds the files that come next in key order, as keys (the folder's key + the name), to
+        /// <paramref name="batch"/>: up to the next sub-folder, the folder's end, or a full batch. The listing's
+        /// innermost loop, so compiled fully optimized at its first call.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void CopyFiles(KeyBatch batch)
+        {
+            while (_next < _count && !batch.IsFull)
+            {
+                var entry = Entry(_order[_next]);
+                if (entry[^1] == '/')
+                {
+                    return;
+                }
+
+                batch.Add(Key, entry);
+                _next++;
+            }
+        }
 
         /// <summary>A sub-folder's key (its name with the <c>/</c>).</summary>
         public string ChildKey(int index) => string.Concat(Key, Entry(index));
