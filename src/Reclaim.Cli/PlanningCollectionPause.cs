@@ -28,6 +28,10 @@ internal readonly struct PlanningCollectionPause : IDisposable
         {
             // Already in a no-GC region.
         }
+        catch (ArgumentOutOfRangeException)
+        {
+            // A runtime whose ephemeral space is smaller than the budget (a 32-bit process, a hard heap limit).
+        }
     }
 
     /// <summary>Ends the region, when it is still on.</summary>
