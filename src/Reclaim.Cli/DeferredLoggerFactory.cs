@@ -13,6 +13,8 @@ internal sealed class DeferredLoggerFactory(Func<ILoggerFactory> create, LogLeve
 {
     private readonly Lazy<ILoggerFactory> _factory = new(create, LazyThreadSafetyMode.ExecutionAndPublication);
 
+    private LogLevel Minimum => minimum;
+
     /// <inheritdoc/>
     public ILogger CreateLogger(string categoryName) => new DeferredLogger(this, categoryName);
 
@@ -50,6 +52,4 @@ internal sealed class DeferredLoggerFactory(Func<ILoggerFactory> create, LogLeve
             }
         }
     }
-
-    private LogLevel Minimum => minimum;
 }

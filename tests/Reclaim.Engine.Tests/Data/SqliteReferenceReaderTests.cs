@@ -86,6 +86,21 @@ public sealed class SqliteReferenceReaderTests : IDisposable
         await act.Should().ThrowAsync<Reclaim.Core.Catalogs.CatalogException>().WithMessage("*catalog 'app'*");
     }
 
+    [Fact]
+    public async Task ReadReferences_QueryFailingPartWay_ThrowsCatalogException_NotAShortSet()
+    {
+        // The query prepares fine and fails on its second row: the rows read so far must not pass for the whole set.
+        var path = await CreateDatabaseAsync("midway.db", """
+            CREATE TABLE assets (org INTEGER, id TEXT);
+            INSERT INTO assets VALUES (1, 'a'), (-9223372036854775808, 'b');
+            """);
+
+        await using var catalog = new SqliteCatalog("app", path);
+        var act = () => catalog.ReadReferencesAsync("SELECT abs(org) AS org, id AS asset FROM assets ORDER BY id", Layout.Parse("o/{org}/{asset}/"), new ReferenceSet(), CancellationToken.None);
+
+        await act.Should().ThrowAsync<Reclaim.Core.Catalogs.CatalogException>().WithMessage("*catalog 'app'*reading the query's rows failed*");
+    }
+
     private async Task<string> CreateDatabaseAsync(string name, string sql)
     {
         var path = Path.Combine(_folder.Path, name);
