@@ -24,8 +24,6 @@ internal static class ApiEndpoints
     {
         app.MapGet("/healthz", () => TypedResults.Text("ok\n")).WithTags("health").AllowAnonymous();
         app.MapGet("/readyz", ReadyAsync).WithTags("health").AllowAnonymous();
-        app.MapGet("/metrics", (PrometheusExporter exporter) => TypedResults.Text(exporter.Write(), PrometheusExporter.ContentType))
-            .WithTags("health").AllowAnonymous();
 
         var api = app.MapGroup("/api/v1").RequireAuthorization(Roles.Viewer).WithTags("api");
         api.MapGet("/config", (ReclaimConfig config) => TypedResults.Ok(ConfigRedactor.ToJson(config)));

@@ -1,17 +1,13 @@
-using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using OpenTelemetry;
 using OpenTelemetry.Exporter;
 using OpenTelemetry.Logs;
 using OpenTelemetry.Metrics;
-using OpenTelemetry.Resources;
 
 namespace Reclaim.Server;
 
 /// <summary>
-/// Optional OTLP export of the server's metrics (the <c>Reclaim</c> and <c>Reclaim.*</c> meters) and logs, next to
-/// <c>/metrics</c>. It is on when <see cref="ServerSettings.OtlpEndpoint"/> is set or the standard
+/// Optional OTLP export of the server's metrics (the <c>Reclaim</c> meter, the same instruments as <c>/metrics</c>) and
+/// logs. It is on when <see cref="ServerSettings.OtlpEndpoint"/> is set or the standard
 /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> (or <c>OTEL_EXPORTER_OTLP_METRICS_ENDPOINT</c>) environment variable is;
 /// the other standard variables (<c>OTEL_EXPORTER_OTLP_HEADERS</c> for an API key, <c>OTEL_EXPORTER_OTLP_PROTOCOL</c>,
 /// <c>OTEL_METRIC_EXPORT_INTERVAL</c>, <c>OTEL_SERVICE_NAME</c>) are honoured by the OpenTelemetry SDK. The protocol is
@@ -27,33 +23,29 @@ internal static class OtlpExport
         !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(EndpointVariable)) ||
         !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"));
 
-    /// <summary>Adds the meter provider (a singleton, flushed when the host is disposed) and the OTLP log provider, when enabled.</summary>
-    public static void Add(WebApplicationBuilder builder, ServerSettings settings)
+    /// <summary>Adds an OTLP reader to the server's meter provider, when enabled.</summary>
+    public static void AddMetrics(MeterProviderBuilder metrics, ServerSettings settings)
     {
-        if (!Enabled(settings))
+        if (Enabled(settings))
         {
-            return;
-        }
-
-        var resource = ResourceBuilder.CreateDefault().AddService("reclaim", serviceVersion: typeof(OtlpExport).Assembly.GetName().Version?.ToString());
-        builder.Services.AddSingleton(_ => Sdk.CreateMeterProviderBuilder()
-            .SetResourceBuilder(resource)
-            .AddMeter(Engine.Telemetry.ReclaimMetrics.MeterName, Engine.Telemetry.ReclaimMetrics.MeterName + ".*")
-            .AddOtlpExporter((exporter, reader) =>
+            metrics.AddOtlpExporter((exporter, reader) =>
             {
                 Configure(exporter, settings, "v1/metrics");
                 if (settings.OtlpExportInterval is { } interval)
                 {
                     reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = (int)interval.TotalMilliseconds;
                 }
-            })
-            .Build());
-        builder.Logging.AddOpenTelemetry(o =>
+            });
+        }
+    }
+
+    /// <summary>Adds the OTLP log provider, when enabled.</summary>
+    public static void AddLogs(IOpenTelemetryBuilder telemetry, ServerSettings settings)
+    {
+        if (Enabled(settings))
         {
-            o.SetResourceBuilder(resource);
-            o.IncludeFormattedMessage = true;
-            o.AddOtlpExporter(exporter => Configure(exporter, settings, "v1/logs"));
-        });
+            telemetry.WithLogging(logs => logs.AddOtlpExporter(exporter => Configure(exporter, settings, "v1/logs")), o => o.IncludeFormattedMessage = true);
+        }
     }
 
     private static void Configure(OtlpExporterOptions exporter, ServerSettings settings, string signalPath)

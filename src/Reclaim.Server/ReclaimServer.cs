@@ -92,14 +92,12 @@ public static class ReclaimServer
             builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
         }
 
-        OtlpExport.Add(builder, settings);
+        Metrics.Add(builder, settings);
         var services = builder.Services;
         services.AddSingleton(config);
         services.AddSingleton(settings.TimeProvider);
         services.AddSingleton(sp => new Workspace(config, sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton(sp => new ReclaimEngine(sp.GetRequiredService<Workspace>(), settings.TimeProvider, sp.GetRequiredService<ILoggerFactory>()));
-        services.AddSingleton<ReclaimMetrics>();
-        services.AddSingleton<PrometheusExporter>();
         services.AddSingleton(sp => new RunNotifier(config, new HttpClient(), sp.GetRequiredService<ILogger<RunNotifier>>()));
         services.AddSingleton<RunCoordinator>();
         services.AddHostedService(sp => sp.GetRequiredService<RunCoordinator>());
@@ -119,8 +117,6 @@ public static class ReclaimServer
 
         var app = builder.Build();
         await app.Services.GetRequiredService<ReclaimEngine>().MigrateAsync(cancellationToken);
-        _ = app.Services.GetRequiredService<PrometheusExporter>();
-        _ = app.Services.GetService<OpenTelemetry.Metrics.MeterProvider>();
 
         app.UseExceptionHandler();
         app.UseStatusCodePages();
@@ -129,6 +125,7 @@ public static class ReclaimServer
         app.UseRateLimiter();
         app.MapOpenApi();
         ApiEndpoints.Map(app);
+        Metrics.Map(app);
         Dashboard.Map(app);
         return app;
     }

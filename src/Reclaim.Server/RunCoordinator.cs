@@ -5,6 +5,7 @@ using Reclaim.Core.Planning;
 using Reclaim.Core.State;
 using Reclaim.Engine;
 using Reclaim.Engine.Gate;
+using Reclaim.Engine.Telemetry;
 
 namespace Reclaim.Server;
 
@@ -64,7 +65,7 @@ public sealed class PolicyBusyException(string policy, string runId)
 /// and keeps the most recent ones in memory with their plans so the API can show a dry run's plan. Shared by the
 /// HTTP API and the scheduler; on shutdown it cancels what is running (the gate stops between batches) and waits.
 /// </summary>
-public sealed partial class RunCoordinator(ReclaimEngine engine, ReclaimMetrics metrics, RunNotifier notifier, TimeProvider timeProvider, ILogger<RunCoordinator> logger)
+public sealed partial class RunCoordinator(ReclaimEngine engine, RunNotifier notifier, TimeProvider timeProvider, ILogger<RunCoordinator> logger)
     : IHostedService
 {
     private const int Remembered = 200;
@@ -187,7 +188,7 @@ public sealed partial class RunCoordinator(ReclaimEngine engine, ReclaimMetrics 
             foreach (var policy in run.Policies)
             {
                 var done = run.Result?.PerPolicy.GetValueOrDefault(policy);
-                metrics.RunFinished(policy, run.Status, run.DryRun, done?.ObjectsDone ?? 0, done?.BytesDone ?? 0);
+                ReclaimMetrics.RunFinished(policy, run.Status, run.DryRun, done?.ObjectsDone ?? 0, done?.BytesDone ?? 0);
             }
 
             run.Finish();

@@ -55,7 +55,7 @@ public sealed class OtlpExportTests
             run["status"]!.GetValue<string>().Should().Be("succeeded");
 
             var deadline = DateTime.UtcNow.AddSeconds(20);
-            while (!received.Any(r => r.Path == "/v1/metrics" && Contains(r.Body, "reclaim_runs")) && DateTime.UtcNow < deadline)
+            while (!received.Any(r => r.Path == "/v1/metrics" && Contains(r.Body, "reclaim.runs")) && DateTime.UtcNow < deadline)
             {
                 await Task.Delay(100);
             }
@@ -68,7 +68,7 @@ public sealed class OtlpExportTests
         var metrics = received.Where(r => r.Path == "/v1/metrics").ToList();
         metrics.Should().NotBeEmpty("the server exports metrics to the collector");
         metrics.Should().OnlyContain(r => r.ContentType == "application/x-protobuf");
-        metrics.Should().Contain(r => Contains(r.Body, "reclaim_runs") && Contains(r.Body, "reclaim_bytes_removed") && Contains(r.Body, "uploads"),
+        metrics.Should().Contain(r => Contains(r.Body, "reclaim.runs") && Contains(r.Body, "reclaim.removed.size") && Contains(r.Body, "uploads"),
             "an export after the run carries the run's counters, tagged with its policy");
     }
 

@@ -79,8 +79,8 @@ public sealed class RunTests
         actions.Should().OnlyContain(a => a!["outcome"]!.GetValue<string>() == "done" && a["kind"]!.GetValue<string>() == "quarantine");
 
         var metrics = await host.Client(null).GetStringAsync("metrics");
-        metrics.Should().Contain($"reclaim_objects_removed_total{{policy=\"uploads\"}} {orphans.Count}");
-        metrics.Should().Contain($"reclaim_bytes_removed_total{{policy=\"uploads\"}} {host.OrphanBytes}");
+        metrics.Should().Contain($"reclaim_removed_objects_total{{policy=\"uploads\"}} {orphans.Count}");
+        metrics.Should().Contain($"reclaim_removed_size_bytes_total{{policy=\"uploads\"}} {host.OrphanBytes}");
         metrics.Should().Contain("reclaim_runs_total{dry_run=\"false\",policy=\"uploads\",status=\"succeeded\"} 1");
 
         using var restored = await admin.PostAsync($"api/v1/runs/{runId}/restore", null);

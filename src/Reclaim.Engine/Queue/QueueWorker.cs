@@ -199,7 +199,6 @@ internal sealed class QueueWorker(Workspace workspace, IQueueState queueState, I
     private async Task<WorkerTotals> ProcessAsync(QueueSource source, DestructiveGate gate, GateRun gateRun, ClaimedRequest request)
     {
         var clock = Stopwatch.StartNew();
-        var tag = ReclaimMetrics.QueueTag(source.Name);
         var maxAttempts = source.Settings.MaxAttempts;
         Log.Dequeued(_logger, source.Name, request.Id, workerId, request.Attempts);
         if (request.Problem is not null)
@@ -285,9 +284,7 @@ internal sealed class QueueWorker(Workspace workspace, IQueueState queueState, I
 
         await source.CompleteAsync(request.Id, timeProvider.GetUtcNow(), null, CancellationToken.None);
         await queueState.ForgetLeaseAsync(source.Name, request.Id, CancellationToken.None);
-        ReclaimMetrics.RequestsProcessed.Add(1, tag);
-        ReclaimMetrics.ObjectsDeleted.Add(done.ObjectsDone, tag);
-        ReclaimMetrics.BytesDeleted.Add(done.BytesDone, tag);
+        ReclaimMetrics.RequestEnded(source.Name, failed: false, done.ObjectsDone, done.BytesDone);
         Log.CleanupComplete(_logger, source.Name, request.Id, shown, done.ObjectsDone, done.BytesDone, clock.ElapsedMilliseconds);
         return new WorkerTotals { Processed = 1, Objects = done.ObjectsDone, Bytes = done.BytesDone };
     }
@@ -296,10 +293,7 @@ internal sealed class QueueWorker(Workspace workspace, IQueueState queueState, I
     {
         await source.CompleteAsync(request.Id, timeProvider.GetUtcNow(), error, CancellationToken.None);
         await queueState.ForgetLeaseAsync(source.Name, request.Id, CancellationToken.None);
-        var tag = ReclaimMetrics.QueueTag(source.Name);
-        ReclaimMetrics.RequestsFailed.Add(1, tag);
-        ReclaimMetrics.ObjectsDeleted.Add(objects, tag);
-        ReclaimMetrics.BytesDeleted.Add(bytes, tag);
+        ReclaimMetrics.RequestEnded(source.Name, failed: true, objects, bytes);
         Log.CleanupFailed(_logger, source.Name, request.Id, request.Target.Text.Length > 0 ? request.Target.Text : ObjectKeyText(request.Path), attempt, source.Settings.MaxAttempts, final, error, objects, bytes, clock.ElapsedMilliseconds);
         return new WorkerTotals { Failed = 1, Objects = objects, Bytes = bytes };
     }
