@@ -386,6 +386,117 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         (await KeysAsync("")).Should().Equal("a/b.txt");
     }
 
+    /// <summary>Keys where '-' (0x2D), '.' (0x2E) and '/' (0x2F) interleave, over several prefixes, with a few non-ASCII ones.</summary>
+    private static readonly string[] RangeKeys =
+    [
+        "a-c", "a.b", "a/x", "a/y/z", "a/y/z.bak", "a0", "ab",
+        "orgs/1/uploads/a-1/raw.mp4", "orgs/1/uploads/a.1/raw.mp4", "orgs/1/uploads/a/raw.mp4", "orgs/1/uploads/a/thumb.jpg",
+        "orgs/1/uploads/b/raw.mp4", "orgs/10/uploads/c/raw.mp4", "orgs/2/uploads/d/raw.mp4", "orgs/2/uploads/d/streaming/seg_000.ts",
+        "z/é.txt", "z/😀.txt", "z/😁.txt",
+    ];
+
+    [Fact]
+    public async Task ListRange_AnyBounds_TakesInExactlyTheKeysTheRangeContains()
+    {
+        // Arrange: every bound is a key or a folder of one; the expectation is the whole listing filtered.
+        var ranges = Store.Should().BeAssignableTo<IRangeListing>().Subject;
+        await PutAllAsync(RangeKeys);
+        var all = await Store.ListAsync("", default).CollectAsync();
+        string[] bounds =
+        [
+            "", "a-c", "a.b", "a/", "a/y/z", "a0", "orgs/1/uploads/a-1/raw.mp4", "orgs/1/uploads/a/", "orgs/1/uploads/b/",
+            "orgs/10/", "orgs/2/uploads/d/", "z/😀.txt", "z/😁.txt", "zz",
+        ];
+
+        foreach (var from in bounds)
+        {
+            foreach (var through in bounds)
+            {
+                var range = new KeyRange(from, through);
+
+                // Act
+                var listed = await ranges.ListRangeAsync(range, default).CollectAsync();
+
+                // Assert
+                listed.Should().Equal(all.Where(o => range.Contains(o.Key)), $"the range [{from}, {through}] takes in exactly those keys");
+            }
+        }
+    }
+
+    [Fact]
+    public async Task ListRange_SpanningSeveralPrefixes_ListsTheGroupsInBetweenInKeyOrder()
+    {
+        var ranges = (IRangeListing)Store;
+        await PutAllAsync(RangeKeys);
+
+        var listed = await ranges.ListRangeAsync(new KeyRange("orgs/1/uploads/a/", "orgs/2/uploads/d/"), default).CollectAsync();
+
+        listed.Select(o => o.Key).Should().Equal(
+            "orgs/1/uploads/a/raw.mp4", "orgs/1/uploads/a/thumb.jpg", "orgs/1/uploads/b/raw.mp4", "orgs/10/uploads/c/raw.mp4",
+            "orgs/2/uploads/d/raw.mp4", "orgs/2/uploads/d/streaming/seg_000.ts");
+        listed.Should().OnlyContain(o => o.Size == Encoding.UTF8.GetByteCount(o.Key));
+    }
+
+    [Fact]
+    public async Task ListRange_AfterAChangeAndADelete_ShowsTheObjectAsItIsNowAndNotTheGoneOne()
+    {
+        // Arrange: the gate's case: listed once (the plan), then one object rewritten and one removed.
+        var ranges = (IRangeListing)Store;
+        await PutAllAsync(["g/1/a.bin", "g/1/b.bin", "g/2/c.bin", "g/3/d.bin"]);
+        var range = new KeyRange("g/1/", "g/2/");
+        var before = await ranges.ListRangeAsync(range, default).CollectAsync();
+        await PutAsync("g/1/b.bin", "rewritten with other content");
+        (await Store.DeleteAsync(["g/2/c.bin"], default)).Should().BeEmpty();
+
+        // Act
+        var after = await ranges.ListRangeAsync(range, default).CollectAsync();
+
+        // Assert
+        before.Select(o => o.Key).Should().Equal("g/1/a.bin", "g/1/b.bin", "g/2/c.bin");
+        after.Select(o => o.Key).Should().Equal("g/1/a.bin", "g/1/b.bin");
+        after[0].IsUnchangedSince(before[0]).Should().BeTrue();
+        after[1].IsUnchangedSince(before[1]).Should().BeFalse("the object was rewritten with another size");
+        var stat = await Store.StatAsync("g/1/b.bin", default);
+        after[1].Size.Should().Be(stat!.Value.Size);
+        after[1].IsUnchangedSince(stat.Value).Should().BeTrue("the range listing reports what a stat reports");
+    }
+
+    [Fact]
+    public async Task ListRange_ThroughAFolder_TakesInObjectsWrittenThereAfterTheLastKnownKey()
+    {
+        var ranges = (IRangeListing)Store;
+        await PutAllAsync(["f/a/1.bin", "f/a/2.bin", "f/b/1.bin"]);
+        await PutAsync("f/a/3-new.bin", "a young upload");
+
+        var listed = await ranges.ListRangeAsync(KeyRange.Under("f/a/"), default).CollectAsync();
+
+        listed.Select(o => o.Key).Should().Equal("f/a/1.bin", "f/a/2.bin", "f/a/3-new.bin");
+    }
+
+    [Fact]
+    public async Task ListRange_ManyKeysAroundTheRange_ReadsOnlyTheRange()
+    {
+        // More than a listing page of keys before, inside and after the range.
+        var ranges = (IRangeListing)Store;
+        var keys = Enumerable.Range(0, 2500).Select(i => $"p/{i:D5}.bin").ToList();
+        await PutAllAsync(keys);
+
+        var listed = await ranges.ListRangeAsync(new KeyRange("p/01000.bin", "p/02199.bin"), default).CollectAsync();
+
+        listed.Select(o => o.Key).Should().Equal(keys[1000..2200]);
+    }
+
+    [Theory]
+    [MemberData(nameof(InvalidKeys))]
+    public async Task ListRange_InvalidBound_IsRefused(string bound)
+    {
+        var ranges = (IRangeListing)Store;
+
+        var list = () => ranges.ListRangeAsync(new KeyRange(bound, "z"), default).CollectAsync();
+
+        await list.Should().ThrowAsync<InvalidKeyException>();
+    }
+
     protected async Task<List<string>> KeysAsync(string prefix) =>
         (await Store.ListAsync(prefix, default).CollectAsync()).Select(o => o.Key).ToList();
 

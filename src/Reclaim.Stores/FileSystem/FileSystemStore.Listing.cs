@@ -15,22 +15,13 @@ public sealed partial class FileSystemStore
     /// </summary>
     private IEnumerable<KeyBatch> KeyBatchesUnder(string prefix, Func<KeyBatch> nextBatch)
     {
-        EnsureRootExists();
-        if (prefix.Contains("//", StringComparison.Ordinal))
-        {
-            yield break; // no key of a filesystem store has an empty segment
-        }
-
-        var split = prefix.LastIndexOf('/') + 1;
-        var folderKey = prefix[..split];
-        var start = folderKey.Length == 0 ? Root : FolderOf(folderKey);
-        if (start is null)
+        if (StartFolder(prefix) is not var (start, folderKey, namePrefix))
         {
             yield break;
         }
 
         var levels = new List<FolderEntries> { new() };
-        levels[0].Read(start, folderKey, prefix[split..]);
+        levels[0].Read(start, folderKey, namePrefix);
         var depth = 0;
         KeyBatch? batch = null;
         while (depth >= 0)

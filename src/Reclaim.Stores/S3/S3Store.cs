@@ -29,7 +29,7 @@ namespace Reclaim.Stores.S3;
 /// <see cref="InvalidOperationException"/> rather than feed a wrong order to the planner.
 /// </para>
 /// </remarks>
-public sealed class S3Store : IObjectStore, IObjectContent
+public sealed partial class S3Store : IObjectStore, IObjectContent
 {
     /// <summary>The most keys one DeleteObjects request takes: 1000 (AWS API reference, DeleteObjects).</summary>
     public const int DeleteBatchSize = 1000;
@@ -312,7 +312,7 @@ public sealed class S3Store : IObjectStore, IObjectContent
         { } other => new DateTimeOffset(DateTime.SpecifyKind(other, DateTimeKind.Utc), TimeSpan.Zero),
     };
 
-    private async IAsyncEnumerable<StoredObject> ListPagesAsync(string fullPrefix, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private async IAsyncEnumerable<StoredObject> ListPagesAsync(string fullPrefix, [EnumeratorCancellation] CancellationToken cancellationToken, string? startAfter = null)
     {
         string? continuation = null;
         string? previous = null;
@@ -322,6 +322,7 @@ public sealed class S3Store : IObjectStore, IObjectContent
             {
                 BucketName = Bucket,
                 Prefix = fullPrefix,
+                StartAfter = startAfter,
                 MaxKeys = ListPageSize,
                 ContinuationToken = continuation,
             };
