@@ -198,18 +198,43 @@ internal sealed class Output(CliContext context)
         }
     }
 
-    public void Validation(IReadOnlyList<(string Component, bool Ok, string Detail)> results)
+    /// <summary>
+    /// The checks of <c>reclaim validate</c>, then one line per schedule entry with its next firings in its time zone
+    /// and in UTC (in JSON, items <c>{"component": "schedule N", "ok", "detail", "next_firings": [{local, utc}]}</c>).
+    /// </summary>
+    public void Validation(IReadOnlyList<(string Component, bool Ok, string Detail)> results, IReadOnlyList<Server.Scheduling.ScheduleEntryView> schedule)
     {
+        var entries = schedule.Select(e => (Component: $"schedule {e.Entry}", Ok: e.Error is null, Detail: ScheduleDetail(e), e.NextFirings)).ToList();
         if (context.Json)
         {
-            Json(results.Select(r => new { component = r.Component, ok = r.Ok, detail = r.Detail }));
+            Json(results.Select(r => (object)new { component = r.Component, ok = r.Ok, detail = r.Detail })
+                .Concat(entries.Select(e => new { component = e.Component, ok = e.Ok, detail = e.Detail, next_firings = e.NextFirings.Select(f => new { local = f.Local, utc = f.Utc }) })));
             return;
         }
 
-        foreach (var (component, ok, detail) in results)
+        foreach (var (component, ok, detail) in results.Concat(entries.Select(e => (e.Component, e.Ok, e.Detail))))
         {
             _console.MarkupLine($"{(ok ? "[green]ok[/]  " : "[red]fail[/]")} {Markup.Escape(component)}: {Markup.Escape(detail)}");
         }
+    }
+
+    private static string ScheduleDetail(Server.Scheduling.ScheduleEntryView entry)
+    {
+        var what = $"{string.Join(", ", entry.Policies)} at '{entry.Cron}' {entry.Timezone}";
+        if (entry.Error is not null)
+        {
+            return $"{what}: {entry.Error}";
+        }
+
+        if (entry.NextFirings.Count == 0)
+        {
+            return $"{what}: never fires again";
+        }
+
+        var utc = string.Equals(entry.Timezone, "UTC", StringComparison.Ordinal);
+        return $"{what}, next " + string.Join("; ", entry.NextFirings.Select(f => utc
+            ? f.Utc.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture)
+            : $"{f.Local.ToString("yyyy-MM-dd HH:mm zzz", CultureInfo.InvariantCulture)} ({f.Utc.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture)})"));
     }
 
     /// <summary>A run for JSON output: the summary embedded as an object, not as a string.</summary>

@@ -131,8 +131,9 @@ public sealed class ReclaimCommandLine
             return context.RunAsync(async engine =>
             {
                 var checks = await engine.ValidateAsync(cancellationToken);
-                new Output(context).Validation(checks);
-                return checks.All(c => c.Ok) ? ExitCodes.Ok : ExitCodes.Failed;
+                var schedule = Server.Scheduling.ScheduleForecast.Next(engine.Config.Schedule, context.Time.GetUtcNow(), count: 3);
+                new Output(context).Validation(checks, schedule);
+                return checks.All(c => c.Ok) && schedule.All(e => e.Error is null) ? ExitCodes.Ok : ExitCodes.Failed;
             });
         });
         return command;

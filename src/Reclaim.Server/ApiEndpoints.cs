@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -7,18 +8,27 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Reclaim.Engine;
 using Reclaim.Engine.Configuration;
+using Reclaim.Server.Scheduling;
 
 namespace Reclaim.Server;
 
 /// <summary>The routes of SPEC's HTTP API. Each handler checks its input and calls the engine (or the run coordinator); nothing else.</summary>
 internal static class ApiEndpoints
 {
-    private static readonly JsonSerializerOptions Strict = new()
+    private static readonly JsonSerializerOptions Strict = StrictOptions();
+
+    private static JsonSerializerOptions StrictOptions()
     {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
-        AllowTrailingCommas = false,
-    };
+        var options = new JsonSerializerOptions
+        {
+            PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+            UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+            AllowTrailingCommas = false,
+            TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver(),
+        };
+        options.MakeReadOnly();
+        return options;
+    }
 
     public static void Map(WebApplication app)
     {
@@ -38,7 +48,38 @@ internal static class ApiEndpoints
             .Accepts<RestoreRequest>("application/json");
         api.MapGet("/usage", UsageAsync);
         api.MapGet("/reclaimed", ReclaimedAsync);
+        api.MapGet("/schedule", Schedule);
+        app.MapGet("/api/v1/me", Me).RequireAuthorization(ReclaimServer.SignedIn).WithTags("api");
         QueueEndpoints.Map(api);
+    }
+
+    private static Results<Ok<ScheduleView>, ProblemHttpResult> Schedule(ReclaimConfig config, TimeProvider timeProvider, int? count)
+    {
+        if (count is < 1 or > ScheduleForecast.MaxCount)
+        {
+            return BadRequest($"count must be between 1 and {ScheduleForecast.MaxCount}, not {count}");
+        }
+
+        var now = timeProvider.GetUtcNow();
+        return TypedResults.Ok(new ScheduleView(now, "UTC", ScheduleForecast.Next(config.Schedule, now, count ?? ScheduleForecast.DefaultCount)));
+    }
+
+    private static Ok<CallerView> Me(ClaimsPrincipal user, ReclaimConfig config)
+    {
+        var role = Roles.Of(user);
+        var via = user.FindFirst(Roles.ViaClaimType)?.Value ?? Roles.ViaApiKey;
+        return TypedResults.Ok(new CallerView(
+            user.Identity?.Name ?? "unknown",
+            via,
+            role,
+            [.. user.FindAll(Roles.ApplicationClaimType).Select(c => c.Value)],
+            Roles.Describe(user, config.Server.Jwt),
+            new CallerPermissions(
+                Roles.Rank(role) >= Roles.Rank(Roles.Viewer),
+                Roles.Rank(role) >= Roles.Rank(Roles.Operator),
+                Roles.Rank(role) >= Roles.Rank(Roles.Admin),
+                Roles.Rank(role) >= Roles.Rank(Roles.Admin),
+                Roles.Rank(role) >= Roles.Rank(Roles.Admin))));
     }
 
     internal static ProblemHttpResult NotFound(string detail) => TypedResults.Problem(detail, statusCode: StatusCodes.Status404NotFound, title: "Not found");
@@ -135,7 +176,7 @@ internal static class ApiEndpoints
 
         if (body.DryRun == false && !Roles.Has(user, Roles.Admin))
         {
-            return TypedResults.Problem("a run that is not a dry run needs the admin role", statusCode: StatusCodes.Status403Forbidden, title: "Forbidden");
+            return Problems.Forbidden(request.HttpContext, "a run that is not a dry run (dry_run: false)", Roles.Admin);
         }
 
         try
@@ -225,7 +266,10 @@ internal static class ApiEndpoints
         return TypedResults.Ok(new ReclaimedView(perDay.Count, perDay.Sum(d => d.BytesRemoved), perDay.Sum(d => d.ObjectsRemoved), perDay));
     }
 
-    /// <summary>Reads a JSON body strictly: malformed JSON, unknown fields and wrong types are 400 problems naming the spot.</summary>
+    /// <summary>
+    /// Reads a JSON body strictly: malformed JSON, a body that is not an object, unknown fields and wrong types are
+    /// 400 problems naming the field, what it takes and (for an unknown one) the fields accepted.
+    /// </summary>
     internal static async Task<(T? Body, ProblemHttpResult? Problem)> ReadAsync<T>(HttpRequest request, bool required, CancellationToken cancellationToken)
         where T : class
     {
@@ -239,15 +283,97 @@ internal static class ApiEndpoints
             return (null, TypedResults.Problem("send the body as application/json", statusCode: StatusCodes.Status415UnsupportedMediaType, title: "Unsupported media type"));
         }
 
+        var fields = Strict.GetTypeInfo(typeof(T)).Properties;
+        var accepted = string.Join(", ", fields.Select(f => f.Name));
+        JsonNode? node;
         try
         {
-            var body = await JsonSerializer.DeserializeAsync<T>(request.Body, Strict, cancellationToken);
-            return body is null && required ? (null, BadRequest("the body must be a JSON object, not null")) : (body, null);
+            node = await JsonNode.ParseAsync(request.Body, cancellationToken: cancellationToken);
         }
         catch (JsonException e)
         {
-            return (null, TypedResults.Problem(e.Message, statusCode: StatusCodes.Status400BadRequest, title: "Malformed JSON"));
+            return (null, Malformed($"the body is not valid JSON ({Where(e)}); send an object with the fields {accepted}"));
         }
+
+        if (node is null)
+        {
+            return required ? (null, BadRequest("the body must be a JSON object, not null")) : (null, null);
+        }
+
+        if (node is not JsonObject body)
+        {
+            return (null, Malformed($"the body must be a JSON object with the fields {accepted}, not {Kind(node)}"));
+        }
+
+        List<string> names;
+        try
+        {
+            names = [.. body.Select(p => p.Key)];
+        }
+        catch (ArgumentException)
+        {
+            return (null, Malformed($"a field appears twice in the body; send each of {accepted} at most once"));
+        }
+
+        foreach (var name in names)
+        {
+            if (!fields.Any(f => string.Equals(f.Name, name, StringComparison.Ordinal)))
+            {
+                var suggestion = Suggestions.Closest(name, fields.Select(f => f.Name));
+                return (null, TypedResults.Problem(
+                    $"unknown field '{name}'{(suggestion is null ? string.Empty : $" (did you mean '{suggestion}'?)")}; accepted fields: {accepted}",
+                    statusCode: StatusCodes.Status400BadRequest,
+                    title: "Unknown field",
+                    extensions: new Dictionary<string, object?> { ["field"] = name, ["accepted_fields"] = fields.Select(f => f.Name).ToArray() }));
+            }
+        }
+
+        try
+        {
+            return (body.Deserialize<T>(Strict), null);
+        }
+        catch (JsonException e)
+        {
+            var field = e.Path is { Length: > 2 } path ? path[2..] : null;
+            var property = fields.FirstOrDefault(f => field is not null && (field == f.Name || field.StartsWith(f.Name + "[", StringComparison.Ordinal)));
+            return (null, Malformed(property is null || field is null
+                ? $"the body does not fit the fields {accepted}"
+                : $"'{field}' must be {Describe(property.PropertyType, field.Contains('[', StringComparison.Ordinal))}"));
+        }
+    }
+
+    private static ProblemHttpResult Malformed(string detail) => TypedResults.Problem(detail, statusCode: StatusCodes.Status400BadRequest, title: "Malformed JSON");
+
+    private static string Where(JsonException e) =>
+        e.LineNumber is { } line ? $"line {line + 1}, byte {e.BytePositionInLine + 1}" : "at the start";
+
+    private static string Kind(JsonNode node) => node.GetValueKind() switch
+    {
+        JsonValueKind.Array => "an array",
+        JsonValueKind.String => "a string",
+        JsonValueKind.Number => "a number",
+        JsonValueKind.True or JsonValueKind.False => "true or false",
+        _ => "another value",
+    };
+
+    /// <summary>What a field takes, in words; <paramref name="item"/> for an element of a list field.</summary>
+    private static string Describe(Type type, bool item)
+    {
+        type = Nullable.GetUnderlyingType(type) ?? type;
+        if (type != typeof(string) && type.GetInterfaces().Append(type).FirstOrDefault(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IEnumerable<>)) is { } list)
+        {
+            var element = list.GetGenericArguments()[0];
+            return item ? Describe(element, item: false) : $"a list of {Describe(element, item: false)} values";
+        }
+
+        return type switch
+        {
+            _ when type == typeof(bool) => "true or false",
+            _ when type == typeof(string) => "text",
+            _ when type == typeof(int) || type == typeof(long) => "a whole number",
+            _ when type == typeof(double) || type == typeof(decimal) => "a number",
+            _ => "a JSON " + type.Name,
+        };
     }
 }
 

@@ -3,6 +3,8 @@ using System.Text.Json.Nodes;
 using Reclaim.Core.Planning;
 using Reclaim.Core.State;
 using Reclaim.Engine;
+using Reclaim.Engine.Planning;
+using Reclaim.Server.Scheduling;
 
 namespace Reclaim.Server;
 
@@ -48,6 +50,29 @@ public sealed record RunView(
 /// <param name="At">When, UTC.</param>
 public sealed record ActionView(long Id, string Policy, string Store, string Kind, string Key, long Size, string GroupKey, string Reason,
     string? Evidence, string? TrashKey, string Outcome, string? Error, DateTimeOffset At);
+
+/// <summary>Coming scheduled runs (<c>GET /api/v1/schedule</c>).</summary>
+/// <param name="Now">The instant the firings are computed from, UTC.</param>
+/// <param name="DefaultTimezone">The zone of an entry that names none: always <c>UTC</c>.</param>
+/// <param name="Entries">The entries, in config order; empty without a <c>schedule</c>.</param>
+public sealed record ScheduleView(DateTimeOffset Now, string DefaultTimezone, IReadOnlyList<ScheduleEntryView> Entries);
+
+/// <summary>The caller as the server sees it (<c>GET /api/v1/me</c>): who, how signed in, which role, and what that role may do.</summary>
+/// <param name="Name">The key's name or the JWT's subject (recorded as the actor <c>api:NAME</c>).</param>
+/// <param name="Via"><c>api_key</c> or <c>jwt</c>.</param>
+/// <param name="Role">The caller's Reclaim role (<c>viewer</c>, <c>operator</c>, <c>admin</c>), or <see langword="null"/> for none.</param>
+/// <param name="ApplicationRoles">For a JWT, the role claim's values as the application wrote them; empty for an API key.</param>
+/// <param name="Description">The same in words (as a 403 says it).</param>
+/// <param name="Can">What the role may do.</param>
+public sealed record CallerView(string Name, string Via, string? Role, IReadOnlyList<string> ApplicationRoles, string Description, CallerPermissions Can);
+
+/// <summary>What a role may do through the API.</summary>
+/// <param name="Read">Read config, status, runs, usage, queue and schedule (viewer).</param>
+/// <param name="DryRun">Start dry runs and quarantine one group's worth through <c>POST /api/v1/deletions</c> (operator).</param>
+/// <param name="Run">Start real runs (admin).</param>
+/// <param name="Restore">Restore a run's quarantined objects (admin).</param>
+/// <param name="Delete">Delete, or quarantine across groups, through <c>POST /api/v1/deletions</c> (admin).</param>
+public sealed record CallerPermissions(bool Read, bool DryRun, bool Run, bool Restore, bool Delete);
 
 /// <summary>Maps engine results to API shapes.</summary>
 internal static class Dto
@@ -95,7 +120,25 @@ internal static class Dto
                 ["newest"] = g.Newest,
                 ["reason"] = g.Reason,
             })]),
+            ["rows_shown"] = Math.Min(p.Rows.Count, GroupsShown),
+            ["rows"] = new JsonArray([.. p.Rows.Take(GroupsShown).Select(Row)]),
         })]),
+    };
+
+    /// <summary>
+    /// A <c>records</c> row: its label (<c>id=42</c>), its columns as the catalog rendered them, the keys and folder
+    /// prefixes its templates name, the objects found for them at planning time (up to 100) and their bytes.
+    /// </summary>
+    private static JsonNode Row(PlannedRow row) => new JsonObject
+    {
+        ["row"] = RecordsPlanner.Label(row.Columns),
+        ["columns"] = new JsonObject([.. row.Columns.Select(c => KeyValuePair.Create(c.Key, (JsonNode?)c.Value))]),
+        ["keys"] = new JsonArray([.. row.Keys.Select(k => (JsonNode?)k)]),
+        ["prefixes"] = new JsonArray([.. row.Prefixes.Select(k => (JsonNode?)k)]),
+        ["objects"] = row.Objects.Count,
+        ["object_keys"] = new JsonArray([.. row.Objects.Take(GroupsShown).Select(o => (JsonNode?)o.Key)]),
+        ["bytes"] = row.Bytes,
+        ["reason"] = row.Reason,
     };
 
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };

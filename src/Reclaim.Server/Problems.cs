@@ -1,11 +1,13 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Reclaim.Core.Catalogs;
 using Reclaim.Engine;
+using Reclaim.Engine.Configuration;
 using Reclaim.Engine.Gate;
 using Reclaim.Engine.Planning;
 
@@ -14,16 +16,26 @@ namespace Reclaim.Server;
 /// <summary>RFC 9457 problem details for every error the API returns.</summary>
 internal static class Problems
 {
-    public static async Task WriteAsync(HttpContext context, int status, string title, string detail)
+    public static async Task WriteAsync(HttpContext context, int status, string title, string detail, IDictionary<string, object?>? extensions = null)
     {
         context.Response.StatusCode = status;
         var problems = context.RequestServices.GetRequiredService<IProblemDetailsService>();
-        await problems.WriteAsync(new ProblemDetailsContext
+        var problem = new ProblemDetails { Status = status, Title = title, Detail = detail };
+        foreach (var (key, value) in extensions ?? new Dictionary<string, object?>())
         {
-            HttpContext = context,
-            ProblemDetails = new ProblemDetails { Status = status, Title = title, Detail = detail },
-        });
+            problem.Extensions[key] = value;
+        }
+
+        await problems.WriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem });
     }
+
+    /// <summary>A 403 naming what needs which role and what the caller has.</summary>
+    public static ProblemHttpResult Forbidden(HttpContext context, string what, string needed) =>
+        TypedResults.Problem(
+            Roles.Refusal(what, needed, context.User, context.RequestServices.GetRequiredService<ReclaimConfig>().Server.Jwt),
+            statusCode: StatusCodes.Status403Forbidden,
+            title: "Forbidden",
+            extensions: new Dictionary<string, object?> { ["required_role"] = needed, ["role"] = Roles.Of(context.User) });
 }
 
 /// <summary>Maps exceptions that escape an endpoint to problem details; anything unexpected is a 500 without internals.</summary>

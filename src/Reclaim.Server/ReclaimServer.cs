@@ -61,6 +61,9 @@ public static class ReclaimServer
     /// <summary>The rate limiter policy of mutating routes.</summary>
     public const string MutatingPolicy = "mutating";
 
+    /// <summary>The authorization policy of routes any authenticated caller may use, whatever its role (<c>GET /api/v1/me</c>).</summary>
+    public const string SignedIn = "signed-in";
+
     /// <summary>
     /// Builds the application: nothing listens until it is started. The state schema is created first, so a replica that cannot reach its state fails at start.
     /// </summary>
@@ -167,9 +170,7 @@ public static class ReclaimServer
                 {
                     OnTokenValidated = context =>
                     {
-                        // Roles come from the configured claim; a JSON array claim arrives as one claim per value.
-                        var roles = context.Principal!.FindAll(jwt.RoleClaim).Select(c => c.Value).Where(r => Roles.Rank(r) > 0).ToList();
-                        context.Principal!.AddIdentity(new ClaimsIdentity(roles.Select(r => new Claim(Roles.ClaimType, r))));
+                        context.Principal!.AddIdentity(Roles.FromJwt(context.Principal!, jwt));
                         return Task.CompletedTask;
                     },
                 };
@@ -177,9 +178,12 @@ public static class ReclaimServer
         }
 
         services.AddAuthorizationBuilder()
-            .AddPolicy(Roles.Viewer, p => p.RequireAuthenticatedUser().RequireAssertion(c => Roles.Has(c.User, Roles.Viewer)))
-            .AddPolicy(Roles.Operator, p => p.RequireAuthenticatedUser().RequireAssertion(c => Roles.Has(c.User, Roles.Operator)))
-            .AddPolicy(Roles.Admin, p => p.RequireAuthenticatedUser().RequireAssertion(c => Roles.Has(c.User, Roles.Admin)));
+            .AddPolicy(Roles.Viewer, p => p.RequireAuthenticatedUser().AddRequirements(new RoleRequirement(Roles.Viewer)))
+            .AddPolicy(Roles.Operator, p => p.RequireAuthenticatedUser().AddRequirements(new RoleRequirement(Roles.Operator)))
+            .AddPolicy(Roles.Admin, p => p.RequireAuthenticatedUser().AddRequirements(new RoleRequirement(Roles.Admin)))
+            .AddPolicy(SignedIn, p => p.RequireAuthenticatedUser());
+        services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationHandler, RoleRequirementHandler>();
+        services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationMiddlewareResultHandler, ProblemAuthorizationResultHandler>();
 
         var permits = config.Server.RateLimitPerMinute;
         services.AddRateLimiter(o =>

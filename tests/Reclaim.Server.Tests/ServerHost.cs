@@ -61,14 +61,15 @@ public sealed class ServerHost : IAsyncDisposable
     /// <param name="queueWorker">Run the queue worker in the server.</param>
     /// <param name="pricePerGbMonth">The store's <c>price_per_gb_month</c>, or none.</param>
     /// <param name="otlpEndpoint">An OTLP collector to export metrics and logs to every half second, or none.</param>
+    /// <param name="jwtYaml">More keys of <c>server.jwt</c>, each line indented by four spaces (a <c>role_map</c>).</param>
     /// <returns>The running server.</returns>
     public static async Task<ServerHost> StartAsync(
         int rateLimitPerMinute = 1000, string referencesQuery = "SELECT id AS asset FROM assets", string extraYaml = "", bool queueWorker = true, decimal? pricePerGbMonth = null,
-        Uri? otlpEndpoint = null)
+        Uri? otlpEndpoint = null, string jwtYaml = "")
     {
         var host = new ServerHost();
         await host.SeedAsync();
-        var yaml = Yaml(rateLimitPerMinute, referencesQuery, extraYaml, pricePerGbMonth);
+        var yaml = Yaml(rateLimitPerMinute, referencesQuery, extraYaml, pricePerGbMonth, jwtYaml);
         await File.WriteAllTextAsync(host.ConfigPath, yaml);
         var config = ConfigLoader.Load(host.ConfigPath);
         host._app = await ReclaimServer.BuildAsync(config, new ServerSettings { Urls = "http://127.0.0.1:0", JsonLogs = false, LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning, QueueWorker = queueWorker,
@@ -146,7 +147,8 @@ public sealed class ServerHost : IAsyncDisposable
     /// <param name="extraYaml">More YAML after the <c>server</c> section: top-level sections, or lines indented by two spaces that continue <c>server</c>.</param>
     /// <returns>The YAML.</returns>
     /// <param name="pricePerGbMonth">The store's <c>price_per_gb_month</c>, or <see langword="null"/> for none.</param>
-    public static string Yaml(int rateLimitPerMinute = 1000, string referencesQuery = "SELECT id AS asset FROM assets", string extraYaml = "", decimal? pricePerGbMonth = null)
+    /// <param name="jwtYaml">More keys of <c>server.jwt</c>, each line indented by four spaces.</param>
+    public static string Yaml(int rateLimitPerMinute = 1000, string referencesQuery = "SELECT id AS asset FROM assets", string extraYaml = "", decimal? pricePerGbMonth = null, string jwtYaml = "")
     {
         var tokens = string.Join('\n', Keys.Select(k => $"    - {{name: {k.Key}, role: {k.Key}, sha256: {ApiKeys.Sha256Hex(k.Value)}}}"));
         return $"""
@@ -177,6 +179,7 @@ public sealed class ServerHost : IAsyncDisposable
               jwt:
                 secret: {JwtSecret}
                 role_claim: app_role
+            {jwtYaml}
               rate_limit_per_minute: {rateLimitPerMinute}
             {extraYaml}
             """;

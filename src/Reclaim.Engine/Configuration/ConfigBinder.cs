@@ -29,8 +29,8 @@ internal sealed partial class ConfigBinder(ConfigReader reader, string path)
     private static readonly string[] PolicyGuardKeys = ["max_delete_fraction", "refuse_empty_references", "min_age_floor"];
     private static readonly string[] TrashKeys = ["prefix", "retention"];
     private static readonly string[] ScheduleKeys = ["policies", "cron", "timezone", "run_on_startup"];
-    private static readonly string[] ServerKeys = ["urls", "tokens", "jwt", "webhook_url", "rate_limit_per_minute", "cluster_checkin_interval"];
-    private static readonly string[] JwtKeys = ["secret", "authority", "audience", "issuer", "role_claim", "name_claim"];
+    private static readonly string[] ServerKeys = ["urls", "tokens", "jwt", "webhook_url", "rate_limit_per_minute", "cluster_checkin_interval", "compat"];
+    private static readonly string[] JwtKeys = ["secret", "authority", "audience", "issuer", "role_claim", "name_claim", "role_map"];
     private static readonly string[] TokenKeys = ["name", "role", "sha256"];
     private static readonly string[] Roles = ["viewer", "operator", "admin"];
 
@@ -60,7 +60,7 @@ internal sealed partial class ConfigBinder(ConfigReader reader, string path)
         var policies = ReadPolicies(section, stores, catalogs, guards);
         var trash = ReadTrash(section.Section("trash"));
         var schedule = ReadSchedule(section, policies.Declared);
-        var server = ReadServer(section.Section("server"));
+        var server = ReadServer(section.Section("server"), policies.Configs);
         var ownQueue = ReadOwnQueue(section.Section("own_queue"), stores);
         if (reader.Errors.Count > 0)
         {
@@ -205,13 +205,13 @@ internal sealed partial class ConfigBinder(ConfigReader reader, string path)
         return bucket is null ? null : store;
     }
 
-    /// <summary>An S3 store's request timeout: a duration from 1 second to 1 hour.</summary>
-    private static TimeSpan? ReadTimeout(ConfigSection section)
+    /// <summary>An S3 store's request timeout (or a compat route's <c>wait</c>): a duration from 1 second to 1 hour.</summary>
+    private static TimeSpan? ReadTimeout(ConfigSection section, string key = "timeout")
     {
-        var timeout = section.Duration("timeout", positive: true);
+        var timeout = section.Duration(key, positive: true);
         if (timeout is { } value && (value < TimeSpan.FromSeconds(1) || value > TimeSpan.FromHours(1)))
         {
-            section.Error("timeout", $"must be from 1s to 1h, found '{section.String("timeout")}'");
+            section.Error(key, $"must be from 1s to 1h, found '{section.String(key)}'");
             return null;
         }
 
@@ -387,7 +387,7 @@ internal sealed partial class ConfigBinder(ConfigReader reader, string path)
         return null;
     }
 
-    private ServerConfig ReadServer(ConfigSection? section)
+    private ServerConfig ReadServer(ConfigSection? section, IReadOnlyList<PolicyConfig> policies)
     {
         var defaults = new ServerConfig();
         if (section is null)
@@ -442,6 +442,7 @@ internal sealed partial class ConfigBinder(ConfigReader reader, string path)
         {
             ClusterCheckinInterval = checkin ?? defaults.ClusterCheckinInterval,
             Jwt = ReadJwt(section.Section("jwt")),
+            Compat = ReadCompat(section.Section("compat"), policies),
             WebhookUrl = webhook,
             RateLimitPerMinute = (int)(section.Integer("rate_limit_per_minute", 1, 100_000) ?? defaults.RateLimitPerMinute),
         };
@@ -475,6 +476,7 @@ internal sealed partial class ConfigBinder(ConfigReader reader, string path)
         {
             RoleClaim = section.String("role_claim") ?? "role",
             NameClaim = section.String("name_claim") ?? "sub",
+            RoleMap = ReadRoleMap(section),
         };
     }
 

@@ -74,10 +74,34 @@ public static class ConfigRedactor
                     ["issuer"] = jwt.Issuer,
                     ["role_claim"] = jwt.RoleClaim,
                     ["name_claim"] = jwt.NameClaim,
+                    ["role_map"] = jwt.RoleMap is not { } map ? null : new JsonObject([.. map.Select(m => KeyValuePair.Create(m.Key, (JsonNode?)m.Value))]),
                 },
                 ["webhook_url"] = config.Server.WebhookUrl is null ? null : RedactUrlPath(config.Server.WebhookUrl),
                 ["rate_limit_per_minute"] = config.Server.RateLimitPerMinute,
                 ["cluster_checkin_interval"] = Duration.Format(config.Server.ClusterCheckinInterval),
+                ["compat"] = Compat(config.Server.Compat),
+            },
+        };
+    }
+
+    private static JsonObject Compat(CompatConfig compat)
+    {
+        static JsonArray Names(IEnumerable<string> names) => new([.. names.Select(n => (JsonNode?)n)]);
+        return new JsonObject
+        {
+            ["bulk_cleanup"] = compat.BulkCleanup is not { } bulk ? null : new JsonObject
+            {
+                ["policies"] = Names(bulk.Policies),
+                ["retention_days_policies"] = Names(bulk.RetentionDaysPolicies),
+                ["min_retention_days"] = bulk.MinRetentionDays,
+                ["default_retention_days"] = bulk.DefaultRetentionDays,
+                ["wait"] = Duration.Format(bulk.Wait),
+            },
+            ["admin_cleanup"] = compat.AdminCleanup is not { } admin ? null : new JsonObject
+            {
+                ["orphaned_files"] = Names(admin.OrphanedFiles),
+                ["failed_sessions"] = Names(admin.FailedSessions),
+                ["wait"] = Duration.Format(admin.Wait),
             },
         };
     }

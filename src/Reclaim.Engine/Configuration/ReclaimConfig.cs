@@ -270,6 +270,9 @@ public sealed record ServerConfig(string Urls = "http://127.0.0.1:8080", IReadOn
     /// this plus three times this is taken for dead and its firings are taken over.
     /// </summary>
     public TimeSpan ClusterCheckinInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Routes answering an application's own cleanup clients in their shapes (<c>server.compat</c>); all off by default.</summary>
+    public CompatConfig Compat { get; init; } = new();
 }
 
 /// <summary>
@@ -280,9 +283,22 @@ public sealed record ServerConfig(string Urls = "http://127.0.0.1:8080", IReadOn
 /// <param name="Authority">The OIDC issuer URL, or <see langword="null"/>.</param>
 /// <param name="Audience">The expected <c>aud</c>; not checked when <see langword="null"/>.</param>
 /// <param name="Issuer">The expected <c>iss</c> with a secret; not checked when <see langword="null"/>.</param>
-/// <param name="RoleClaim">The claim holding <c>viewer</c>, <c>operator</c> or <c>admin</c> (default <c>role</c>).</param>
+/// <param name="RoleClaim">The claim holding the caller's role (default <c>role</c>): Reclaim's <c>viewer</c>, <c>operator</c> or <c>admin</c>, or the application's own role when <see cref="RoleMap"/> maps it.</param>
 /// <param name="NameClaim">The claim recorded as the actor (default <c>sub</c>).</param>
-public sealed record JwtConfig(string? Secret, string? Authority, string? Audience, string? Issuer, string RoleClaim = "role", string NameClaim = "sub");
+public sealed record JwtConfig(string? Secret, string? Authority, string? Audience, string? Issuer, string RoleClaim = "role", string NameClaim = "sub")
+{
+    /// <summary>The value of <see cref="RoleMap"/> that grants nothing.</summary>
+    public const string NoRole = "none";
+
+    /// <summary>
+    /// The application's own roles (values of <see cref="RoleClaim"/>, compared ordinally) to Reclaim's:
+    /// <c>viewer</c>, <c>operator</c>, <c>admin</c> or <see cref="NoRole"/> (<c>server.jwt.role_map</c>, for example
+    /// <c>{therapist: operator, admin: admin, patient: none}</c>). When set, only the map decides: a role it does not
+    /// name grants nothing. When <see langword="null"/> (default) the claim must hold Reclaim's role names themselves.
+    /// API keys are not affected.
+    /// </summary>
+    public IReadOnlyDictionary<string, string>? RoleMap { get; init; }
+}
 
 /// <summary>A position in the config file, 1-based.</summary>
 /// <param name="File">The file's path.</param>

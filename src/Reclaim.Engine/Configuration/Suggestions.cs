@@ -1,7 +1,7 @@
 namespace Reclaim.Engine.Configuration;
 
 /// <summary>"Did you mean" for misspelt keys and names.</summary>
-internal static class Suggestions
+public static class Suggestions
 {
     /// <summary>The most edits a suggestion may be away from what was written.</summary>
     public const int MaxDistance = 2;
@@ -12,6 +12,9 @@ internal static class Suggestions
     /// within <see cref="MaxDistance"/> edits, or when the edits would change more than half of the word (for a
     /// word of one or two letters any candidate would be a guess).
     /// </summary>
+    /// <param name="written">What was written.</param>
+    /// <param name="candidates">The names it could have meant.</param>
+    /// <returns>The nearest candidate, or <see langword="null"/>.</returns>
     public static string? Closest(string written, IEnumerable<string> candidates)
     {
         var normalised = Normalise(written);
