@@ -183,20 +183,7 @@ public abstract class SqlCatalog : ICatalog
             }
 
             command.CommandText = $"SELECT {Projection(columns)} FROM ({SqlText.AsSubquery(query)}) AS r WHERE {where}";
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            var rows = new List<string?[]>();
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                var row = new string?[columns.Count];
-                for (var i = 0; i < row.Length; i++)
-                {
-                    row[i] = reader.IsDBNull(i) ? null : reader.GetString(i);
-                }
-
-                rows.Add(row);
-            }
-
-            return rows;
+            return await ReadTextRowsAsync(command, columns.Count, cancellationToken);
         }
         catch (Exception e) when (e is DbException or InvalidOperationException)
         {
@@ -249,8 +236,40 @@ public abstract class SqlCatalog : ICatalog
         return ValueTask.CompletedTask;
     }
 
-    private static string Projection(IReadOnlyList<string> columns) =>
-        string.Join(", ", columns.Select(c => $"CAST(r.{c} AS TEXT) AS {c}"));
+    /// <summary>Runs a query whose columns are all text (or NULL) and returns every row.</summary>
+    /// <param name="command">The command, with its text and parameters set.</param>
+    /// <param name="columns">How many columns each row has.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    /// <returns>The rows; a SQL NULL is <see langword="null"/>.</returns>
+    /// <exception cref="DbException">The query fails.</exception>
+    protected static async Task<IReadOnlyList<string?[]>> ReadTextRowsAsync(DbCommand command, int columns, CancellationToken cancellationToken)
+    {
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var rows = new List<string?[]>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var row = new string?[columns];
+            for (var i = 0; i < row.Length; i++)
+            {
+                row[i] = reader.IsDBNull(i) ? null : reader.GetString(i);
+            }
 
-    private static string Operand(string column, bool typed) => typed ? $"r.{column}" : $"CAST(r.{column} AS TEXT)";
+            rows.Add(row);
+        }
+
+        return rows;
+    }
+
+    /// <summary>
+    /// The SQL for the text form of a column of the user's query (aliased <c>r</c>): <c>CAST(r.col AS TEXT)</c> by
+    /// default; a provider whose dialect spells it otherwise (MySQL's <c>CAST(r.col AS CHAR)</c>) overrides it.
+    /// </summary>
+    /// <param name="column">A plain identifier (checked by the caller).</param>
+    /// <returns>An SQL expression.</returns>
+    protected virtual string TextOf(string column) => $"CAST(r.{column} AS TEXT)";
+
+    private string Projection(IReadOnlyList<string> columns) =>
+        string.Join(", ", columns.Select(TextOf));
+
+    private string Operand(string column, bool typed) => typed ? $"r.{column}" : TextOf(column);
 }

@@ -152,9 +152,15 @@ internal sealed partial class ConfigBinder
         }
 
         var worker = ReadWorkerSettings(section);
+        var catalog = ReadCatalogName(section, "catalog", catalogs);
+        if (catalog is not null && catalogs.Configs.TryGetValue(catalog, out var queueCatalog) && queueCatalog.Provider == "mysql")
+        {
+            section.Error("catalog", $"catalog '{catalog}' is mysql: a queue policy's table is read on a sqlite or postgres catalog (MySQL catalogs serve references, keep and records queries)");
+        }
+
         return policy with
         {
-            Catalog = ReadCatalogName(section, "catalog", catalogs),
+            Catalog = catalog,
             Table = table,
             Target = target,
             FolderDepth = (int)(depth ?? policy.FolderDepth),

@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using Reclaim.Core.Planning;
 using Reclaim.Core.Storage;
+using Reclaim.Data.Catalogs;
 using YamlDotNet.RepresentationModel;
 
 namespace Reclaim.Engine.Configuration;
@@ -17,6 +18,8 @@ internal sealed partial class ConfigBinder(ConfigReader reader, string path)
     internal static readonly string[] RootKeys = ["version", "state", "stores", "catalogs", "policies", "guards", "trash", "schedule", "server", "own_queue"];
     internal static readonly string[] StoreTypes = ["filesystem", "s3"];
     internal static readonly string[] Providers = ["sqlite", "postgres"];
+
+    internal static readonly string[] CatalogProviders = ["sqlite", "postgres", "mysql"];
     private static readonly string[] StateKeys = ["provider", "connection"];
     private static readonly string[] CatalogKeys = ["provider", "connection"];
     private static readonly string[] FilesystemKeys = ["type", "root", "price_per_gb_month"];
@@ -219,13 +222,13 @@ internal sealed partial class ConfigBinder(ConfigReader reader, string path)
     }
 
     private Named<CatalogConfig> ReadCatalogs(ConfigSection root) =>
-        ReadNamed(root, "catalogs", "a catalog needs 'provider' (sqlite or postgres) and 'connection'", ReadCatalog);
+        ReadNamed(root, "catalogs", "a catalog needs 'provider' (sqlite, postgres or mysql) and 'connection'", ReadCatalog);
 
     private CatalogConfig? ReadCatalog(string name, ConfigSection section)
     {
         section.CheckKeys(CatalogKeys);
-        var provider = section.Choice("provider", Providers, "sqlite or postgres");
-        var connection = section.String("connection", "a SQLite file path or connection string, or a PostgreSQL connection string or postgres:// URL");
+        var provider = section.Choice("provider", CatalogProviders, "sqlite, postgres or mysql (MySQL and MariaDB)");
+        var connection = section.String("connection", "a SQLite file path or connection string, a PostgreSQL connection string or postgres:// URL, or a MySQL connection string or mysql:// URL");
         return provider is not null && connection is not null && ReadConnection(section, provider, connection) is { } resolved
             ? new CatalogConfig(name, provider, resolved)
             : null;
@@ -243,6 +246,14 @@ internal sealed partial class ConfigBinder(ConfigReader reader, string path)
                 return resolved;
             }
         }
+        else if (provider == "mysql")
+        {
+            error = MySqlConnectionError(connection);
+            if (error is null)
+            {
+                return connection;
+            }
+        }
         else
         {
             try
@@ -258,6 +269,27 @@ internal sealed partial class ConfigBinder(ConfigReader reader, string path)
 
         section.Error("connection", error);
         return null;
+    }
+
+    /// <summary>Why a MySQL connection value is unusable (a malformed URL, a keyword MySqlConnector does not know), or <see langword="null"/>.</summary>
+    private static string? MySqlConnectionError(string connection)
+    {
+        var url = ConnectionStrings.IsMySqlUrl(connection);
+        try
+        {
+            MySqlCatalog.CheckConnectionString(ConnectionStrings.ToMySql(connection));
+            return null;
+        }
+        catch (FormatException e)
+        {
+            return $"not a valid MySQL URL: {e.Message}";
+        }
+        catch (ArgumentException e)
+        {
+            return url
+                ? $"not a valid MySQL URL: {e.Message} (a URL parameter that is not a MySQL client option must be a MySqlConnector keyword)"
+                : $"not a valid MySQL connection string ({e.Message}); write a mysql://user:password@host:port/database URL or 'Server=...;User ID=...;Database=...'";
+        }
     }
 
     /// <summary>Reads a <c>guards:</c> section (the top-level one, or a policy's override of it).</summary>

@@ -6,9 +6,9 @@ using System.Text.RegularExpressions;
 namespace Reclaim.Engine.Configuration;
 
 /// <summary>
-/// Helpers for the connection values a config holds: PostgreSQL URLs (as Heroku, Render, Supabase and
-/// <c>DATABASE_URL</c> conventions write them) turned into Npgsql keyword strings, SQLite paths resolved against
-/// the config folder, and passwords redacted for display.
+/// Helpers for the connection values a config holds: PostgreSQL and MySQL URLs (as Heroku, Render, Supabase,
+/// PlanetScale and <c>DATABASE_URL</c> conventions write them) turned into Npgsql or MySqlConnector keyword strings,
+/// SQLite paths resolved against the config folder, and passwords redacted for display.
 /// </summary>
 public static partial class ConnectionStrings
 {
@@ -38,6 +38,46 @@ public static partial class ConnectionStrings
         ["target_session_attrs"] = "Target Session Attributes",
         ["channel_binding"] = "Channel Binding",
         ["search_path"] = "Search Path",
+    };
+
+    /// <summary>
+    /// MySQL client options (<c>mysql --help</c>; <c>_</c> written as <c>-</c>), the spellings other URL conventions use
+    /// for them, and the MySqlConnector keywords they become.
+    /// </summary>
+    private static readonly Dictionary<string, string> MySqlOptions = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["ssl-mode"] = "SslMode",
+        ["sslmode"] = "SslMode",
+        ["sslaccept"] = "SslMode",
+        ["ssl-ca"] = "SslCa",
+        ["sslca"] = "SslCa",
+        ["sslrootcert"] = "SslCa",
+        ["ssl-cert"] = "SslCert",
+        ["sslcert"] = "SslCert",
+        ["ssl-key"] = "SslKey",
+        ["sslkey"] = "SslKey",
+        ["connect-timeout"] = "Connection Timeout",
+        ["connecttimeout"] = "Connection Timeout",
+        ["charset"] = "CharacterSet",
+        ["user"] = "User ID",
+        ["username"] = "User ID",
+        ["host"] = "Server",
+        ["dbname"] = "Database",
+    };
+
+    /// <summary>The MySQL client's <c>--ssl-mode</c> values (and libpq's, which some URLs carry) and MySqlConnector's spelling of them.</summary>
+    private static readonly Dictionary<string, string> MySqlSslModes = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["disabled"] = "None",
+        ["disable"] = "None",
+        ["preferred"] = "Preferred",
+        ["prefer"] = "Preferred",
+        ["required"] = "Required",
+        ["require"] = "Required",
+        ["verify_ca"] = "VerifyCA",
+        ["verify-ca"] = "VerifyCA",
+        ["verify_identity"] = "VerifyFull",
+        ["verify-full"] = "VerifyFull",
     };
 
     /// <summary>libpq <c>sslmode</c>/<c>channel_binding</c> values and Npgsql's spelling of them.</summary>
@@ -80,60 +120,31 @@ public static partial class ConnectionStrings
             return connection;
         }
 
-        var rest = connection[(connection.IndexOf("://", StringComparison.Ordinal) + 3)..];
-        var fragment = rest.IndexOf('#', StringComparison.Ordinal);
-        if (fragment >= 0)
-        {
-            rest = rest[..fragment];
-        }
-
-        var query = string.Empty;
-        var questionMark = rest.IndexOf('?', StringComparison.Ordinal);
-        if (questionMark >= 0)
-        {
-            query = rest[(questionMark + 1)..];
-            rest = rest[..questionMark];
-        }
-
-        var slash = rest.IndexOf('/', StringComparison.Ordinal);
-        var authority = slash >= 0 ? rest[..slash] : rest;
-        var database = slash >= 0 ? Decode(rest[(slash + 1)..]) : string.Empty;
-
+        var url = ParseUrl(connection);
         var parts = new List<KeyValuePair<string, string>>();
-        var at = authority.LastIndexOf('@');
-        if (at >= 0)
+        AddUser(url, "Username", "Password", parts);
+        if (url.Hosts.Count == 1)
         {
-            var userInfo = authority[..at];
-            authority = authority[(at + 1)..];
-            var colon = userInfo.IndexOf(':', StringComparison.Ordinal);
-            var user = Decode(colon >= 0 ? userInfo[..colon] : userInfo);
-            if (user.Length > 0)
+            parts.Add(new("Host", url.Hosts[0].Host.Trim('[', ']')));
+            if (url.Hosts[0].Port is { } port)
             {
-                parts.Add(new("Username", user));
-            }
-
-            if (colon >= 0)
-            {
-                parts.Add(new("Password", Decode(userInfo[(colon + 1)..])));
+                parts.Add(new("Port", port));
             }
         }
-
-        AddHosts(authority, parts);
-        if (database.Length > 0)
+        else if (url.Hosts.Count > 1)
         {
-            parts.Add(new("Database", database));
+            parts.Add(new("Host", string.Join(',', url.Hosts.Select(h => h.Port is null ? h.Host : $"{h.Host}:{h.Port}"))));
         }
 
-        foreach (var parameter in query.Split('&', StringSplitOptions.RemoveEmptyEntries))
+        if (url.Database.Length > 0)
         {
-            var equals = parameter.IndexOf('=', StringComparison.Ordinal);
-            if (equals <= 0)
-            {
-                throw new FormatException($"the URL parameter '{parameter}' has no value: write name=value");
-            }
+            parts.Add(new("Database", url.Database));
+        }
 
-            var name = Decode(parameter[..equals]);
-            var value = Decode(parameter[(equals + 1)..]);
+        foreach (var (parameter, text) in url.Parameters)
+        {
+            var name = parameter;
+            var value = text;
             if (LibpqToNpgsql.TryGetValue(name, out var keyword))
             {
                 name = keyword;
@@ -143,8 +154,72 @@ public static partial class ConnectionStrings
                 }
             }
 
-            parts.RemoveAll(p => string.Equals(p.Key, name, StringComparison.OrdinalIgnoreCase));
-            parts.Add(new(name, value));
+            Set(parts, name, value);
+        }
+
+        return Join(parts);
+    }
+
+    /// <summary>Whether <paramref name="connection"/> is a <c>mysql://</c>, <c>mariadb://</c> or <c>mysql2://</c> (Rails) URL.</summary>
+    /// <param name="connection">A connection value from the config.</param>
+    /// <returns><see langword="true"/> for a URL (scheme compared case-insensitively).</returns>
+    public static bool IsMySqlUrl(string connection) =>
+        connection.StartsWith("mysql://", StringComparison.OrdinalIgnoreCase) ||
+        connection.StartsWith("mariadb://", StringComparison.OrdinalIgnoreCase) ||
+        connection.StartsWith("mysql2://", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Converts a MySQL connection URL, <c>mysql://[user[:password]@][host[:port][,host...]][/database][?param=value&amp;...]</c>
+    /// (also <c>mariadb://</c>, and <c>mysql2://</c> as Rails writes it), to a MySqlConnector keyword connection string
+    /// (<c>Server=...;Port=...;User ID=...;Password=...;Database=...</c>). Percent-escapes are decoded, so
+    /// <c>%2Frun%2Fmysqld%2Fmysqld.sock</c> is a Unix socket; several hosts become MySqlConnector's
+    /// <c>Server=a,b</c> (one port for all, as MySqlConnector takes it); an IPv6 host is written in brackets.
+    /// The MySQL client's option names become their MySqlConnector keywords: <c>ssl-mode</c> (also <c>sslmode</c>,
+    /// <c>ssl_mode</c>; <c>DISABLED</c>, <c>PREFERRED</c>, <c>REQUIRED</c>, <c>VERIFY_CA</c>, <c>VERIFY_IDENTITY</c>
+    /// become <c>None</c>, <c>Preferred</c>, <c>Required</c>, <c>VerifyCA</c>, <c>VerifyFull</c>), <c>ssl-ca</c>,
+    /// <c>ssl-cert</c>, <c>ssl-key</c>, <c>connect-timeout</c> (seconds) and <c>charset</c>; Prisma's and
+    /// PlanetScale's <c>sslaccept=strict</c> is <c>SslMode=VerifyFull</c>. Any other parameter is passed through as a
+    /// MySqlConnector keyword (<c>?Pooling=false</c>). A value that is not a URL is returned unchanged: it is already a
+    /// keyword string.
+    /// </summary>
+    /// <param name="connection">A URL or a keyword string.</param>
+    /// <returns>A MySqlConnector keyword connection string.</returns>
+    /// <exception cref="FormatException">The URL is malformed (a bad port, a bad escape, hosts on different ports); the message says where.</exception>
+    public static string ToMySql(string connection)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        if (!IsMySqlUrl(connection))
+        {
+            return connection;
+        }
+
+        var url = ParseUrl(connection);
+        var parts = new List<KeyValuePair<string, string>>();
+        if (url.Hosts.Count > 0)
+        {
+            var ports = url.Hosts.Select(h => h.Port).Where(p => p is not null).Distinct(StringComparer.Ordinal).ToList();
+            if (ports.Count > 1)
+            {
+                throw new FormatException($"the hosts are on different ports ({string.Join(", ", ports)}): MySqlConnector takes one port for all its servers");
+            }
+
+            parts.Add(new("Server", string.Join(',', url.Hosts.Select(h => h.Host.Trim('[', ']')))));
+            if (ports.Count == 1)
+            {
+                parts.Add(new("Port", ports[0]!));
+            }
+        }
+
+        AddUser(url, "User ID", "Password", parts);
+        if (url.Database.Length > 0)
+        {
+            parts.Add(new("Database", url.Database));
+        }
+
+        foreach (var (name, value) in url.Parameters)
+        {
+            var (keyword, spelled) = MySqlParameter(name, value);
+            Set(parts, keyword, spelled);
         }
 
         return Join(parts);
@@ -217,14 +292,65 @@ public static partial class ConnectionStrings
             ? path
             : ResolvePath(path, directory);
 
-    private static void AddHosts(string authority, List<KeyValuePair<string, string>> parts)
+    /// <summary>The parts of a <c>scheme://[user[:password]@][host[:port][,...]][/database][?name=value&amp;...]</c> URL, decoded.</summary>
+    private sealed record ConnectionUrl(string? User, string? Password, List<(string Host, string? Port)> Hosts, string Database, List<(string Name, string Value)> Parameters);
+
+    private static ConnectionUrl ParseUrl(string connection)
     {
-        if (authority.Length == 0)
+        var rest = connection[(connection.IndexOf("://", StringComparison.Ordinal) + 3)..];
+        var fragment = rest.IndexOf('#', StringComparison.Ordinal);
+        if (fragment >= 0)
         {
-            return;
+            rest = rest[..fragment];
         }
 
+        var query = string.Empty;
+        var questionMark = rest.IndexOf('?', StringComparison.Ordinal);
+        if (questionMark >= 0)
+        {
+            query = rest[(questionMark + 1)..];
+            rest = rest[..questionMark];
+        }
+
+        var slash = rest.IndexOf('/', StringComparison.Ordinal);
+        var authority = slash >= 0 ? rest[..slash] : rest;
+        var database = slash >= 0 ? Decode(rest[(slash + 1)..]) : string.Empty;
+
+        string? user = null;
+        string? password = null;
+        var at = authority.LastIndexOf('@');
+        if (at >= 0)
+        {
+            var userInfo = authority[..at];
+            authority = authority[(at + 1)..];
+            var colon = userInfo.IndexOf(':', StringComparison.Ordinal);
+            user = Decode(colon >= 0 ? userInfo[..colon] : userInfo);
+            password = colon >= 0 ? Decode(userInfo[(colon + 1)..]) : null;
+        }
+
+        var parameters = new List<(string Name, string Value)>();
+        foreach (var parameter in query.Split('&', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var equals = parameter.IndexOf('=', StringComparison.Ordinal);
+            if (equals <= 0)
+            {
+                throw new FormatException($"the URL parameter '{parameter}' has no value: write name=value");
+            }
+
+            parameters.Add((Decode(parameter[..equals]), Decode(parameter[(equals + 1)..])));
+        }
+
+        return new ConnectionUrl(user, password, ParseHosts(authority), database, parameters);
+    }
+
+    private static List<(string Host, string? Port)> ParseHosts(string authority)
+    {
         var hosts = new List<(string Host, string? Port)>();
+        if (authority.Length == 0)
+        {
+            return hosts;
+        }
+
         foreach (var entry in authority.Split(','))
         {
             string host;
@@ -258,18 +384,49 @@ public static partial class ConnectionStrings
             hosts.Add((host, port));
         }
 
-        if (hosts.Count == 1)
-        {
-            parts.Add(new("Host", hosts[0].Host.Trim('[', ']')));
-            if (hosts[0].Port is { } port)
-            {
-                parts.Add(new("Port", port));
-            }
+        return hosts;
+    }
 
-            return;
+    private static void AddUser(ConnectionUrl url, string userKeyword, string passwordKeyword, List<KeyValuePair<string, string>> parts)
+    {
+        if (url.User is { Length: > 0 } user)
+        {
+            parts.Add(new(userKeyword, user));
         }
 
-        parts.Add(new("Host", string.Join(',', hosts.Select(h => h.Port is null ? h.Host : $"{h.Host}:{h.Port}"))));
+        if (url.Password is { } password)
+        {
+            parts.Add(new(passwordKeyword, password));
+        }
+    }
+
+    /// <summary>Sets a keyword, replacing an earlier value of it (keywords compare case-insensitively).</summary>
+    private static void Set(List<KeyValuePair<string, string>> parts, string keyword, string value)
+    {
+        parts.RemoveAll(p => string.Equals(p.Key, keyword, StringComparison.OrdinalIgnoreCase));
+        parts.Add(new(keyword, value));
+    }
+
+    /// <summary>A MySQL client option (<c>ssl-mode</c>, <c>ssl_ca</c>, ...) as a MySqlConnector keyword and value; other names pass through.</summary>
+    private static (string Keyword, string Value) MySqlParameter(string name, string value)
+    {
+        var option = name.Replace('_', '-');
+        if (!MySqlOptions.TryGetValue(option, out var keyword))
+        {
+            return (name, value);
+        }
+
+        if (keyword != "SslMode")
+        {
+            return (keyword, value);
+        }
+
+        if (string.Equals(option, "sslaccept", StringComparison.OrdinalIgnoreCase))
+        {
+            return (keyword, string.Equals(value, "strict", StringComparison.OrdinalIgnoreCase) ? "VerifyFull" : "Required");
+        }
+
+        return (keyword, MySqlSslModes.TryGetValue(value, out var mode) ? mode : value);
     }
 
     private static string RedactUrl(string url, int authorityStart)

@@ -117,8 +117,8 @@ public sealed record StoreConfig
 
 /// <summary>An application database.</summary>
 /// <param name="Name">The catalog's name (its key under <c>catalogs:</c>).</param>
-/// <param name="Provider"><c>sqlite</c> or <c>postgres</c>.</param>
-/// <param name="Connection">SQLite: a path (resolved against the config folder) or a connection string; PostgreSQL: a connection string or URL.</param>
+/// <param name="Provider"><c>sqlite</c>, <c>postgres</c> or <c>mysql</c> (MySQL and MariaDB).</param>
+/// <param name="Connection">SQLite: a path (resolved against the config folder) or a connection string; PostgreSQL and MySQL: a connection string or URL.</param>
 public sealed record CatalogConfig(string Name, string Provider, string Connection);
 
 /// <summary>A catalog query.</summary>

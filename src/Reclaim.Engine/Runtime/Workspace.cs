@@ -70,6 +70,7 @@ public sealed class Workspace : IAsyncDisposable
                     catalog = config.Provider switch
                     {
                         "postgres" => new PostgresCatalog(name, ConnectionStrings.ToNpgsql(config.Connection)),
+                        "mysql" => new MySqlCatalog(name, ConnectionStrings.ToMySql(config.Connection)),
                         _ => new SqliteCatalog(name, config.Connection),
                     };
                 }

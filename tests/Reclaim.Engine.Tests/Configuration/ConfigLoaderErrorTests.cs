@@ -377,9 +377,9 @@ public sealed class ConfigLoaderErrorTests : IDisposable
     [Fact]
     public void Load_UnknownCatalogProvider_NamesTheProviders()
     {
-        var error = _folder.SingleError("catalogs:\n  app: {provider: mysql, connection: x}\n", 2, 19);
+        var error = _folder.SingleError("catalogs:\n  app: {provider: oracle, connection: x}\n", 2, 19);
 
-        error.Message.Should().Contain("'mysql' is not one of sqlite | postgres");
+        error.Message.Should().Contain("'oracle' is not one of sqlite | postgres | mysql");
     }
 
     [Fact]

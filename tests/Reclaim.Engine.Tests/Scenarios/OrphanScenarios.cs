@@ -6,7 +6,7 @@ namespace Reclaim.Engine.Tests.Scenarios;
 
 /// <summary>
 /// The orphans policy end to end, through the real command line, on a real store and catalog. The same
-/// scenarios run on a folder + SQLite and on S3 (s3rver) + PostgreSQL.
+/// scenarios run on a folder + SQLite, on S3 (s3rver) + PostgreSQL and on a folder + MariaDB.
 /// </summary>
 public abstract class OrphanScenarios<TBackend> : IAsyncLifetime
     where TBackend : Backend, new()
@@ -48,7 +48,7 @@ public abstract class OrphanScenarios<TBackend> : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await _backend.InitializeAsync();
-        await _backend.ExecuteSqlAsync("CREATE TABLE media_assets (id TEXT NOT NULL, org_id TEXT NOT NULL, PRIMARY KEY (org_id, id))");
+        await _backend.ExecuteSqlAsync($"CREATE TABLE media_assets (id {_backend.KeyText} NOT NULL, org_id {_backend.KeyText} NOT NULL, PRIMARY KEY (org_id, id))");
         foreach (var (org, asset) in Referenced)
         {
             await _backend.ExecuteSqlAsync($"INSERT INTO media_assets (id, org_id) VALUES ('{asset.Replace("'", "''", StringComparison.Ordinal)}', '{org}')");
@@ -338,3 +338,5 @@ public abstract class OrphanScenarios<TBackend> : IAsyncLifetime
 public sealed class FolderSqliteOrphanScenarios : OrphanScenarios<FolderSqliteBackend>;
 
 public sealed class S3PostgresOrphanScenarios : OrphanScenarios<S3PostgresBackend>;
+
+public sealed class FolderMariaDbOrphanScenarios : OrphanScenarios<FolderMariaDbBackend>;

@@ -5,8 +5,8 @@ using Reclaim.Testing;
 namespace Reclaim.Engine.Tests.Scenarios;
 
 /// <summary>
-/// The retention and records policies end to end through the real command line, on a folder + SQLite and on
-/// S3 (s3rver) + PostgreSQL.
+/// The retention and records policies end to end through the real command line, on a folder + SQLite, on
+/// S3 (s3rver) + PostgreSQL and on a folder + MariaDB.
 /// </summary>
 public abstract class RetentionAndRecordsScenarios<TBackend> : IAsyncLifetime
     where TBackend : Backend, new()
@@ -41,7 +41,7 @@ public abstract class RetentionAndRecordsScenarios<TBackend> : IAsyncLifetime
     [Fact]
     public async Task Retention_RemovesOldGroups_ExceptThoseTheKeepQueryRendersTo()
     {
-        await _backend.ExecuteSqlAsync("CREATE TABLE clips (id TEXT PRIMARY KEY, status TEXT NOT NULL)");
+        await _backend.ExecuteSqlAsync($"CREATE TABLE clips (id {_backend.KeyText} PRIMARY KEY, status TEXT NOT NULL)");
         await _backend.ExecuteSqlAsync("INSERT INTO clips (id, status) VALUES ('c1', 'completed'), ('c2', 'failed'), ('c3', 'completed')");
         _backend.WriteConfig("""
               - name: expire-clips
@@ -70,7 +70,7 @@ public abstract class RetentionAndRecordsScenarios<TBackend> : IAsyncLifetime
     [Fact]
     public async Task Retention_EmptyKeepQuery_IsRefused_UnlessThePolicyOwnGuardsAllowIt()
     {
-        await _backend.ExecuteSqlAsync("CREATE TABLE jobs (id TEXT PRIMARY KEY, status TEXT NOT NULL)");
+        await _backend.ExecuteSqlAsync($"CREATE TABLE jobs (id {_backend.KeyText} PRIMARY KEY, status TEXT NOT NULL)");
         await _backend.ExecuteSqlAsync("INSERT INTO jobs (id, status) VALUES ('j1', 'finished')");
         string Policy(string guards) => $"""
               - name: temp-uploads
@@ -101,7 +101,7 @@ public abstract class RetentionAndRecordsScenarios<TBackend> : IAsyncLifetime
     [Fact]
     public async Task Retention_KeepRowAddedAfterThePlan_SavesItsGroup()
     {
-        await _backend.ExecuteSqlAsync("CREATE TABLE clips (id TEXT PRIMARY KEY, status TEXT NOT NULL)");
+        await _backend.ExecuteSqlAsync($"CREATE TABLE clips (id {_backend.KeyText} PRIMARY KEY, status TEXT NOT NULL)");
         await _backend.ExecuteSqlAsync("INSERT INTO clips (id, status) VALUES ('c1', 'completed')");
         _backend.WriteConfig("""
               - name: expire-clips
@@ -251,3 +251,5 @@ public abstract class RetentionAndRecordsScenarios<TBackend> : IAsyncLifetime
 public sealed class FolderSqliteRetentionAndRecordsScenarios : RetentionAndRecordsScenarios<FolderSqliteBackend>;
 
 public sealed class S3PostgresRetentionAndRecordsScenarios : RetentionAndRecordsScenarios<S3PostgresBackend>;
+
+public sealed class FolderMariaDbRetentionAndRecordsScenarios : RetentionAndRecordsScenarios<FolderMariaDbBackend>;

@@ -7,8 +7,8 @@ using Reclaim.Testing;
 namespace Reclaim.Engine.Tests.Support;
 
 /// <summary>
-/// A store and a catalog for end-to-end scenarios: the same scenarios run on a folder + SQLite and on S3
-/// (s3rver) + PostgreSQL.
+/// A store and a catalog for end-to-end scenarios: the same scenarios run on a folder + SQLite, on S3
+/// (s3rver) + PostgreSQL, and (orphans, retention and records) on a folder + MariaDB.
 /// </summary>
 public abstract class Backend : IAsyncLifetime
 {
@@ -41,6 +41,12 @@ public abstract class Backend : IAsyncLifetime
 
     /// <summary>Whether the catalog is PostgreSQL.</summary>
     public abstract bool IsPostgres { get; }
+
+    /// <summary>
+    /// The column type for a text key in test tables: <c>TEXT</c>, or on MySQL, which cannot index a <c>TEXT</c>
+    /// column without a prefix length, <c>VARCHAR(191)</c> (191 utf8mb4 characters fit InnoDB's 767-byte key prefix).
+    /// </summary>
+    public virtual string KeyText => "TEXT";
 
     /// <summary>The YAML of a <c>state:</c> section for this backend (PostgreSQL state for the S3 + PostgreSQL backend; empty for the default).</summary>
     public virtual string StateYaml => string.Empty;
@@ -251,6 +257,61 @@ public sealed class S3PostgresBackend : Backend
         await using var connection = new Npgsql.NpgsqlConnection(_database!.ConnectionString);
         await connection.OpenAsync();
         await using var command = new Npgsql.NpgsqlCommand(sql, connection);
+        return await ReadAllAsync(command);
+    }
+
+    /// <inheritdoc/>
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (_database is not null)
+        {
+            await _database.DisposeAsync();
+        }
+    }
+}
+
+/// <summary>A folder store and a MySQL catalog on MariaDB (the test script's server), reached through a <c>mysql://</c> URL.</summary>
+public sealed class FolderMariaDbBackend : Backend
+{
+    private MariaDbDatabase? _database;
+
+    /// <inheritdoc/>
+    protected override string StoreYaml => """
+          media:
+            type: filesystem
+            root: ./media
+        """;
+
+    /// <inheritdoc/>
+    protected override string CatalogYaml => $"""
+          app:
+            provider: mysql
+            connection: "{_database!.Url}"
+        """;
+
+    /// <inheritdoc/>
+    public override string KeyText => "VARCHAR(191)";
+
+    /// <inheritdoc/>
+    public override bool IsPostgres => false;
+
+    /// <inheritdoc/>
+    public override async Task InitializeAsync()
+    {
+        Directory.CreateDirectory(Path.Combine(Dir, "media"));
+        _database = await MariaDbDatabase.CreateAsync();
+    }
+
+    /// <inheritdoc/>
+    public override Task ExecuteSqlAsync(string sql) => _database!.ExecuteAsync(sql);
+
+    /// <inheritdoc/>
+    public override async Task<List<string?[]>> QueryAsync(string sql)
+    {
+        await using var connection = new MySqlConnector.MySqlConnection(_database!.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new MySqlConnector.MySqlCommand(sql, connection);
         return await ReadAllAsync(command);
     }
 
