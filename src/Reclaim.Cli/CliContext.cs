@@ -6,6 +6,7 @@ using Reclaim.Engine.Configuration;
 using Reclaim.Engine.Gate;
 using Reclaim.Engine.Planning;
 using Reclaim.Engine.Runtime;
+using Reclaim.Server;
 
 namespace Reclaim.Cli;
 
@@ -38,11 +39,7 @@ internal sealed record CliContext(string ConfigPath, bool Json, bool Verbose, Te
         if (Json && minimum < LogLevel.Warning)
         {
             // Long-running commands (the worker) log structured events: one JSON object a line, with the event name.
-            builder.AddJsonConsole(options =>
-            {
-                options.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
-                options.UseUtcTimestamp = true;
-            });
+            builder.AddEventJsonConsole(options => options.LogToStandardErrorThreshold = LogLevel.Trace);
         }
         else
         {

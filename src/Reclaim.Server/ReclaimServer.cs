@@ -88,7 +88,7 @@ public static class ReclaimServer
         builder.Logging.AddFilter("Quartz", LogLevel.Warning);
         if (settings.JsonLogs)
         {
-            builder.Logging.AddJsonConsole(o => o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ");
+            builder.Logging.AddEventJsonConsole();
         }
         else
         {
