@@ -2,7 +2,9 @@
 # Builds RugbyCodex-shaped sample data: seed 000's media_cleanup_jobs and a media_assets table in $DATABASE_URL,
 # and media folders in $BUCKET_NAME at $WASABI_ENDPOINT (for example s3rver from scripts/test-services.sh):
 #   orgs/rc/uploads/live-{1,2,3}/      referenced by media_assets: kept
-#   orgs/rc/uploads/deleted-{1,2}/     deleted videos with a cleanup job each: the worker removes them
+#   orgs/rc/uploads/deleted-{1,2}/     deleted videos with a cleanup job each (deleted-2's names its thumbnail.jpg):
+#                                      the worker removes each folder, and nothing else
+#   a cleanup job for live-2           its media_assets row still exists: never executed, fails "still referenced by"
 #   orgs/rc/uploads/deleted-10/        shares a name prefix with deleted-1: kept (prefixes end at '/')
 #   orgs/rc/uploads/lost-1/            no row and no job: the orphan audit finds it
 #   exports/report.csv                 outside orgs/: a malformed job names it and fails; it stays
@@ -25,7 +27,8 @@ SQL
 psql -v ON_ERROR_STOP=1 -q -v bucket="$BUCKET_NAME" "$DATABASE_URL" <<'SQL'
 INSERT INTO media_cleanup_jobs (media_asset_id, bucket, storage_path) VALUES
   (gen_random_uuid(), :'bucket', 'orgs/rc/uploads/deleted-1/raw/match.mp4'),
-  (gen_random_uuid(), :'bucket', 'orgs/rc/uploads/deleted-2/raw/match.mp4'),
+  (gen_random_uuid(), :'bucket', 'orgs/rc/uploads/deleted-2/thumbnail.jpg'),
+  (gen_random_uuid(), :'bucket', 'orgs/rc/uploads/live-2/raw/match.mp4'),
   (gen_random_uuid(), :'bucket', 'exports/report.csv');
 SQL
 python3 - <<'PY'
@@ -41,4 +44,4 @@ for asset in ["live-1", "live-2", "live-3", "deleted-1", "deleted-2", "deleted-1
         s3.put_object(Bucket=bucket, Key=folder + name, Body=f"sample {folder}{name}".encode())
 s3.put_object(Bucket=bucket, Key="exports/report.csv", Body=b"id,bytes\n")
 PY
-echo "sample data built: 3 live folders, 2 deletion requests (+1 malformed), 1 orphan folder in $BUCKET_NAME"
+echo "sample data built: 3 live folders, 2 deletion requests (+1 for a live asset, +1 malformed), 1 orphan folder in $BUCKET_NAME"

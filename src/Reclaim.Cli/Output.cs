@@ -214,7 +214,8 @@ internal sealed class Output(CliContext context)
 
         foreach (var (component, ok, detail) in results.Concat(entries.Select(e => (e.Component, e.Ok, e.Detail))))
         {
-            _console.MarkupLine($"{(ok ? "[green]ok[/]  " : "[red]fail[/]")} {Markup.Escape(component)}: {Markup.Escape(detail)}");
+            var verdict = !ok ? "[red]fail[/]" : detail.StartsWith("warning:", StringComparison.Ordinal) ? "[yellow]warn[/]" : "[green]ok[/]  ";
+            _console.MarkupLine($"{verdict} {Markup.Escape(component)}: {Markup.Escape(detail)}");
         }
     }
 

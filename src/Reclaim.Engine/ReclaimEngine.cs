@@ -472,7 +472,10 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
 
     /// <summary>Checks every store (a one-key listing) and catalog (a trivial query), and the state database.</summary>
     /// <param name="cancellationToken">Cancels the checks.</param>
-    /// <returns>One line per component: name, whether it is reachable, and the error when not.</returns>
+    /// <returns>
+    /// One line per component: name, whether it is reachable, and the error when not; and a line per queue policy with
+    /// neither <c>layout</c> nor <c>references</c>, reachable but with a detail starting <c>warning:</c>.
+    /// </returns>
     public async Task<IReadOnlyList<(string Component, bool Ok, string Detail)>> ValidateAsync(CancellationToken cancellationToken)
     {
         var results = new List<(string, bool, string)>();
@@ -505,6 +508,13 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
             {
                 results.Add(($"catalog {name}", false, e.Message));
             }
+        }
+
+        foreach (var policy in Config.Policies.Where(p => p.Type == "queue" && p.Layout is null && p.References is null))
+        {
+            results.Add(($"policy {policy.Name}", true,
+                $"warning: a queue with neither layout nor references empties the folder folder_depth ({policy.FolderDepth}) segments up from each path, " +
+                "whatever owns it, and executes requests for live records: add layout: (the group a request empties) and references: (what keeps it)"));
         }
 
         try

@@ -79,7 +79,7 @@ public sealed class DashboardBrowserTests
         host.StoreKeys().Should().BeEquivalentTo(before);
 
         // The queue panel: a request enqueued through the API is drained by the server's worker and the panel shows the queue.
-        using var enqueued = await host.As("operator").PostAsJsonAsync("api/v1/deletions", new { store = "media", keys = new[] { "uploads/a0/video.mp4" } });
+        using var enqueued = await host.As("operator").PostAsJsonAsync("api/v1/deletions", new { store = "media", keys = new[] { "uploads/gone0/video.mp4" } });
         enqueued.StatusCode.Should().Be(System.Net.HttpStatusCode.Accepted);
         var id = (await enqueued.Content.ReadFromJsonAsync<JsonObject>())!["ids"]![0]!.GetValue<long>();
         (await ServerHost.WaitForRequestAsync(host.As("viewer"), id))["status"]!.GetValue<string>().Should().Be("processed");

@@ -53,24 +53,39 @@ public sealed class QueueApiTests
     }
 
     [Fact]
-    public async Task Deletion_OfAReferencedFolder_IsExecutedAsRequestedAndRestorable()
+    public async Task Deletion_OfAReferencedFolder_KeepsItsObjects_AndRecordsThePolicyThatProtectsThem()
     {
-        // The queue executes explicit requests: the catalog's references are what the planned policies honour,
-        // so an application asking to remove a referenced folder gets it removed; quarantine keeps it restorable.
-        await using var host = await ServerHost.StartAsync();
-        using var operatorClient = host.As("operator");
+        // An admin may ask to delete anything, but what a policy on the store still references survives: each object
+        // is checked against the store's protections when the worker executes the request.
+        await using var host = await ServerHost.StartAsync(extraYaml: "own_queue:\n  retry_delay: 0s\n  max_attempts: 2\n");
         using var admin = host.As("admin");
         var before = host.StoreKeys();
 
-        var id = (await EnqueueAsync(operatorClient, new { store = "media", prefixes = new[] { "uploads/a3/" } })).Single();
-        (await ServerHost.WaitForRequestAsync(admin, id))["status"]!.GetValue<string>().Should().Be("processed");
+        var ids = await EnqueueAsync(admin, new { store = "media", keys = new[] { "uploads/a4/video.mp4" }, prefixes = new[] { "uploads/a3/", "uploads/gone0/" }, action = "delete" });
 
-        host.StoreKeys().Should().NotContain("uploads/a3/video.mp4").And.Contain(k => k.StartsWith(".reclaim-trash/", StringComparison.Ordinal));
-        var runs = (await admin.GetFromJsonAsync<JsonArray>("api/v1/runs"))!;
-        var queueRun = runs.First(r => r!["kind"]!.GetValue<string>() == "queue")!["id"]!.GetValue<string>();
-        using var restored = await admin.PostAsync($"api/v1/runs/{queueRun}/restore", null);
-        restored.StatusCode.Should().Be(HttpStatusCode.OK, await restored.Content.ReadAsStringAsync());
-        host.StoreKeys().Should().BeEquivalentTo(before);
+        var requests = new List<JsonObject>();
+        foreach (var id in ids)
+        {
+            requests.Add(await ServerHost.WaitForRequestAsync(admin, id));
+        }
+
+        requests[0]["status"]!.GetValue<string>().Should().Be("failed", requests[0].ToJsonString());
+        requests[0]["error"]!.GetValue<string>().Should().StartWith("still referenced by policy 'uploads' (references): a row of catalog 'app' renders to 'uploads/a4/'")
+            .And.Contain("gave up after 2 attempts");
+        requests[1]["error"]!.GetValue<string>().Should().StartWith("still referenced by policy 'uploads' (references)").And.Contain("'uploads/a3/'");
+        requests[2]["status"]!.GetValue<string>().Should().Be("processed", "gone0 is referenced by nothing");
+        host.StoreKeys().Should().BeEquivalentTo(before.Where(k => !k.StartsWith("uploads/gone0/", StringComparison.Ordinal)),
+            "the referenced objects survive an admin's delete request; the unreferenced folder goes");
+        var runs = (await admin.GetFromJsonAsync<JsonArray>("api/v1/runs"))!.Where(r => r!["kind"]!.GetValue<string>() == "queue").ToList();
+        var skipped = new List<JsonNode>();
+        foreach (var run in runs)
+        {
+            var actions = (await admin.GetFromJsonAsync<JsonArray>($"api/v1/runs/{run!["id"]!.GetValue<string>()}/actions"))!;
+            skipped.AddRange(actions.Where(a => a!["outcome"]!.GetValue<string>() == "skipped")!);
+        }
+
+        skipped.Select(a => a["key"]!.GetValue<string>()).Should().Contain(["uploads/a4/video.mp4", "uploads/a3/video.mp4"]);
+        skipped.Should().AllSatisfy(a => a["error"]!.GetValue<string>().Should().StartWith("protected by policy 'uploads' (references)"));
     }
 
     [Fact]

@@ -340,6 +340,49 @@ public sealed partial class Layout
         return values;
     }
 
+    /// <summary>
+    /// Whether the objects under a folder prefix may belong to more than one group of this layout: the prefix
+    /// matches the layout's leading segments and stops above a variable segment (<c>orgs/</c> or <c>orgs/1/uploads/</c>
+    /// for <c>orgs/{org}/uploads/{asset}/</c>; any matching folder for an object layout, whose objects are each a
+    /// group). A prefix at or inside one group (<c>orgs/1/uploads/2/raw/</c>), or one no key of the layout lies
+    /// under (<c>exports/</c>), spans no more than one.
+    /// </summary>
+    /// <param name="prefix">A folder prefix, ending in <c>/</c>.</param>
+    /// <returns><see langword="true"/> when two keys under the prefix can be in different groups.</returns>
+    /// <exception cref="ArgumentException"><paramref name="prefix"/> does not end in <c>/</c>.</exception>
+    public bool SpansGroups(string prefix)
+    {
+        if (prefix.Length == 0 || prefix[^1] != '/')
+        {
+            throw new ArgumentException($"'{prefix}' is not a folder prefix (ending in '/')", nameof(prefix));
+        }
+
+        var parts = prefix[..^1].Split('/');
+        for (var i = 0; i < _segments.Length; i++)
+        {
+            var segment = _segments[i];
+            if (segment.IsRest)
+            {
+                // The rest of the key is the group's: every object below is a group of its own.
+                return true;
+            }
+
+            if (i == parts.Length)
+            {
+                // The prefix stops here: several groups below it unless the rest of the template is all literal.
+                return _segments.Skip(i).Any(s => s.Variable is not null);
+            }
+
+            if (!segment.Matches(parts[i]))
+            {
+                return false;
+            }
+        }
+
+        // The prefix is as deep as the template or deeper: inside one folder group, or below any object key.
+        return false;
+    }
+
     /// <inheritdoc/>
     public override string ToString() => Template;
 

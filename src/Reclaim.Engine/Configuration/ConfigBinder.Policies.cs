@@ -20,7 +20,7 @@ internal sealed partial class ConfigBinder
         ["orphans"] = ["layout", "references", "min_age"],
         ["retention"] = ["layout", "max_age", "keep"],
         ["records"] = ["catalog", "query", "objects", "after", "scope"],
-        ["queue"] = ["catalog", "table", "target", "folder_depth", "require_prefix", "poll_interval", "lease", "max_attempts", "retry_delay", "concurrency", "batch_size"],
+        ["queue"] = ["catalog", "table", "target", "folder_depth", "require_prefix", "layout", "references", "poll_interval", "lease", "max_attempts", "retry_delay", "concurrency", "batch_size"],
     };
 
     /// <summary>The keys of <c>own_queue:</c>.</summary>
@@ -151,6 +151,18 @@ internal sealed partial class ConfigBinder
             CheckFolderPrefix(section, "require_prefix", requirePrefix);
         }
 
+        var layout = section.Value("layout") is null ? null : ReadLayout(section);
+        if (layout is { IsFolder: false } && target == "folder")
+        {
+            section.Error("layout", $"'{layout.Template}' names single objects, but target: folder empties a folder: end the layout in '/' (for example \"orgs/{{org}}/uploads/{{asset}}/\") or use target: key");
+        }
+
+        var references = ReadQuery(section, "references", catalogs, required: null);
+        if (section.Value("references") is not null && layout is null && section.Value("layout") is null)
+        {
+            section.Error("references", "needs a layout: the query's columns are named like the layout's variables, for example layout: \"orgs/{org}/uploads/{asset}/\"");
+        }
+
         var worker = ReadWorkerSettings(section);
         var catalog = ReadCatalogName(section, "catalog", catalogs);
         if (catalog is not null && catalogs.Configs.TryGetValue(catalog, out var queueCatalog) && queueCatalog.Provider == "mysql")
@@ -161,6 +173,8 @@ internal sealed partial class ConfigBinder
         return policy with
         {
             Catalog = catalog,
+            Layout = layout,
+            References = references,
             Table = table,
             Target = target,
             FolderDepth = (int)(depth ?? policy.FolderDepth),

@@ -166,6 +166,8 @@ public static class ConfigRedactor
                 json["table"] = policy.Table;
                 json["target"] = policy.Target;
                 json["folder_depth"] = policy.FolderDepth;
+                json["layout"] = policy.Layout?.Template;
+                json["references"] = Query(policy.References);
                 json["require_prefix"] = policy.RequirePrefix;
                 break;
         }

@@ -138,10 +138,10 @@ public sealed record PolicyConfig
     /// <summary>The store's name.</summary>
     public required string Store { get; init; }
 
-    /// <summary>orphans, retention: the parsed layout.</summary>
+    /// <summary>orphans, retention, queue (optional): the parsed layout; a queue's <c>target: folder</c> request empties the layout group holding its path.</summary>
     public Layout? Layout { get; init; }
 
-    /// <summary>orphans: the references query.</summary>
+    /// <summary>orphans; queue (optional): the references query (a queue request whose group a row renders to waits, then fails).</summary>
     public QueryConfig? References { get; init; }
 
     /// <summary>retention: the keep query.</summary>
@@ -180,7 +180,7 @@ public sealed record PolicyConfig
     /// <summary>queue: <c>key</c> or <c>folder</c>.</summary>
     public string? Target { get; init; }
 
-    /// <summary>queue: segments dropped from the request's path to get the folder.</summary>
+    /// <summary>queue: segments dropped from the request's path to get the folder, when the policy has no <see cref="Layout"/> (kept for compatibility).</summary>
     public int FolderDepth { get; init; } = 2;
 
     /// <summary>queue: the prefix every request must be inside.</summary>

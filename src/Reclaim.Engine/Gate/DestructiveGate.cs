@@ -179,18 +179,38 @@ public sealed class DestructiveGate(IStateStore state, TimeProvider timeProvider
 
     private async Task ActOnRequestedAsync(GateRun run, RequestedRemoval removal, List<StoredObject> batch, GateTotals totals, CancellationToken cancellationToken)
     {
+        // The store's protections, asked for this sub-batch just before its intent is recorded (docs/safety.md).
+        var protectedNow = removal.Protections is { IsEmpty: false } protections
+            ? await protections.FindAsync([.. batch.Select(o => o.Key)], cancellationToken)
+            : null;
         var now = timeProvider.GetUtcNow();
-        var actions = batch.Select(o => new ActionRecord(0, run.RunId, removal.Policy, removal.Store.Name, removal.Action, o.Key, o.Size, removal.GroupKey,
-            removal.Reason, Evidence(o), removal.Action == ActionKind.Quarantine ? TrashKey(removal.TrashPrefix, run.RunId, o.Key) : null,
-            ActionOutcome.Pending, null, now)).ToList();
+        var actions = batch.Select(o => protectedNow?.GetValueOrDefault(o.Key) is { } by
+            ? new ActionRecord(0, run.RunId, removal.Policy, removal.Store.Name, removal.Action, o.Key, o.Size, removal.GroupKey,
+                $"{removal.Reason}; skipped: {by.Reason}", Evidence(o), null, ActionOutcome.Skipped, by.Reason, now)
+            : new ActionRecord(0, run.RunId, removal.Policy, removal.Store.Name, removal.Action, o.Key, o.Size, removal.GroupKey,
+                removal.Reason, Evidence(o), removal.Action == ActionKind.Quarantine ? TrashKey(removal.TrashPrefix, run.RunId, o.Key) : null,
+                ActionOutcome.Pending, null, now)).ToList();
+        foreach (var (key, by) in protectedNow ?? new Dictionary<string, ProtectedBy>())
+        {
+            totals.ObjectsSkipped++;
+            totals.ObjectsProtected++;
+            if (totals.SampleProtected.Count < 10)
+            {
+                totals.SampleProtected.Add((key, by));
+            }
+
+            Log.GroupSkipped(logger, run.RunId, key, by.Reason);
+        }
+
         if (run.DryRun)
         {
-            totals.ObjectsDone += actions.Count;
-            totals.BytesDone += actions.Sum(a => a.Size);
+            var acting = actions.Where(a => a.Outcome == ActionOutcome.Pending).ToList();
+            totals.ObjectsDone += acting.Count;
+            totals.BytesDone += acting.Sum(a => a.Size);
             return;
         }
 
-        var recorded = await state.RecordIntentAsync(actions, cancellationToken);
+        var recorded = (await state.RecordIntentAsync(actions, cancellationToken)).Where(a => a.Outcome == ActionOutcome.Pending).ToList();
         var outcomes = removal.Action == ActionKind.Delete
             ? await DeleteAsync(run, removal.Store, recorded, totals, cancellationToken)
             : await MoveAsync(run, removal.Store, recorded, toTrash: true, totals, cancellationToken);

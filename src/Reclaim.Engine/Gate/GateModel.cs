@@ -41,6 +41,11 @@ public sealed record GroupRemoval(
 /// <param name="Prefixes">Folders to empty, each ending in <c>/</c>, never empty: every object listed under it just before acting.</param>
 /// <param name="GroupKey">What the request is about (a request id, a row id), recorded with each action.</param>
 /// <param name="Reason">Why, in words (recorded with each action).</param>
+/// <param name="Protections">
+/// The store's protections (<see cref="StoreProtections"/>), asked for each sub-batch immediately before its intent
+/// is recorded: a protected object is recorded as skipped with the policy that protects it and is not touched.
+/// <see langword="null"/> when nothing protects the store.
+/// </param>
 public sealed record RequestedRemoval(
     string Policy,
     IObjectStore Store,
@@ -49,7 +54,8 @@ public sealed record RequestedRemoval(
     IReadOnlyList<string> Keys,
     IReadOnlyList<string> Prefixes,
     string GroupKey,
-    string Reason);
+    string Reason,
+    StoreProtections? Protections = null);
 
 /// <summary>What the gate did, added up. Objects and bytes are counts, 0 or more.</summary>
 public sealed class GateTotals
@@ -66,6 +72,12 @@ public sealed class GateTotals
     /// <summary>Groups skipped whole (referenced now, or a young object now).</summary>
     public long GroupsSkipped { get; set; }
 
+    /// <summary>Of <see cref="ObjectsSkipped"/>, objects of an explicit removal a store protection kept (<see cref="RequestedRemoval.Protections"/>).</summary>
+    public long ObjectsProtected { get; set; }
+
+    /// <summary>Up to 10 protected objects and what protects each.</summary>
+    public List<(string Key, ProtectedBy By)> SampleProtected { get; } = [];
+
     /// <summary>Objects the store failed on.</summary>
     public long ObjectsFailed { get; set; }
 
@@ -81,11 +93,20 @@ public sealed class GateTotals
         ObjectsSkipped += other.ObjectsSkipped;
         GroupsSkipped += other.GroupsSkipped;
         ObjectsFailed += other.ObjectsFailed;
+        ObjectsProtected += other.ObjectsProtected;
         foreach (var error in other.SampleErrors)
         {
             if (SampleErrors.Count < 10)
             {
                 SampleErrors.Add(error);
+            }
+        }
+
+        foreach (var kept in other.SampleProtected)
+        {
+            if (SampleProtected.Count < 10)
+            {
+                SampleProtected.Add(kept);
             }
         }
     }

@@ -44,6 +44,9 @@ internal abstract class QueueSource(string name, QueueSettings settings) : IAsyn
 
     public QueueSettings Settings { get; } = settings;
 
+    /// <summary>The <c>queue</c> policy whose table this is, or <see langword="null"/> for the own queue.</summary>
+    public virtual PolicyConfig? Policy => null;
+
     /// <summary>Claims up to <paramref name="limit"/> pending requests oldest first, skipping those leased by others; resolves each.</summary>
     public abstract Task<List<ClaimedRequest>> ClaimAsync(IQueueState state, string worker, DateTimeOffset now, int limit, CancellationToken cancellationToken);
 
@@ -99,6 +102,8 @@ internal abstract class QueueSource(string name, QueueSettings settings) : IAsyn
 internal sealed class AppQueueSource(PolicyConfig policy, ReclaimConfig config) : QueueSource(policy.Name, QueueSettings.Of(policy))
 {
     private readonly AppQueueTable _table = new(config.Catalogs[policy.Catalog!], policy.Table!);
+
+    public override PolicyConfig Policy => policy;
 
     public override async Task<List<ClaimedRequest>> ClaimAsync(IQueueState state, string worker, DateTimeOffset now, int limit, CancellationToken cancellationToken)
     {
@@ -171,7 +176,7 @@ internal sealed class AppQueueSource(PolicyConfig policy, ReclaimConfig config) 
     private ClaimedRequest Resolve(AppQueueRow row, QueueLease lease)
     {
         var path = row.Path ?? string.Empty;
-        var problem = QueueTarget.TryResolve(row.Path, policy.Target == "folder", policy.FolderDepth, policy.RequirePrefix, out var target);
+        var problem = QueueTarget.TryResolve(row.Path, policy.Target == "folder", policy.FolderDepth, policy.RequirePrefix, out var target, policy.Layout);
         var store = problem is null ? Route(row.Bucket, out problem) : null;
         return new ClaimedRequest(row.Id, lease.Attempts, lease.LastError, store, target, policy.Action, problem, path);
     }

@@ -1,4 +1,5 @@
 using System.Text;
+using Reclaim.Core.Layouts;
 using Reclaim.Core.Storage;
 
 namespace Reclaim.Engine.Queue;
@@ -6,7 +7,11 @@ namespace Reclaim.Engine.Queue;
 /// <summary>What one request removes: a single key or a folder prefix (ending in <c>/</c>), never both.</summary>
 /// <param name="Key">The object, or <see langword="null"/>.</param>
 /// <param name="Prefix">The folder, or <see langword="null"/>.</param>
-public readonly record struct QueueTarget(string? Key, string? Prefix)
+/// <param name="Group">
+/// The layout group the request is about (a folder ending in <c>/</c>, or the key itself for an object layout), when
+/// the policy has a layout; its <c>references</c> are looked up for this group. <see langword="null"/> otherwise.
+/// </param>
+public readonly record struct QueueTarget(string? Key, string? Prefix, string? Group = null)
 {
     /// <summary>The key or the prefix, for logs and errors.</summary>
     public string Text => Key ?? Prefix ?? string.Empty;
@@ -20,8 +25,13 @@ public readonly record struct QueueTarget(string? Key, string? Prefix)
     /// <param name="folderDepth">Segments dropped from the path for a folder target (1 or more): <c>orgs/1/uploads/2/raw/a.mp4</c> with 2 is <c>orgs/1/uploads/2/</c>.</param>
     /// <param name="requirePrefix">The folder every target must lie inside (ending in <c>/</c>), or <see langword="null"/>.</param>
     /// <param name="target">The target when valid.</param>
+    /// <param name="layout">
+    /// The policy's layout, or <see langword="null"/>. With a layout, <paramref name="folderDepth"/> is not used: a folder
+    /// target is the layout group holding the path (never a shallower prefix), a key target must be a key of the
+    /// layout, and a path the layout does not match is rejected.
+    /// </param>
     /// <returns>The reason the request is rejected, or <see langword="null"/> when <paramref name="target"/> is set.</returns>
-    public static string? TryResolve(string? path, bool folder, int folderDepth, string? requirePrefix, out QueueTarget target)
+    public static string? TryResolve(string? path, bool folder, int folderDepth, string? requirePrefix, out QueueTarget target, Layout? layout = null)
     {
         target = default;
         var shown = Shown(path);
@@ -33,6 +43,11 @@ public readonly record struct QueueTarget(string? Key, string? Prefix)
         if (requirePrefix is { Length: > 0 } && !path.StartsWith(requirePrefix, StringComparison.Ordinal))
         {
             return $"rejected: the path {shown} is outside require_prefix '{requirePrefix}'; nothing was deleted";
+        }
+
+        if (layout is not null)
+        {
+            return ResolveByLayout(path, shown, folder, requirePrefix, layout, out target);
         }
 
         if (!folder)
@@ -70,6 +85,31 @@ public readonly record struct QueueTarget(string? Key, string? Prefix)
         }
 
         target = new QueueTarget(null, prefix);
+        return null;
+    }
+
+    private static string? ResolveByLayout(string path, string shown, bool folder, string? requirePrefix, Layout layout, out QueueTarget target)
+    {
+        target = default;
+        if (!folder && path[^1] == '/')
+        {
+            return $"rejected: the path {shown} names a folder, but the policy's target is key; nothing was deleted";
+        }
+
+        // A folder layout's group is the folder holding the path (or the path, when it names that folder); an
+        // object layout's group is the key itself.
+        var group = layout.MatchGroup(path);
+        if (group is null)
+        {
+            return $"rejected: the path {shown} does not match the policy's layout '{layout.Template}', so no group holds it; nothing was deleted";
+        }
+
+        if (requirePrefix is { Length: > 0 } && !(group.StartsWith(requirePrefix, StringComparison.Ordinal) && group.Length > requirePrefix.Length))
+        {
+            return $"rejected: the path {shown} is in the group '{Shorten(ObjectKey.Printable(group))}', which is not inside require_prefix '{requirePrefix}'; nothing was deleted";
+        }
+
+        target = folder ? new QueueTarget(null, group, group) : new QueueTarget(path, null, group);
         return null;
     }
 

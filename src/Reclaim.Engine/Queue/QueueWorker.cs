@@ -44,6 +44,15 @@ public sealed class WorkerTotals
 /// <param name="message">The first failures.</param>
 internal sealed class QueueAttemptException(string message) : Exception(message);
 
+/// <summary>
+/// What the request would remove is still referenced: its group by the queue policy's own <c>references</c> (nothing
+/// was executed), or some objects by the store's protections (those were kept). Retried with backoff, since the
+/// application may delete the row just after inserting the request; after the last attempt the request's error is
+/// this message, which starts with <c>still referenced by</c>.
+/// </summary>
+/// <param name="message">Who references what.</param>
+internal sealed class StillReferencedException(string message) : Exception(message);
+
 /// <summary>The request has used its attempts; the message is the last attempt's error.</summary>
 /// <param name="message">The last error.</param>
 internal sealed class AttemptsExhaustedException(string message) : Exception(message);
@@ -213,9 +222,15 @@ internal sealed class QueueWorker(Workspace workspace, IQueueState queueState, I
         }
 
         Log.CleanupStart(_logger, source.Name, request.Id, shown, request.Store!);
-        var removal = new RequestedRemoval(source.Name, workspace.Store(request.Store!), request.Action, workspace.Config.Trash.Prefix,
+        var config = workspace.Config;
+        var protections = StoreProtections.Of(config, request.Store!, workspace.Catalog);
+        // A queue policy's own references are asked about the request's whole group before anything is listed.
+        var ownReferences = source.Policy is { } policy && request.Target.Group is not null
+            ? StoreProtections.Of(config, policy.Store, workspace.Catalog).Only(policy.Name)
+            : null;
+        var removal = new RequestedRemoval(source.Name, workspace.Store(request.Store!), request.Action, config.Trash.Prefix,
             request.Target.Key is { } key ? [key] : [], request.Target.Prefix is { } prefix ? [prefix] : [],
-            $"{source.Name}:{request.Id}", $"deletion request {request.Id} of queue {source.Name}: {ObjectKeyText(request.Path)}");
+            $"{source.Name}:{request.Id}", $"deletion request {request.Id} of queue {source.Name}: {ObjectKeyText(request.Path)}", protections);
         var attempts = request.Attempts;
         var lastError = request.LastError ?? "failed";
         var done = new GateTotals();
@@ -247,11 +262,23 @@ internal sealed class QueueWorker(Workspace workspace, IQueueState queueState, I
                     throw new AttemptsExhaustedException(lastError);
                 }
 
+                if (ownReferences is { IsEmpty: false } && (await ownReferences.FindAsync([request.Target.Group!], token)).Values.FirstOrDefault() is { } referenced)
+                {
+                    throw new StillReferencedException($"still referenced by {referenced.Source}; nothing was deleted");
+                }
+
                 var part = await gate.RemoveRequestedAsync(gateRun, removal, token);
                 done.Add(part);
                 if (part.ObjectsFailed > 0)
                 {
                     throw new QueueAttemptException($"{part.ObjectsFailed} objects failed: {string.Join("; ", part.SampleErrors.Take(3))}");
+                }
+
+                if (part.ObjectsProtected > 0)
+                {
+                    var (first, by) = part.SampleProtected[0];
+                    throw new StillReferencedException(string.Create(CultureInfo.InvariantCulture,
+                        $"still referenced by {by.Source}: {part.ObjectsProtected} objects kept (first '{Core.Storage.ObjectKey.Printable(first)}'), {part.ObjectsDone} removed"));
                 }
             }, CancellationToken.None);
         }
@@ -265,6 +292,11 @@ internal sealed class QueueWorker(Workspace workspace, IQueueState queueState, I
             if (e is not AttemptsExhaustedException)
             {
                 attempts = await queueState.RecordAttemptAsync(source.Name, request.Id, e.Message, CancellationToken.None);
+            }
+
+            if (e is StillReferencedException)
+            {
+                return await FailAsync(source, request, string.Create(CultureInfo.InvariantCulture, $"{e.Message} (gave up after {attempts} attempts)"), attempts, final: true, done.ObjectsDone, done.BytesDone, clock);
             }
 
             return await FailAsync(source, request, $"failed after {attempts} attempts: {e.Message}", attempts, final: true, done.ObjectsDone, done.BytesDone, clock);

@@ -133,6 +133,34 @@ public sealed class LayoutTests
         layout.Should().BeNull();
         error.Should().Contain(reason);
     }
+
+    [Theory]
+    [InlineData("orgs/{org}/uploads/{asset}/", "orgs/", true)]
+    [InlineData("orgs/{org}/uploads/{asset}/", "orgs/1/", true)]
+    [InlineData("orgs/{org}/uploads/{asset}/", "orgs/1/uploads/", true)]
+    [InlineData("orgs/{org}/uploads/{asset}/", "orgs/1/uploads/2/", false)]
+    [InlineData("orgs/{org}/uploads/{asset}/", "orgs/1/uploads/2/raw/", false)]
+    [InlineData("orgs/{org}/uploads/{asset}/", "exports/", false)]
+    [InlineData("orgs/{org}/uploads/{asset}/", "orgs/1/exports/", false)]
+    [InlineData("uploads/{id}/media/", "uploads/5/", false)]
+    [InlineData("clips/{clip...}", "clips/", true)]
+    [InlineData("clips/{clip...}", "clips/a/b/", true)]
+    [InlineData("clips/{clip...}", "other/", false)]
+    [InlineData("uploads/audio/{name}", "uploads/audio/", true)]
+    [InlineData("uploads/audio/{name}", "uploads/audio/x/", false)]
+    [InlineData("uploads/{folder}/{file}", "uploads/", true)]
+    public void SpansGroups_SaysWhetherAPrefixMayHoldSeveralGroups(string template, string prefix, bool spans)
+    {
+        Layout.Parse(template).SpansGroups(prefix).Should().Be(spans);
+    }
+
+    [Fact]
+    public void SpansGroups_NotAFolderPrefix_Throws()
+    {
+        var act = () => Folder.SpansGroups("orgs/1");
+
+        act.Should().Throw<ArgumentException>();
+    }
 }
 
 public sealed class LayoutFingerprintTests

@@ -262,6 +262,108 @@ public abstract class QueueScenarios<TBackend> : IAsyncLifetime
         own.Stderr.Should().Contain("needs no trigger");
     }
 
+    /// <summary>
+    /// The cleanup policy with a layout (and, unless <paramref name="references"/> is null, references into a
+    /// <c>media_assets</c> table created here) instead of <c>folder_depth</c> arithmetic.
+    /// </summary>
+    protected async Task ConfigureLayoutAsync(string? references = "SELECT org_id AS org, id AS asset FROM media_assets", string settings = "")
+    {
+        await Backend.ExecuteSqlAsync("CREATE TABLE IF NOT EXISTS media_assets (id TEXT PRIMARY KEY, org_id TEXT NOT NULL)");
+        var yaml = "    layout: \"orgs/{org}/uploads/{asset}/\"\n" + (references is null ? string.Empty : $"    references:\n      catalog: app\n      query: \"{references}\"\n") + settings;
+        Configure(yaml);
+    }
+
+    [Fact]
+    public async Task Worker_ThumbnailRequestUnderALayout_EmptiesOnlyThatAssetsFolder()
+    {
+        await ConfigureLayoutAsync();
+        // Three assets of one org; the requests name a file at the folder's top and one three levels down.
+        var neighbours = new[] { "orgs/o1/uploads/a80/keep.mp4", "orgs/o1/uploads/a8.mp4", "orgs/o1/keep.bin" };
+        await PutAllAsync([.. FolderObjects(1), .. FolderObjects(8), .. FolderObjects(15), .. neighbours]);
+        var ids = await InsertAsync([($"{Folder(8)}thumbnail.jpg", null), ($"{Folder(15)}streaming/seg_003.ts", null)]);
+
+        var result = await WorkerAsync();
+
+        result.ExitCode.Should().Be(0, result.ToString());
+        var rows = await RowsAsync();
+        ids.Should().AllSatisfy(id => rows[id].Should().Be((true, (string?)null)));
+        (await Backend.KeysAsync()).Should().BeEquivalentTo([.. FolderObjects(1), .. neighbours],
+            "each request empties its asset's layout group, never the org's uploads/ folder two segments up");
+    }
+
+    [Fact]
+    public async Task Worker_RequestForAnAssetStillReferenced_IsNotExecuted_AndFailsStillReferencedAfterMaxAttempts()
+    {
+        await ConfigureLayoutAsync();
+        await Backend.ExecuteSqlAsync("INSERT INTO media_assets (id, org_id) VALUES ('a1', 'o1')");
+        await PutAllAsync([.. FolderObjects(1), .. FolderObjects(8)]);
+        var ids = await InsertAsync([($"{Folder(1)}raw/match.mp4", null), ($"{Folder(8)}raw/match.mp4", null)]);
+
+        var result = await WorkerAsync();
+
+        result.ExitCode.Should().Be(ExitCodesPartiallyFailed, result.ToString());
+        var rows = await RowsAsync();
+        rows[ids[0]].Processed.Should().BeTrue();
+        rows[ids[0]].Error.Should().StartWith("still referenced by policy 'cleanup' (references)")
+            .And.Contain("renders to 'orgs/o1/uploads/a1/'").And.Contain("nothing was deleted").And.Contain("after 3 attempts");
+        rows[ids[1]].Should().Be((true, (string?)null), "a8 has no media_assets row");
+        (await Backend.KeysAsync()).Should().BeEquivalentTo(FolderObjects(1));
+        var actions = await StateRowsAsync("SELECT key FROM reclaim_actions WHERE group_key = 'cleanup:" + ids[0] + "'");
+        actions.Should().BeEmpty("a request whose group is referenced is not executed: nothing is listed, recorded or touched");
+    }
+
+    [Fact]
+    public async Task Worker_PathsTheLayoutDoesNotMatch_AreRejectedWithAClearError()
+    {
+        await ConfigureLayoutAsync();
+        var objects = new[] { "orgs/o1/a.mp4", "orgs/o1/uploads/a1.mp4", "orgs/o1/thumbs/a1/x.jpg", "orgs/o1/uploads/a2/raw/v.mp4" };
+        await PutAllAsync(objects);
+        var ids = await InsertAsync([("orgs/o1/a.mp4", null), ("orgs/o1/uploads/a1.mp4", null), ("orgs/o1/thumbs/a1/x.jpg", null), ("orgs/o1/uploads/", null)]);
+
+        var result = await WorkerAsync();
+
+        result.ExitCode.Should().Be(ExitCodesPartiallyFailed, result.ToString());
+        var rows = await RowsAsync();
+        ids.Should().AllSatisfy(id => rows[id].Error.Should().Contain("does not match the policy's layout 'orgs/{org}/uploads/{asset}/'").And.Contain("nothing was deleted"));
+        (await Backend.KeysAsync()).Should().BeEquivalentTo(objects);
+    }
+
+    [Fact]
+    public async Task Validate_QueueWithNeitherLayoutNorReferences_Warns()
+    {
+        var bare = await Backend.CliAsync(_clock, "validate");
+        await ConfigureLayoutAsync();
+        var withLayout = await Backend.CliAsync(_clock, "validate");
+
+        bare.ExitCode.Should().Be(0, bare.ToString());
+        bare.Json.EnumerateArray().Should().Contain(c => c.GetProperty("component").GetString() == "policy cleanup"
+            && c.GetProperty("detail").GetString()!.StartsWith("warning: a queue with neither layout nor references", StringComparison.Ordinal));
+        withLayout.ExitCode.Should().Be(0, withLayout.ToString());
+        withLayout.Stdout.Should().NotContain("warning");
+    }
+
+    /// <summary>Rows of Reclaim's state database (SQLite next to the config, or the PostgreSQL state).</summary>
+    protected async Task<List<string?[]>> StateRowsAsync(string sql)
+    {
+        if (Backend.IsPostgres)
+        {
+            return await Backend.QueryAsync(sql);
+        }
+
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(Backend.Dir, ".reclaim", "state.db")};Pooling=false");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        var rows = new List<string?[]>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            rows.Add([.. Enumerable.Range(0, reader.FieldCount).Select(i => reader.IsDBNull(i) ? null : Convert.ToString(reader.GetValue(i), CultureInfo.InvariantCulture))]);
+        }
+
+        return rows;
+    }
+
     /// <summary>Polls until a request is processed; false when <paramref name="within"/> passes first.</summary>
     protected async Task<bool> ProcessedWithinAsync(string id, TimeSpan within)
     {
@@ -397,6 +499,25 @@ public sealed class S3PostgresQueueScenarios : QueueScenarios<S3PostgresBackend>
             r[4].Should().Be(r[2]);
         });
         perRequest.Sum(r => int.Parse(r[2]!, CultureInfo.InvariantCulture)).Should().Be(targets.Count);
+    }
+
+    [Fact]
+    public async Task Worker_ReferenceDeletedJustAfterTheRequest_IsExecutedOnARetry()
+    {
+        // The references query sees the asset's row the first time it runs, and never again (as when the application
+        // inserts the job and deletes the media_assets row a moment later).
+        await Backend.ExecuteSqlAsync("CREATE SEQUENCE reference_reads");
+        await ConfigureLayoutAsync("SELECT org_id AS org, id AS asset FROM media_assets WHERE nextval('reference_reads') = 1");
+        await Backend.ExecuteSqlAsync("INSERT INTO media_assets (id, org_id) VALUES ('a1', 'o1')");
+        await PutAllAsync(FolderObjects(1));
+        var ids = await InsertAsync([($"{Folder(1)}raw/match.mp4", null)]);
+
+        var result = await WorkerAsync();
+
+        result.ExitCode.Should().Be(0, result.ToString());
+        (await RowsAsync())[ids[0]].Should().Be((true, (string?)null));
+        (await Backend.KeysAsync()).Should().BeEmpty();
+        (await Backend.QueryAsync("SELECT last_value FROM reference_reads"))[0][0].Should().NotBe("1", "the first look found the row; a retry looked again");
     }
 
     private const string ListenerBackends = "SELECT pid FROM pg_stat_activity WHERE application_name = 'reclaim queue listener' AND datname = current_database()";

@@ -1,0 +1,222 @@
+using Reclaim.Core.Catalogs;
+using Reclaim.Core.Layouts;
+using Reclaim.Core.Storage;
+using Reclaim.Engine.Configuration;
+
+namespace Reclaim.Engine.Gate;
+
+/// <summary>One query that protects objects of a store: a policy's references or keep rows, rendered by its layout.</summary>
+/// <param name="Policy">The policy's name.</param>
+/// <param name="Kind"><c>references</c> (an <c>orphans</c> or <c>queue</c> policy) or <c>keep</c> (a <c>retention</c> policy).</param>
+/// <param name="Layout">The policy's layout: maps an object's key to its group and renders the query's rows.</param>
+/// <param name="Catalog">The catalog's name.</param>
+/// <param name="Query">The SELECT, whose columns are named like <paramref name="Layout"/>'s variables.</param>
+public sealed record StoreProtection(string Policy, string Kind, Layout Layout, string Catalog, string Query);
+
+/// <summary>Why an object must not be removed: a row of a protecting query renders to its group.</summary>
+/// <param name="Policy">The protecting policy.</param>
+/// <param name="Kind"><c>references</c> or <c>keep</c>.</param>
+/// <param name="Catalog">The catalog the row is in.</param>
+/// <param name="Group">The object's group under that policy's layout (a folder ending in <c>/</c>, or the key itself).</param>
+public sealed record ProtectedBy(string Policy, string Kind, string Catalog, string Group)
+{
+    /// <summary>Who protects it: <c>policy 'P' (references): a row of catalog 'C' renders to 'G'</c>.</summary>
+    public string Source => $"policy '{Policy}' ({Kind}): a row of catalog '{Catalog}' renders to '{ObjectKey.Printable(Group)}'";
+
+    /// <summary>The reason as recorded with a skipped action: <c>protected by </c> and <see cref="Source"/>.</summary>
+    public string Reason => $"protected by {Source}";
+}
+
+/// <summary>
+/// The rows a <c>records</c> policy is removing objects for. A records row is itself usually one of the rows its
+/// store's references render from (an <c>orphans</c> policy names every live row), and a references query returns
+/// only the layout's columns, so a row cannot be told apart from another that renders to the same group: the check
+/// counts instead. A group is protected when more rows of a protecting query render to it than rows being removed
+/// (still selected by the records query at this moment) name an object in it.
+/// </summary>
+public sealed class DeletingRows
+{
+    private readonly IReadOnlyList<(IReadOnlyList<string> Keys, IReadOnlyList<string> Prefixes)> _rows;
+    private readonly Func<int, CancellationToken, Task<bool>> _stillSelected;
+    private readonly Dictionary<int, bool> _selected = [];
+
+    /// <summary>Creates the set.</summary>
+    /// <param name="rows">Each row's objects: keys, and folder prefixes ending in <c>/</c>.</param>
+    /// <param name="stillSelected">Whether the row at an index is still selected by the policy's query now (asked at most once per row).</param>
+    public DeletingRows(IReadOnlyList<(IReadOnlyList<string> Keys, IReadOnlyList<string> Prefixes)> rows, Func<int, CancellationToken, Task<bool>> stillSelected)
+    {
+        _rows = rows;
+        _stillSelected = stillSelected;
+    }
+
+    /// <summary>Rows still selected now that name an object in <paramref name="group"/> of <paramref name="layout"/>.</summary>
+    internal async Task<int> CountNamingAsync(Layout layout, string group, CancellationToken cancellationToken)
+    {
+        var count = 0;
+        for (var i = 0; i < _rows.Count; i++)
+        {
+            var (keys, prefixes) = _rows[i];
+            var names = keys.Any(k => string.Equals(layout.MatchGroup(k), group, StringComparison.Ordinal))
+                || prefixes.Any(p => ObjectKey.IsUnder(group, p) || (layout.IsFolder && ObjectKey.IsUnder(p, group)));
+            if (!names)
+            {
+                continue;
+            }
+
+            if (!_selected.TryGetValue(i, out var selected))
+            {
+                _selected[i] = selected = await _stillSelected(i, cancellationToken);
+            }
+
+            count += selected ? 1 : 0;
+        }
+
+        return count;
+    }
+}
+
+/// <summary>
+/// The protections of one store: every references and keep query of the policies on it (an <c>orphans</c> policy's
+/// <c>references</c>, a <c>retention</c> policy's <c>keep</c>, a <c>queue</c> policy's <c>references</c>). The gate asks
+/// it, for each sub-batch of an explicit removal (a deletion request, a records row), immediately before recording
+/// intent, which of the objects a row still protects: each key is mapped to its group by each policy's layout, and
+/// the query is re-run for just those groups (<see cref="ICatalog.FindAsync"/>). A key a layout does not match is
+/// not protected by that policy.
+/// </summary>
+/// <remarks>
+/// This is SAFETY's first invariant for the explicit paths (docs/safety.md, "Explicit removals"): referenced means
+/// untouchable, whoever asks. A catalog that cannot be read throws: the caller treats the sub-batch as failed and
+/// touches nothing, never "nothing protected".
+/// </remarks>
+public sealed class StoreProtections
+{
+    /// <summary>Groups looked up by one catalog query: 200 (small enough for SQLite's expression depth limit of 1000 with two-variable layouts).</summary>
+    public const int MaxGroupsPerQuery = 200;
+
+    private readonly Func<string, ICatalog> _catalogs;
+    private readonly DeletingRows? _deleting;
+
+    private StoreProtections(string store, IReadOnlyList<StoreProtection> entries, Func<string, ICatalog> catalogs, DeletingRows? deleting)
+    {
+        Store = store;
+        Entries = entries;
+        _catalogs = catalogs;
+        _deleting = deleting;
+    }
+
+    /// <summary>The store's name.</summary>
+    public string Store { get; }
+
+    /// <summary>The protecting queries, in config order.</summary>
+    public IReadOnlyList<StoreProtection> Entries { get; }
+
+    /// <summary>Whether nothing protects the store's objects (no policy on it has a references or keep query).</summary>
+    public bool IsEmpty => Entries.Count == 0;
+
+    /// <summary>The protections of <paramref name="store"/> under <paramref name="config"/>.</summary>
+    /// <param name="config">The config.</param>
+    /// <param name="store">A store's name.</param>
+    /// <param name="catalogs">Opens a catalog by name (the workspace's).</param>
+    /// <returns>The protections; empty when no policy on the store has a query.</returns>
+    public static StoreProtections Of(ReclaimConfig config, string store, Func<string, ICatalog> catalogs)
+    {
+        var entries = new List<StoreProtection>();
+        foreach (var policy in config.Policies.Where(p => string.Equals(p.Store, store, StringComparison.Ordinal) && p.Layout is not null))
+        {
+            var (kind, query) = policy.Type switch
+            {
+                "orphans" or "queue" => ("references", policy.References),
+                "retention" => ("keep", policy.Keep),
+                _ => (string.Empty, null),
+            };
+            if (query is not null)
+            {
+                entries.Add(new StoreProtection(policy.Name, kind, policy.Layout!, query.Catalog, query.Query));
+            }
+        }
+
+        return new StoreProtections(store, entries, catalogs, null);
+    }
+
+    /// <summary>Only the protection of one policy (a queue policy's own <c>references</c>, checked before a request runs).</summary>
+    /// <param name="policy">The policy's name.</param>
+    /// <returns>The protections of that policy alone (empty when it has none).</returns>
+    public StoreProtections Only(string policy) =>
+        new(Store, [.. Entries.Where(e => string.Equals(e.Policy, policy, StringComparison.Ordinal))], _catalogs, _deleting);
+
+    /// <summary>
+    /// These protections for a records policy removing <paramref name="rows"/>: a group is protected only by rows beyond
+    /// those being removed (see <see cref="DeletingRows"/>).
+    /// </summary>
+    /// <param name="rows">The rows being removed.</param>
+    /// <returns>The protections, counting.</returns>
+    public StoreProtections Deleting(DeletingRows rows) => new(Store, Entries, _catalogs, rows);
+
+    /// <summary>
+    /// Which of <paramref name="keys"/> are protected now, and by which policy (the first, in config order).
+    /// </summary>
+    /// <param name="keys">Object keys of one sub-batch (any number; looked up <see cref="MaxGroupsPerQuery"/> groups per query).</param>
+    /// <param name="cancellationToken">Cancels the queries.</param>
+    /// <returns>The protected keys with why; a key absent is not protected.</returns>
+    /// <exception cref="CatalogException">A protecting query failed: treat every key as protected (touch nothing).</exception>
+    public async Task<IReadOnlyDictionary<string, ProtectedBy>> FindAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
+    {
+        var found = new Dictionary<string, ProtectedBy>(StringComparer.Ordinal);
+        foreach (var entry in Entries)
+        {
+            var groups = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+            foreach (var key in keys)
+            {
+                if (!found.ContainsKey(key) && entry.Layout.MatchGroup(key) is { } group)
+                {
+                    if (!groups.TryGetValue(group, out var members))
+                    {
+                        groups[group] = members = [];
+                    }
+
+                    members.Add(key);
+                }
+            }
+
+            if (groups.Count == 0)
+            {
+                continue;
+            }
+
+            var rows = await RowsByGroupAsync(entry, [.. groups.Keys], cancellationToken);
+            foreach (var (group, count) in rows)
+            {
+                var removing = _deleting is null ? 0 : await _deleting.CountNamingAsync(entry.Layout, group, cancellationToken);
+                if (count > removing)
+                {
+                    foreach (var key in groups[group])
+                    {
+                        found[key] = new ProtectedBy(entry.Policy, entry.Kind, entry.Catalog, group);
+                    }
+                }
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>How many rows of the entry's query render to each of <paramref name="groups"/> (groups with none are absent).</summary>
+    private async Task<Dictionary<string, int>> RowsByGroupAsync(StoreProtection entry, IReadOnlyList<string> groups, CancellationToken cancellationToken)
+    {
+        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+        var catalog = _catalogs(entry.Catalog);
+        foreach (var part in groups.Chunk(MaxGroupsPerQuery))
+        {
+            var tuples = part.Select(entry.Layout.ExtractValues).ToList();
+            foreach (var row in await catalog.FindAsync(entry.Query, entry.Layout.Variables, tuples, cancellationToken))
+            {
+                if (entry.Layout.Render(row) is { } group)
+                {
+                    counts[group] = counts.GetValueOrDefault(group) + 1;
+                }
+            }
+        }
+
+        return counts;
+    }
+}

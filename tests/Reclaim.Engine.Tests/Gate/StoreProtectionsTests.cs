@@ -1,0 +1,177 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging.Abstractions;
+using Reclaim.Core.Catalogs;
+using Reclaim.Engine.Gate;
+using Reclaim.Engine.Runtime;
+using Reclaim.Engine.Tests.Configuration;
+
+namespace Reclaim.Engine.Tests.Gate;
+
+/// <summary>
+/// <see cref="StoreProtections"/> on its own, over a real SQLite catalog: which objects of a store the references and
+/// keep queries of the policies on it protect, and by which policy.
+/// </summary>
+public sealed class StoreProtectionsTests : IAsyncLifetime
+{
+    private readonly ConfigFolder _folder = new();
+    private Workspace? _workspace;
+
+    public async Task InitializeAsync()
+    {
+        await ExecuteAsync("""
+            CREATE TABLE media_assets (id TEXT, org_id TEXT);
+            CREATE TABLE clips (name TEXT, status TEXT);
+            CREATE TABLE jobs (org TEXT, asset TEXT);
+            CREATE TABLE sessions (id INTEGER, file TEXT, status TEXT);
+            INSERT INTO media_assets VALUES ('a1', 'o1'), ('a2', 'o1');
+            INSERT INTO clips VALUES ('c1.mp4', 'completed'), ('c2.mp4', 'failed');
+            INSERT INTO jobs VALUES ('o2', 'a9');
+            """);
+        Directory.CreateDirectory(Path.Join(_folder.Path, "media"));
+        Directory.CreateDirectory(Path.Join(_folder.Path, "other"));
+        var config = _folder.Load("""
+            version: 1
+            stores:
+              media: {type: filesystem, root: ./media}
+              other: {type: filesystem, root: ./other}
+            catalogs:
+              app: {provider: sqlite, connection: ./app.db}
+            policies:
+              - name: orphan-assets
+                type: orphans
+                store: media
+                layout: "orgs/{org}/uploads/{asset}/"
+                references: {catalog: app, query: "SELECT org_id AS org, id AS asset FROM media_assets"}
+              - name: expire-clips
+                type: retention
+                store: media
+                layout: "clips/{clip}"
+                max_age: 5d
+                keep: {catalog: app, query: "SELECT name AS clip FROM clips WHERE status = 'completed'"}
+              - name: cleanup
+                type: queue
+                catalog: app
+                table: jobs
+                store: media
+                target: folder
+                layout: "orgs/{org}/uploads/{asset}/"
+                references: {catalog: app, query: "SELECT org, asset FROM jobs"}
+              - name: failed-sessions
+                type: records
+                catalog: app
+                store: media
+                query: "SELECT id, file FROM sessions WHERE status = 'failed'"
+                objects: "audio/{file}"
+              - name: elsewhere
+                type: orphans
+                store: other
+                layout: "{name}"
+                references: {catalog: app, query: "SELECT name FROM clips"}
+            """);
+        _workspace = new Workspace(config, NullLoggerFactory.Instance);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _workspace!.DisposeAsync();
+        _folder.Dispose();
+    }
+
+    private StoreProtections Media => StoreProtections.Of(_workspace!.Config, "media", _workspace.Catalog);
+
+    private async Task ExecuteAsync(string sql)
+    {
+        await using var connection = new SqliteConnection($"Data Source={Path.Join(_folder.Path, "app.db")};Pooling=false");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
+    }
+
+    [Fact]
+    public void Of_TakesTheReferencesAndKeepQueriesOfThePoliciesOnTheStore_Only()
+    {
+        Media.Entries.Select(e => (e.Policy, e.Kind)).Should().Equal(("orphan-assets", "references"), ("expire-clips", "keep"), ("cleanup", "references"));
+        StoreProtections.Of(_workspace!.Config, "other", _workspace.Catalog).Entries.Select(e => e.Policy).Should().Equal("elsewhere");
+        Media.Only("cleanup").Entries.Should().ContainSingle().Which.Policy.Should().Be("cleanup");
+        Media.Only("failed-sessions").IsEmpty.Should().BeTrue("a records policy protects nothing");
+    }
+
+    [Fact]
+    public async Task FindAsync_ObjectsOfReferencedGroups_AreProtectedByTheFirstPolicyThatReferencesThem()
+    {
+        var found = await Media.FindAsync(
+        [
+            "orgs/o1/uploads/a1/raw/match.mp4", "orgs/o1/uploads/a1/thumbnail.jpg", "orgs/o1/uploads/a3/raw/match.mp4",
+            "orgs/o2/uploads/a9/x.ts", "clips/c1.mp4", "clips/c2.mp4", "audio/s1.mp3", "orgs/o1/uploads/a10/raw/match.mp4",
+        ], CancellationToken.None);
+
+        found.Keys.Should().BeEquivalentTo(["orgs/o1/uploads/a1/raw/match.mp4", "orgs/o1/uploads/a1/thumbnail.jpg", "orgs/o2/uploads/a9/x.ts", "clips/c1.mp4"]);
+        found["orgs/o1/uploads/a1/thumbnail.jpg"].Should().Be(new ProtectedBy("orphan-assets", "references", "app", "orgs/o1/uploads/a1/"));
+        found["orgs/o2/uploads/a9/x.ts"].Policy.Should().Be("cleanup");
+        found["clips/c1.mp4"].Should().Be(new ProtectedBy("expire-clips", "keep", "app", "clips/c1.mp4"));
+        found["clips/c1.mp4"].Reason.Should().Be("protected by policy 'expire-clips' (keep): a row of catalog 'app' renders to 'clips/c1.mp4'");
+    }
+
+    [Fact]
+    public async Task FindAsync_ManyGroupsOfATwoVariableLayout_AreLookedUpInChunks()
+    {
+        await ExecuteAsync(string.Join(";\n", Enumerable.Range(0, 1500).Where(i => i % 3 == 0).Select(i => $"INSERT INTO media_assets VALUES ('b{i}', 'o{i % 7}')")));
+        var keys = Enumerable.Range(0, 1500).Select(i => $"orgs/o{i % 7}/uploads/b{i}/raw/match.mp4").ToList();
+
+        var found = await Media.FindAsync(keys, CancellationToken.None);
+
+        found.Keys.Should().BeEquivalentTo(keys.Where((_, i) => i % 3 == 0));
+    }
+
+    [Fact]
+    public async Task FindAsync_KeysNoLayoutMatches_AreNotProtected()
+    {
+        var found = await Media.FindAsync(["orgs/o1/uploads/a1", "orgs/o1/a1/x", "Orgs/o1/uploads/a1/x", "clips/c1.mp4/x"], CancellationToken.None);
+
+        found.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task FindAsync_AProtectingQueryThatFails_Throws_NeverReportsNothingProtected()
+    {
+        await ExecuteAsync("DROP TABLE clips");
+
+        var act = () => Media.FindAsync(["clips/c1.mp4"], CancellationToken.None);
+
+        await act.Should().ThrowAsync<CatalogException>();
+    }
+
+    [Fact]
+    public async Task FindAsync_Deleting_AFileSharedWithALiveRowIsProtected_OneOnlyTheDeletedRowsNameIsNot()
+    {
+        // Two sessions name shared.mp3; the records policy removes one of them. Every session is a reference.
+        await ExecuteAsync("""
+            INSERT INTO sessions VALUES (1, 'shared.mp3', 'failed'), (2, 'shared.mp3', 'live'), (3, 'own.mp3', 'failed'), (4, 'gone.mp3', 'failed'), (5, 'gone.mp3', 'failed');
+            """);
+        var config = _folder.Load(File.ReadAllText(_folder.ConfigPath) + "\n" + """
+              - name: orphan-audio
+                type: orphans
+                store: media
+                layout: "audio/{file}"
+                references: {catalog: app, query: "SELECT file FROM sessions"}
+            """);
+        await using var workspace = new Workspace(config, NullLoggerFactory.Instance);
+        var asked = new List<int>();
+        var rows = new DeletingRows(
+            [(["audio/shared.mp3"], []), (["audio/own.mp3"], []), (["audio/gone.mp3"], []), ([], ["audio/"])],
+            (row, _) =>
+            {
+                asked.Add(row);
+                return Task.FromResult(row != 3);
+            });
+        var protections = StoreProtections.Of(config, "media", workspace.Catalog).Deleting(rows);
+
+        var found = await protections.FindAsync(["audio/shared.mp3", "audio/own.mp3", "audio/gone.mp3"], CancellationToken.None);
+
+        found.Keys.Should().BeEquivalentTo(["audio/shared.mp3", "audio/gone.mp3"],
+            "session 2 still names shared.mp3; own.mp3 is named by the removed row alone; gone.mp3 has two rows and the folder row that would account for one is no longer selected");
+        found["audio/shared.mp3"].Policy.Should().Be("orphan-audio");
+        asked.Should().OnlyHaveUniqueItems("each row's selection is asked once");
+    }
+}
