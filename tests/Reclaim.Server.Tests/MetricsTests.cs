@@ -20,7 +20,7 @@ public sealed class MetricsTests
         // A dry run: other tests assert what real runs of this policy add to the counters.
         var run = await ServerHost.RunAsync(admin, new { policies = new[] { "uploads" }, dry_run = true });
         run["status"]!.GetValue<string>().Should().Be("succeeded");
-        using var enqueued = await admin.PostAsJsonAsync("api/v1/deletions", new { store = "media", keys = new[] { "uploads/a0/video.mp4" } });
+        using var enqueued = await admin.PostAsJsonAsync("api/v1/deletions", new { store = "media", keys = new[] { "uploads/gone0/video.mp4" } });
         var id = (await enqueued.Content.ReadFromJsonAsync<JsonObject>())!["ids"]![0]!.GetValue<long>();
         (await ServerHost.WaitForRequestAsync(admin, id))["status"]!.GetValue<string>().Should().Be("processed");
 
