@@ -147,7 +147,7 @@ internal static class QueueCommands
             return cli.RunAsync(async engine =>
             {
                 var kind = result.GetValue(action) == "delete" ? ActionKind.Delete : ActionKind.Quarantine;
-                var ids = await engine.Queue.EnqueueAsync(result.GetValue(store)!, result.GetValue(keys) ?? [], result.GetValue(prefixes) ?? [], kind, CliContext.Actor, cancellationToken);
+                var ids = await engine.Queue.EnqueueAsync(result.GetValue(store)!, result.GetValue(keys) ?? [], result.GetValue(prefixes) ?? [], kind, CliContext.Actor, RequesterRole.Admin, cancellationToken);
                 cli.Out.WriteLine(cli.Json
                     ? $"{{\"ids\":[{string.Join(',', ids.Select(i => i.ToString(CultureInfo.InvariantCulture)))}]}}"
                     : $"enqueued {ids.Count} requests: {string.Join(", ", ids.Select(i => i.ToString(CultureInfo.InvariantCulture)))}");

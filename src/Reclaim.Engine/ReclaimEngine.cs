@@ -707,7 +707,9 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
     /// looked up in the catalog again (a row no longer selected is skipped), its objects go through the gate, and
     /// then its <c>after</c> statement runs, recorded as an action of its own. A row whose objects are gone
     /// already still gets its <c>after</c> (a rerun after a crash finishes the job); a failure on one row is
-    /// recorded and the next row goes on.
+    /// recorded and the next row goes on. An object another live row still names through the store's protections
+    /// (a file shared by two records) is skipped, recorded with the policy that protects it; the row's <c>after</c>
+    /// still runs, since only the object is shared.
     /// </summary>
     private async Task<GateTotals> ApplyRecordsAsync(DestructiveGate gate, GateRun gateRun, IStateStore? state, PolicyConfig policy, PolicyPlan policyPlan, CancellationToken cancellationToken)
     {
@@ -715,26 +717,36 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
         var store = workspace.Store(policy.Store);
         var templates = policy.Objects.Select(Core.Records.RecordTemplate.Parse).ToList();
         var totals = new GateTotals();
-        foreach (var row in policyPlan.Rows)
+        var rendered = policyPlan.Rows.Select(r => RecordsPlanner.Render(templates, r.Columns, Config.Trash.Prefix)).ToList();
+        async Task<bool> StillSelectedAsync(int index, CancellationToken token)
+        {
+            var present = policyPlan.Rows[index].Columns.Where(c => c.Value is not null).ToList();
+            return present.Count == 0 || (await catalog.FindAsync(policy.Query!, present.Select(c => c.Key).ToList(), [present.Select(c => c.Value!).ToArray()], token)).Count > 0;
+        }
+
+        // An object another live row still names through the store's protections is kept: the rows being removed
+        // (still selected now) are counted out of the protecting rows (docs/safety.md, "Records").
+        var protections = StoreProtections.Of(Config, policy.Store, workspace.Catalog)
+            .Deleting(new DeletingRows([.. rendered.Select(r => ((IReadOnlyList<string>)r.Keys, (IReadOnlyList<string>)r.Prefixes))], StillSelectedAsync));
+        for (var index = 0; index < policyPlan.Rows.Count; index++)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            var row = policyPlan.Rows[index];
             var label = RecordsPlanner.Label(row.Columns);
-            var (keys, prefixes, problem) = RecordsPlanner.Render(templates, row.Columns, Config.Trash.Prefix);
+            var (keys, prefixes, problem) = rendered[index];
             if (problem is not null)
             {
                 throw new PlanFileException($"the plan's policy '{policy.Name}' row {label}: {problem}; make a new plan");
             }
 
-            var present = row.Columns.Where(c => c.Value is not null).ToList();
-            var still = present.Count == 0 || (await catalog.FindAsync(policy.Query!, present.Select(c => c.Key).ToList(), [present.Select(c => c.Value!).ToArray()], cancellationToken)).Count > 0;
-            if (!still)
+            if (!await StillSelectedAsync(index, cancellationToken))
             {
                 totals.GroupsSkipped++;
                 await RecordAfterAsync(state, gateRun, policy, label, ActionOutcome.Skipped, "no longer selected by the query; nothing removed", cancellationToken);
                 continue;
             }
 
-            var removal = new RequestedRemoval(policy.Name, store, policy.Action, Config.Trash.Prefix, keys, prefixes, $"row {label}", $"{row.Reason} (row {label})");
+            var removal = new RequestedRemoval(policy.Name, store, policy.Action, Config.Trash.Prefix, keys, prefixes, $"row {label}", $"{row.Reason} (row {label})", protections);
             var done = await gate.RemoveRequestedAsync(gateRun, removal, cancellationToken);
             totals.Add(done);
             if (policy.After is null || gateRun.DryRun)

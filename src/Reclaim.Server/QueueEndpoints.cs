@@ -72,15 +72,27 @@ internal static partial class QueueEndpoints
 
         var action = body.Action == "delete" ? ActionKind.Delete : ActionKind.Quarantine;
         var actor = Roles.Actor(user);
+        var role = Roles.Has(user, Roles.Admin) ? RequesterRole.Admin : RequesterRole.Operator;
         IReadOnlyList<long> ids;
         try
         {
-            ids = await engine.Queue.EnqueueAsync(body.Store!, keys, prefixes, action, actor, cancellationToken);
+            ids = await engine.Queue.EnqueueAsync(body.Store!, keys, prefixes, action, actor, role, cancellationToken);
         }
         catch (UsageException e)
         {
             // An unknown store or a key the queue refuses: well-formed, but nothing to enqueue; nothing was.
             return TypedResults.Problem(e.Message, statusCode: StatusCodes.Status422UnprocessableEntity, title: "Deletion request refused");
+        }
+        catch (AdminRequiredException e) when (e.Limit == AdminRequiredException.ActionLimit)
+        {
+            // Deleting is the admin's, as a run that is not a dry run is. Nothing was enqueued.
+            return Problems.Forbidden(request.HttpContext, "action: delete (an operator may quarantine: action: quarantine, restorable from the trash)", Roles.Admin);
+        }
+        catch (AdminRequiredException e)
+        {
+            // Spanning layout groups or exceeding max_delete_count is a limit of the request itself. Nothing was enqueued.
+            return TypedResults.Problem(e.Message, statusCode: StatusCodes.Status422UnprocessableEntity, title: "Deletion request needs the admin role",
+                extensions: new Dictionary<string, object?>(StringComparer.Ordinal) { ["limit"] = e.Limit, ["required_role"] = Roles.Admin });
         }
 
         LogEnqueued(loggers.CreateLogger("Reclaim.Server.Queue"), actor, body.Store!, ids.Count, ids[0], ids[^1]);

@@ -16,11 +16,11 @@ public sealed class QueueApiTests
     public async Task Deletions_ThroughTheApi_AreExecutedByTheServersWorker()
     {
         await using var host = await ServerHost.StartAsync();
-        using var operatorClient = host.As("operator");
+        using var admin = host.As("admin");
         using var viewer = host.As("viewer");
         var before = host.StoreKeys();
 
-        using var response = await operatorClient.PostAsJsonAsync("api/v1/deletions", new
+        using var response = await admin.PostAsJsonAsync("api/v1/deletions", new
         {
             store = "media",
             keys = new[] { "uploads/gone0/video.mp4" },
@@ -33,7 +33,7 @@ public sealed class QueueApiTests
         var ids = accepted["ids"]!.AsArray().Select(i => i!.GetValue<long>()).ToList();
         ids.Should().HaveCount(2);
         response.Headers.Location!.ToString().Should().Be($"/api/v1/deletions/{ids[0]}");
-        accepted["actor"]!.GetValue<string>().Should().Contain("operator");
+        accepted["actor"]!.GetValue<string>().Should().Be("api:admin");
         foreach (var id in ids)
         {
             var request = await ServerHost.WaitForRequestAsync(viewer, id);
@@ -86,6 +86,121 @@ public sealed class QueueApiTests
 
         skipped.Select(a => a["key"]!.GetValue<string>()).Should().Contain(["uploads/a4/video.mp4", "uploads/a3/video.mp4"]);
         skipped.Should().AllSatisfy(a => a["error"]!.GetValue<string>().Should().StartWith("protected by policy 'uploads' (references)"));
+    }
+
+    /// <summary>A second store, <c>clips-store</c>, with four clips; a retention policy keeps the two completed ones.</summary>
+    private static string WithClips(string yaml, string root) => yaml
+        .Replace("stores:\n", $"stores:\n  clips-store:\n    type: filesystem\n    root: {root}\n", StringComparison.Ordinal)
+        .Replace("policies:\n", """
+            policies:
+              - name: expire-clips
+                type: retention
+                store: clips-store
+                layout: "clips/{clip...}"
+                max_age: 5d
+                keep:
+                  catalog: app
+                  query: "SELECT name AS clip FROM clips WHERE status = 'completed'"
+                action: delete
+
+            """, StringComparison.Ordinal)
+        + "\nown_queue:\n  retry_delay: 0s\n  max_attempts: 2\n";
+
+    private static async Task<ServerHost> StartWithClipsAsync(string root)
+    {
+        foreach (var name in new[] { "c1.mp4", "c2.mp4", "c3.mp4", "sub/c4.mp4" })
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(root, "clips", name))!);
+            await File.WriteAllTextAsync(Path.Combine(root, "clips", name), name);
+        }
+
+        var host = await ServerHost.StartAsync(editYaml: yaml => WithClips(yaml, root));
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(Path.GetDirectoryName(host.ConfigPath)!, "app.db")};Pooling=false");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "CREATE TABLE clips (name TEXT, status TEXT); INSERT INTO clips VALUES ('c1.mp4', 'completed'), ('sub/c4.mp4', 'completed'), ('c3.mp4', 'failed');";
+        await command.ExecuteNonQueryAsync();
+        return host;
+    }
+
+    private static List<string> Clips(string root) =>
+        [.. Directory.EnumerateFiles(Path.Combine(root, "clips"), "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(root, f).Replace('\\', '/')).Order(StringComparer.Ordinal)];
+
+    [Fact]
+    public async Task Deletions_AnOperatorDeletingEveryClip_IsRefused_AndNothingIsEnqueuedOrDeleted()
+    {
+        using var clips = new Reclaim.Testing.TemporaryFolder("reclaim-clips");
+        var root = clips.Path;
+        await using var host = await StartWithClipsAsync(root);
+        using var operatorClient = host.As("operator");
+        using var viewer = host.As("viewer");
+
+        using var delete = await operatorClient.PostAsync("api/v1/deletions", Json("""{"store":"clips-store","prefixes":["clips/"],"action":"delete"}"""));
+        using var quarantine = await operatorClient.PostAsync("api/v1/deletions", Json("""{"store":"clips-store","prefixes":["clips/"],"action":"quarantine"}"""));
+
+        delete.StatusCode.Should().Be(HttpStatusCode.Forbidden, await delete.Content.ReadAsStringAsync());
+        var deleteProblem = await ProblemAsync(delete);
+        deleteProblem["detail"]!.GetValue<string>().Should().Contain("action: delete").And.Contain("may quarantine").And.Contain("needs the admin role");
+        deleteProblem["required_role"]!.GetValue<string>().Should().Be("admin");
+        quarantine.StatusCode.Should().Be(HttpStatusCode.UnprocessableEntity, await quarantine.Content.ReadAsStringAsync());
+        var spanProblem = await ProblemAsync(quarantine);
+        spanProblem["detail"]!.GetValue<string>().Should().Contain("'clips/' spans more than one group of policy 'expire-clips''s layout 'clips/{clip...}'");
+        spanProblem["limit"]!.GetValue<string>().Should().Be("layout_group");
+        (await QueueAsync(viewer, "reclaim"))["depth"]!.GetValue<long>().Should().Be(0);
+        Clips(root).Should().Equal("clips/c1.mp4", "clips/c2.mp4", "clips/c3.mp4", "clips/sub/c4.mp4");
+    }
+
+    [Fact]
+    public async Task Deletions_AnOperatorAskingForMoreThanMaxDeleteCount_IsRefusedNamingTheLimit_OneGroupsWorthIsAccepted()
+    {
+        await using var host = await ServerHost.StartAsync(editYaml: yaml => yaml.Replace("guards:\n", "guards:\n  max_delete_count: 1\n", StringComparison.Ordinal));
+        using var operatorClient = host.As("operator");
+        using var viewer = host.As("viewer");
+        var before = host.StoreKeys();
+
+        using var folder = await operatorClient.PostAsync("api/v1/deletions", Json("""{"store":"media","prefixes":["uploads/gone0/"]}"""));
+        using var keys = await operatorClient.PostAsync("api/v1/deletions", Json("""{"store":"media","keys":["uploads/gone0/video.mp4","uploads/gone1/video.mp4"]}"""));
+        using var uploads = await operatorClient.PostAsync("api/v1/deletions", Json("""{"store":"media","prefixes":["uploads/"]}"""));
+
+        foreach (var refused in new[] { folder, keys })
+        {
+            refused.StatusCode.Should().Be(HttpStatusCode.UnprocessableEntity, await refused.Content.ReadAsStringAsync());
+            var problem = await ProblemAsync(refused);
+            problem["detail"]!.GetValue<string>().Should().Contain("more than guards.max_delete_count (1)");
+            problem["limit"]!.GetValue<string>().Should().Be("guards.max_delete_count");
+        }
+
+        uploads.StatusCode.Should().Be(HttpStatusCode.UnprocessableEntity);
+        (await ProblemAsync(uploads))["limit"]!.GetValue<string>().Should().Be("layout_group");
+        var one = await EnqueueAsync(operatorClient, new { store = "media", keys = new[] { "uploads/gone1/thumb.jpg" } });
+        (await ServerHost.WaitForRequestAsync(viewer, one.Single()))["status"]!.GetValue<string>().Should().Be("processed");
+        host.StoreKeys().Should().NotContain("uploads/gone1/thumb.jpg").And.Contain(k => k.StartsWith(".reclaim-trash/", StringComparison.Ordinal), "an operator's request quarantines");
+        host.StoreKeys().Should().HaveCount(before.Count);
+    }
+
+    [Fact]
+    public async Task Deletions_AnAdminDeletingEveryClip_RemovesOnlyTheClipsNoPolicyProtects()
+    {
+        using var clips = new Reclaim.Testing.TemporaryFolder("reclaim-clips");
+        var root = clips.Path;
+        await using var host = await StartWithClipsAsync(root);
+        using var admin = host.As("admin");
+
+        var id = (await EnqueueAsync(admin, new { store = "clips-store", prefixes = new[] { "clips/" }, action = "delete" })).Single();
+        var request = await ServerHost.WaitForRequestAsync(admin, id);
+
+        Clips(root).Should().Equal(["clips/c1.mp4", "clips/sub/c4.mp4"], "the completed clips are kept by expire-clips' keep query, at execution time");
+        request["status"]!.GetValue<string>().Should().Be("failed");
+        request["error"]!.GetValue<string>().Should().StartWith("still referenced by policy 'expire-clips' (keep): a row of catalog 'app' renders to 'clips/")
+            .And.Contain("2 objects kept");
+    }
+
+    private static StringContent Json(string body) => new(body, Encoding.UTF8, "application/json");
+
+    private static async Task<JsonObject> ProblemAsync(HttpResponseMessage response)
+    {
+        response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
+        return (await response.Content.ReadFromJsonAsync<JsonObject>())!;
     }
 
     [Fact]

@@ -62,14 +62,16 @@ public sealed class ServerHost : IAsyncDisposable
     /// <param name="pricePerGbMonth">The store's <c>price_per_gb_month</c>, or none.</param>
     /// <param name="otlpEndpoint">An OTLP collector to export metrics and logs to every half second, or none.</param>
     /// <param name="jwtYaml">More keys of <c>server.jwt</c>, each line indented by four spaces (a <c>role_map</c>).</param>
+    /// <param name="editYaml">Changes the config's YAML before the server reads it (more stores or policies), or none.</param>
     /// <returns>The running server.</returns>
     public static async Task<ServerHost> StartAsync(
         int rateLimitPerMinute = 1000, string referencesQuery = "SELECT id AS asset FROM assets", string extraYaml = "", bool queueWorker = true, decimal? pricePerGbMonth = null,
-        Uri? otlpEndpoint = null, string jwtYaml = "")
+        Uri? otlpEndpoint = null, string jwtYaml = "", Func<string, string>? editYaml = null)
     {
         var host = new ServerHost();
         await host.SeedAsync();
         var yaml = Yaml(rateLimitPerMinute, referencesQuery, extraYaml, pricePerGbMonth, jwtYaml);
+        yaml = editYaml?.Invoke(yaml) ?? yaml;
         await File.WriteAllTextAsync(host.ConfigPath, yaml);
         var config = ConfigLoader.Load(host.ConfigPath);
         host._app = await ReclaimServer.BuildAsync(config, new ServerSettings { Urls = "http://127.0.0.1:0", JsonLogs = false, LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning, QueueWorker = queueWorker,

@@ -27,6 +27,37 @@ public sealed record QueueStatus(string Queue, long Depth, DateTimeOffset? Oldes
 /// </param>
 public sealed record QueueFailure(string Id, string Target, string Error, string? RequestedBy = null);
 
+/// <summary>How far whoever adds requests to the own queue is trusted.</summary>
+public enum RequesterRole
+{
+    /// <summary>
+    /// May quarantine one group's worth: no <c>action: delete</c>, no prefix spanning more than one group of a layout
+    /// of the store's policies, at most <c>guards.max_delete_count</c> objects. The HTTP API's operator role.
+    /// </summary>
+    Operator,
+
+    /// <summary>May delete, span groups and exceed <c>max_delete_count</c>: the HTTP API's admin role, and <c>reclaim enqueue</c> (which holds the config and state).</summary>
+    Admin,
+}
+
+/// <summary>A request the requester's role may not make; it needs the admin role. Nothing was enqueued.</summary>
+/// <param name="message">What exceeds which limit, and what to change.</param>
+/// <param name="limit">The limit: <see cref="ActionLimit"/>, <see cref="GroupLimit"/> or <see cref="CountLimit"/>.</param>
+public sealed class AdminRequiredException(string message, string limit) : Exception(message)
+{
+    /// <summary><c>action</c>: deleting (not quarantining) needs admin.</summary>
+    public const string ActionLimit = "action";
+
+    /// <summary><c>layout_group</c>: a prefix that spans more than one layout group needs admin.</summary>
+    public const string GroupLimit = "layout_group";
+
+    /// <summary><c>guards.max_delete_count</c>: a request removing more objects than that needs admin.</summary>
+    public const string CountLimit = "guards.max_delete_count";
+
+    /// <summary>Which limit: <see cref="ActionLimit"/>, <see cref="GroupLimit"/> or <see cref="CountLimit"/>.</summary>
+    public string Limit { get; } = limit;
+}
+
 /// <summary>The notification trigger of one queue policy's table (<c>reclaim queue install-trigger</c>).</summary>
 /// <param name="Policy">The queue policy.</param>
 /// <param name="Catalog">Its catalog (PostgreSQL).</param>
@@ -220,11 +251,17 @@ public sealed class QueueService(Workspace workspace, TimeProvider timeProvider,
     /// Who asks, recorded with each request as runs record their actor: <c>cli:USER@HOST</c> for
     /// <c>reclaim enqueue</c>, <c>api:NAME</c> (the token's or the JWT subject's name) for <c>POST /api/v1/deletions</c>.
     /// </param>
+    /// <param name="role">
+    /// How far <paramref name="requestedBy"/> is trusted (<see cref="RequesterRole"/>). For an operator the request's
+    /// prefixes are listed now to count its objects (up to <c>max_delete_count</c> + 1). Whatever the role, every object
+    /// is checked against the store's protections again when a worker executes the request.
+    /// </param>
     /// <param name="cancellationToken">Cancels the write.</param>
     /// <returns>The request ids.</returns>
     /// <exception cref="UsageException">An unknown store, nothing to enqueue, an invalid key or prefix, one in the trash, or one outside the store's <c>own_queue.require_prefix</c>.</exception>
+    /// <exception cref="AdminRequiredException">An operator asks to delete, names a prefix spanning more than one layout group, or asks for more than <c>max_delete_count</c> objects.</exception>
     /// <exception cref="ArgumentException"><paramref name="requestedBy"/> is empty.</exception>
-    public async Task<IReadOnlyList<long>> EnqueueAsync(string store, IReadOnlyList<string> keys, IReadOnlyList<string> prefixes, ActionKind action, string requestedBy, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<long>> EnqueueAsync(string store, IReadOnlyList<string> keys, IReadOnlyList<string> prefixes, ActionKind action, string requestedBy, RequesterRole role, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(requestedBy);
         if (!Config.Stores.ContainsKey(store))
@@ -248,11 +285,66 @@ public sealed class QueueService(Workspace workspace, TimeProvider timeProvider,
             throw new UsageException(string.Join(Environment.NewLine, problems.Select(p => p.Replace("nothing was deleted", "nothing was enqueued", StringComparison.Ordinal))));
         }
 
+        if (role == RequesterRole.Operator)
+        {
+            await CheckOperatorMayAskAsync(store, keys, prefixes, action, cancellationToken);
+        }
+
         var now = timeProvider.GetUtcNow();
         var requests = keys.Select(k => new OwnQueueRequest(0, store, k, null, action, now, RequestedBy: requestedBy))
             .Concat(prefixes.Select(p => new OwnQueueRequest(0, store, null, p, action, now, RequestedBy: requestedBy))).ToList();
         var (_, queueState) = await StateAsync();
         return await queueState.EnqueueAsync(requests, cancellationToken);
+    }
+
+    /// <summary>
+    /// What an operator may ask for: quarantine (not delete), each prefix inside one group of every layout of the
+    /// store's policies (a store no policy lays out has no groups to span), and at most <c>max_delete_count</c>
+    /// objects in all, counted by listing the prefixes now.
+    /// </summary>
+    private async Task CheckOperatorMayAskAsync(string store, IReadOnlyList<string> keys, IReadOnlyList<string> prefixes, ActionKind action, CancellationToken cancellationToken)
+    {
+        const string Change = "ask an admin, or";
+        if (action == ActionKind.Delete)
+        {
+            throw new AdminRequiredException(
+                $"action delete needs the admin role: an operator may quarantine (action: quarantine, restorable from the trash for {Core.Duration.Format(Config.Trash.EffectiveRetention)})",
+                AdminRequiredException.ActionLimit);
+        }
+
+        var layouts = Config.Policies.Where(p => string.Equals(p.Store, store, StringComparison.Ordinal) && p.Layout is not null).ToList();
+        foreach (var prefix in prefixes)
+        {
+            if (layouts.FirstOrDefault(p => p.Layout!.SpansGroups(prefix)) is { } policy)
+            {
+                throw new AdminRequiredException(
+                    $"the prefix '{ObjectKey.Printable(prefix)}' spans more than one group of policy '{policy.Name}''s layout '{policy.Layout!.Template}': an operator may ask for one group's worth; {Change} name each group's folder",
+                    AdminRequiredException.GroupLimit);
+            }
+        }
+
+        var limit = Config.Guards.MaxDeleteCount;
+        long count = keys.Count;
+        var objects = workspace.Store(store);
+        foreach (var prefix in prefixes)
+        {
+            await foreach (var item in objects.ListAsync(prefix, cancellationToken))
+            {
+                if (!ObjectKey.IsUnder(item.Key, Config.Trash.Prefix) && ++count > limit)
+                {
+                    throw new AdminRequiredException(
+                        string.Create(CultureInfo.InvariantCulture, $"the request removes more than guards.max_delete_count ({limit}) objects: an operator may ask for at most that many; {Change} split the request"),
+                        AdminRequiredException.CountLimit);
+                }
+            }
+        }
+
+        if (count > limit)
+        {
+            throw new AdminRequiredException(
+                string.Create(CultureInfo.InvariantCulture, $"the request names {count} keys, more than guards.max_delete_count ({limit}): an operator may ask for at most that many; {Change} split the request"),
+                AdminRequiredException.CountLimit);
+        }
     }
 
     /// <summary>One request of Reclaim's own queue, as it stands: pending, processed, or processed with its error.</summary>

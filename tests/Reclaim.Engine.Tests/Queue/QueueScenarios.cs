@@ -342,6 +342,37 @@ public abstract class QueueScenarios<TBackend> : IAsyncLifetime
         withLayout.Stdout.Should().NotContain("warning");
     }
 
+    [Fact]
+    public async Task Enqueue_OwnQueue_ObjectsAPolicyOnTheStoreReferences_AreSkippedAndRecordedWithThatPolicy()
+    {
+        // No layout on the queue policy; an orphans policy on the same store references asset a1.
+        Configure("""
+              - name: assets
+                type: orphans
+                store: media
+                layout: "orgs/{org}/uploads/{asset}/"
+                references:
+                  catalog: app
+                  query: "SELECT org_id AS org, id AS asset FROM media_assets"
+            """);
+        File.AppendAllText(Backend.ConfigPath, "\nown_queue:\n  retry_delay: 0s\n  max_attempts: 2\n");
+        await Backend.ExecuteSqlAsync("CREATE TABLE media_assets (id TEXT PRIMARY KEY, org_id TEXT NOT NULL); INSERT INTO media_assets VALUES ('a1', 'o1')");
+        await PutAllAsync([.. FolderObjects(1), .. FolderObjects(8)]);
+
+        var enqueue = await Backend.CliAsync(_clock, "enqueue", "--store", "media", "--prefix", Folder(1), "--prefix", Folder(8), "--key", FolderObjects(1)[0], "--action", "delete");
+        var worker = await Backend.CliAsync(_clock, "worker", "--once", "--policy", "reclaim");
+
+        enqueue.ExitCode.Should().Be(0, enqueue.ToString());
+        worker.ExitCode.Should().Be(ExitCodesPartiallyFailed, worker.ToString());
+        (await Backend.KeysAsync()).Should().BeEquivalentTo(FolderObjects(1), "what policy 'assets' references survives an explicit delete; a8 goes");
+        var skipped = await StateRowsAsync("SELECT DISTINCT key, error FROM reclaim_actions WHERE outcome = 'skipped'");
+        skipped.Select(r => r[0]).Should().BeEquivalentTo(FolderObjects(1));
+        skipped.Should().AllSatisfy(r => r[1].Should().Be("protected by policy 'assets' (references): a row of catalog 'app' renders to 'orgs/o1/uploads/a1/'"));
+        var status = await Backend.CliAsync(_clock, "queue", "status", "--policy", "reclaim");
+        status.Json[0].GetProperty("recent_failures").EnumerateArray().Select(f => f.GetProperty("error").GetString()).Should().HaveCount(2)
+            .And.AllSatisfy(e => e.Should().StartWith("still referenced by policy 'assets' (references)"));
+    }
+
     /// <summary>Rows of Reclaim's state database (SQLite next to the config, or the PostgreSQL state).</summary>
     protected async Task<List<string?[]>> StateRowsAsync(string sql)
     {
