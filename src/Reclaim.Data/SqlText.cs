@@ -43,6 +43,32 @@ public static partial class SqlText
         }
     }
 
+    /// <summary>
+    /// Whether <paramref name="sql"/> names the parameter <c>@name</c>: the name whole (<c>@cutoff</c>, not
+    /// <c>@cutoff2</c>) and not part of <c>@@</c> or an e-mail-like word. Text inside quotes is not told apart; an
+    /// unused parameter is harmless to bind.
+    /// </summary>
+    /// <param name="sql">The SQL text.</param>
+    /// <param name="name">The parameter's name without <c>@</c>.</param>
+    /// <returns><see langword="true"/> when it does.</returns>
+    public static bool NamesParameter(string sql, string name)
+    {
+        ArgumentNullException.ThrowIfNull(sql);
+        ArgumentNullException.ThrowIfNull(name);
+        for (var at = sql.IndexOf("@" + name, StringComparison.Ordinal); at >= 0; at = sql.IndexOf("@" + name, at + 1, StringComparison.Ordinal))
+        {
+            var end = at + 1 + name.Length;
+            var before = at == 0 ? ' ' : sql[at - 1];
+            var after = end < sql.Length ? sql[end] : ' ';
+            if (!(char.IsLetterOrDigit(before) || before is '_' or '@') && !(char.IsLetterOrDigit(after) || after == '_'))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$", RegexOptions.CultureInvariant)]
     private static partial Regex Identifier();
 }

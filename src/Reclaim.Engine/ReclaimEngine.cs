@@ -93,13 +93,43 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
     /// <returns>The plan.</returns>
     /// <exception cref="UsageException">A named policy does not exist or its type is not supported.</exception>
     /// <exception cref="CatalogException">A references query failed.</exception>
-    public async Task<Plan> PlanAsync(IReadOnlyList<string> policies, bool force, IProgress<ScanProgress>? progress, CancellationToken cancellationToken)
+    public Task<Plan> PlanAsync(IReadOnlyList<string> policies, bool force, IProgress<ScanProgress>? progress, CancellationToken cancellationToken) =>
+        PlanAsync(policies, force, PlanOptions.None, progress, cancellationToken);
+
+    /// <summary>
+    /// Makes a plan with settings that differ from the config's for this plan only (<paramref name="options"/>). A
+    /// retention policy's <c>keep</c> query may use <c>@cutoff</c>: the plan's start minus its effective
+    /// <c>max_age</c>, in UTC and whole seconds (see <see cref="Cutoff"/>), bound again when the plan is applied.
+    /// </summary>
+    /// <param name="policies">Policy names; empty selects every policy of a supported type.</param>
+    /// <param name="force">Accept a grace period below <c>min_age_floor</c>.</param>
+    /// <param name="options">Per-plan settings.</param>
+    /// <param name="progress">Listing progress; may be <see langword="null"/>.</param>
+    /// <param name="cancellationToken">Stops planning.</param>
+    /// <returns>The plan.</returns>
+    /// <exception cref="UsageException">
+    /// A named policy does not exist or its type is not supported, or a <c>max_age</c> override names a policy that
+    /// is not a selected retention policy or is not positive.
+    /// </exception>
+    /// <exception cref="CatalogException">A references query failed.</exception>
+    public async Task<Plan> PlanAsync(IReadOnlyList<string> policies, bool force, PlanOptions options, IProgress<ScanProgress>? progress, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(options);
         var selected = Select(policies);
+        foreach (var (name, age) in options.MaxAge)
+        {
+            if (!selected.Any(p => p.Type == "retention" && string.Equals(p.Name, name, StringComparison.Ordinal)) || age <= TimeSpan.Zero)
+            {
+                throw new UsageException($"max_age {Duration.Format(age)} for '{name}': only a positive age for a retention policy of the run can be set");
+            }
+        }
+
         var plan = new Plan { CreatedAt = timeProvider.GetUtcNow(), ConfigPath = Config.Path };
         var planner = new OrphanPlanner(timeProvider) { Timing = message => Log.PlannerTiming(_logger, message) };
-        foreach (var policy in selected)
+        foreach (var configured in selected)
         {
+            var overridden = options.MaxAge.TryGetValue(configured.Name, out var maxAge);
+            var policy = overridden ? configured with { MaxAge = maxAge } : configured;
             var store = workspace.Store(policy.Store);
             PolicyPlan policyPlan;
             if (policy.Type == "records")
@@ -109,8 +139,9 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
             else
             {
                 var query = QueryOf(policy);
-                var catalog = query is null ? null : workspace.Catalog(query.Catalog);
+                var catalog = query is null ? null : ProtectingCatalog(policy, query, plan.CreatedAt, policy.MaxAge);
                 policyPlan = await planner.PlanAsync(policy, store, catalog, Config.Trash.Prefix, Config.Guards.MaxDeleteCount + 1, progress, cancellationToken);
+                policyPlan.MaxAgeOverride = overridden ? maxAge : null;
             }
 
             GuardEvaluator.EvaluatePolicy(policyPlan, policy.Guards ?? Config.Guards, force);
@@ -151,6 +182,7 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
         {
             var policy = Config.Policies.FirstOrDefault(p => string.Equals(p.Name, policyPlan.Policy, StringComparison.Ordinal))
                 ?? throw new PlanFileException($"the plan's policy '{policyPlan.Policy}' is not in {Config.Path}");
+            policy = Effective(policy, policyPlan);
             if (!string.Equals(PolicyDefinition.Fingerprint(policy), policyPlan.Definition, StringComparison.Ordinal))
             {
                 throw new PlanFileException($"policy '{policy.Name}' has changed in {Config.Path} since the plan was made; make a new plan");
@@ -194,7 +226,7 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
                 else
                 {
                     var query = QueryOf(policy);
-                    var removal = new GroupRemoval(policyPlan, workspace.Store(policy.Store), query is null ? null : workspace.Catalog(query.Catalog),
+                    var removal = new GroupRemoval(policyPlan, workspace.Store(policy.Store), query is null ? null : ProtectingCatalog(policy, query, plan.CreatedAt, policyPlan.MinAge),
                         query?.Query, policy.Layout!, policyPlan.MinAge, Config.Trash.Prefix);
                     done = await gate.RemoveGroupsAsync(gateRun, removal, cancellationToken);
                 }
@@ -793,6 +825,43 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
             policy.After ?? string.Empty, null, null, outcome, error, timeProvider.GetUtcNow());
         return (await state.RecordIntentAsync([action], cancellationToken))[0];
     }
+
+    /// <summary>
+    /// The <c>@cutoff</c> of a retention policy's keep query: <paramref name="start"/> minus <paramref name="maxAge"/>,
+    /// in UTC, rounded down to a whole second (a keep window a fraction of a second longer keeps more, never less).
+    /// </summary>
+    /// <param name="start">When the plan was made.</param>
+    /// <param name="maxAge">The policy's effective <c>max_age</c>.</param>
+    /// <returns>A UTC <see cref="DateTime"/>: PostgreSQL receives a <c>timestamptz</c>, SQLite the text <c>yyyy-MM-dd HH:mm:ss</c>, MySQL a <c>DATETIME</c>.</returns>
+    public static DateTime Cutoff(DateTimeOffset start, TimeSpan maxAge)
+    {
+        var cutoff = (start - maxAge).UtcDateTime;
+        return new DateTime(cutoff.Ticks - (cutoff.Ticks % TimeSpan.TicksPerSecond), DateTimeKind.Utc);
+    }
+
+    /// <summary>
+    /// The catalog of a policy's protecting query; for a retention keep query that names <c>@cutoff</c>, a view binding it
+    /// (<see cref="Cutoff"/>), the same at planning and at every re-check of the plan.
+    /// </summary>
+    private ICatalog ProtectingCatalog(PolicyConfig policy, QueryConfig query, DateTimeOffset start, TimeSpan? maxAge)
+    {
+        var catalog = workspace.Catalog(query.Catalog);
+        if (policy.Type != "retention" || maxAge is not { } age || !RecordTemplate.Parameters(query.Query).Contains(CutoffParameter, StringComparer.Ordinal))
+        {
+            return catalog;
+        }
+
+        return catalog is IParameterizedCatalog parameterized
+            ? parameterized.WithParameters(new Dictionary<string, object?>(StringComparer.Ordinal) { [CutoffParameter] = Cutoff(start, age) })
+            : throw new UsageException($"policy '{policy.Name}': catalog '{query.Catalog}' cannot bind @{CutoffParameter}");
+    }
+
+    /// <summary>The parameter a retention policy's keep query may use: <c>@cutoff</c>.</summary>
+    public const string CutoffParameter = "cutoff";
+
+    /// <summary>The policy as its plan was made: with the plan's <c>max_age</c> override, if it has one.</summary>
+    private static PolicyConfig Effective(PolicyConfig policy, PolicyPlan policyPlan) =>
+        policy.Type == "retention" && policyPlan.MaxAgeOverride is { } maxAge && maxAge > TimeSpan.Zero ? policy with { MaxAge = maxAge } : policy;
 
     /// <summary>The query that protects groups: references (orphans) or keep (retention, optional).</summary>
     private static QueryConfig? QueryOf(PolicyConfig policy) => policy.Type == "retention" ? policy.Keep : policy.References;

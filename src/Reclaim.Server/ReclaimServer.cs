@@ -128,6 +128,7 @@ public static class ReclaimServer
         app.UseRateLimiter();
         app.MapOpenApi();
         ApiEndpoints.Map(app);
+        Compat.CompatEndpoints.Map(app, config.Server.Compat);
         Metrics.Map(app);
         Dashboard.Map(app);
         return app;

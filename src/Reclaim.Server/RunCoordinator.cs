@@ -5,6 +5,7 @@ using Reclaim.Core.Planning;
 using Reclaim.Core.State;
 using Reclaim.Engine;
 using Reclaim.Engine.Gate;
+using Reclaim.Engine.Planning;
 using Reclaim.Engine.Telemetry;
 
 namespace Reclaim.Server;
@@ -25,6 +26,9 @@ public sealed class TrackedRun
 
     /// <summary>Whether it is a dry run.</summary>
     public required bool DryRun { get; init; }
+
+    /// <summary>Settings of its plan that differ from the config's (a compat route's <c>retention_days</c>).</summary>
+    public PlanOptions Options { get; init; } = PlanOptions.None;
 
     /// <summary>When it was accepted, UTC.</summary>
     public required DateTimeOffset StartedAt { get; init; }
@@ -87,10 +91,11 @@ public sealed partial class RunCoordinator(ReclaimEngine engine, RunNotifier not
     /// <param name="policies">Policy names; empty for every supported policy.</param>
     /// <param name="dryRun">Plan and re-check only.</param>
     /// <param name="actor">Who starts it.</param>
+    /// <param name="options">Settings of its plan that differ from the config's; <see cref="PlanOptions.None"/> when <see langword="null"/>.</param>
     /// <returns>The run, in its <c>planning</c> phase.</returns>
     /// <exception cref="UsageException">An unknown or unsupported policy, or no policy to run.</exception>
     /// <exception cref="PolicyBusyException">A selected policy is already running.</exception>
-    public TrackedRun Start(IReadOnlyList<string> policies, bool dryRun, string actor)
+    public TrackedRun Start(IReadOnlyList<string> policies, bool dryRun, string actor, PlanOptions? options = null)
     {
         var selected = Resolve(policies);
         if (selected.Count == 0)
@@ -99,7 +104,7 @@ public sealed partial class RunCoordinator(ReclaimEngine engine, RunNotifier not
         }
 
         var now = timeProvider.GetUtcNow();
-        var run = new TrackedRun { Id = RunIds.New(now), Actor = actor, Policies = selected, DryRun = dryRun, StartedAt = now };
+        var run = new TrackedRun { Id = RunIds.New(now), Actor = actor, Policies = selected, DryRun = dryRun, StartedAt = now, Options = options ?? PlanOptions.None };
         lock (_sync)
         {
             foreach (var policy in selected)
@@ -151,7 +156,7 @@ public sealed partial class RunCoordinator(ReclaimEngine engine, RunNotifier not
     {
         try
         {
-            run.Plan = await engine.PlanAsync(run.Policies, force: false, progress: null, cancellationToken);
+            run.Plan = await engine.PlanAsync(run.Policies, force: false, run.Options, progress: null, cancellationToken);
             run.Phase = "applying";
             run.Result = await engine.ApplyAsync(run.Plan, run.Actor, run.DryRun, cancellationToken, "sweep", run.Id, recordDryRun: true);
             run.Status = StatusName(run.Result.Run.Status);

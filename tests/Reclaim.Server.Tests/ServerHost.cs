@@ -107,21 +107,7 @@ public sealed class ServerHost : IAsyncDisposable
     /// <param name="expires">Its expiry.</param>
     /// <param name="secret">The signing secret.</param>
     /// <returns>The token.</returns>
-    public static string Jwt(string role, DateTimeOffset expires, string secret = JwtSecret)
-    {
-        static string Part(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-        var header = Part(JsonSerializer.SerializeToUtf8Bytes(new { alg = "HS256", typ = "JWT" }));
-        var payload = Part(JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object>
-        {
-            ["sub"] = $"user-{role}",
-            ["app_role"] = role,
-            ["iat"] = expires.AddHours(-2).ToUnixTimeSeconds(),
-            ["nbf"] = expires.AddHours(-2).ToUnixTimeSeconds(),
-            ["exp"] = expires.ToUnixTimeSeconds(),
-        }));
-        var signature = Part(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.ASCII.GetBytes($"{header}.{payload}")));
-        return $"{header}.{payload}.{signature}";
-    }
+    public static string Jwt(string role, DateTimeOffset expires, string secret = JwtSecret) => TestJwt.Create(secret, "app_role", role, expires);
 
     /// <summary>Polls a run until it has finished.</summary>
     /// <param name="client">A client that may read runs.</param>

@@ -74,6 +74,22 @@ public interface IReferenceReader
     Task<(long Rows, long Unrenderable)> ReadReferencesAsync(string query, Layouts.Layout layout, References.ReferenceSet references, CancellationToken cancellationToken);
 }
 
+/// <summary>
+/// Optional capability: a view of the catalog whose queries (<see cref="ICatalog.ReadAsync"/>,
+/// <see cref="ICatalog.FindAsync"/>, <see cref="ICatalog.CountAsync"/> and <see cref="IReferenceReader"/>) are run with
+/// named parameters bound, so a user's query may say <c>WHERE created_at &gt; @cutoff</c>.
+/// </summary>
+public interface IParameterizedCatalog
+{
+    /// <summary>
+    /// A view running every query with <paramref name="parameters"/> bound by name (<c>@name</c> in the SQL). The view
+    /// shares this catalog's connections; disposing it does nothing (the catalog's owner disposes the catalog).
+    /// </summary>
+    /// <param name="parameters">Values by name without <c>@</c>: text, whole numbers, or a UTC <see cref="DateTime"/> (sent as the database's timestamp; SQLite's text form <c>yyyy-MM-dd HH:mm:ss</c>).</param>
+    /// <returns>The view; an <see cref="IReferenceReader"/> when this catalog is one.</returns>
+    ICatalog WithParameters(IReadOnlyDictionary<string, object?> parameters);
+}
+
 /// <summary>A catalog could not be read or written; the message names the catalog and the database's error.</summary>
 public sealed class CatalogException : Exception
 {

@@ -106,6 +106,13 @@ public sealed class PolicyPlan
     public TimeSpan MinAge { get; init; }
 
     /// <summary>
+    /// For a retention policy planned with another <c>max_age</c> than its config's for this run only (the bulk
+    /// cleanup route's <c>retention_days</c>): that age, which <see cref="MinAge"/> then is; <see langword="null"/>
+    /// when the config's <c>max_age</c> applied.
+    /// </summary>
+    public TimeSpan? MaxAgeOverride { get; set; }
+
+    /// <summary>
     /// Whether the policy has a references (orphans) or keep (retention) query, so that an empty result is
     /// implausible (<c>refuse_empty_references</c>). A retention policy without <c>keep</c> has none.
     /// </summary>

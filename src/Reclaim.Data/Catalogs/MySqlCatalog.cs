@@ -80,6 +80,7 @@ public sealed class MySqlCatalog : SqlCatalog
             }
 
             command.CommandText = sql.Append(')').ToString();
+            AddBoundParameters(command);
             return await ReadTextRowsAsync(command, columns.Count, cancellationToken);
         }
         catch (Exception e) when (e is DbException or InvalidOperationException)

@@ -11,10 +11,13 @@ namespace Reclaim.Data.Catalogs;
 /// as text (<c>CAST(r.col AS TEXT)</c>), so values are the database's own text form (an integer <c>42</c> is
 /// <c>"42"</c>, a PostgreSQL uuid its lower-case canonical form).
 /// </summary>
-public abstract class SqlCatalog : ICatalog
+public abstract class SqlCatalog : ICatalog, IParameterizedCatalog
 {
     /// <summary>Most tuples one re-check (<c>FindAsync</c>) call accepts.</summary>
     public const int MaxFindTuples = 1000;
+
+    private static readonly IReadOnlyDictionary<string, object?> NoParameters = new Dictionary<string, object?>(StringComparer.Ordinal);
+    private IReadOnlyDictionary<string, object?> _bound = NoParameters;
 
     /// <summary>Creates the catalog.</summary>
     /// <param name="name">The catalog's name in the config.</param>
@@ -51,6 +54,35 @@ public abstract class SqlCatalog : ICatalog
         return parameter;
     }
 
+    /// <summary>The parameters this instance binds into every query (empty but for a <see cref="WithParameters"/> view).</summary>
+    protected IReadOnlyDictionary<string, object?> BoundParameters => _bound;
+
+    /// <inheritdoc/>
+    public ICatalog WithParameters(IReadOnlyDictionary<string, object?> parameters)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        var bound = (SqlCatalog)MemberwiseClone();
+        bound._bound = new Dictionary<string, object?>(parameters, StringComparer.Ordinal);
+        return bound is IReferenceReader ? new ReferenceReaderCatalogView(bound) : new CatalogView(bound);
+    }
+
+    /// <summary>
+    /// Adds <see cref="BoundParameters"/> that <paramref name="command"/>'s text names (<c>@name</c>) to it; call it
+    /// once the text is set, on every command that runs the user's query.
+    /// </summary>
+    /// <param name="command">The command.</param>
+    protected void AddBoundParameters(DbCommand command)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        foreach (var (name, value) in _bound)
+        {
+            if (SqlText.NamesParameter(command.CommandText, name))
+            {
+                command.Parameters.Add(CreateParameter(command, name, value));
+            }
+        }
+    }
+
     /// <inheritdoc/>
     public async Task PingAsync(CancellationToken cancellationToken)
     {
@@ -81,6 +113,7 @@ public abstract class SqlCatalog : ICatalog
             command = connection.CreateCommand();
             command.CommandText = sql;
             command.CommandTimeout = 0;
+            AddBoundParameters(command);
             reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, cancellationToken);
         }
         catch (Exception e) when (e is DbException or InvalidOperationException)
@@ -183,6 +216,7 @@ public abstract class SqlCatalog : ICatalog
             }
 
             command.CommandText = $"SELECT {Projection(columns)} FROM ({SqlText.AsSubquery(query)}) AS r WHERE {where}";
+            AddBoundParameters(command);
             return await ReadTextRowsAsync(command, columns.Count, cancellationToken);
         }
         catch (Exception e) when (e is DbException or InvalidOperationException)
@@ -199,6 +233,7 @@ public abstract class SqlCatalog : ICatalog
             await using var connection = await OpenAsync(cancellationToken);
             await using var command = connection.CreateCommand();
             command.CommandText = $"SELECT COUNT(*) FROM ({SqlText.AsSubquery(query)}) AS r";
+            AddBoundParameters(command);
             return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
         }
         catch (Exception e) when (e is DbException or InvalidOperationException)

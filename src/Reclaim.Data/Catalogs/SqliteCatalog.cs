@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.Data.Sqlite;
@@ -52,6 +53,7 @@ public sealed class SqliteCatalog : SqlCatalog, IReferenceReader
 
         using (statement)
         {
+            Bind(statement, db);
             var added = false;
             statement.DangerousAddRef(ref added);
             try
@@ -139,6 +141,35 @@ public sealed class SqliteCatalog : SqlCatalog, IReferenceReader
         }
 
         return (rows, unrenderable, rc);
+    }
+
+    /// <summary>
+    /// Binds <see cref="SqlCatalog.BoundParameters"/> that the statement names, as Microsoft.Data.Sqlite would: a
+    /// <see cref="DateTime"/> as its text <c>yyyy-MM-dd HH:mm:ss.FFFFFFF</c> (SQLite's own <c>datetime()</c> form when
+    /// the time has whole seconds), whole numbers as integers, anything else as its invariant text.
+    /// </summary>
+    private void Bind(sqlite3_stmt statement, sqlite3 db)
+    {
+        foreach (var (name, value) in BoundParameters)
+        {
+            var index = raw.sqlite3_bind_parameter_index(statement, "@" + name);
+            if (index <= 0)
+            {
+                continue;
+            }
+
+            var rc = value switch
+            {
+                null => raw.sqlite3_bind_null(statement, index),
+                long or int => raw.sqlite3_bind_int64(statement, index, Convert.ToInt64(value, CultureInfo.InvariantCulture)),
+                DateTime time => raw.sqlite3_bind_text(statement, index, time.ToString("yyyy-MM-dd HH:mm:ss.FFFFFFF", CultureInfo.InvariantCulture)),
+                _ => raw.sqlite3_bind_text(statement, index, Convert.ToString(value, CultureInfo.InvariantCulture) ?? string.Empty),
+            };
+            if (rc != raw.SQLITE_OK)
+            {
+                throw new CatalogException($"catalog '{Name}': binding @{name} failed: SQLite Error {rc}: {raw.sqlite3_errmsg(db).utf8_to_string()}");
+            }
+        }
     }
 
     /// <inheritdoc/>

@@ -36,6 +36,11 @@ public abstract class ExampleSite(string example, string configFile) : IAsyncLif
     /// <returns>The expression.</returns>
     public abstract string DaysAgo(int days);
 
+    /// <summary>An SQL literal for <paramref name="time"/> (UTC, whole seconds) as the catalog stores timestamps: SQLite's text form by default.</summary>
+    /// <param name="time">The time.</param>
+    /// <returns>The literal.</returns>
+    public virtual string Timestamp(DateTimeOffset time) => $"'{time.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture)}'";
+
     /// <summary>Runs statements on the catalog.</summary>
     /// <param name="sql">Statements.</param>
     /// <returns>A task.</returns>
@@ -219,6 +224,9 @@ public abstract class FolderSqliteSite(string example, string database) : Exampl
 /// <param name="configFile">The config that reads S3 and PostgreSQL settings from the environment.</param>
 public abstract class S3PostgresSite(string example, string configFile) : ExampleSite(example, configFile)
 {
+    /// <inheritdoc/>
+    public override string Timestamp(DateTimeOffset time) => $"TIMESTAMPTZ '{time.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture)}+00'";
+
     private PostgresDatabase? _database;
 
     /// <inheritdoc/>
@@ -294,6 +302,9 @@ public abstract class S3PostgresSite(string example, string configFile) : Exampl
 /// <param name="configFile">The config to copy (default <c>reclaim.yaml</c>; <c>reclaim.postgres.yaml</c> for a PostgreSQL variant).</param>
 public abstract class FolderPostgresSite(string example, string configFile = "reclaim.yaml") : ExampleSite(example, configFile)
 {
+    /// <inheritdoc/>
+    public override string Timestamp(DateTimeOffset time) => $"TIMESTAMPTZ '{time.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture)}+00'";
+
     private PostgresDatabase? _database;
 
     /// <inheritdoc/>

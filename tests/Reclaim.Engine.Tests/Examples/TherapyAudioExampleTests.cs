@@ -10,18 +10,6 @@ namespace Reclaim.Engine.Tests.Examples;
 /// </summary>
 public abstract class TherapyAudioExampleTests : IAsyncLifetime
 {
-    private const string Audio = "uploads/audio/";
-
-    private static readonly string[] Live = ["s1.mp3", "s1_processed.mp3", "s2.mp3", "s5.mp3"];
-
-    private static readonly string[] OfFailedSessions = ["s3.mp3", "s3_processed.mp3", "s4.mp3"];
-
-    private static readonly string[] Orphaned = ["old-orphan.mp3", "old-orphan_processed.mp3"];
-
-    private const string YoungOrphan = "young-orphan.mp3";
-
-    private const string Nested = "uploads/audio/tmp/part.mp3";
-
     private readonly ExampleSite _site;
 
     protected TherapyAudioExampleTests(ExampleSite site)
@@ -32,23 +20,24 @@ public abstract class TherapyAudioExampleTests : IAsyncLifetime
 
     private bool IsPostgres => _site is FolderPostgresSite;
 
-    private static string[] Keys(IEnumerable<string> names) => names.Select(n => Audio + n).ToArray();
+    private const string Audio = TherapyAudioSample.Audio;
+
+    private const string YoungOrphan = TherapyAudioSample.YoungOrphan;
+
+    private const string Nested = TherapyAudioSample.Nested;
+
+    private static readonly string[] Live = TherapyAudioSample.Live;
+
+    private static readonly string[] OfFailedSessions = TherapyAudioSample.OfFailedSessions;
+
+    private static readonly string[] Orphaned = TherapyAudioSample.Orphaned;
+
+    private static string[] Keys(IEnumerable<string> names) => TherapyAudioSample.Keys(names);
 
     public async Task InitializeAsync()
     {
         await _site.InitializeAsync();
-        // Session ages are the catalog's own (the query compares with its now); object ages follow the clock.
-        await _site.ExecuteSqlAsync($"""
-            CREATE TABLE sessions (id TEXT PRIMARY KEY, status TEXT NOT NULL, audio_file TEXT, processed_file TEXT, created_at {(IsPostgres ? "TIMESTAMPTZ" : "TEXT")} NOT NULL);
-            INSERT INTO sessions VALUES
-              ('s1', 'completed', 's1.mp3', 's1_processed.mp3', {_site.DaysAgo(10)}),
-              ('s2', 'processing', 's2.mp3', NULL, {_site.DaysAgo(10)}),
-              ('s3', 'failed', 's3.mp3', 's3_processed.mp3', {_site.DaysAgo(10)}),
-              ('s4', 'failed', 's4.mp3', NULL, {_site.DaysAgo(10)}),
-              ('s5', 'failed', 's5.mp3', NULL, {_site.DaysAgo(2)}),
-              ('s6', 'failed', 's6.mp3', NULL, {_site.DaysAgo(10)});
-            """);
-        _clock = await _site.SeedObjectsAsync([.. Keys(Live), .. Keys(OfFailedSessions), .. Keys(Orphaned), Nested], Keys([YoungOrphan]), TimeSpan.FromHours(24));
+        _clock = await TherapyAudioSample.SeedAsync(_site);
     }
 
     public Task DisposeAsync() => _site.DisposeAsync();
@@ -160,4 +149,50 @@ public sealed class TherapyAudioExampleOnSqliteTests() : TherapyAudioExampleTest
 public sealed class TherapyAudioExampleOnPostgresTests() : TherapyAudioExampleTests(new Site())
 {
     private sealed class Site() : FolderPostgresSite("therapy-audio", "reclaim.postgres.yaml");
+}
+
+/// <summary>The example's sessions and recordings, shared by its CLI and its admin cleanup route tests.</summary>
+internal static class TherapyAudioSample
+{
+    /// <summary>The folder of the recordings.</summary>
+    public const string Audio = "uploads/audio/";
+
+    /// <summary>Recordings of live sessions (s1 completed, s2 processing, s5 failed two days ago).</summary>
+    public static readonly string[] Live = ["s1.mp3", "s1_processed.mp3", "s2.mp3", "s5.mp3"];
+
+    /// <summary>Recordings of the sessions that failed ten days ago (s3, s4; s6's is gone already).</summary>
+    public static readonly string[] OfFailedSessions = ["s3.mp3", "s3_processed.mp3", "s4.mp3"];
+
+    /// <summary>Recordings no session names, a day old.</summary>
+    public static readonly string[] Orphaned = ["old-orphan.mp3", "old-orphan_processed.mp3"];
+
+    /// <summary>A recording no session names yet, just uploaded.</summary>
+    public const string YoungOrphan = "young-orphan.mp3";
+
+    /// <summary>A file in a sub-folder, outside the layout.</summary>
+    public const string Nested = "uploads/audio/tmp/part.mp3";
+
+    /// <summary>The keys of recordings.</summary>
+    /// <param name="names">File names.</param>
+    /// <returns>Keys under <see cref="Audio"/>.</returns>
+    public static string[] Keys(IEnumerable<string> names) => names.Select(n => Audio + n).ToArray();
+
+    /// <summary>Creates the sessions table and the recordings.</summary>
+    /// <param name="site">The example's site.</param>
+    /// <returns>A clock at which the old recordings are 24 hours old.</returns>
+    public static async Task<ManualClock> SeedAsync(ExampleSite site)
+    {
+        // Session ages are the catalog's own (the query compares with its now); object ages follow the clock.
+        await site.ExecuteSqlAsync($"""
+            CREATE TABLE sessions (id TEXT PRIMARY KEY, status TEXT NOT NULL, audio_file TEXT, processed_file TEXT, created_at {(site is FolderPostgresSite ? "TIMESTAMPTZ" : "TEXT")} NOT NULL);
+            INSERT INTO sessions VALUES
+              ('s1', 'completed', 's1.mp3', 's1_processed.mp3', {site.DaysAgo(10)}),
+              ('s2', 'processing', 's2.mp3', NULL, {site.DaysAgo(10)}),
+              ('s3', 'failed', 's3.mp3', 's3_processed.mp3', {site.DaysAgo(10)}),
+              ('s4', 'failed', 's4.mp3', NULL, {site.DaysAgo(10)}),
+              ('s5', 'failed', 's5.mp3', NULL, {site.DaysAgo(2)}),
+              ('s6', 'failed', 's6.mp3', NULL, {site.DaysAgo(10)});
+            """);
+        return await site.SeedObjectsAsync([.. Keys(Live), .. Keys(OfFailedSessions), .. Keys(Orphaned), Nested], Keys([YoungOrphan]), TimeSpan.FromHours(24));
+    }
 }

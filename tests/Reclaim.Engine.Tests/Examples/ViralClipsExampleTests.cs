@@ -28,25 +28,9 @@ public abstract class ViralClipsExampleTests<TSite> : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await _site.InitializeAsync();
-        var time = _site is S3PostgresSite ? "TIMESTAMPTZ" : "TEXT";
-        // Row times are the catalog's own (the keep query compares with its now); object ages follow the clock.
-        await _site.ExecuteSqlAsync($"""
-            CREATE TABLE jobs (id TEXT PRIMARY KEY, status TEXT NOT NULL, created_at {time} NOT NULL);
-            CREATE TABLE clips (id TEXT PRIMARY KEY, job_id TEXT NOT NULL, filename TEXT NOT NULL, status TEXT NOT NULL, created_at {time} NOT NULL);
-            INSERT INTO jobs VALUES
-              ('j1', 'completed', {_site.DaysAgo(6)}),
-              ('j2', 'processing', {_site.DaysAgo(6)}),
-              ('j3', 'failed', {_site.DaysAgo(6)}),
-              ('j4', 'completed', {_site.DaysAgo(10)}),
-              ('j5', 'queued', {_site.DaysAgo(6)});
-            INSERT INTO clips VALUES
-              ('c1', 'j1', 'c1.mp4', 'completed', {_site.DaysAgo(1)}),
-              ('c2', 'j4', 'c2.mp4', 'completed', {_site.DaysAgo(10)}),
-              ('c3', 'j1', 'c3.mp4', 'failed', {_site.DaysAgo(1)}),
-              ('c4', 'j2', 'c4.mp4', 'rendering', {_site.DaysAgo(0)});
-            """);
         _clock = await _site.SeedObjectsAsync(
             [.. FinishedTemporary, .. InProgressTemporary, RecentCompletedClip, .. ExpiredClips, Stray], [YoungClip], TimeSpan.FromDays(5));
+        await ViralClipsSample.SeedRowsAsync(_site, _clock.GetUtcNow());
     }
 
     public Task DisposeAsync() => _site.DisposeAsync();
@@ -105,6 +89,38 @@ public abstract class ViralClipsExampleTests<TSite> : IAsyncLifetime
         sweep.ExitCode.Should().Be(2, sweep.ToString());
         sweep.Stderr.Should().Contain("max_age");
         (await _site.ListAllAsync()).Should().Equal(before);
+    }
+}
+
+/// <summary>The example's catalog rows, shared by its CLI and its bulk cleanup route tests.</summary>
+internal static class ViralClipsSample
+{
+    /// <summary>
+    /// The jobs and clips rows, their times relative to <paramref name="now"/> (the clock the command sees: the keep
+    /// query compares with its @cutoff, the run's start minus max_age).
+    /// </summary>
+    /// <param name="site">The example's site.</param>
+    /// <param name="now">The clock's time.</param>
+    /// <returns>A task.</returns>
+    public static Task SeedRowsAsync(ExampleSite site, DateTimeOffset now)
+    {
+        var time = site is S3PostgresSite ? "TIMESTAMPTZ" : "TEXT";
+        string DaysAgo(int days) => site.Timestamp(now.AddDays(-days));
+        return site.ExecuteSqlAsync($"""
+            CREATE TABLE jobs (id TEXT PRIMARY KEY, status TEXT NOT NULL, created_at {time} NOT NULL);
+            CREATE TABLE clips (id TEXT PRIMARY KEY, job_id TEXT NOT NULL, filename TEXT NOT NULL, status TEXT NOT NULL, created_at {time} NOT NULL);
+            INSERT INTO jobs VALUES
+              ('j1', 'completed', {DaysAgo(6)}),
+              ('j2', 'processing', {DaysAgo(6)}),
+              ('j3', 'failed', {DaysAgo(6)}),
+              ('j4', 'completed', {DaysAgo(10)}),
+              ('j5', 'queued', {DaysAgo(6)});
+            INSERT INTO clips VALUES
+              ('c1', 'j1', 'c1.mp4', 'completed', {DaysAgo(1)}),
+              ('c2', 'j4', 'c2.mp4', 'completed', {DaysAgo(10)}),
+              ('c3', 'j1', 'c3.mp4', 'failed', {DaysAgo(1)}),
+              ('c4', 'j2', 'c4.mp4', 'rendering', {DaysAgo(0)});
+            """);
     }
 }
 
