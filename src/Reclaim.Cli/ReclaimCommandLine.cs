@@ -180,13 +180,13 @@ public sealed class ReclaimCommandLine
             return context.RunAsync(async engine =>
             {
                 var plan = await PlanFile.ReadAsync(result.GetValue(planPath)!, cancellationToken);
-                if (!plan.Refused && !result.GetValue(yes) &&
-                    !context.Confirm($"Apply the plan: {Format.Count(plan.ObjectsProposed)} objects, {Format.Bytes(plan.BytesProposed)}?"))
+                if (!plan.RefusedEntirely && !result.GetValue(yes) &&
+                    !context.Confirm($"Apply the plan: {Format.Count(plan.ObjectsAccepted)} objects, {Format.Bytes(plan.BytesAccepted)}{RefusedNote(plan)}?"))
                 {
                     return ExitCodes.Usage;
                 }
 
-                return Finish(context, await engine.ApplyAsync(plan, CliContext.Actor, dryRun: false, cancellationToken));
+                return await FinishAsync(context, await engine.ApplyAsync(plan, CliContext.Actor, dryRun: false, cancellationToken), plan);
             });
         });
         return command;
@@ -204,21 +204,28 @@ public sealed class ReclaimCommandLine
             var context = Context(result, stdout, stderr);
             return context.RunAsync(async engine =>
             {
+                var names = result.GetValue(policies) ?? [];
+                var dry = result.GetValue(dryRun);
                 Core.Planning.Plan plan;
                 using (new PlanningCollectionPause())
                 {
-                    plan = await engine.PlanAsync(result.GetValue(policies) ?? [], result.GetValue(force), context.Progress(), cancellationToken);
+                    // A sweep that is not dry is a run: when its planning fails it is recorded as failed, with the error.
+                    plan = dry
+                        ? await engine.PlanAsync(names, result.GetValue(force), context.Progress(), cancellationToken)
+                        : await engine.PlanRunAsync(names, result.GetValue(force), context.Progress(), CliContext.Actor, dryRun: false, cancellationToken,
+                            cancelledReason: "cancelled while planning (interrupted); nothing was touched");
                 }
 
+                // One JSON document per command: the plan when nothing of it runs, the run otherwise.
                 var output = new Output(context);
-                if (!context.Json || plan.Refused)
+                if (!context.Json || plan.RefusedEntirely)
                 {
                     output.Plan(plan, null);
                 }
 
-                if (plan.Refused)
+                if (plan.RefusedEntirely)
                 {
-                    if (!result.GetValue(dryRun))
+                    if (!dry)
                     {
                         var run = await engine.RecordRefusalAsync(plan, CliContext.Actor, cancellationToken);
                         await stderr.WriteLineAsync($"refused: a guard refused the plan (recorded as run {run.Id}); nothing was touched.");
@@ -227,18 +234,18 @@ public sealed class ReclaimCommandLine
                     return ExitCodes.Refused;
                 }
 
-                if (result.GetValue(dryRun))
+                if (dry)
                 {
-                    return Finish(context, await engine.ApplyAsync(plan, CliContext.Actor, dryRun: true, cancellationToken, "sweep"));
+                    return await FinishAsync(context, await engine.ApplyAsync(plan, CliContext.Actor, dryRun: true, cancellationToken, "sweep"), plan);
                 }
 
-                if (plan.ObjectsProposed > 0 && !result.GetValue(yes) &&
-                    !context.Confirm($"Remove {Format.Count(plan.ObjectsProposed)} objects, {Format.Bytes(plan.BytesProposed)}?"))
+                if (plan.ObjectsAccepted > 0 && !result.GetValue(yes) &&
+                    !context.Confirm($"Remove {Format.Count(plan.ObjectsAccepted)} objects, {Format.Bytes(plan.BytesAccepted)}{RefusedNote(plan)}?"))
                 {
                     return ExitCodes.Usage;
                 }
 
-                return Finish(context, await engine.ApplyAsync(plan, CliContext.Actor, dryRun: false, cancellationToken, "sweep"));
+                return await FinishAsync(context, await engine.ApplyAsync(plan, CliContext.Actor, dryRun: false, cancellationToken, "sweep"), plan);
             });
         });
         return command;
@@ -348,6 +355,28 @@ public sealed class ReclaimCommandLine
             });
         });
         return command;
+    }
+
+    /// <summary>" (policy 'a' refused)" for a plan some of whose policies a guard refused, for a prompt.</summary>
+    private static string RefusedNote(Core.Planning.Plan plan)
+    {
+        var refused = plan.Policies.Where(p => p.Refused).Select(p => $"'{p.Policy}'").ToList();
+        return refused.Count == 0 ? string.Empty : $" (refused, left alone: {string.Join(", ", refused)})";
+    }
+
+    /// <summary>
+    /// Prints a run and, on stderr, each refusal of the applied <paramref name="plan"/> (whose verdicts the apply
+    /// evaluated again); the exit code of the run's status.
+    /// </summary>
+    private static async Task<int> FinishAsync(CliContext context, RunResult result, Core.Planning.Plan plan)
+    {
+        var code = Finish(context, result);
+        foreach (var reason in ReclaimEngine.RefusalReasons(plan))
+        {
+            await context.Error.WriteLineAsync($"refused: {reason}; nothing of that policy was touched, the others were {(result.Run.DryRun ? "checked" : "applied")}.");
+        }
+
+        return code;
     }
 
     private static int Finish(CliContext context, RunResult result)

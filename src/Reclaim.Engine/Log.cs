@@ -14,6 +14,9 @@ internal static partial class Log
     [LoggerMessage(1002, LogLevel.Warning, "Policy {Policy}: guard {Guard} refused: {Reason}", EventName = "guard_refused")]
     public static partial void GuardRefused(ILogger logger, string policy, string guard, string reason);
 
+    [LoggerMessage(1004, LogLevel.Error, "A run whose planning failed ({Error}) could not be recorded in state", EventName = "run_failure_not_recorded")]
+    public static partial void FailureNotRecorded(ILogger logger, Exception exception, string error);
+
     [LoggerMessage(2001, LogLevel.Information, "Run {RunId}: group {GroupKey} skipped: {Reason}", EventName = "gate_skip")]
     public static partial void GroupSkipped(ILogger logger, string runId, string groupKey, string reason);
 

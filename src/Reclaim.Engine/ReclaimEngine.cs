@@ -159,8 +159,63 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
     }
 
     /// <summary>
-    /// Applies exactly <paramref name="plan"/>: every batch re-checked by the gate first. A refused plan is
-    /// recorded as a refused run and nothing is touched.
+    /// Makes the plan of a run that is recorded in state (a sweep that is not dry, a server run): as
+    /// <see cref="PlanAsync(IReadOnlyList{string}, bool, PlanOptions, IProgress{ScanProgress}?, CancellationToken)"/>, and when planning fails — a references query or a store failing, or cancellation —
+    /// records the run as <see cref="RunStatus.Failed"/> with the error in its summary (<c>{"error": "..."}</c>)
+    /// before rethrowing, so the history shows the failure with its reason. A failure to record it is logged and
+    /// the planning error is rethrown as it was.
+    /// </summary>
+    /// <param name="policies">Policy names; empty selects every policy of a supported type.</param>
+    /// <param name="force">Accept a grace period below <c>min_age_floor</c>.</param>
+    /// <param name="progress">Listing progress; may be <see langword="null"/>.</param>
+    /// <param name="actor">Who starts the run, as recorded.</param>
+    /// <param name="dryRun">Whether the run is a dry run (recorded as such).</param>
+    /// <param name="cancellationToken">Stops planning.</param>
+    /// <param name="runId">The run's id when the caller has announced it already; a new one when <see langword="null"/>.</param>
+    /// <param name="cancelledReason">The error recorded when planning is cancelled.</param>
+    /// <param name="options">Per-plan settings (see <see cref="PlanAsync(IReadOnlyList{string}, bool, PlanOptions, IProgress{ScanProgress}?, CancellationToken)"/>); none when <see langword="null"/>.</param>
+    /// <returns>The plan.</returns>
+    /// <exception cref="UsageException">A named policy does not exist or its type is not supported, or an option is invalid (no run is recorded: none started).</exception>
+    /// <exception cref="CatalogException">A references query failed (recorded).</exception>
+    public async Task<Plan> PlanRunAsync(
+        IReadOnlyList<string> policies,
+        bool force,
+        IProgress<ScanProgress>? progress,
+        string actor,
+        bool dryRun,
+        CancellationToken cancellationToken,
+        string? runId = null,
+        string cancelledReason = "cancelled while planning; nothing was touched",
+        PlanOptions? options = null)
+    {
+        var selected = Select(policies).Select(p => p.Name).ToList();
+        try
+        {
+            return await PlanAsync(policies, force, options ?? PlanOptions.None, progress, cancellationToken);
+        }
+        catch (Exception e) when (e is not (UsageException or OutOfMemoryException))
+        {
+            var error = e is OperationCanceledException ? cancelledReason : e.Message;
+            try
+            {
+                await RecordFailureAsync(selected, actor, dryRun, error, CancellationToken.None, runId);
+            }
+            catch (Exception recording) when (recording is not OutOfMemoryException)
+            {
+                // The state may be what is unreachable; the planning error is the one to report.
+                Log.FailureNotRecorded(_logger, recording, error);
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Applies exactly <paramref name="plan"/>: every batch re-checked by the gate first. A policy a guard refused
+    /// is skipped alone (nothing of it is touched) and the others are applied; the run is then recorded
+    /// <see cref="RunStatus.Refused"/> unless some action failed, with every refusal in its summary
+    /// (<c>refused</c>). A plan refused entirely (<see cref="Plan.RefusedEntirely"/>) is recorded as a refused
+    /// run and nothing is touched.
     /// </summary>
     /// <param name="plan">A plan made from this config.</param>
     /// <param name="actor">Who applies it.</param>
@@ -174,7 +229,7 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
     /// The plan names a policy the config lacks or defines differently now, or its action or groups are not what
     /// that policy makes (an edited or damaged plan file).
     /// </exception>
-    /// <exception cref="GuardRefusedException">A guard refused the plan (the refusal is recorded as a run).</exception>
+    /// <exception cref="GuardRefusedException">A guard refused the whole plan (the refusal is recorded as a run).</exception>
     /// <exception cref="CatalogException">A re-check query failed (the run is recorded as failed).</exception>
     public async Task<RunResult> ApplyAsync(Plan plan, string actor, bool dryRun, CancellationToken cancellationToken, string kind = "apply", string? runId = null, bool recordDryRun = false)
     {
@@ -206,7 +261,7 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
         var status = RunStatus.Succeeded;
         try
         {
-            if (plan.Refused)
+            if (plan.RefusedEntirely)
             {
                 var reason = plan.Guards.Concat(plan.Policies.SelectMany(p => p.Guards.Select(g => g with { Message = $"policy '{p.Policy}': {g.Message}" }))).First(g => !g.Passed);
                 status = RunStatus.Refused;
@@ -218,6 +273,13 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
             foreach (var policyPlan in plan.Policies)
             {
                 var policy = Config.Policies.First(p => string.Equals(p.Name, policyPlan.Policy, StringComparison.Ordinal));
+                if (policyPlan.Refused)
+                {
+                    // A refused policy is refused alone: nothing of it is touched, and the others go on.
+                    perPolicy[policy.Name] = new GateTotals();
+                    continue;
+                }
+
                 GateTotals done;
                 if (policy.Type == "records")
                 {
@@ -235,7 +297,7 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
                 totals.Add(done);
             }
 
-            status = totals.ObjectsFailed > 0 ? RunStatus.PartiallyFailed : RunStatus.Succeeded;
+            status = totals.ObjectsFailed > 0 ? RunStatus.PartiallyFailed : plan.Refused ? RunStatus.Refused : RunStatus.Succeeded;
         }
         catch (Exception) when (status != RunStatus.Refused)
         {
@@ -577,10 +639,21 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
     /// <returns>The recorded run.</returns>
     public async Task<RunRecord> RecordRefusalAsync(Plan plan, string actor, CancellationToken cancellationToken, string? runId = null, bool dryRun = false)
     {
-        var reasons = plan.Guards.Concat(plan.Policies.SelectMany(p => p.Guards)).Where(g => !g.Passed).Select(g => $"{g.Guard}: {g.Message}").ToList();
         var run = NewRun("sweep", actor, plan.Policies.Select(p => p.Policy), dryRun, runId);
-        return await RecordEndedRunAsync(run, RunStatus.Refused, JsonSerializer.Serialize(new { refused = reasons }, PlanFile.Options), cancellationToken);
+        return await RecordEndedRunAsync(run, RunStatus.Refused, JsonSerializer.Serialize(new { refused = RefusalReasons(plan) }, PlanFile.Options), cancellationToken);
     }
+
+    /// <summary>
+    /// Every refusing verdict of a plan, one line each: <c>guard: message</c> for the plan's own guards and
+    /// <c>policy 'NAME': guard: message</c> for a policy's; empty when nothing was refused.
+    /// </summary>
+    /// <param name="plan">A plan with its verdicts.</param>
+    /// <returns>The lines, plan guards first, then the policies in plan order.</returns>
+    public static IReadOnlyList<string> RefusalReasons(Plan plan) =>
+    [
+        .. plan.Guards.Where(g => !g.Passed).Select(g => $"{g.Guard}: {g.Message}"),
+        .. plan.Policies.SelectMany(p => p.Guards.Where(g => !g.Passed).Select(g => $"policy '{p.Policy}': {g.Guard}: {g.Message}")),
+    ];
 
     /// <summary>
     /// Records a run that failed before anything was applied — its plan could not be made (a references query
@@ -907,6 +980,7 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
     /// </summary>
     private static string Summary(GateTotals totals, IReadOnlyDictionary<string, GateTotals> parts, Plan? plan = null, long? durationMs = null) => JsonSerializer.Serialize(new
     {
+        refused = plan is { Refused: true } ? RefusalReasons(plan) : null,
         objects_done = totals.ObjectsDone,
         bytes_done = totals.BytesDone,
         objects_skipped = totals.ObjectsSkipped,
@@ -923,6 +997,7 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
                 bytes_done = p.Value.BytesDone,
                 objects_skipped = p.Value.ObjectsSkipped,
                 objects_failed = p.Value.ObjectsFailed,
+                refused = planned?.Refused == true ? planned.Guards.Where(g => !g.Passed).Select(g => $"{g.Guard}: {g.Message}").ToList() : null,
                 planned = planned is null ? null : new
                 {
                     type = planned.Type,

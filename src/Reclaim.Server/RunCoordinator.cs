@@ -154,12 +154,19 @@ public sealed partial class RunCoordinator(ReclaimEngine engine, RunNotifier not
 
     private async Task ExecuteAsync(TrackedRun run, CancellationToken cancellationToken)
     {
+        const string Stopped = "the server stopped during the run";
         try
         {
-            run.Plan = await engine.PlanAsync(run.Policies, force: false, run.Options, progress: null, cancellationToken);
+            // A plan that cannot be made is recorded as a failed run, with its error, by the engine.
+            run.Plan = await engine.PlanRunAsync(run.Policies, force: false, progress: null, run.Actor, run.DryRun, cancellationToken, run.Id, Stopped, run.Options);
             run.Phase = "applying";
             run.Result = await engine.ApplyAsync(run.Plan, run.Actor, run.DryRun, cancellationToken, "sweep", run.Id, recordDryRun: true);
             run.Status = StatusName(run.Result.Run.Status);
+            if (ReclaimEngine.RefusalReasons(run.Plan) is { Count: > 0 } refused)
+            {
+                // Refused policies were left alone and the others applied: say which, and why.
+                run.Error = string.Join("; ", refused);
+            }
         }
         catch (GuardRefusedException e)
         {
@@ -169,15 +176,13 @@ public sealed partial class RunCoordinator(ReclaimEngine engine, RunNotifier not
         catch (OperationCanceledException)
         {
             run.Status = "failed";
-            run.Error = "the server stopped during the run";
-            await RecordPlanningFailureAsync(run);
+            run.Error = Stopped;
         }
         catch (Exception e)
         {
             run.Status = "failed";
             run.Error = e.Message;
             LogRunFailed(logger, e, run.Id);
-            await RecordPlanningFailureAsync(run);
         }
         finally
         {
@@ -193,35 +198,18 @@ public sealed partial class RunCoordinator(ReclaimEngine engine, RunNotifier not
             foreach (var policy in run.Policies)
             {
                 var done = run.Result?.PerPolicy.GetValueOrDefault(policy);
-                ReclaimMetrics.RunFinished(policy, run.Status, run.DryRun, done?.ObjectsDone ?? 0, done?.BytesDone ?? 0);
+                var refused = run.Plan?.Policies.Any(p => p.Refused && string.Equals(p.Policy, policy, StringComparison.Ordinal)) == true;
+
+                // Per policy: one refused alone in a run that applied the others is "refused"; the others have
+                // the run's outcome less the refusal.
+                var status = refused ? "refused" : run.Status == "refused" && run.Plan is { RefusedEntirely: false } ? "succeeded" : run.Status;
+                ReclaimMetrics.RunFinished(policy, status, run.DryRun, done?.ObjectsDone ?? 0, done?.BytesDone ?? 0);
             }
 
             run.Finish();
         }
 
         await notifier.RunFinishedAsync(run, CancellationToken.None);
-    }
-
-    /// <summary>
-    /// A run whose plan could not be made never reached the engine's apply, which records everything after that:
-    /// record it here as failed with its error, so the history (shared by every replica) shows it.
-    /// </summary>
-    private async Task RecordPlanningFailureAsync(TrackedRun run)
-    {
-        if (run.Plan is not null)
-        {
-            return;
-        }
-
-        try
-        {
-            await engine.RecordFailureAsync(run.Policies, run.Actor, run.DryRun, run.Error ?? "failed", CancellationToken.None, run.Id);
-        }
-        catch (Exception e)
-        {
-            // The state itself may be what is unreachable; the run stays failed in memory and in the webhook.
-            LogFailureNotRecorded(logger, e, run.Id);
-        }
     }
 
     private void Remember(TrackedRun run)
@@ -250,6 +238,4 @@ public sealed partial class RunCoordinator(ReclaimEngine engine, RunNotifier not
     [LoggerMessage(EventId = 100, EventName = "RunFailed", Level = LogLevel.Error, Message = "run {RunId} failed")]
     private static partial void LogRunFailed(ILogger logger, Exception exception, string runId);
 
-    [LoggerMessage(EventId = 101, EventName = "RunFailureNotRecorded", Level = LogLevel.Error, Message = "run {RunId} failed and could not be recorded in state")]
-    private static partial void LogFailureNotRecorded(ILogger logger, Exception exception, string runId);
 }

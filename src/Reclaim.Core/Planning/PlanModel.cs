@@ -76,7 +76,7 @@ public sealed class PolicyTotals
 }
 
 /// <summary>A guard's verdict on one policy (or the whole plan).</summary>
-/// <param name="Guard">The guard's config key (<c>max_delete_fraction</c>, <c>max_delete_count</c>, <c>refuse_empty_references</c>, <c>min_age_floor</c>).</param>
+/// <param name="Guard">The guard's config key (<c>max_delete_fraction</c>, <c>max_delete_count</c>, <c>refuse_empty_references</c>, <c>refuse_empty_keep</c>, <c>min_age_floor</c>).</param>
 /// <param name="Passed">Whether the guard lets the policy proceed.</param>
 /// <param name="Message">The numbers behind the verdict, in words.</param>
 public sealed record GuardVerdict(string Guard, bool Passed, string Message);
@@ -113,8 +113,8 @@ public sealed class PolicyPlan
     public TimeSpan? MaxAgeOverride { get; set; }
 
     /// <summary>
-    /// Whether the policy has a references (orphans) or keep (retention) query, so that an empty result is
-    /// implausible (<c>refuse_empty_references</c>). A retention policy without <c>keep</c> has none.
+    /// Whether the policy has a references (orphans) or keep (retention) query, whose empty result the guards judge
+    /// (<c>refuse_empty_references</c>, <c>refuse_empty_keep</c>). A retention policy without <c>keep</c> has none.
     /// </summary>
     public bool ReferencesRequired { get; init; } = true;
 
@@ -164,9 +164,21 @@ public sealed class Plan
     /// <summary>Whether any guard, of a policy or of the plan, refused.</summary>
     public bool Refused => Guards.Any(g => !g.Passed) || Policies.Any(p => p.Refused);
 
-    /// <summary>Objects the plan would remove.</summary>
+    /// <summary>
+    /// Whether nothing of the plan may be applied: a guard of the whole plan refused, or every policy was refused.
+    /// Otherwise the policies that passed their guards are applied and the refused ones are skipped, each alone.
+    /// </summary>
+    public bool RefusedEntirely => Guards.Any(g => !g.Passed) || (Policies.Count > 0 && Policies.All(p => p.Refused));
+
+    /// <summary>Objects the plan's policies propose, refused ones included.</summary>
     public long ObjectsProposed => Policies.Sum(p => p.Totals.ObjectsOrphaned);
 
-    /// <summary>Bytes the plan would remove.</summary>
+    /// <summary>Bytes the plan's policies propose, refused ones included.</summary>
     public long BytesProposed => Policies.Sum(p => p.Totals.BytesReclaimable);
+
+    /// <summary>Objects of the policies that passed their own guards: what applying the plan would remove.</summary>
+    public long ObjectsAccepted => Policies.Where(p => !p.Refused).Sum(p => p.Totals.ObjectsOrphaned);
+
+    /// <summary>Bytes of the policies that passed their own guards.</summary>
+    public long BytesAccepted => Policies.Where(p => !p.Refused).Sum(p => p.Totals.BytesReclaimable);
 }

@@ -26,10 +26,12 @@ internal sealed partial class ConfigBinder(ConfigReader reader, string path)
     private static readonly string[] S3Keys =
         ["type", "bucket", "prefix", "endpoint", "region", "force_path_style", "access_key", "secret_key", "use_chunk_encoding", "max_attempts", "timeout", "price_per_gb_month"];
     private static readonly string[] AnyStoreKeys = [.. FilesystemKeys.Union(S3Keys, StringComparer.Ordinal)];
-    private static readonly string[] GuardKeys = ["max_delete_fraction", "max_delete_count", "refuse_empty_references", "min_age_floor"];
+    private static readonly string[] GuardKeys =
+        ["max_delete_fraction", "min_groups_for_fraction", "max_delete_count", "refuse_empty_references", "refuse_empty_keep", "min_age_floor"];
 
     /// <summary>The guards a policy may set for itself; <c>max_delete_count</c> stays per plan.</summary>
-    private static readonly string[] PolicyGuardKeys = ["max_delete_fraction", "refuse_empty_references", "min_age_floor"];
+    private static readonly string[] PolicyGuardKeys =
+        ["max_delete_fraction", "min_groups_for_fraction", "refuse_empty_references", "refuse_empty_keep", "min_age_floor"];
     private static readonly string[] TrashKeys = ["prefix", "retention"];
     private static readonly string[] ScheduleKeys = ["policies", "cron", "timezone", "run_on_startup"];
     private static readonly string[] ServerKeys = ["urls", "tokens", "jwt", "webhook_url", "rate_limit_per_minute", "cluster_checkin_interval", "compat"];
@@ -309,9 +311,11 @@ internal sealed partial class ConfigBinder(ConfigReader reader, string path)
 
         return new GuardOptions(
             (double)(fraction ?? (decimal)defaults.MaxDeleteFraction),
-            section.Integer("max_delete_count", 0) ?? defaults.MaxDeleteCount,
+            section.Integer("max_delete_count", 1) ?? defaults.MaxDeleteCount,
             section.Bool("refuse_empty_references") ?? defaults.RefuseEmptyReferences,
-            section.Duration("min_age_floor", positive: false) ?? defaults.MinAgeFloor);
+            section.Duration("min_age_floor", positive: false) ?? defaults.MinAgeFloor,
+            section.Integer("min_groups_for_fraction", 1) ?? defaults.MinGroupsForFraction,
+            section.Bool("refuse_empty_keep") ?? defaults.RefuseEmptyKeep);
     }
 
     private TrashConfig ReadTrash(ConfigSection? section)

@@ -45,8 +45,10 @@ public static class ConfigRedactor
             ["guards"] = new JsonObject
             {
                 ["max_delete_fraction"] = config.Guards.MaxDeleteFraction,
+                ["min_groups_for_fraction"] = config.Guards.MinGroupsForFraction,
                 ["max_delete_count"] = config.Guards.MaxDeleteCount,
                 ["refuse_empty_references"] = config.Guards.RefuseEmptyReferences,
+                ["refuse_empty_keep"] = config.Guards.RefuseEmptyKeep,
                 ["min_age_floor"] = Duration.Format(config.Guards.MinAgeFloor),
             },
             ["trash"] = new JsonObject { ["prefix"] = config.Trash.Prefix, ["retention"] = Duration.Format(config.Trash.EffectiveRetention) },

@@ -270,7 +270,7 @@ public sealed class BadInputTests : IDisposable
     [Fact]
     public async Task Sweep_PlanRemovingTooLargeAShare_IsRefusedWithExitThree()
     {
-        _store.EditConfig("max_delete_fraction: 0.5", "max_delete_fraction: 0.2");
+        _store.EditConfig("max_delete_fraction: 0.5", "max_delete_fraction: 0.2\n  min_groups_for_fraction: 5");
         var before = _store.Snapshot();
 
         var result = await SweepAsync();
@@ -484,7 +484,7 @@ public sealed class BadInputTests : IDisposable
     [Fact]
     public async Task Apply_PlanAGuardRefused_ExitsThreeAndTouchesNothing()
     {
-        _store.EditConfig("max_delete_fraction: 0.5", "max_delete_fraction: 0.2");
+        _store.EditConfig("max_delete_fraction: 0.5", "max_delete_fraction: 0.2\n  min_groups_for_fraction: 5");
         var planPath = Path.Join(_store.Dir, "plan.json");
         var plan = await _store.RunAsync("plan", "-o", planPath);
         plan.ExitCode.Should().Be(3, plan.ToString());
@@ -500,7 +500,7 @@ public sealed class BadInputTests : IDisposable
     [Fact]
     public async Task Apply_PlanWhoseRefusalWasEditedAway_IsRefusedAgain()
     {
-        _store.EditConfig("max_delete_fraction: 0.5", "max_delete_fraction: 0.2");
+        _store.EditConfig("max_delete_fraction: 0.5", "max_delete_fraction: 0.2\n  min_groups_for_fraction: 5");
         var planPath = Path.Join(_store.Dir, "plan.json");
         (await _store.RunAsync("plan", "-o", planPath)).ExitCode.Should().Be(3);
         var text = File.ReadAllText(planPath).Replace("\"passed\": false", "\"passed\": true", StringComparison.Ordinal);
@@ -529,7 +529,7 @@ public sealed class BadInputTests : IDisposable
     [Fact]
     public async Task Restore_RunThatQuarantinedNothing_ExitsTwo()
     {
-        _store.EditConfig("max_delete_fraction: 0.5", "max_delete_fraction: 0.2");
+        _store.EditConfig("max_delete_fraction: 0.5", "max_delete_fraction: 0.2\n  min_groups_for_fraction: 5");
         var refused = await SweepAsync();
         refused.ExitCode.Should().Be(3, refused.ToString());
         var runId = refused.Stderr.Split("recorded as run ")[1].Split(')')[0];

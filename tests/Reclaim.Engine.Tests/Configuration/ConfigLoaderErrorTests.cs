@@ -173,7 +173,7 @@ public sealed class ConfigLoaderErrorTests : IDisposable
     {
         var error = _folder.SingleError("guards:\n  max_delete_count: -1\n", 2, 21);
 
-        error.Message.Should().Contain("-1 is out of range: expected a whole number >= 0");
+        error.Message.Should().Contain("-1 is out of range: expected a whole number >= 1");
     }
 
     [Fact]
@@ -181,7 +181,7 @@ public sealed class ConfigLoaderErrorTests : IDisposable
     {
         var error = _folder.SingleError("guards:\n  max_delete_count: 10.5\n", 2, 21);
 
-        error.Message.Should().Contain("expected a whole number >= 0, found '10.5'");
+        error.Message.Should().Contain("expected a whole number >= 1, found '10.5'");
     }
 
     [Fact]

@@ -66,16 +66,30 @@ public abstract class ViralClipsExampleTests<TSite> : IAsyncLifetime
     }
 
     [Fact]
-    public async Task KeepQueryWithNoRows_RefusesWithExit3_AndTouchesNothing()
+    public async Task KeepQueryWithNoRows_IsNormal_AndEveryExpiredTemporaryFolderGoes()
+    {
+        // No job in progress: the upload and audio keep queries are empty, which is what an idle service looks like.
+        await _site.ExecuteSqlAsync("UPDATE jobs SET status = 'completed'");
+
+        var sweep = await _site.CliAsync(_clock, "sweep", "--yes");
+
+        sweep.ExitCode.Should().Be(0, sweep.ToString());
+        (await _site.LiveKeysAsync()).Should().Equal(new[] { RecentCompletedClip, YoungClip, Stray }.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task KeepQueryWithNoRows_WithThePolicysOptIn_RefusesThatPolicyAlone()
     {
         await _site.ExecuteSqlAsync("UPDATE jobs SET status = 'completed'");
-        var before = await _site.ListAllAsync();
+        _site.EditConfig("    action: delete\n  - name: finished-job-audio", "    action: delete\n    guards: {refuse_empty_keep: true}\n  - name: finished-job-audio");
 
         var sweep = await _site.CliAsync(_clock, "sweep", "--yes");
 
         sweep.ExitCode.Should().Be(3, sweep.ToString());
-        sweep.Stdout.Should().Contain("refuse_empty_references");
-        (await _site.ListAllAsync()).Should().Equal(before);
+        sweep.Stderr.Should().Contain("policy 'finished-job-uploads': refuse_empty_keep");
+        var live = await _site.LiveKeysAsync();
+        live.Should().Contain(FinishedTemporary.Concat(InProgressTemporary).Where(k => k.StartsWith("uploads/", StringComparison.Ordinal)), "the refused policy touched nothing");
+        live.Should().NotContain(k => k.StartsWith("audio/", StringComparison.Ordinal), "the other policies ran");
     }
 
     [Fact]

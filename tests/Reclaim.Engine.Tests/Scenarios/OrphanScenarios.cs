@@ -244,7 +244,7 @@ public abstract class OrphanScenarios<TBackend> : IAsyncLifetime
     [Fact]
     public async Task TooLargeAShare_RefusesWithExit3_AndTouchesNothing()
     {
-        Configure("delete", guards: "max_delete_fraction: 0.2");
+        Configure("delete", guards: "max_delete_fraction: 0.2\n  min_groups_for_fraction: 5");
         await SeedAsync();
         var before = await _backend.ListAllAsync();
 

@@ -68,7 +68,7 @@ public abstract class RetentionAndRecordsScenarios<TBackend> : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Retention_EmptyKeepQuery_IsRefused_UnlessThePolicyOwnGuardsAllowIt()
+    public async Task Retention_EmptyKeepQuery_RefusedByTheTopLevelOptIn_UnlessThePolicyOwnGuardsAllowIt()
     {
         await _backend.ExecuteSqlAsync($"CREATE TABLE jobs (id {_backend.KeyText} PRIMARY KEY, status TEXT NOT NULL)");
         await _backend.ExecuteSqlAsync("INSERT INTO jobs (id, status) VALUES ('j1', 'finished')");
@@ -84,14 +84,15 @@ public abstract class RetentionAndRecordsScenarios<TBackend> : IAsyncLifetime
                 action: delete
             {guards}
             """;
-        _backend.WriteConfig(Policy(string.Empty), "guards:\n  max_delete_fraction: 1");
+        _backend.WriteConfig(Policy(string.Empty), "guards:\n  max_delete_fraction: 1\n  refuse_empty_keep: true");
         await SeedAsync(["uploads/j1/in.mp4", "uploads/j1/audio.wav"], [], TimeSpan.FromHours(2));
 
         var refused = await _backend.CliAsync(_clock, "sweep", "--yes");
         refused.ExitCode.Should().Be(3, refused.ToString());
+        refused.Stdout.Should().Contain("refuse_empty_keep");
         (await _backend.KeysAsync()).Should().HaveCount(2);
 
-        _backend.WriteConfig(Policy("    guards:\n      refuse_empty_references: false"), "guards:\n  max_delete_fraction: 1");
+        _backend.WriteConfig(Policy("    guards:\n      refuse_empty_keep: false"), "guards:\n  max_delete_fraction: 1\n  refuse_empty_keep: true");
         var allowed = await _backend.CliAsync(_clock, "sweep", "--yes");
 
         allowed.ExitCode.Should().Be(0, allowed.ToString());
