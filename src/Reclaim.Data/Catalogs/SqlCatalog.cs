@@ -16,6 +16,12 @@ public abstract class SqlCatalog : ICatalog, IParameterizedCatalog
     /// <summary>Most tuples one re-check (<c>FindAsync</c>) call accepts.</summary>
     public const int MaxFindTuples = 1000;
 
+    /// <summary>
+    /// The name of the re-check's table of candidate tuples, a common table expression: the user's query sees it
+    /// (a table of theirs by this name would be shadowed in the re-check), so it is one no application uses.
+    /// </summary>
+    public const string CandidatesTable = "reclaim_recheck_candidates";
+
     private static readonly IReadOnlyDictionary<string, object?> NoParameters = new Dictionary<string, object?>(StringComparer.Ordinal);
     private IReadOnlyDictionary<string, object?> _bound = NoParameters;
 
@@ -44,7 +50,7 @@ public abstract class SqlCatalog : ICatalog, IParameterizedCatalog
     /// <param name="command">The command.</param>
     /// <param name="name">The parameter's name without <c>@</c>.</param>
     /// <param name="value">The value.</param>
-    /// <param name="typed">Whether the database should read the value in the compared column's type (see <see cref="FindAsync(string, IReadOnlyList{string}, IReadOnlyList{string[]}, bool, CancellationToken)"/>).</param>
+    /// <param name="typed">Whether the database should read the value in the type of the column it is compared with or assigned to (an <c>after:</c> statement's parameters).</param>
     /// <returns>The parameter (not yet added).</returns>
     protected virtual DbParameter CreateParameter(DbCommand command, string name, object? value, bool typed = false)
     {
@@ -153,22 +159,30 @@ public abstract class SqlCatalog : ICatalog, IParameterizedCatalog
     /// <inheritdoc/>
     public virtual async Task<IReadOnlyList<string?[]>> FindAsync(string query, IReadOnlyList<string> columns, IReadOnlyList<string[]> tuples, CancellationToken cancellationToken)
     {
-        return await FindAsync(query, columns, tuples, typed: false, cancellationToken);
+        return await FindAsync(query, columns, tuples, columnTypes: null, cancellationToken);
     }
 
     /// <summary>
-    /// Runs the re-check query. With <paramref name="typed"/> the comparison is <c>r.col = @p</c> (the database
-    /// converts the text to the column's type, so indexes apply); otherwise <c>CAST(r.col AS TEXT) = @p</c>,
-    /// exactly the streamed read's form.
+    /// Runs the re-check query: the candidate tuples are a table of their own (<see cref="CandidateRows"/>, a
+    /// <c>VALUES</c> list by default) joined to the user's query,
+    /// <c>WITH t(c0, c1) AS (VALUES (@p0, @p1), ...) SELECT ... FROM (query) AS r JOIN t ON m0 AND m1</c> (with
+    /// <see cref="CandidatesTable"/> for <c>t</c>), so the
+    /// statement's expression tree has one comparison per column whatever the number of tuples (a chain of
+    /// <c>(a = @p AND b = @q) OR ...</c> terms goes past SQLite's expression depth limit of 1000 at a few hundred
+    /// tuples). Without <paramref name="columnTypes"/> a column matches as <c>CAST(r.col AS TEXT) = t.cI</c>,
+    /// exactly the streamed read's form; with them as <c>r.col = CAST(t.cI AS type)</c>, in the column's own type,
+    /// so an index on it applies; rows equal in that type but not in text (an upper-case uuid) are then returned
+    /// too, in their text form, and match no candidate once rendered.
     /// </summary>
     /// <param name="query">The user's SELECT.</param>
     /// <param name="columns">Columns.</param>
-    /// <param name="tuples">Candidate values.</param>
-    /// <param name="typed">Whether to compare in the column's type.</param>
+    /// <param name="tuples">Candidate values, at most <see cref="MaxFindTuples"/>.</param>
+    /// <param name="columnTypes">The SQL type to compare each column in (already quoted as the provider needs), or <see langword="null"/> to compare text.</param>
     /// <param name="cancellationToken">Cancels the query.</param>
-    /// <returns>The matching rows.</returns>
+    /// <returns>The matching rows of the user's query.</returns>
     /// <exception cref="CatalogException">The query fails.</exception>
-    protected async Task<IReadOnlyList<string?[]>> FindAsync(string query, IReadOnlyList<string> columns, IReadOnlyList<string[]> tuples, bool typed, CancellationToken cancellationToken)
+    /// <exception cref="ArgumentException">More than <see cref="MaxFindTuples"/> tuples, a tuple of another width than <paramref name="columns"/>, or a column name that is not a plain identifier.</exception>
+    protected async Task<IReadOnlyList<string?[]>> FindAsync(string query, IReadOnlyList<string> columns, IReadOnlyList<string[]> tuples, IReadOnlyList<string>? columnTypes, CancellationToken cancellationToken)
     {
         SqlText.EnsureIdentifiers(columns);
         if (tuples.Count == 0)
@@ -181,41 +195,22 @@ public abstract class SqlCatalog : ICatalog, IParameterizedCatalog
             throw new ArgumentException($"at most {MaxFindTuples} tuples per call", nameof(tuples));
         }
 
+        if (tuples.Any(t => t.Length != columns.Count))
+        {
+            throw new ArgumentException($"every tuple must hold {columns.Count} values, one per column", nameof(tuples));
+        }
+
         try
         {
             await using var connection = await OpenAsync(cancellationToken);
             await using var command = connection.CreateCommand();
-            var where = new StringBuilder();
-            var p = 0;
-            if (columns.Count == 1)
-            {
-                where.Append(Operand(columns[0], typed)).Append(" IN (");
-                for (var t = 0; t < tuples.Count; t++)
-                {
-                    where.Append(t == 0 ? "@p" : ", @p").Append(p);
-                    command.Parameters.Add(CreateParameter(command, "p" + p, tuples[t][0], typed));
-                    p++;
-                }
-
-                where.Append(')');
-            }
-            else
-            {
-                for (var t = 0; t < tuples.Count; t++)
-                {
-                    where.Append(t == 0 ? "(" : " OR (");
-                    for (var c = 0; c < columns.Count; c++)
-                    {
-                        where.Append(c == 0 ? string.Empty : " AND ").Append(Operand(columns[c], typed)).Append(" = @p").Append(p);
-                        command.Parameters.Add(CreateParameter(command, "p" + p, tuples[t][c], typed));
-                        p++;
-                    }
-
-                    where.Append(')');
-                }
-            }
-
-            command.CommandText = $"SELECT {Projection(columns)} FROM ({SqlText.AsSubquery(query)}) AS r WHERE {where}";
+            var names = string.Join(", ", columns.Select((_, i) => CandidateColumn(i)));
+            var matches = string.Join(" AND ", columns.Select((column, i) => columnTypes is null
+                ? $"{TextOf(column)} = {CandidatesTable}.{CandidateColumn(i)}"
+                : $"r.{column} = CAST({CandidatesTable}.{CandidateColumn(i)} AS {columnTypes[i]})"));
+            command.CommandText =
+                $"WITH {CandidatesTable}({names}) AS ({CandidateRows(command, columns.Count, tuples)}) " +
+                $"SELECT {Projection(columns)} FROM ({SqlText.AsSubquery(query)}) AS r JOIN {CandidatesTable} ON {matches}";
             AddBoundParameters(command);
             return await ReadTextRowsAsync(command, columns.Count, cancellationToken);
         }
@@ -223,6 +218,43 @@ public abstract class SqlCatalog : ICatalog, IParameterizedCatalog
         {
             throw new CatalogException($"catalog '{Name}': the re-check query failed: {e.Message}", e);
         }
+    }
+
+    /// <summary>The name of the candidate table's column <paramref name="index"/>: <c>c0</c>, <c>c1</c>, ...</summary>
+    /// <param name="index">The column's position, from 0.</param>
+    /// <returns>The name.</returns>
+    protected static string CandidateColumn(int index) => "c" + index.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// The body of the candidate table <c>reclaim_recheck_candidates(c0, c1, ...)</c> of <see cref="FindAsync(string, IReadOnlyList{string}, IReadOnlyList{string[]}, IReadOnlyList{string}?, CancellationToken)"/>:
+    /// a query whose rows are <paramref name="tuples"/>, one column per value, as text; it adds its parameters to
+    /// <paramref name="command"/>. The default is the standard row constructor <c>VALUES (@p0, @p1), (@p2, @p3)</c>
+    /// (SQLite, PostgreSQL, MariaDB); a provider overrides it for another syntax (MySQL's <c>VALUES ROW(...)</c>) or
+    /// for a form with fewer parameters (PostgreSQL's <c>unnest</c> of one array per column).
+    /// </summary>
+    /// <param name="command">The command the parameters go to.</param>
+    /// <param name="width">Values per tuple.</param>
+    /// <param name="tuples">The tuples, each of <paramref name="width"/> values.</param>
+    /// <returns>The SQL.</returns>
+    protected virtual string CandidateRows(DbCommand command, int width, IReadOnlyList<string[]> tuples)
+    {
+        var sql = new StringBuilder("VALUES ");
+        var p = 0;
+        for (var t = 0; t < tuples.Count; t++)
+        {
+            sql.Append(t == 0 ? "(" : ", (");
+            for (var c = 0; c < width; c++)
+            {
+                var name = "p" + p.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                sql.Append(c == 0 ? "@" : ", @").Append(name);
+                command.Parameters.Add(CreateParameter(command, name, tuples[t][c]));
+                p++;
+            }
+
+            sql.Append(')');
+        }
+
+        return sql.ToString();
     }
 
     /// <inheritdoc/>
@@ -305,6 +337,4 @@ public abstract class SqlCatalog : ICatalog, IParameterizedCatalog
 
     private string Projection(IReadOnlyList<string> columns) =>
         string.Join(", ", columns.Select(TextOf));
-
-    private string Operand(string column, bool typed) => typed ? $"r.{column}" : TextOf(column);
 }
