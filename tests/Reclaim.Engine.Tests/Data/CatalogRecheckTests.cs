@@ -7,13 +7,14 @@ using Reclaim.Testing;
 namespace Reclaim.Engine.Tests.Data;
 
 /// <summary>
-/// The gate's re-check query (<see cref="ICatalog.FindAsync"/>) on SQLite and PostgreSQL: as many tuples as one call
-/// takes, of layouts with several variables, in the columns' own types and as text.
+/// The gate's re-check query (<see cref="ICatalog.FindAsync"/>) on SQLite and PostgreSQL (and MySQL for the largest
+/// call): as many tuples as one call takes, of layouts with several variables, in the columns' own types and as text.
 /// </summary>
 public sealed class CatalogRecheckTests : IAsyncLifetime
 {
     private readonly TemporaryFolder _folder = new();
     private PostgresDatabase? _postgres;
+    private MariaDbDatabase? _mariaDb;
 
     public Task InitializeAsync() => Task.CompletedTask;
 
@@ -23,6 +24,11 @@ public sealed class CatalogRecheckTests : IAsyncLifetime
         if (_postgres is not null)
         {
             await _postgres.DisposeAsync();
+        }
+
+        if (_mariaDb is not null)
+        {
+            await _mariaDb.DisposeAsync();
         }
 
         _folder.Dispose();
@@ -36,6 +42,13 @@ public sealed class CatalogRecheckTests : IAsyncLifetime
             _postgres = await PostgresDatabase.CreateAsync();
             await _postgres.ExecuteAsync(sql);
             return new PostgresCatalog("app", _postgres.ConnectionString);
+        }
+
+        if (provider == "mysql")
+        {
+            _mariaDb = await MariaDbDatabase.CreateAsync();
+            await _mariaDb.ExecuteAsync(sql);
+            return new MySqlCatalog("app", _mariaDb.ConnectionString);
         }
 
         var path = Path.Combine(_folder.Path, "app.db");
@@ -56,11 +69,13 @@ public sealed class CatalogRecheckTests : IAsyncLifetime
     [Theory]
     [InlineData("sqlite")]
     [InlineData("postgres")]
+    [InlineData("mysql")]
     public async Task Find_AThousandTuplesOfTwoColumns_FindsExactlyTheReferencedOnes(string provider)
     {
         // Every third candidate has its row; the others are orphans. Integers in org, text in id.
         var rows = Enumerable.Range(0, 1000).Where(i => i % 3 == 0).Select(i => $"({i % 7}, 'asset-{i}')");
-        await using var catalog = await CatalogAsync(provider, "CREATE TABLE media_assets (org_id INTEGER NOT NULL, id TEXT NOT NULL, PRIMARY KEY (org_id, id));\n" + Insert("media_assets", rows));
+        var text = provider == "mysql" ? "VARCHAR(191)" : "TEXT";
+        await using var catalog = await CatalogAsync(provider, $"CREATE TABLE media_assets (org_id INTEGER NOT NULL, id {text} NOT NULL, PRIMARY KEY (org_id, id));\n" + Insert("media_assets", rows));
         var tuples = Enumerable.Range(0, SqlCatalog.MaxFindTuples).Select(i => new[] { (i % 7).ToString(CultureInfo.InvariantCulture), $"asset-{i}" }).ToList();
 
         var found = await catalog.FindAsync("SELECT org_id AS org, id AS asset FROM media_assets", ["org", "asset"], tuples, CancellationToken.None);

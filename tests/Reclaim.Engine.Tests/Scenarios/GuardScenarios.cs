@@ -9,7 +9,7 @@ namespace Reclaim.Engine.Tests.Scenarios;
 /// Guards per policy, meant for the query kind, end to end through the real command line: a refused policy is
 /// refused alone and the others run (exit 3), an idle keep query is normal, a tiny population is judged by
 /// <c>max_delete_count</c> only; and a sweep whose planning fails is recorded as failed with its error. On a
-/// folder + SQLite and on S3 (s3rver) + PostgreSQL.
+/// folder + SQLite, on S3 (s3rver) + PostgreSQL and on a folder + MariaDB.
 /// </summary>
 public abstract class GuardScenarios<TBackend> : IAsyncLifetime
     where TBackend : Backend, new()
@@ -20,8 +20,8 @@ public abstract class GuardScenarios<TBackend> : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await _backend.InitializeAsync();
-        await _backend.ExecuteSqlAsync("CREATE TABLE media_assets (id TEXT NOT NULL, org_id TEXT NOT NULL, PRIMARY KEY (org_id, id))");
-        await _backend.ExecuteSqlAsync("CREATE TABLE jobs (id TEXT PRIMARY KEY, status TEXT NOT NULL)");
+        await _backend.ExecuteSqlAsync($"CREATE TABLE media_assets (id {_backend.KeyText} NOT NULL, org_id {_backend.KeyText} NOT NULL, PRIMARY KEY (org_id, id))");
+        await _backend.ExecuteSqlAsync($"CREATE TABLE jobs (id {_backend.KeyText} PRIMARY KEY, status TEXT NOT NULL)");
     }
 
     public Task DisposeAsync() => _backend.DisposeAsync();
@@ -267,3 +267,5 @@ public abstract class GuardScenarios<TBackend> : IAsyncLifetime
 public sealed class FolderSqliteGuardScenarios : GuardScenarios<FolderSqliteBackend>;
 
 public sealed class S3PostgresGuardScenarios : GuardScenarios<S3PostgresBackend>;
+
+public sealed class FolderMariaDbGuardScenarios : GuardScenarios<FolderMariaDbBackend>;

@@ -7,8 +7,8 @@ namespace Reclaim.Engine.Tests.Scenarios;
 /// <summary>
 /// Thousands of orphan groups of a two-variable layout (<c>orgs/{org}/uploads/{asset}/</c>), through
 /// <c>sweep --dry-run</c> and <c>sweep</c>: the gate's re-check asks the catalog about up to 1000 groups at once,
-/// which must not grow the query's expression tree (SQLite refuses one deeper than 1000). On a folder + SQLite and
-/// on S3 (s3rver) + PostgreSQL.
+/// which must not grow the query's expression tree (SQLite refuses one deeper than 1000). On a folder + SQLite, on
+/// S3 (s3rver) + PostgreSQL and on a folder + MariaDB.
 /// </summary>
 public abstract class RecheckScaleScenarios<TBackend> : IAsyncLifetime
     where TBackend : Backend, new()
@@ -28,7 +28,7 @@ public abstract class RecheckScaleScenarios<TBackend> : IAsyncLifetime
     [InlineData(5000)]
     public async Task Sweep_ThousandsOfOrphanGroups_OfATwoVariableLayout_AreRemoved_AndTheReferencedOnesKept(int orphans)
     {
-        await _backend.ExecuteSqlAsync("CREATE TABLE media_assets (id TEXT NOT NULL, org_id TEXT NOT NULL, PRIMARY KEY (org_id, id))");
+        await _backend.ExecuteSqlAsync($"CREATE TABLE media_assets (id {_backend.KeyText} NOT NULL, org_id {_backend.KeyText} NOT NULL, PRIMARY KEY (org_id, id))");
         await _backend.ExecuteSqlAsync("INSERT INTO media_assets (id, org_id) VALUES " +
             string.Join(", ", Enumerable.Range(0, Referenced).Select(i => $"('a{i}', 'o{i % 10}')")));
         _backend.WriteConfig("""
@@ -73,3 +73,5 @@ public abstract class RecheckScaleScenarios<TBackend> : IAsyncLifetime
 public sealed class FolderSqliteRecheckScaleScenarios : RecheckScaleScenarios<FolderSqliteBackend>;
 
 public sealed class S3PostgresRecheckScaleScenarios : RecheckScaleScenarios<S3PostgresBackend>;
+
+public sealed class FolderMariaDbRecheckScaleScenarios : RecheckScaleScenarios<FolderMariaDbBackend>;
