@@ -6,8 +6,20 @@ namespace Reclaim.Server.Tests;
 /// <summary>A server run with one policy a guard refuses: that policy alone is left untouched, the others run.</summary>
 public sealed class RefusedPolicyRunTests
 {
-    /// <summary>A second orphans policy whose references query is empty: <c>refuse_empty_references</c> refuses it.</summary>
+    /// <summary>
+    /// Two more policies: <c>all-uploads</c>, the same as the host's <c>uploads</c> (named apart, as the process's
+    /// metrics are shared by every test's server), and <c>thumbs</c>, whose references query is empty:
+    /// <c>refuse_empty_references</c> refuses it.
+    /// </summary>
     private const string ThumbsPolicy = """
+          - name: all-uploads
+            type: orphans
+            store: media
+            layout: "uploads/{asset}/"
+            references:
+              catalog: app
+              query: "SELECT id AS asset FROM assets"
+            min_age: 1d
           - name: thumbs
             type: orphans
             store: media
@@ -25,14 +37,14 @@ public sealed class RefusedPolicyRunTests
         using var admin = host.As("admin");
         var before = host.StoreKeys();
 
-        var run = await ServerHost.RunAsync(admin, new { dry_run = false });
+        var run = await ServerHost.RunAsync(admin, new { policies = new[] { "all-uploads", "thumbs" }, dry_run = false });
         var runId = run["id"]!.GetValue<string>();
 
         run["status"]!.GetValue<string>().Should().Be("refused", run.ToJsonString());
         run["error"]!.GetValue<string>().Should().Contain("policy 'thumbs': refuse_empty_references");
         var orphans = before.Where(k => k.StartsWith("uploads/gone", StringComparison.Ordinal)).ToList();
-        host.StoreKeys().Should().NotIntersectWith(orphans, "the uploads policy ran");
-        run["summary"]!["parts"]!["uploads"]!["objects_done"]!.GetValue<long>().Should().Be(orphans.Count);
+        host.StoreKeys().Should().NotIntersectWith(orphans, "the all-uploads policy ran");
+        run["summary"]!["parts"]!["all-uploads"]!["objects_done"]!.GetValue<long>().Should().Be(orphans.Count);
 
         // The history, read back from state, says the same.
         var recorded = (await admin.GetFromJsonAsync<JsonArray>("api/v1/runs"))!.Single(r => r!["id"]!.GetValue<string>() == runId)!;
