@@ -122,8 +122,8 @@ public static class Roles
                 : $"the JWT of '{name}' has the role {role}";
         }
 
-        var mapped = values.Select(v => map.TryGetValue(v, out var m) ? $"'{v}' maps to {m}" : $"'{v}' is not in server.jwt.role_map (it names {string.Join(", ", map.Keys)})");
-        return $"the JWT of '{name}' has {noun} {quoted}, so the role {role ?? "none"}: {string.Join("; ", mapped)}";
+        var mapped = values.Select(v => map.TryGetValue(v, out var m) ? $"server.jwt.role_map: '{v}' maps to {m}" : $"'{v}' is not in server.jwt.role_map (it names {string.Join(", ", map.Keys)})");
+        return $"the JWT of '{name}' has {noun} {quoted}; {string.Join("; ", mapped)}" + (role is null ? ", so it has no Reclaim role" : values.Count > 1 ? $"; so the role {role}" : string.Empty);
     }
 
     /// <summary>A 403 detail: what needs which role, and who the caller is.</summary>

@@ -3,6 +3,8 @@
 const $ = (id) => document.getElementById(id);
 const tokenKey = "reclaim.token";
 let selectedRun = null;
+// Who is signed in and what the role may do (GET /api/v1/me); the page shows only what the role can do.
+let me = null;
 
 function bytes(n) {
   if (n == null) return "";
@@ -39,17 +41,39 @@ async function signIn(event) {
   if (!token) return;
   sessionStorage.setItem(tokenKey, token);
   try {
-    await api("/api/v1/runs?limit=1");
+    me = await api("/api/v1/me");
   } catch (e) {
     sessionStorage.removeItem(tokenKey);
-    $("sign-in-error").textContent = e.status === 401 ? "That token is not accepted." : e.message;
+    $("sign-in-error").textContent = e.status === 401 ? "That token is not accepted: " + e.message : e.message;
+    return;
+  }
+  if (!me.can.read) {
+    sessionStorage.removeItem(tokenKey);
+    const why = me.description.charAt(0).toUpperCase() + me.description.slice(1);
+    $("sign-in-error").textContent = `${why}. The dashboard needs the viewer role or higher.`;
     return;
   }
   $("sign-in").hidden = true;
   $("app").hidden = false;
   $("sign-out").hidden = false;
-  $("who").textContent = "signed in";
+  showWho();
   await refresh();
+}
+
+function showWho() {
+  const who = $("who");
+  const how = me.via === "jwt" ? `JWT, application role ${me.application_roles.join(", ") || "none"}` : "API key";
+  who.replaceChildren(document.createTextNode(`Signed in as ${me.name} (${how})`));
+  const role = document.createElement("span");
+  role.className = "role";
+  role.textContent = me.role;
+  who.appendChild(role);
+  who.dataset.role = me.role;
+  who.title = me.description;
+  // Hide what the role cannot do: the server refuses it anyway (403), the page does not offer it.
+  $("run-section").hidden = !me.can.dry_run;
+  $("real-run").hidden = !me.can.run;
+  $("role-note").textContent = me.can.run ? "" : `Your role (${me.role}) may start dry runs; a real run needs admin.`;
 }
 
 function signOut() {
@@ -58,7 +82,7 @@ function signOut() {
 }
 
 async function refresh() {
-  await Promise.all([loadStores(), loadRuns(), loadQueue(), loadReclaimed()]);
+  await Promise.all([loadStores(), loadRuns(), loadQueue(), loadReclaimed(), loadSchedule()]);
 }
 
 function age(seconds) {
@@ -103,7 +127,7 @@ async function loadRuns() {
   for (const r of runs) {
     const row = tbody.insertRow();
     row.dataset.run = r.id;
-    cell(row, r.id, "key");
+    cell(row, r.id, "key run-id");
     cell(row, r.kind + (r.dry_run ? " (dry)" : ""));
     cell(row, r.status, r.status);
     cell(row, r.actor);
@@ -146,6 +170,52 @@ async function loadQueue() {
   }
 }
 
+// "2026-12-02T03:00:00+04:00" as "2026-12-02 03:00 +04:00"; a UTC instant as "23:00 UTC" (with its date when it differs).
+function localTime(iso) {
+  const offset = iso.slice(19).replace(/^\.\d+/, "");
+  return iso.slice(0, 10) + " " + iso.slice(11, 16) + (offset === "Z" || offset === "+00:00" ? " UTC" : " " + offset);
+}
+
+function utcTime(iso, localIso) {
+  return (iso.slice(0, 10) === localIso.slice(0, 10) ? "" : iso.slice(0, 10) + " ") + iso.slice(11, 16) + " UTC";
+}
+
+async function loadSchedule() {
+  const tbody = $("schedule").querySelector("tbody");
+  try {
+    const view = await api("/api/v1/schedule?count=3");
+    tbody.replaceChildren();
+    if (view.entries.length === 0) {
+      cell(tbody.insertRow(), "No schedule: runs start by hand, through the API or from cron. An entry without a timezone fires in UTC.").colSpan = 5;
+      return;
+    }
+    for (const e of view.entries) {
+      const row = tbody.insertRow();
+      row.dataset.entry = e.entry;
+      cell(row, e.entry, "num");
+      cell(row, e.policies.join(", "));
+      cell(row, e.cron, "key");
+      cell(row, e.timezone, "zone");
+      const next = cell(row, e.error ?? (e.next_firings.length === 0 ? "never again" : ""), e.error ? "error" : "next");
+      for (const f of e.next_firings) {
+        const line = document.createElement("div");
+        line.className = "firing";
+        line.textContent = localTime(f.local);
+        if (e.timezone !== "UTC") {
+          const utc = document.createElement("span");
+          utc.className = "utc";
+          utc.textContent = " · " + utcTime(f.utc, f.local);
+          line.appendChild(utc);
+        }
+        next.appendChild(line);
+      }
+    }
+  } catch (e) {
+    tbody.replaceChildren();
+    cell(tbody.insertRow(), e.message, "error");
+  }
+}
+
 // Bytes removed (deleted or quarantined) per UTC day as an inline SVG bar chart: no library, no build step.
 async function loadReclaimed() {
   const box = $("reclaimed-chart");
@@ -165,7 +235,8 @@ async function loadReclaimed() {
     return node;
   };
   const width = 1000, height = 180, left = 70, bottom = 22, top = 8;
-  const max = Math.max(1, ...view.per_day.map((d) => d.bytes_removed));
+  // At least 1 KB tall: an empty month shows 0 B, 512 B, 1 KB rather than three labels that round alike.
+  const max = Math.max(1024, ...view.per_day.map((d) => d.bytes_removed));
   const slot = (width - left) / view.per_day.length;
   const svg = el("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": "bytes reclaimed per day", class: "chart" });
   const y = (v) => top + (height - top - bottom) * (1 - v / max);
@@ -202,7 +273,7 @@ async function showRun(id) {
     cell(row, a.reason);
   }
   if (actions.length === 0) cell(tbody.insertRow(), "No actions recorded (a dry run records none).");
-  $("restore").hidden = !actions.some((a) => a.kind === "quarantine" && a.outcome === "done");
+  $("restore").hidden = !me?.can.restore || !actions.some((a) => a.kind === "quarantine" && a.outcome === "done");
 }
 
 async function restore() {
@@ -259,6 +330,15 @@ function showPlan(plan) {
       cell(sub, g.group_key, "key").colSpan = 4;
       cell(sub, bytes(g.bytes), "num");
       cell(sub, g.reason);
+    }
+    // A records policy's rows: the row, then the keys and folders its templates name.
+    for (const r of p.rows ?? []) {
+      const sub = tbody.insertRow();
+      sub.className = "plan-row";
+      cell(sub, "");
+      cell(sub, `row ${r.row}: ${[...r.keys, ...r.prefixes].join(", ") || "names no object"}`, "key").colSpan = 4;
+      cell(sub, bytes(r.bytes), "num");
+      cell(sub, r.reason);
     }
   }
   $("plan").replaceChildren(table);
