@@ -39,39 +39,101 @@ public sealed class DeletingRows
     private readonly IReadOnlyList<(IReadOnlyList<string> Keys, IReadOnlyList<string> Prefixes)> _rows;
     private readonly Func<int, CancellationToken, Task<bool>> _stillSelected;
     private readonly Dictionary<int, bool> _selected = [];
+    private readonly Dictionary<Layout, Dictionary<string, List<int>>> _byGroup = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<string, List<int>> _byPrefix = new(StringComparer.Ordinal);
+    private readonly string[] _prefixes;
 
     /// <summary>Creates the set.</summary>
     /// <param name="rows">Each row's objects: keys, and folder prefixes ending in <c>/</c>.</param>
-    /// <param name="stillSelected">Whether the row at an index is still selected by the policy's query now (asked at most once per row).</param>
+    /// <param name="stillSelected">Whether the row at an index is still selected by the policy's query now (asked at most once per row, when a group it names is protected by some row).</param>
+    /// <remarks>Not thread-safe: one records policy's rows are applied one after another.</remarks>
     public DeletingRows(IReadOnlyList<(IReadOnlyList<string> Keys, IReadOnlyList<string> Prefixes)> rows, Func<int, CancellationToken, Task<bool>> stillSelected)
     {
         _rows = rows;
         _stillSelected = stillSelected;
+        for (var i = 0; i < rows.Count; i++)
+        {
+            foreach (var prefix in rows[i].Prefixes)
+            {
+                Add(_byPrefix, prefix, i);
+            }
+        }
+
+        _prefixes = [.. _byPrefix.Keys.Order(StringComparer.Ordinal)];
     }
 
-    /// <summary>Rows still selected now that name an object in <paramref name="group"/> of <paramref name="layout"/>.</summary>
+    /// <summary>
+    /// Rows still selected now that name an object in <paramref name="group"/> of <paramref name="layout"/>: a key in
+    /// the group, a prefix holding the group, or (folder layouts) a prefix inside it. Indexed: each row's keys are
+    /// grouped once per layout, and prefixes are looked up by the group's ancestors and by a range of the sorted prefixes.
+    /// </summary>
     internal async Task<int> CountNamingAsync(Layout layout, string group, CancellationToken cancellationToken)
     {
-        var count = 0;
-        for (var i = 0; i < _rows.Count; i++)
+        var naming = new HashSet<int>();
+        if (ByGroup(layout).TryGetValue(group, out var byKey))
         {
-            var (keys, prefixes) = _rows[i];
-            var names = keys.Any(k => string.Equals(layout.MatchGroup(k), group, StringComparison.Ordinal))
-                || prefixes.Any(p => ObjectKey.IsUnder(group, p) || (layout.IsFolder && ObjectKey.IsUnder(p, group)));
-            if (!names)
-            {
-                continue;
-            }
+            naming.UnionWith(byKey);
+        }
 
-            if (!_selected.TryGetValue(i, out var selected))
+        for (var slash = group.IndexOf('/', StringComparison.Ordinal); slash >= 0; slash = group.IndexOf('/', slash + 1))
+        {
+            if (_byPrefix.TryGetValue(group[..(slash + 1)], out var holding))
             {
-                _selected[i] = selected = await _stillSelected(i, cancellationToken);
+                naming.UnionWith(holding);
+            }
+        }
+
+        if (layout.IsFolder)
+        {
+            var first = Array.BinarySearch(_prefixes, group, StringComparer.Ordinal);
+            for (var i = first < 0 ? ~first : first; i < _prefixes.Length && _prefixes[i].StartsWith(group, StringComparison.Ordinal); i++)
+            {
+                naming.UnionWith(_byPrefix[_prefixes[i]]);
+            }
+        }
+
+        var count = 0;
+        foreach (var row in naming)
+        {
+            if (!_selected.TryGetValue(row, out var selected))
+            {
+                _selected[row] = selected = await _stillSelected(row, cancellationToken);
             }
 
             count += selected ? 1 : 0;
         }
 
         return count;
+    }
+
+    private Dictionary<string, List<int>> ByGroup(Layout layout)
+    {
+        if (!_byGroup.TryGetValue(layout, out var index))
+        {
+            _byGroup[layout] = index = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+            for (var i = 0; i < _rows.Count; i++)
+            {
+                foreach (var key in _rows[i].Keys)
+                {
+                    if (layout.MatchGroup(key) is { } group)
+                    {
+                        Add(index, group, i);
+                    }
+                }
+            }
+        }
+
+        return index;
+    }
+
+    private static void Add(Dictionary<string, List<int>> index, string key, int row)
+    {
+        if (!index.TryGetValue(key, out var rows))
+        {
+            index[key] = rows = [];
+        }
+
+        rows.Add(row);
     }
 }
 
@@ -162,8 +224,16 @@ public sealed class StoreProtections
     public async Task<IReadOnlyDictionary<string, ProtectedBy>> FindAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
     {
         var found = new Dictionary<string, ProtectedBy>(StringComparer.Ordinal);
+        var asked = new HashSet<(string, string, string)>();
         foreach (var entry in Entries)
         {
+            // Two policies with the same query and layout (a queue's references and an orphans policy's, say) protect
+            // the same objects: the query runs once, and the first of them is named.
+            if (!asked.Add((entry.Catalog, entry.Query, entry.Layout.Template)))
+            {
+                continue;
+            }
+
             var groups = new Dictionary<string, List<string>>(StringComparer.Ordinal);
             foreach (var key in keys)
             {

@@ -119,9 +119,28 @@ public sealed class StoreProtectionsTests : IAsyncLifetime
         await ExecuteAsync(string.Join(";\n", Enumerable.Range(0, 1500).Where(i => i % 3 == 0).Select(i => $"INSERT INTO media_assets VALUES ('b{i}', 'o{i % 7}')")));
         var keys = Enumerable.Range(0, 1500).Select(i => $"orgs/o{i % 7}/uploads/b{i}/raw/match.mp4").ToList();
 
-        var found = await Media.FindAsync(keys, CancellationToken.None);
+        var counting = new CountingCatalog(_workspace!.Catalog("app"));
+
+        var found = await StoreProtections.Of(_workspace.Config, "media", _ => counting).FindAsync(keys, CancellationToken.None);
 
         found.Keys.Should().BeEquivalentTo(keys.Where((_, i) => i % 3 == 0));
+        counting.Finds.Should().Be(8 + 5, "orphan-assets looks up 1500 groups 200 a query; cleanup's other query only the 1000 keys still unprotected");
+    }
+
+    [Fact]
+    public async Task FindAsync_TwoPoliciesWithTheSameQueryAndLayout_RunItOnce_AndNameTheFirst()
+    {
+        // cleanup (queue) and a second orphans policy share orphan-assets' layout; make their queries the same.
+        var yaml = File.ReadAllText(_folder.ConfigPath).Replace("SELECT org, asset FROM jobs", "SELECT org_id AS org, id AS asset FROM media_assets", StringComparison.Ordinal);
+        var config = _folder.Load(yaml);
+        await using var workspace = new Workspace(config, NullLoggerFactory.Instance);
+        var counting = new CountingCatalog(workspace.Catalog("app"));
+        var protections = StoreProtections.Of(config, "media", _ => counting);
+
+        var found = await protections.FindAsync(["orgs/o1/uploads/a1/x.mp4", "orgs/o1/uploads/a2/x.mp4", "orgs/o1/uploads/a7/x.mp4"], CancellationToken.None);
+
+        found.Values.Select(v => v.Policy).Should().Equal("orphan-assets", "orphan-assets");
+        counting.Finds.Should().Be(1, "the queue's identical references query is not run again");
     }
 
     [Fact]
@@ -173,5 +192,29 @@ public sealed class StoreProtectionsTests : IAsyncLifetime
             "session 2 still names shared.mp3; own.mp3 is named by the removed row alone; gone.mp3 has two rows and the folder row that would account for one is no longer selected");
         found["audio/shared.mp3"].Policy.Should().Be("orphan-audio");
         asked.Should().OnlyHaveUniqueItems("each row's selection is asked once");
+    }
+
+    /// <summary>A catalog that counts its re-check queries and passes them on.</summary>
+    private sealed class CountingCatalog(ICatalog inner) : ICatalog
+    {
+        public int Finds { get; private set; }
+
+        public string Name => inner.Name;
+
+        public Task PingAsync(CancellationToken cancellationToken) => inner.PingAsync(cancellationToken);
+
+        public IAsyncEnumerable<string?[]> ReadAsync(string query, IReadOnlyList<string> columns, CancellationToken cancellationToken) => inner.ReadAsync(query, columns, cancellationToken);
+
+        public Task<IReadOnlyList<string?[]>> FindAsync(string query, IReadOnlyList<string> columns, IReadOnlyList<string[]> tuples, CancellationToken cancellationToken)
+        {
+            Finds++;
+            return inner.FindAsync(query, columns, tuples, cancellationToken);
+        }
+
+        public Task<long> CountAsync(string query, CancellationToken cancellationToken) => inner.CountAsync(query, cancellationToken);
+
+        public Task<int> ExecuteAsync(string statement, IReadOnlyDictionary<string, object?> parameters, CancellationToken cancellationToken) => inner.ExecuteAsync(statement, parameters, cancellationToken);
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }
