@@ -831,7 +831,7 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
 
         // An object another live row still names through the store's protections is kept: the rows being removed
         // (still selected now) are counted out of the protecting rows (docs/safety.md, "Records").
-        var protections = StoreProtections.Of(Config, policy.Store, workspace.Catalog)
+        var protections = StoreProtections.Of(Config, policy.Store, workspace.Catalog, timeProvider)
             .Deleting(new DeletingRows([.. rendered.Select(r => ((IReadOnlyList<string>)r.Keys, (IReadOnlyList<string>)r.Prefixes))], StillSelectedAsync));
         for (var index = 0; index < policyPlan.Rows.Count; index++)
         {

@@ -1,5 +1,6 @@
 using Reclaim.Core.Catalogs;
 using Reclaim.Core.Layouts;
+using Reclaim.Core.Records;
 using Reclaim.Core.Storage;
 using Reclaim.Engine.Configuration;
 
@@ -11,7 +12,8 @@ namespace Reclaim.Engine.Gate;
 /// <param name="Layout">The policy's layout: maps an object's key to its group and renders the query's rows.</param>
 /// <param name="Catalog">The catalog's name.</param>
 /// <param name="Query">The SELECT, whose columns are named like <paramref name="Layout"/>'s variables.</param>
-public sealed record StoreProtection(string Policy, string Kind, Layout Layout, string Catalog, string Query);
+/// <param name="MaxAge">A retention policy's <c>max_age</c>: a keep query naming <c>@cutoff</c> is run with it bound to the check's time minus this; otherwise <see langword="null"/>.</param>
+public sealed record StoreProtection(string Policy, string Kind, Layout Layout, string Catalog, string Query, TimeSpan? MaxAge = null);
 
 /// <summary>Why an object must not be removed: a row of a protecting query renders to its group.</summary>
 /// <param name="Policy">The protecting policy.</param>
@@ -156,13 +158,15 @@ public sealed class StoreProtections
     public const int MaxGroupsPerQuery = 200;
 
     private readonly Func<string, ICatalog> _catalogs;
+    private readonly TimeProvider _clock;
     private readonly DeletingRows? _deleting;
 
-    private StoreProtections(string store, IReadOnlyList<StoreProtection> entries, Func<string, ICatalog> catalogs, DeletingRows? deleting)
+    private StoreProtections(string store, IReadOnlyList<StoreProtection> entries, Func<string, ICatalog> catalogs, TimeProvider clock, DeletingRows? deleting)
     {
         Store = store;
         Entries = entries;
         _catalogs = catalogs;
+        _clock = clock;
         _deleting = deleting;
     }
 
@@ -179,8 +183,9 @@ public sealed class StoreProtections
     /// <param name="config">The config.</param>
     /// <param name="store">A store's name.</param>
     /// <param name="catalogs">Opens a catalog by name (the workspace's).</param>
+    /// <param name="clock">The time of each check: a retention keep query's <c>@cutoff</c> is that time minus the policy's <c>max_age</c>, as for a run starting then.</param>
     /// <returns>The protections; empty when no policy on the store has a query.</returns>
-    public static StoreProtections Of(ReclaimConfig config, string store, Func<string, ICatalog> catalogs)
+    public static StoreProtections Of(ReclaimConfig config, string store, Func<string, ICatalog> catalogs, TimeProvider clock)
     {
         var entries = new List<StoreProtection>();
         foreach (var policy in config.Policies.Where(p => string.Equals(p.Store, store, StringComparison.Ordinal) && p.Layout is not null))
@@ -193,18 +198,18 @@ public sealed class StoreProtections
             };
             if (query is not null)
             {
-                entries.Add(new StoreProtection(policy.Name, kind, policy.Layout!, query.Catalog, query.Query));
+                entries.Add(new StoreProtection(policy.Name, kind, policy.Layout!, query.Catalog, query.Query, policy.Type == "retention" ? policy.MaxAge : null));
             }
         }
 
-        return new StoreProtections(store, entries, catalogs, null);
+        return new StoreProtections(store, entries, catalogs, clock, null);
     }
 
     /// <summary>Only the protection of one policy (a queue policy's own <c>references</c>, checked before a request runs).</summary>
     /// <param name="policy">The policy's name.</param>
     /// <returns>The protections of that policy alone (empty when it has none).</returns>
     public StoreProtections Only(string policy) =>
-        new(Store, [.. Entries.Where(e => string.Equals(e.Policy, policy, StringComparison.Ordinal))], _catalogs, _deleting);
+        new(Store, [.. Entries.Where(e => string.Equals(e.Policy, policy, StringComparison.Ordinal))], _catalogs, _clock, _deleting);
 
     /// <summary>
     /// These protections for a records policy removing <paramref name="rows"/>: a group is protected only by rows beyond
@@ -212,7 +217,7 @@ public sealed class StoreProtections
     /// </summary>
     /// <param name="rows">The rows being removed.</param>
     /// <returns>The protections, counting.</returns>
-    public StoreProtections Deleting(DeletingRows rows) => new(Store, Entries, _catalogs, rows);
+    public StoreProtections Deleting(DeletingRows rows) => new(Store, Entries, _catalogs, _clock, rows);
 
     /// <summary>
     /// Which of <paramref name="keys"/> are protected now, and by which policy (the first, in config order).
@@ -224,12 +229,12 @@ public sealed class StoreProtections
     public async Task<IReadOnlyDictionary<string, ProtectedBy>> FindAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
     {
         var found = new Dictionary<string, ProtectedBy>(StringComparer.Ordinal);
-        var asked = new HashSet<(string, string, string)>();
+        var asked = new HashSet<(string, string, string, TimeSpan?)>();
         foreach (var entry in Entries)
         {
             // Two policies with the same query and layout (a queue's references and an orphans policy's, say) protect
             // the same objects: the query runs once, and the first of them is named.
-            if (!asked.Add((entry.Catalog, entry.Query, entry.Layout.Template)))
+            if (!asked.Add((entry.Catalog, entry.Query, entry.Layout.Template, entry.MaxAge)))
             {
                 continue;
             }
@@ -275,6 +280,13 @@ public sealed class StoreProtections
     {
         var counts = new Dictionary<string, int>(StringComparer.Ordinal);
         var catalog = _catalogs(entry.Catalog);
+        if (entry.MaxAge is { } maxAge && RecordTemplate.Parameters(entry.Query).Contains(ReclaimEngine.CutoffParameter, StringComparer.Ordinal))
+        {
+            catalog = catalog is IParameterizedCatalog parameterized
+                ? parameterized.WithParameters(new Dictionary<string, object?>(StringComparer.Ordinal) { [ReclaimEngine.CutoffParameter] = ReclaimEngine.Cutoff(_clock.GetUtcNow(), maxAge) })
+                : throw new CatalogException($"policy '{entry.Policy}': catalog '{entry.Catalog}' cannot bind @{ReclaimEngine.CutoffParameter}");
+        }
+
         foreach (var part in groups.Chunk(MaxGroupsPerQuery))
         {
             var tuples = part.Select(entry.Layout.ExtractValues).ToList();

@@ -223,10 +223,10 @@ internal sealed class QueueWorker(Workspace workspace, IQueueState queueState, I
 
         Log.CleanupStart(_logger, source.Name, request.Id, shown, request.Store!);
         var config = workspace.Config;
-        var protections = StoreProtections.Of(config, request.Store!, workspace.Catalog);
+        var protections = StoreProtections.Of(config, request.Store!, workspace.Catalog, timeProvider);
         // A queue policy's own references are asked about the request's whole group before anything is listed.
         var ownReferences = source.Policy is { } policy && request.Target.Group is not null
-            ? StoreProtections.Of(config, policy.Store, workspace.Catalog).Only(policy.Name)
+            ? StoreProtections.Of(config, policy.Store, workspace.Catalog, timeProvider).Only(policy.Name)
             : null;
         var removal = new RequestedRemoval(source.Name, workspace.Store(request.Store!), request.Action, config.Trash.Prefix,
             request.Target.Key is { } key ? [key] : [], request.Target.Prefix is { } prefix ? [prefix] : [],

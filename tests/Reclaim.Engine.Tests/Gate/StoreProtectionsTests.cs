@@ -77,7 +77,7 @@ public sealed class StoreProtectionsTests : IAsyncLifetime
         _folder.Dispose();
     }
 
-    private StoreProtections Media => StoreProtections.Of(_workspace!.Config, "media", _workspace.Catalog);
+    private StoreProtections Media => StoreProtections.Of(_workspace!.Config, "media", _workspace.Catalog, TimeProvider.System);
 
     private async Task ExecuteAsync(string sql)
     {
@@ -92,7 +92,7 @@ public sealed class StoreProtectionsTests : IAsyncLifetime
     public void Of_TakesTheReferencesAndKeepQueriesOfThePoliciesOnTheStore_Only()
     {
         Media.Entries.Select(e => (e.Policy, e.Kind)).Should().Equal(("orphan-assets", "references"), ("expire-clips", "keep"), ("cleanup", "references"));
-        StoreProtections.Of(_workspace!.Config, "other", _workspace.Catalog).Entries.Select(e => e.Policy).Should().Equal("elsewhere");
+        StoreProtections.Of(_workspace!.Config, "other", _workspace.Catalog, TimeProvider.System).Entries.Select(e => e.Policy).Should().Equal("elsewhere");
         Media.Only("cleanup").Entries.Should().ContainSingle().Which.Policy.Should().Be("cleanup");
         Media.Only("failed-sessions").IsEmpty.Should().BeTrue("a records policy protects nothing");
     }
@@ -121,7 +121,7 @@ public sealed class StoreProtectionsTests : IAsyncLifetime
 
         var counting = new CountingCatalog(_workspace!.Catalog("app"));
 
-        var found = await StoreProtections.Of(_workspace.Config, "media", _ => counting).FindAsync(keys, CancellationToken.None);
+        var found = await StoreProtections.Of(_workspace.Config, "media", _ => counting, TimeProvider.System).FindAsync(keys, CancellationToken.None);
 
         found.Keys.Should().BeEquivalentTo(keys.Where((_, i) => i % 3 == 0));
         counting.Finds.Should().Be(8 + 5, "orphan-assets looks up 1500 groups 200 a query; cleanup's other query only the 1000 keys still unprotected");
@@ -135,12 +135,33 @@ public sealed class StoreProtectionsTests : IAsyncLifetime
         var config = _folder.Load(yaml);
         await using var workspace = new Workspace(config, NullLoggerFactory.Instance);
         var counting = new CountingCatalog(workspace.Catalog("app"));
-        var protections = StoreProtections.Of(config, "media", _ => counting);
+        var protections = StoreProtections.Of(config, "media", _ => counting, TimeProvider.System);
 
         var found = await protections.FindAsync(["orgs/o1/uploads/a1/x.mp4", "orgs/o1/uploads/a2/x.mp4", "orgs/o1/uploads/a7/x.mp4"], CancellationToken.None);
 
         found.Values.Select(v => v.Policy).Should().Equal("orphan-assets", "orphan-assets");
         counting.Finds.Should().Be(1, "the queue's identical references query is not run again");
+    }
+
+    [Fact]
+    public async Task FindAsync_AKeepQueryNamingCutoff_KeepsWhatIsYoungerThanMaxAgeAtTheTimeOfTheCheck()
+    {
+        await ExecuteAsync("""
+            CREATE TABLE recent (name TEXT, created_at TEXT);
+            INSERT INTO recent VALUES ('new.mp4', '2026-05-30 12:00:00'), ('old.mp4', '2026-05-20 12:00:00');
+            """);
+        var config = _folder.Load(File.ReadAllText(_folder.ConfigPath).Replace(
+            "SELECT name AS clip FROM clips WHERE status = 'completed'", "SELECT name AS clip FROM recent WHERE created_at > @cutoff", StringComparison.Ordinal));
+        await using var workspace = new Workspace(config, NullLoggerFactory.Instance);
+        var clock = new Reclaim.Testing.ManualClock(new DateTimeOffset(2026, 6, 1, 12, 0, 0, TimeSpan.Zero));
+        var protections = StoreProtections.Of(config, "media", workspace.Catalog, clock);
+
+        var now = await protections.FindAsync(["clips/new.mp4", "clips/old.mp4"], CancellationToken.None);
+        clock.Advance(TimeSpan.FromDays(4));
+        var later = await protections.FindAsync(["clips/new.mp4", "clips/old.mp4"], CancellationToken.None);
+
+        now.Keys.Should().Equal("clips/new.mp4");
+        later.Should().BeEmpty("four days on, new.mp4 is older than max_age (5d) too");
     }
 
     [Fact]
@@ -184,7 +205,7 @@ public sealed class StoreProtectionsTests : IAsyncLifetime
                 asked.Add(row);
                 return Task.FromResult(row != 3);
             });
-        var protections = StoreProtections.Of(config, "media", workspace.Catalog).Deleting(rows);
+        var protections = StoreProtections.Of(config, "media", workspace.Catalog, TimeProvider.System).Deleting(rows);
 
         var found = await protections.FindAsync(["audio/shared.mp3", "audio/own.mp3", "audio/gone.mp3"], CancellationToken.None);
 
