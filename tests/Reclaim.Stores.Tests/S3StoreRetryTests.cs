@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -57,6 +58,35 @@ public sealed class S3StoreRetryTests : IAsyncDisposable
         _server.Requests.Should().Be(1);
     }
 
+    [Fact]
+    public async Task Delete_KeysThrottledInsideTheAnswer_AreSentAgainAlone()
+    {
+        // DeleteObjects answers 200 but refuses one key with SlowDown (S3 does this under load): only that key goes again.
+        _server.EnqueueXml(200, "<DeleteResult><Error><Key>b.bin</Key><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error></DeleteResult>");
+        _server.EnqueueXml(200, "<DeleteResult></DeleteResult>");
+        await using var store = CreateStore(maxAttempts: 3);
+
+        var errors = await store.DeleteAsync(["a.bin", "b.bin"], default);
+
+        errors.Should().BeEmpty();
+        _server.Bodies.Should().HaveCount(2);
+        _server.Bodies[0].Should().Contain("<Key>a.bin</Key>").And.Contain("<Key>b.bin</Key>");
+        _server.Bodies[1].Should().Contain("<Key>b.bin</Key>").And.NotContain("<Key>a.bin</Key>");
+    }
+
+    [Fact]
+    public async Task Delete_KeyStillThrottledAfterTheLastAttempt_IsReturnedAsAKeyError_NotLost()
+    {
+        var throttled = "<DeleteResult><Error><Key>b.bin</Key><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error></DeleteResult>";
+        _server.EnqueueXml(200, throttled);
+        _server.EnqueueXml(200, throttled);
+        await using var store = CreateStore(maxAttempts: 2);
+
+        var errors = await store.DeleteAsync(["a.bin", "b.bin"], default);
+
+        errors.Should().Equal(new KeyError("b.bin", "SlowDown: Please reduce your request rate."));
+    }
+
     [Theory]
     [InlineData(500, true)]
     [InlineData(502, true)]
@@ -106,13 +136,16 @@ public sealed class S3StoreRetryTests : IAsyncDisposable
             Endpoint = "ftp://example",
             AccessKey = "only-the-key",
             MaxAttempts = 0,
+            ListConcurrency = 0,
+            DeleteConcurrency = 65,
         };
 
         var create = () => new S3Store(options);
 
-        create.Should().Throw<ArgumentException>()
-            .WithMessage("*'bucket' is required*").And.Message.Should()
-            .Contain("'prefix'").And.Contain("'endpoint'").And.Contain("'secret_key'").And.Contain("attempts");
+        create.Should().Throw<ValidationException>()
+            .WithMessage("S3 store 'wasabi' cannot be created:*'bucket' is required*").And.Message.Should()
+            .Contain("prefix '../up'").And.Contain("endpoint 'ftp://example'").And.Contain("secret_key").And.Contain("max_attempts must be from 1 to 20")
+            .And.Contain("list_concurrency must be from 1 to 64").And.Contain("delete_concurrency must be from 1 to 64");
     }
 
     private S3Store CreateStore(int maxAttempts) => new(new S3StoreOptions
@@ -146,6 +179,12 @@ public sealed class S3StoreRetryTests : IAsyncDisposable
         public string Endpoint { get; }
 
         public int Requests => Volatile.Read(ref _requests);
+
+        /// <summary>The body of each request received, in order.</summary>
+        public List<string> Bodies { get; } = [];
+
+        public void EnqueueXml(int status, string xml) =>
+            Add($"HTTP/1.1 {status} Scripted\r\nContent-Type: application/xml\r\nContent-Length: {Encoding.UTF8.GetByteCount(xml)}\r\nConnection: close\r\n\r\n{xml}");
 
         public void Enqueue(int status, string code)
         {
@@ -197,6 +236,28 @@ public sealed class S3StoreRetryTests : IAsyncDisposable
                     }
 
                     request.Append(Encoding.ASCII.GetString(buffer, 0, read));
+                }
+
+                var text = request.ToString();
+                var headerEnd = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+                var length = System.Text.RegularExpressions.Regex.Match(text, "(?im)^content-length:\\s*(\\d+)") is { Success: true } match
+                    ? int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)
+                    : 0;
+                var body = new StringBuilder(headerEnd < 0 ? string.Empty : text[(headerEnd + 4)..]);
+                while (body.Length < length)
+                {
+                    var read = await stream.ReadAsync(buffer, _stop.Token);
+                    if (read == 0)
+                    {
+                        break;
+                    }
+
+                    body.Append(Encoding.UTF8.GetString(buffer, 0, read));
+                }
+
+                lock (_responses)
+                {
+                    Bodies.Add(body.ToString());
                 }
 
                 Interlocked.Increment(ref _requests);

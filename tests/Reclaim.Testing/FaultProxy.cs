@@ -37,6 +37,8 @@ public sealed class FaultProxy : IAsyncDisposable
     private readonly Dictionary<Fault, int> _byKind = [];
     private readonly Task _loop;
     private int _faultTurn;
+    private int _inFlight;
+    private int _peakInFlight;
 
     /// <summary>Starts the proxy on a free loopback port.</summary>
     /// <param name="target">The upstream endpoint.</param>
@@ -84,6 +86,9 @@ public sealed class FaultProxy : IAsyncDisposable
     /// <summary>Requests forwarded so far.</summary>
     public int Forwarded { get; private set; }
 
+    /// <summary>The most requests the proxy was handling at once (failed ones included), since it started.</summary>
+    public int PeakInFlight => Volatile.Read(ref _peakInFlight);
+
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()
     {
@@ -121,6 +126,27 @@ public sealed class FaultProxy : IAsyncDisposable
     }
 
     private async Task HandleAsync(HttpListenerContext context)
+    {
+        var inFlight = Interlocked.Increment(ref _inFlight);
+        for (var peak = Volatile.Read(ref _peakInFlight); inFlight > peak; peak = Volatile.Read(ref _peakInFlight))
+        {
+            if (Interlocked.CompareExchange(ref _peakInFlight, inFlight, peak) == peak)
+            {
+                break;
+            }
+        }
+
+        try
+        {
+            await HandleOneAsync(context);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inFlight);
+        }
+    }
+
+    private async Task HandleOneAsync(HttpListenerContext context)
     {
         Fault? fault = null;
         lock (_sync)

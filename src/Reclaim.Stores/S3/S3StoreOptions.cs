@@ -1,129 +1,173 @@
+using System.ComponentModel.DataAnnotations;
 using Reclaim.Core.Storage;
 
 namespace Reclaim.Stores.S3;
 
 /// <summary>
 /// How to reach one bucket of an S3-compatible service (AWS S3, Wasabi, MinIO, Cloudflare R2, Backblaze B2...),
-/// as the <c>stores:</c> entry of type <c>s3</c> in <c>reclaim.yaml</c> describes it.
+/// and how hard to drive it: the <c>stores:</c> entry of type <c>s3</c> in <c>reclaim.yaml</c>.
 /// </summary>
-public sealed record S3StoreOptions
+/// <remarks>
+/// <para>
+/// This type is the one declaration of an S3 store's settings: each property's <see cref="DisplayAttribute.Name"/>
+/// is its key in <c>reclaim.yaml</c> (the config loader binds every property that has one, and the effective-config
+/// view shows them under it), its data annotations are its range, and <see cref="Validate"/> checks what spans
+/// several properties. <see cref="Core.OptionsValidation"/> runs all of them and lists every problem at once, as
+/// Polly v8 validates its strategy options; <see cref="S3Store"/> refuses options that fail.
+/// </para>
+/// <para>Properties marked <see cref="DataType.Password"/> are secrets: shown redacted.</para>
+/// </remarks>
+public sealed record S3StoreOptions : IValidatableObject
 {
-    /// <summary>The store's name in the configuration. Required.</summary>
+    /// <summary>The most listing streams <see cref="ListConcurrency"/> allows: 64.</summary>
+    public const int MaxListConcurrency = 64;
+
+    /// <summary>The most DeleteObjects requests in flight <see cref="DeleteConcurrency"/> allows: 64.</summary>
+    public const int MaxDeleteConcurrency = 64;
+
+    /// <summary>
+    /// HTTP connections to the service kept for requests other than listings and deletes (HEAD, GET, PUT, CopyObject
+    /// of the gate's and the queue's parallel work): 32. See <see cref="MaxConnections"/>.
+    /// </summary>
+    public const int OtherRequestConnections = 32;
+
+    /// <summary>The store's name in the configuration (its key under <c>stores:</c>). Required.</summary>
+    [Required(AllowEmptyStrings = false, ErrorMessage = "the store needs a name")]
     public required string Name { get; init; }
 
-    /// <summary>The bucket's name. Required.</summary>
+    /// <summary>The bucket's name (<c>bucket</c>). Required.</summary>
+    [Display(Name = "bucket")]
+    [Required(AllowEmptyStrings = false, ErrorMessage = "'bucket' is required: the bucket's name, for example bucket: my-media")]
     public required string Bucket { get; init; }
 
     /// <summary>
-    /// The key prefix inside the bucket the store is confined to; keys given to and returned by the store are
-    /// relative to it, and nothing outside it is listed or touched. Empty (the default) means the whole bucket.
-    /// A prefix that does not end in <c>/</c> is treated as a folder all the same (<c>media</c> is <c>media/</c>):
-    /// prefixes compare on <c>/</c> boundaries.
+    /// The key prefix inside the bucket the store is confined to (<c>prefix</c>); keys given to and returned by the
+    /// store are relative to it, and nothing outside it is listed or touched. Empty (the default) means the whole
+    /// bucket. A prefix that does not end in <c>/</c> is treated as a folder all the same (<c>media</c> is
+    /// <c>media/</c>): prefixes compare on <c>/</c> boundaries. (The config file requires the <c>/</c>.)
     /// </summary>
+    [Display(Name = "prefix")]
     public string Prefix { get; init; } = string.Empty;
 
     /// <summary>
-    /// The service's endpoint URL (for example <c>https://s3.us-east-1.wasabisys.com</c>), or
+    /// The service's endpoint URL (<c>endpoint</c>, for example <c>https://s3.us-east-1.wasabisys.com</c>), or
     /// <see langword="null"/> (the default) for AWS S3 in <see cref="Region"/>.
     /// </summary>
+    [Display(Name = "endpoint")]
     public string? Endpoint { get; init; }
 
-    /// <summary>The region requests are signed for (and, without <see cref="Endpoint"/>, sent to). Default <c>us-east-1</c>.</summary>
+    /// <summary>The region requests are signed for (and, without <see cref="Endpoint"/>, sent to): <c>region</c>, default <c>us-east-1</c>.</summary>
+    [Display(Name = "region")]
+    [Required(AllowEmptyStrings = false, ErrorMessage = "region must not be empty (for example us-east-1)")]
     public string Region { get; init; } = "us-east-1";
 
     /// <summary>
-    /// Whether to address the bucket in the path (<c>https://host/bucket/key</c>) rather than as a subdomain.
-    /// Most self-hosted services (MinIO, s3rver) need it. Default <see langword="false"/>.
+    /// Whether to address the bucket in the path (<c>https://host/bucket/key</c>) rather than as a subdomain
+    /// (<c>force_path_style</c>). Most self-hosted services (MinIO, s3rver) need it. Default <see langword="false"/>.
     /// </summary>
+    [Display(Name = "force_path_style")]
     public bool ForcePathStyle { get; init; }
 
     /// <summary>
-    /// The access key id, or <see langword="null"/> (the default) to use the AWS SDK's default credential chain
-    /// (environment, profile, instance role). Set together with <see cref="SecretKey"/>.
+    /// The access key id (<c>access_key</c>), or <see langword="null"/> (the default) to use the AWS SDK's default
+    /// credential chain (environment, profile, instance role). Set together with <see cref="SecretKey"/>.
     /// </summary>
+    [Display(Name = "access_key")]
+    [DataType(DataType.Password)]
     public string? AccessKey { get; init; }
 
-    /// <summary>The secret access key, or <see langword="null"/> (the default); set together with <see cref="AccessKey"/>.</summary>
+    /// <summary>The secret access key (<c>secret_key</c>), or <see langword="null"/> (the default); set together with <see cref="AccessKey"/>.</summary>
+    [Display(Name = "secret_key")]
+    [DataType(DataType.Password)]
     public string? SecretKey { get; init; }
 
     /// <summary>
-    /// Whether uploads use <c>aws-chunked</c> content encoding (streaming SigV4). Default <see langword="true"/>;
-    /// some S3-compatible services do not decode it and need <see langword="false"/>.
+    /// Whether uploads use <c>aws-chunked</c> content encoding, streaming SigV4 (<c>use_chunk_encoding</c>). Default
+    /// <see langword="true"/>; some S3-compatible services do not decode it and need <see langword="false"/>.
     /// </summary>
+    [Display(Name = "use_chunk_encoding")]
     public bool UseChunkEncoding { get; init; } = true;
 
     /// <summary>
-    /// How many times one request is tried in all before its error is returned (1 means no retry), from 1 to 20.
-    /// Default 5. Only transient failures are retried (see <see cref="S3Store"/>).
+    /// How many times one request is tried in all before its error is returned (<c>max_attempts</c>; 1 means no
+    /// retry), from 1 to 20. Default 5. Only transient failures are retried (see <see cref="S3Store"/>).
     /// </summary>
+    [Display(Name = "max_attempts")]
+    [Range(1, 20, ErrorMessage = "{0} must be from {1} to {2}")]
     public int MaxAttempts { get; init; } = 5;
 
     /// <summary>
-    /// The delay before the first retry; later ones grow exponentially, with jitter (Polly's decorrelated jitter
-    /// backoff). Default 200 ms; from zero to one minute.
+    /// The delay before the first retry; later ones grow exponentially, with jitter (Polly's exponential backoff),
+    /// up to 30 s. Default 200 ms; from zero to one minute. Not a config key (the config's durations are whole
+    /// seconds): tests shorten it.
     /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00", ErrorMessage = "{0} must be from 0s to 1m", ParseLimitsInInvariantCulture = true, ConvertValueInInvariantCulture = true)]
     public TimeSpan RetryBaseDelay { get; init; } = TimeSpan.FromMilliseconds(200);
 
     /// <summary>
     /// How long one HTTP request to the service may take before it is abandoned and, like a broken connection,
-    /// retried (it counts as one of <see cref="MaxAttempts"/>). Default 100 s (the AWS SDK's and
+    /// retried (<c>timeout</c>; it counts as one of <see cref="MaxAttempts"/>). Default 100 s (the AWS SDK's and
     /// <c>HttpClient</c>'s default); from 1 second to 1 hour.
     /// </summary>
+    [Display(Name = "timeout")]
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00", ErrorMessage = "{0} must be from 1s to 1h", ParseLimitsInInvariantCulture = true, ConvertValueInInvariantCulture = true)]
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(100);
+
+    /// <summary>
+    /// How many ListObjectsV2 streams a planning listing runs at once, each over its own range of keys
+    /// (<c>list_concurrency</c>), from 1 (one stream, as a plain listing) to <see cref="MaxListConcurrency"/> (64).
+    /// Default 8. Each stream also holds its next page ready while the current one is read.
+    /// </summary>
+    /// <remarks>
+    /// Requests are what a listing costs: a parallel listing sends about one more request per range than a single
+    /// stream (its last, partial page) plus a few to find the ranges; what each costs per provider is in
+    /// <c>docs/configuration.md</c>.
+    /// </remarks>
+    [Display(Name = "list_concurrency")]
+    [Range(1, MaxListConcurrency, ErrorMessage = "{0} must be from {1} to {2}")]
+    public int ListConcurrency { get; init; } = 8;
+
+    /// <summary>
+    /// The most DeleteObjects requests (up to 1000 keys each) in flight at once (<c>delete_concurrency</c>), from 1
+    /// to <see cref="MaxDeleteConcurrency"/> (64). Default 8. This is the ceiling of the store's adaptive limit
+    /// (<see cref="AdaptiveConcurrencyLimit"/>), which starts at 1, grows by one per round of successful requests and
+    /// halves on <c>503 SlowDown</c> or a timeout.
+    /// </summary>
+    [Display(Name = "delete_concurrency")]
+    [Range(1, MaxDeleteConcurrency, ErrorMessage = "{0} must be from {1} to {2}")]
+    public int DeleteConcurrency { get; init; } = 8;
+
+    /// <summary>
+    /// The HTTP connections the store's client opens to the service at most (the SDK's
+    /// <c>MaxConnectionsPerServer</c>): one per listing stream and its prefetch (2 × <see cref="ListConcurrency"/>),
+    /// one per delete in flight (<see cref="DeleteConcurrency"/>), and <see cref="OtherRequestConnections"/> for the rest.
+    /// </summary>
+    public int MaxConnections => (2 * ListConcurrency) + DeleteConcurrency + OtherRequestConnections;
 
     /// <summary>The prefix with its trailing <c>/</c> (empty when the store is the whole bucket).</summary>
     internal string FolderPrefix => Prefix.Length == 0 || Prefix.EndsWith('/') ? Prefix : Prefix + "/";
 
-    /// <summary>Lists every problem with these options.</summary>
-    /// <returns>One message per problem; empty when the options are usable.</returns>
-    public IReadOnlyList<string> Validate()
+    /// <summary>Checks what no single property's annotation can: the prefix, the endpoint, the key pair.</summary>
+    /// <param name="validationContext">The context (unused: the options are checked as a whole).</param>
+    /// <returns>One result per problem, naming the property it is about.</returns>
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
-        var errors = new List<string>();
-        if (string.IsNullOrWhiteSpace(Name))
-        {
-            errors.Add("the store needs a name");
-        }
-
-        if (string.IsNullOrWhiteSpace(Bucket))
-        {
-            errors.Add($"s3 store '{Name}': 'bucket' is required");
-        }
-
         if (Prefix.Length > 0 && ObjectKey.Validate(FolderPrefix) is { } prefixProblem)
         {
-            errors.Add($"s3 store '{Name}': 'prefix' is not a valid key prefix: {prefixProblem}");
+            yield return new ValidationResult($"prefix '{ObjectKey.Printable(Prefix)}' is not a valid key prefix: {prefixProblem.Replace("the key", "it", StringComparison.Ordinal)}", [nameof(Prefix)]);
         }
 
         if (Endpoint is not null && (!Uri.TryCreate(Endpoint, UriKind.Absolute, out var endpoint) || endpoint.Scheme is not ("http" or "https")))
         {
-            errors.Add($"s3 store '{Name}': 'endpoint' must be an absolute http or https URL, not '{Endpoint}'");
-        }
-
-        if (string.IsNullOrWhiteSpace(Region))
-        {
-            errors.Add($"s3 store '{Name}': 'region' must not be empty");
+            yield return new ValidationResult($"endpoint '{Endpoint}' is not an http:// or https:// URL (for example https://s3.us-east-1.wasabisys.com)", [nameof(Endpoint)]);
         }
 
         if (AccessKey is null != SecretKey is null)
         {
-            errors.Add($"s3 store '{Name}': set both 'access_key' and 'secret_key', or neither (to use the default credential chain)");
+            var (given, missing) = AccessKey is null ? ("secret_key", "access_key") : ("access_key", "secret_key");
+            yield return new ValidationResult(
+                $"{given} is set but {missing} is not: give both, or neither to use the SDK's default credential chain",
+                [AccessKey is null ? nameof(SecretKey) : nameof(AccessKey)]);
         }
-
-        if (MaxAttempts is < 1 or > 20)
-        {
-            errors.Add($"s3 store '{Name}': the attempts per request must be from 1 to 20, not {MaxAttempts}");
-        }
-
-        if (RetryBaseDelay < TimeSpan.Zero || RetryBaseDelay > TimeSpan.FromMinutes(1))
-        {
-            errors.Add($"s3 store '{Name}': the retry delay must be from 0 to 1 minute, not {RetryBaseDelay}");
-        }
-
-        if (Timeout < TimeSpan.FromSeconds(1) || Timeout > TimeSpan.FromHours(1))
-        {
-            errors.Add($"s3 store '{Name}': the request timeout must be from 1 second to 1 hour, not {Timeout}");
-        }
-
-        return errors;
     }
 }
