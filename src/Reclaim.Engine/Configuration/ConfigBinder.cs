@@ -24,7 +24,7 @@ internal sealed partial class ConfigBinder(ConfigReader reader, string path)
     private static readonly string[] CatalogKeys = ["provider", "connection"];
     private static readonly string[] FilesystemKeys = ["type", "root", "price_per_gb_month"];
     private static readonly string[] S3Keys =
-        ["type", "bucket", "prefix", "endpoint", "region", "force_path_style", "access_key", "secret_key", "use_chunk_encoding", "max_attempts", "timeout", "price_per_gb_month"];
+        ["type", .. S3OptionKeys.Select(o => o.Key), "price_per_gb_month"];
     private static readonly string[] AnyStoreKeys = [.. FilesystemKeys.Union(S3Keys, StringComparer.Ordinal)];
     private static readonly string[] GuardKeys =
         ["max_delete_fraction", "min_groups_for_fraction", "max_delete_count", "refuse_empty_references", "refuse_empty_keep", "min_age_floor"];
@@ -170,47 +170,11 @@ internal sealed partial class ConfigBinder(ConfigReader reader, string path)
             return null;
         }
 
-        var bucket = section.String("bucket", "the bucket's name, for example bucket: my-media");
-        var prefix = section.String("prefix") ?? string.Empty;
-        if (prefix.Length > 0)
-        {
-            CheckFolderPrefix(section, "prefix", prefix);
-        }
-
-        var endpoint = section.String("endpoint");
-        if (endpoint is not null && !(Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"))
-        {
-            section.Error("endpoint", $"'{endpoint}' is not an http:// or https:// URL (for example https://s3.us-east-1.wasabisys.com)");
-        }
-
-        var accessKey = section.String("access_key");
-        var secretKey = section.String("secret_key");
-        if ((accessKey is null) != (secretKey is null))
-        {
-            var (given, missing) = accessKey is null ? ("secret_key", "access_key") : ("access_key", "secret_key");
-            section.Error(given, $"'{given}' is set but '{missing}' is not: give both, or neither to use the SDK's default credential chain");
-        }
-
-        var store = new StoreConfig
-        {
-            Name = name,
-            Type = type,
-            Bucket = bucket,
-            Prefix = prefix,
-            Endpoint = endpoint,
-            Region = section.String("region") ?? "us-east-1",
-            ForcePathStyle = section.Bool("force_path_style") ?? false,
-            AccessKey = accessKey,
-            SecretKey = secretKey,
-            UseChunkEncoding = section.Bool("use_chunk_encoding") ?? true,
-            MaxAttempts = (int)(section.Integer("max_attempts", 1, 20) ?? 5),
-            Timeout = ReadTimeout(section) ?? TimeSpan.FromSeconds(100),
-            PricePerGbMonth = price,
-        };
-        return bucket is null ? null : store;
+        var options = ReadS3Options(name, section);
+        return options is null ? null : new StoreConfig { Name = name, Type = type, S3 = options, PricePerGbMonth = price };
     }
 
-    /// <summary>An S3 store's request timeout (or a compat route's <c>wait</c>): a duration from 1 second to 1 hour.</summary>
+    /// <summary>A duration from 1 second to 1 hour, such as a compat route's <c>wait</c>.</summary>
     private static TimeSpan? ReadTimeout(ConfigSection section, string key = "timeout")
     {
         var timeout = section.Duration(key, positive: true);

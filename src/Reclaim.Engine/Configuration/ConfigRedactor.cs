@@ -1,3 +1,5 @@
+using System.ComponentModel.DataAnnotations;
+using System.Reflection;
 using System.Text.Json.Nodes;
 using Reclaim.Core;
 using Reclaim.Core.State;
@@ -119,17 +121,23 @@ public static class ConfigRedactor
         {
             json["root"] = store.Root;
         }
-        else
+        else if (store.S3 is { } s3)
         {
-            json["bucket"] = store.Bucket;
-            json["prefix"] = store.Prefix;
-            json["endpoint"] = store.Endpoint;
-            json["region"] = store.Region;
-            json["force_path_style"] = store.ForcePathStyle;
-            json["access_key"] = store.AccessKey is null ? null : ConnectionStrings.Redacted;
-            json["secret_key"] = store.SecretKey is null ? null : ConnectionStrings.Redacted;
-            json["use_chunk_encoding"] = store.UseChunkEncoding;
-            json["max_attempts"] = store.MaxAttempts;
+            // Every key the options declare, under its YAML name; secrets (DataType.Password) as ***.
+            foreach (var (key, property) in ConfigBinder.S3OptionKeys)
+            {
+                var value = property.GetValue(s3);
+                json[key] = property.GetCustomAttribute<DataTypeAttribute>()?.DataType == DataType.Password
+                    ? (value is null ? null : ConnectionStrings.Redacted)
+                    : value switch
+                    {
+                        null => null,
+                        TimeSpan duration => Duration.Format(duration),
+                        bool flag => flag,
+                        int number => number,
+                        _ => value.ToString(),
+                    };
+            }
         }
 
         json["price_per_gb_month"] = store.PricePerGbMonth;

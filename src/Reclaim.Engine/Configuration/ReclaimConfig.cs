@@ -1,6 +1,7 @@
 using Reclaim.Core.Layouts;
 using Reclaim.Core.Planning;
 using Reclaim.Core.State;
+using Reclaim.Stores.S3;
 
 namespace Reclaim.Engine.Configuration;
 
@@ -81,35 +82,11 @@ public sealed record StoreConfig
     /// <summary>filesystem: the root folder, absolute after loading.</summary>
     public string? Root { get; init; }
 
-    /// <summary>s3: the bucket.</summary>
-    public string? Bucket { get; init; }
+    /// <summary>s3: every setting of the bucket's store, validated (<see cref="S3StoreOptions"/> declares them and their ranges); <see langword="null"/> for other types.</summary>
+    public S3StoreOptions? S3 { get; init; }
 
-    /// <summary>s3: a key prefix inside the bucket that the store is confined to (ends in <c>/</c>), or empty.</summary>
-    public string Prefix { get; init; } = string.Empty;
-
-    /// <summary>s3: the service URL; AWS when absent.</summary>
-    public string? Endpoint { get; init; }
-
-    /// <summary>s3: the region (default <c>us-east-1</c>).</summary>
-    public string Region { get; init; } = "us-east-1";
-
-    /// <summary>s3: path-style addressing (MinIO, s3rver, some Wasabi set-ups).</summary>
-    public bool ForcePathStyle { get; init; }
-
-    /// <summary>s3: access key; the SDK's default credential chain when absent.</summary>
-    public string? AccessKey { get; init; }
-
-    /// <summary>s3: secret key.</summary>
-    public string? SecretKey { get; init; }
-
-    /// <summary>s3: send uploads with aws-chunked encoding (default true; some S3-compatible services need false).</summary>
-    public bool UseChunkEncoding { get; init; } = true;
-
-    /// <summary>s3: most attempts for a request that fails with throttling (503 SlowDown) or a 5xx, 1..20 (default 5).</summary>
-    public int MaxAttempts { get; init; } = 5;
-
-    /// <summary>s3: how long one HTTP request may take before it is abandoned and retried (<c>timeout</c>, 1s..1h, default 100s).</summary>
-    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(100);
+    /// <summary>s3: the bucket (<see cref="S3StoreOptions.Bucket"/>); <see langword="null"/> for other types.</summary>
+    public string? Bucket => S3?.Bucket;
 
     /// <summary>Optional price per GB-month, to turn bytes into money in reports.</summary>
     public decimal? PricePerGbMonth { get; init; }

@@ -14,26 +14,11 @@ public static class StoreFactory
     /// <param name="loggerFactory">Logging.</param>
     /// <returns>The store.</returns>
     /// <exception cref="DirectoryNotFoundException">A filesystem store's root does not exist.</exception>
-    /// <exception cref="ArgumentException">An S3 store's settings are invalid.</exception>
+    /// <exception cref="System.ComponentModel.DataAnnotations.ValidationException">An S3 store's settings are invalid (the loader never lets such a config through).</exception>
     public static IObjectStore Create(StoreConfig config, ILoggerFactory loggerFactory) => config.Type switch
     {
         "filesystem" => new FileSystemStore(config.Name, config.Root!),
-        "s3" => new S3Store(
-            new S3StoreOptions
-            {
-                Name = config.Name,
-                Bucket = config.Bucket!,
-                Prefix = config.Prefix,
-                Endpoint = config.Endpoint,
-                Region = config.Region,
-                ForcePathStyle = config.ForcePathStyle,
-                AccessKey = config.AccessKey,
-                SecretKey = config.SecretKey,
-                UseChunkEncoding = config.UseChunkEncoding,
-                MaxAttempts = config.MaxAttempts,
-                Timeout = config.Timeout,
-            },
-            loggerFactory.CreateLogger<S3Store>()),
+        "s3" => new S3Store(config.S3!, loggerFactory.CreateLogger<S3Store>()),
         _ => throw new ArgumentException($"store '{config.Name}': unknown type '{config.Type}'", nameof(config)),
     };
 }

@@ -324,8 +324,8 @@ public sealed class ConfigLoaderErrorTests : IDisposable
     [Fact]
     public void Load_S3Timeout_IsRead()
     {
-        _folder.Load("stores:\n  s: {type: s3, bucket: b, timeout: 3s}\n").Stores["s"].Timeout.Should().Be(TimeSpan.FromSeconds(3));
-        _folder.Load("stores:\n  s: {type: s3, bucket: b}\n").Stores["s"].Timeout.Should().Be(TimeSpan.FromSeconds(100));
+        _folder.Load("stores:\n  s: {type: s3, bucket: b, timeout: 3s}\n").Stores["s"].S3!.Timeout.Should().Be(TimeSpan.FromSeconds(3));
+        _folder.Load("stores:\n  s: {type: s3, bucket: b}\n").Stores["s"].S3!.Timeout.Should().Be(TimeSpan.FromSeconds(100));
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using Reclaim.Core.Planning;
 using Reclaim.Core.State;
 using Reclaim.Engine.Configuration;
+using Reclaim.Stores.S3;
 
 namespace Reclaim.Engine.Tests.Configuration;
 
@@ -102,9 +103,9 @@ public sealed class ConfigLoaderTests : IDisposable
 
         config.Stores.Keys.Should().Equal("media", "wasabi");
         config.Stores["media"].Should().BeEquivalentTo(new { Name = "media", Type = "filesystem", Root = Path.Join(_folder.Path, "media") });
-        config.Stores["wasabi"].Should().BeEquivalentTo(new
+        config.Stores["wasabi"].Type.Should().Be("s3");
+        config.Stores["wasabi"].S3.Should().BeEquivalentTo(new
         {
-            Type = "s3",
             Bucket = "rugbycodex-media",
             Prefix = string.Empty,
             Endpoint = "https://s3.us-east-1.wasabisys.com",
@@ -269,8 +270,8 @@ public sealed class ConfigLoaderTests : IDisposable
         var config = _folder.Load(yaml, new Dictionary<string, string?> { ["REGION"] = "us-west-2", ["BUCKET"] = string.Empty });
 
         config.Stores["a"].Bucket.Should().Be("fallback-bucket");
-        config.Stores["a"].Region.Should().Be("us-west-2");
-        config.Stores["a"].MaxAttempts.Should().Be(7);
+        config.Stores["a"].S3!.Region.Should().Be("us-west-2");
+        config.Stores["a"].S3!.MaxAttempts.Should().Be(7);
     }
 
     [Fact]
@@ -294,8 +295,8 @@ public sealed class ConfigLoaderTests : IDisposable
             new Dictionary<string, string?> { ["REGION"] = "from-environment" });
 
         config.Stores["a"].Bucket.Should().Be("from-dotenv");
-        config.Stores["a"].Region.Should().Be("from-environment");
-        config.Stores["a"].Prefix.Should().Be("media/");
+        config.Stores["a"].S3!.Region.Should().Be("from-environment");
+        config.Stores["a"].S3!.Prefix.Should().Be("media/");
     }
 
     [Fact]
@@ -312,7 +313,7 @@ public sealed class ConfigLoaderTests : IDisposable
             var config = ConfigLoader.Load(_folder.ConfigPath);
 
             config.Stores["a"].Bucket.Should().Be("file-bucket");
-            config.Stores["a"].Region.Should().Be("from-process");
+            config.Stores["a"].S3!.Region.Should().Be("from-process");
             Environment.GetEnvironmentVariable(fromFile).Should().Be("file-bucket");
         }
         finally
@@ -335,19 +336,37 @@ public sealed class ConfigLoaderTests : IDisposable
                 force_path_style: true
                 use_chunk_encoding: false
                 max_attempts: 20
+                timeout: 30s
+                list_concurrency: 16
+                delete_concurrency: 4
                 price_per_gb_month: 0.0059
             """);
 
-        config.Stores["minio"].Should().BeEquivalentTo(new
+        config.Stores["minio"].PricePerGbMonth.Should().Be(0.0059m);
+        config.Stores["minio"].S3.Should().BeEquivalentTo(new
         {
+            Name = "minio",
+            Bucket = "media",
             Prefix = "tenant-1/",
             Endpoint = "http://127.0.0.1:9000",
             ForcePathStyle = true,
             UseChunkEncoding = false,
             MaxAttempts = 20,
-            PricePerGbMonth = 0.0059m,
+            Timeout = TimeSpan.FromSeconds(30),
+            ListConcurrency = 16,
+            DeleteConcurrency = 4,
             AccessKey = (string?)null,
         });
+    }
+
+    [Fact]
+    public void Load_S3StoreWithoutConcurrencySettings_GetsTheSafeDefaults()
+    {
+        var s3 = _folder.Load("stores:\n  s: {type: s3, bucket: b}\n").Stores["s"].S3!;
+
+        s3.ListConcurrency.Should().Be(8);
+        s3.DeleteConcurrency.Should().Be(8);
+        s3.MaxConnections.Should().Be((2 * 8) + 8 + S3StoreOptions.OtherRequestConnections);
     }
 
     [Fact]
