@@ -1,0 +1,69 @@
+using Microsoft.Data.Sqlite;
+using Reclaim.Engine.Tests.Support;
+using Reclaim.Testing;
+
+namespace Reclaim.Engine.Tests.Cli;
+
+/// <summary>What `reclaim` prints when the S3 service does not answer: the store, operation, key, attempt and limits.</summary>
+public sealed class S3FailureOutputTests : IAsyncLifetime
+{
+    private readonly TemporaryFolder _folder = new("s3-failure");
+    private string _bucket = string.Empty;
+    private Uri _endpoint = null!;
+
+    public async Task InitializeAsync()
+    {
+        _bucket = "fail-" + Guid.NewGuid().ToString("N")[..12];
+        _endpoint = await TestS3Service.CreateBucketAsync(_bucket);
+        await using var catalog = new SqliteConnection($"Data Source={Path.Join(_folder.Path, "app.db")}");
+        await catalog.OpenAsync();
+        await using var create = catalog.CreateCommand();
+        create.CommandText = "CREATE TABLE media_assets (org_id TEXT, id TEXT); INSERT INTO media_assets VALUES ('o1', 'a1');";
+        await create.ExecuteNonQueryAsync();
+    }
+
+    public Task DisposeAsync()
+    {
+        SqliteConnection.ClearAllPools();
+        _folder.Dispose();
+        return Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task Plan_S3ListingTimesOut_NamesStoreOperationPrefixAttemptsAndLimits_NotACancellation()
+    {
+        // Arrange: the service holds every request past the store's 1 s timeout.
+        await using var proxy = new FaultProxy(_endpoint, failureRate: 1) { Kinds = [Fault.Timeout], Hold = TimeSpan.FromSeconds(5) };
+        var config = Path.Join(_folder.Path, "reclaim.yaml");
+        await File.WriteAllTextAsync(config, $$"""
+            version: 1
+            stores:
+              media:
+                type: s3
+                bucket: {{_bucket}}
+                endpoint: {{proxy.Endpoint}}
+                force_path_style: true
+                access_key: {{TestEnvironment.S3rverAccessKey}}
+                secret_key: {{TestEnvironment.S3rverSecretKey}}
+                timeout: 1s
+                max_attempts: 2
+            catalogs:
+              app: {provider: sqlite, connection: ./app.db}
+            policies:
+              - name: orphan-uploads
+                type: orphans
+                store: media
+                layout: "orgs/{org}/uploads/{asset}/"
+                references: {catalog: app, query: "SELECT org_id AS org, id AS asset FROM media_assets"}
+            """);
+
+        // Act
+        var result = await CliRun.RunAsync(TimeProvider.System, "plan", "-c", config);
+
+        // Assert
+        result.ExitCode.Should().Be(1, result.ToString());
+        result.Stderr.Should().Contain(
+            "error: S3 store 'media': ListObjectsV2 of keys under 'orgs/' got no answer within the timeout on attempt 2 of 2 (timeout: 1s, max_attempts: 2)");
+        result.Stderr.Should().NotContain("canceled").And.NotContain("cancelled").And.NotContain("   at ");
+    }
+}
