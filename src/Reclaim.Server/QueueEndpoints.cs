@@ -147,7 +147,12 @@ internal static partial class QueueEndpoints
 /// <param name="Store">Required: a configured store's name.</param>
 /// <param name="Keys">Objects to remove (exact keys).</param>
 /// <param name="Prefixes">Folders to empty, each ending in <c>/</c>. Keys and prefixes together: 1 to <see cref="QueueEndpoints.MaxTargets"/>.</param>
-/// <param name="Action"><c>delete</c> or <c>quarantine</c> (default <c>quarantine</c>, restorable from the trash).</param>
+/// <param name="Action">
+/// <c>delete</c> or <c>quarantine</c> (default <c>quarantine</c>, restorable from the trash). An operator may quarantine
+/// one group's worth (no prefix spanning more than one layout group, at most <c>guards.max_delete_count</c> objects);
+/// deleting, spanning groups or more objects need the admin role. Whoever asks, objects the store's policies protect
+/// are skipped when the request is executed.
+/// </param>
 public sealed record DeletionRequest(string? Store, IReadOnlyList<string>? Keys, IReadOnlyList<string>? Prefixes, string? Action);
 
 /// <summary>The answer to <c>POST /api/v1/deletions</c> (<c>202 Accepted</c>; <c>Location</c> names the first request).</summary>
