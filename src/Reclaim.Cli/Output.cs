@@ -260,6 +260,7 @@ internal sealed class Output(CliContext context)
         RunStatus.Refused => "[red]refused[/]",
         RunStatus.Failed => "[red]failed[/]",
         RunStatus.PartiallyFailed => "[yellow]partially failed[/]",
+        RunStatus.Interrupted => "[yellow]interrupted[/]",
         _ => "running",
     };
 

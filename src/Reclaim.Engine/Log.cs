@@ -26,8 +26,17 @@ internal static partial class Log
     [LoggerMessage(2003, LogLevel.Warning, "Run {RunId}: {Action} {Key} failed: {Error}", EventName = "gate_failed")]
     public static partial void ObjectFailed(ILogger logger, string runId, string action, string key, string error);
 
+    [LoggerMessage(2004, LogLevel.Debug, "Run {RunId}: sub-batch {SubBatch} ({ObjectCount} objects acted on): re-check window {WindowMs} ms from the protection query's start to the last removing store request", EventName = "gate_window")]
+    public static partial void RecheckWindow(ILogger logger, string runId, int subBatch, int objectCount, double windowMs);
+
+    [LoggerMessage(2005, LogLevel.Warning, "Run {RunId}: sub-batch {SubBatch} failed alone: {Error}", EventName = "gate_sub_batch_failed")]
+    public static partial void SubBatchFailed(ILogger logger, string runId, int subBatch, string error);
+
     [LoggerMessage(3001, LogLevel.Information, "Run {RunId} ({Kind}) finished {Status}: {ObjectsDone} objects, {SizeBytes} bytes done, {ObjectsSkipped} skipped, {ObjectsFailed} failed in {DurationMs} ms", EventName = "run_finished")]
     public static partial void RunFinished(ILogger logger, string runId, string kind, string status, long objectsDone, long sizeBytes, long objectsSkipped, long objectsFailed, long durationMs);
+
+    [LoggerMessage(3002, LogLevel.Warning, "Run {RunId} marked interrupted: {Reason}", EventName = "run_settled")]
+    public static partial void RunSettled(ILogger logger, string runId, string reason);
 
     [LoggerMessage(4001, LogLevel.Information, "Queue {Queue}: {Depth} requests pending, oldest {OldestAgeSeconds} s", EventName = "job_queue_depth")]
     public static partial void QueueDepth(ILogger logger, string queue, long depth, long oldestAgeSeconds);

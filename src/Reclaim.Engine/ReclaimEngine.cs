@@ -224,6 +224,11 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
     /// <param name="kind">The run's kind as recorded: <c>apply</c> (a plan file) or <c>sweep</c> (plan then apply).</param>
     /// <param name="runId">The run's id (from <see cref="RunIds.New"/>), when the caller has announced it already (the HTTP API's <c>Location</c>); a new one when <see langword="null"/>.</param>
     /// <param name="recordDryRun">Record a dry run in state as a run (its actions are not recorded), so it shows in the history with its actor.</param>
+    /// <param name="stopping">
+    /// The soft stop (Ctrl+C, SIGTERM): no new sub-batch starts once it is cancelled, the ones in flight finish and
+    /// record, and the run ends <see cref="RunStatus.Interrupted"/>. <paramref name="cancellationToken"/> is the hard
+    /// stop: it abandons the store requests in flight (their actions stay pending until the run is reconciled).
+    /// </param>
     /// <returns>The run.</returns>
     /// <exception cref="PlanFileException">
     /// The plan names a policy the config lacks or defines differently now, or its action or groups are not what
@@ -231,7 +236,7 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
     /// </exception>
     /// <exception cref="GuardRefusedException">A guard refused the whole plan (the refusal is recorded as a run).</exception>
     /// <exception cref="CatalogException">A re-check query failed (the run is recorded as failed).</exception>
-    public async Task<RunResult> ApplyAsync(Plan plan, string actor, bool dryRun, CancellationToken cancellationToken, string kind = "apply", string? runId = null, bool recordDryRun = false)
+    public async Task<RunResult> ApplyAsync(Plan plan, string actor, bool dryRun, CancellationToken cancellationToken, string kind = "apply", string? runId = null, bool recordDryRun = false, CancellationToken stopping = default)
     {
         foreach (var policyPlan in plan.Policies)
         {
@@ -252,6 +257,11 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
         var state = dryRun && !recordDryRun ? null : await workspace.StateAsync(cancellationToken);
         if (state is not null)
         {
+            if (!dryRun)
+            {
+                await SettleInterruptedRunsAsync(state, cancellationToken);
+            }
+
             await state.StartRunAsync(run, cancellationToken);
         }
 
@@ -259,19 +269,28 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
         var totals = new GateTotals();
         var perPolicy = new Dictionary<string, GateTotals>(StringComparer.Ordinal);
         var status = RunStatus.Succeeded;
+        string? error = null;
+        var heartbeat = RunHeartbeat.Start(state, run.Id, timeProvider);
         try
         {
             if (plan.RefusedEntirely)
             {
                 var reason = plan.Guards.Concat(plan.Policies.SelectMany(p => p.Guards.Select(g => g with { Message = $"policy '{p.Policy}': {g.Message}" }))).First(g => !g.Passed);
                 status = RunStatus.Refused;
-                throw new GuardRefusedException($"guard {reason.Guard} refused the plan: {reason.Message}");
+                error = $"guard {reason.Guard} refused the plan: {reason.Message}";
+                throw new GuardRefusedException(error);
             }
 
             var gate = new DestructiveGate(dryRun ? NullState.Instance : state!, timeProvider, loggerFactory.CreateLogger<DestructiveGate>());
-            var gateRun = new GateRun(run.Id, actor, dryRun);
+            var gateRun = new GateRun(run.Id, actor, dryRun) { Stopping = stopping };
             foreach (var policyPlan in plan.Policies)
             {
+                if (stopping.IsCancellationRequested || cancellationToken.IsCancellationRequested)
+                {
+                    totals.Stopped = true;
+                    break;
+                }
+
                 var policy = Config.Policies.First(p => string.Equals(p.Name, policyPlan.Policy, StringComparison.Ordinal));
                 if (policyPlan.Refused)
                 {
@@ -297,19 +316,33 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
                 totals.Add(done);
             }
 
-            status = totals.ObjectsFailed > 0 ? RunStatus.PartiallyFailed : plan.Refused ? RunStatus.Refused : RunStatus.Succeeded;
+            (status, error) = EndOf(totals);
+            if (status == RunStatus.Succeeded && plan.Refused)
+            {
+                (status, error) = (RunStatus.Refused, $"refused: {string.Join("; ", RefusalReasons(plan))}");
+            }
         }
-        catch (Exception) when (status != RunStatus.Refused)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            status = RunStatus.Failed;
+            (status, error) = (RunStatus.Interrupted, "cancelled: the store requests in flight were abandoned; their actions stay pending until the next runs, restore, sweep or trash purge settles them from the store");
+            throw;
+        }
+        catch (Exception e) when (status != RunStatus.Refused)
+        {
+            (status, error) = (RunStatus.Failed, e.Message);
             throw;
         }
         finally
         {
-            var finished = run with { FinishedAt = timeProvider.GetUtcNow(), Status = status, Summary = Summary(totals, perPolicy, plan, clock.ElapsedMilliseconds) };
+            if (heartbeat is not null)
+            {
+                await heartbeat.DisposeAsync();
+            }
+
+            var finished = run with { FinishedAt = timeProvider.GetUtcNow(), Status = status, Summary = Summary(totals, perPolicy, plan, clock.ElapsedMilliseconds), Error = error };
             if (state is not null)
             {
-                await state.FinishRunAsync(run.Id, status, finished.FinishedAt!.Value, finished.Summary, CancellationToken.None);
+                await state.FinishRunAsync(run.Id, status, finished.FinishedAt!.Value, finished.Summary, error, CancellationToken.None);
             }
 
             run = finished;
@@ -321,39 +354,62 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
 
     /// <summary>
     /// Restores a run's quarantined objects (all, or only <paramref name="keys"/>) as a new run of kind
-    /// <c>restore</c>.
+    /// <c>restore</c>: every object of the run that lies in the trash (<c>{trash prefix}{run id}/</c> of each store),
+    /// whatever its recorded outcome. The run is settled first when it ended without its outcomes.
     /// </summary>
     /// <param name="runId">The run that quarantined them.</param>
     /// <param name="keys">Original keys to restore; empty restores all.</param>
     /// <param name="actor">Who asks.</param>
-    /// <param name="cancellationToken">Stops between moves.</param>
+    /// <param name="cancellationToken">The hard stop: abandons the moves in flight.</param>
+    /// <param name="stopping">The soft stop: no new batch of moves starts; the run ends interrupted.</param>
     /// <returns>The restore run.</returns>
-    /// <exception cref="UsageException">No such run, or it quarantined nothing (or none of the given keys).</exception>
-    public async Task<RunResult> RestoreAsync(string runId, IReadOnlyList<string> keys, string actor, CancellationToken cancellationToken)
+    /// <exception cref="UsageException">No such run, it is still running, or the trash holds nothing of it (or none of the given keys).</exception>
+    public async Task<RunResult> RestoreAsync(string runId, IReadOnlyList<string> keys, string actor, CancellationToken cancellationToken, CancellationToken stopping = default)
     {
         var state = await workspace.StateAsync(cancellationToken);
         _ = await state.GetRunAsync(runId, cancellationToken) ?? throw new UsageException($"no run '{runId}' (see: reclaim runs)");
+        await Reconciler(state).SettleAsync(runId, cancellationToken);
+        var quarantined = await state.GetRunAsync(runId, cancellationToken);
+        if (quarantined!.Status == RunStatus.Running)
+        {
+            throw new UsageException($"run '{runId}' is still running (owner {quarantined.Owner ?? "unknown"}); stop it (Ctrl+C or SIGTERM) or let it finish, then restore");
+        }
+
+        // What the run quarantined as recorded (a purged one then fails with its reason), and whatever lies in its
+        // trash folder, whatever its recorded outcome.
         var wanted = keys.Count == 0 ? null : new HashSet<string>(keys, StringComparer.Ordinal);
-        var byStore = new Dictionary<string, List<QuarantinedObject>>(StringComparer.Ordinal);
+        var candidates = new Dictionary<(string Store, string TrashKey), QuarantinedObject>();
         await foreach (var action in state.ListActionsAsync(runId, cancellationToken))
         {
             if (action is { Kind: ActionKind.Quarantine, Outcome: ActionOutcome.Done, TrashKey: not null } && (wanted is null || wanted.Contains(action.Key)))
             {
-                if (!byStore.TryGetValue(action.Store, out var list))
-                {
-                    byStore[action.Store] = list = [];
-                }
-
-                list.Add(new QuarantinedObject(action.Key, action.TrashKey, action.Size, action.Policy));
+                candidates[(action.Store, action.TrashKey)] = new QuarantinedObject(action.Key, action.TrashKey, action.Size, action.Policy);
             }
         }
 
-        if (byStore.Count == 0)
+        var folder = DestructiveGate.TrashKey(Config.Trash.Prefix, runId, string.Empty);
+        foreach (var storeName in Config.Stores.Keys)
+        {
+            await foreach (var item in workspace.Store(storeName).ListAsync(folder, cancellationToken))
+            {
+                var original = item.Key[folder.Length..];
+                if (original.Length > 0 && (wanted is null || wanted.Contains(original)))
+                {
+                    var recorded = candidates.GetValueOrDefault((storeName, item.Key));
+                    candidates[(storeName, item.Key)] = new QuarantinedObject(original, item.Key, item.Size, recorded?.Policy ?? "restore");
+                }
+            }
+        }
+
+        if (candidates.Count == 0)
         {
             throw new UsageException(wanted is null
-                ? $"run '{runId}' quarantined nothing that could be restored"
+                ? $"run '{runId}' quarantined nothing that could be restored (its trash folder '{folder}' is empty in every store)"
                 : $"run '{runId}' quarantined none of the given keys");
         }
+
+        var byStore = candidates.GroupBy(c => c.Key.Store, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Select(c => c.Value).OrderBy(o => o.Key, ObjectKey.Comparer).ToList(), StringComparer.Ordinal);
 
         var run = NewRun("restore", actor, byStore.Keys, false);
         return await RecordedRunAsync(state, run, async (gate, gateRun) =>
@@ -365,23 +421,32 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
             }
 
             return perStore;
-        }, cancellationToken);
+        }, cancellationToken, stopping);
     }
 
     /// <summary>
     /// Deletes quarantined objects whose quarantine run is older than <paramref name="olderThan"/> (default: the
-    /// trash retention), in every store. Objects in the trash that are not in a run folder are left alone.
+    /// trash retention), in every store. Objects in the trash that are not in a run folder are left alone; so is
+    /// every object whose action is not settled (runs that ended without their outcomes are settled first).
     /// </summary>
     /// <param name="olderThan">Minimum age of the quarantine; the config's <c>trash.retention</c> when <see langword="null"/>.</param>
     /// <param name="actor">Who asks.</param>
-    /// <param name="dryRun">Count only.</param>
-    /// <param name="cancellationToken">Stops between batches.</param>
+    /// <param name="dryRun">Count only (no run is settled either).</param>
+    /// <param name="cancellationToken">The hard stop.</param>
+    /// <param name="stopping">The soft stop: no new batch starts; the run ends interrupted.</param>
     /// <returns>The purge run.</returns>
-    public async Task<RunResult> PurgeAsync(TimeSpan? olderThan, string actor, bool dryRun, CancellationToken cancellationToken)
+    public async Task<RunResult> PurgeAsync(TimeSpan? olderThan, string actor, bool dryRun, CancellationToken cancellationToken, CancellationToken stopping = default)
     {
         var retention = olderThan ?? Config.Trash.EffectiveRetention;
         var now = timeProvider.GetUtcNow();
         var prefix = Config.Trash.Prefix;
+        var stateStore = await workspace.StateAsync(cancellationToken);
+        if (!dryRun)
+        {
+            await Reconciler(stateStore).SettleAllAsync(cancellationToken);
+        }
+
+        var unsettled = await UnsettledTrashKeysAsync(stateStore, cancellationToken);
         var byStore = new Dictionary<string, List<StoredObject>>(StringComparer.Ordinal);
         foreach (var storeName in Config.Stores.Keys)
         {
@@ -391,7 +456,7 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
             {
                 var rest = item.Key[prefix.Length..];
                 var slash = rest.IndexOf('/', StringComparison.Ordinal);
-                if (slash <= 0 || !RunIds.TryParseTime(rest[..slash], out var quarantinedAt))
+                if (slash <= 0 || !RunIds.TryParseTime(rest[..slash], out var quarantinedAt) || unsettled.Contains((storeName, item.Key)))
                 {
                     continue;
                 }
@@ -409,7 +474,7 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
         }
 
         var run = NewRun("purge", actor, ["trash"], dryRun);
-        var state = dryRun ? NullState.Instance : await workspace.StateAsync(cancellationToken);
+        var state = dryRun ? NullState.Instance : stateStore;
         return await RecordedRunAsync(state, run, async (gate, gateRun) =>
         {
             var perStore = new Dictionary<string, GateTotals>(StringComparer.Ordinal);
@@ -419,17 +484,52 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
             }
 
             return perStore;
-        }, cancellationToken);
+        }, cancellationToken, stopping);
     }
 
-    /// <summary>The most recent runs, newest first.</summary>
+    /// <summary>The trash keys of every action not settled yet (a live run's, or one that could not be settled): purge leaves them.</summary>
+    private static async Task<HashSet<(string Store, string Key)>> UnsettledTrashKeysAsync(IStateStore state, CancellationToken cancellationToken)
+    {
+        var keys = new HashSet<(string Store, string Key)>();
+        foreach (var runId in await state.UnsettledRunsAsync(cancellationToken))
+        {
+            await foreach (var action in state.ListActionsAsync(runId, cancellationToken))
+            {
+                if (action.Outcome == ActionOutcome.Pending && action.TrashKey is { } trashKey)
+                {
+                    keys.Add((action.Store, trashKey));
+                }
+            }
+        }
+
+        return keys;
+    }
+
+    private RunReconciler Reconciler(IStateStore state) => new(workspace, state, timeProvider, loggerFactory);
+
+    /// <summary>Settles, before a run acts, every earlier run that ended without its outcomes (their objects are then findable and restorable).</summary>
+    private Task SettleInterruptedRunsAsync(IStateStore state, CancellationToken cancellationToken) =>
+        Reconciler(state).SettleAllAsync(cancellationToken);
+
+    /// <summary>The most recent runs, newest first; a listed run that ended without its outcomes is settled first.</summary>
     /// <param name="limit">How many.</param>
     /// <param name="cancellationToken">Cancels the read.</param>
     /// <returns>The runs.</returns>
-    public async Task<IReadOnlyList<RunRecord>> RunsAsync(int limit, CancellationToken cancellationToken) =>
-        await (await workspace.StateAsync(cancellationToken)).ListRunsAsync(limit, cancellationToken);
+    public async Task<IReadOnlyList<RunRecord>> RunsAsync(int limit, CancellationToken cancellationToken)
+    {
+        var state = await workspace.StateAsync(cancellationToken);
+        var runs = await state.ListRunsAsync(limit, cancellationToken);
+        var unsettled = (await state.UnsettledRunsAsync(cancellationToken)).ToHashSet(StringComparer.Ordinal);
+        var settled = false;
+        foreach (var run in runs.Where(r => unsettled.Contains(r.Id)))
+        {
+            settled |= await Reconciler(state).SettleAsync(run.Id, cancellationToken);
+        }
 
-    /// <summary>One run and its actions.</summary>
+        return settled ? await state.ListRunsAsync(limit, cancellationToken) : runs;
+    }
+
+    /// <summary>One run and its actions; a run that ended without its outcomes is settled first.</summary>
     /// <param name="runId">The run id.</param>
     /// <param name="cancellationToken">Cancels the read.</param>
     /// <returns>The run and its actions.</returns>
@@ -437,14 +537,16 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
     public async Task<(RunRecord Run, IReadOnlyList<ActionRecord> Actions)> RunAsync(string runId, CancellationToken cancellationToken)
     {
         var state = await workspace.StateAsync(cancellationToken);
-        var run = await state.GetRunAsync(runId, cancellationToken) ?? throw new UsageException($"no run '{runId}' (see: reclaim runs)");
+        _ = await state.GetRunAsync(runId, cancellationToken) ?? throw new UsageException($"no run '{runId}' (see: reclaim runs)");
+        await Reconciler(state).SettleAsync(runId, cancellationToken);
+        var run = await state.GetRunAsync(runId, cancellationToken);
         var actions = new List<ActionRecord>();
         await foreach (var action in state.ListActionsAsync(runId, cancellationToken))
         {
             actions.Add(action);
         }
 
-        return (run, actions);
+        return (run!, actions);
     }
 
     /// <summary>
@@ -640,7 +742,7 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
     public async Task<RunRecord> RecordRefusalAsync(Plan plan, string actor, CancellationToken cancellationToken, string? runId = null, bool dryRun = false)
     {
         var run = NewRun("sweep", actor, plan.Policies.Select(p => p.Policy), dryRun, runId);
-        return await RecordEndedRunAsync(run, RunStatus.Refused, JsonSerializer.Serialize(new { refused = RefusalReasons(plan) }, PlanFile.Options), cancellationToken);
+        return await RecordEndedRunAsync(run, RunStatus.Refused, JsonSerializer.Serialize(new { refused = RefusalReasons(plan) }, PlanFile.Options), $"refused: {string.Join("; ", RefusalReasons(plan))}", cancellationToken);
     }
 
     /// <summary>
@@ -668,22 +770,23 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
     /// <param name="runId">The run's id when the caller has announced it already; a new one when <see langword="null"/>.</param>
     /// <returns>The recorded run.</returns>
     public async Task<RunRecord> RecordFailureAsync(IReadOnlyList<string> policies, string actor, bool dryRun, string error, CancellationToken cancellationToken, string? runId = null) =>
-        await RecordEndedRunAsync(NewRun("sweep", actor, policies, dryRun, runId), RunStatus.Failed, JsonSerializer.Serialize(new { error }, PlanFile.Options), cancellationToken);
+        await RecordEndedRunAsync(NewRun("sweep", actor, policies, dryRun, runId), RunStatus.Failed, JsonSerializer.Serialize(new { error }, PlanFile.Options), error, cancellationToken);
 
-    private async Task<RunRecord> RecordEndedRunAsync(RunRecord run, RunStatus status, string summary, CancellationToken cancellationToken)
+    private async Task<RunRecord> RecordEndedRunAsync(RunRecord run, RunStatus status, string summary, string error, CancellationToken cancellationToken)
     {
         var state = await workspace.StateAsync(cancellationToken);
         await state.StartRunAsync(run, cancellationToken);
         var finishedAt = timeProvider.GetUtcNow();
-        await state.FinishRunAsync(run.Id, status, finishedAt, summary, cancellationToken);
-        return run with { Status = status, FinishedAt = finishedAt, Summary = summary };
+        await state.FinishRunAsync(run.Id, status, finishedAt, summary, error, cancellationToken);
+        return run with { Status = status, FinishedAt = finishedAt, Summary = summary, Error = error };
     }
 
     private async Task<RunResult> RecordedRunAsync(
         IStateStore state,
         RunRecord run,
         Func<DestructiveGate, GateRun, Task<Dictionary<string, GateTotals>>> body,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        CancellationToken stopping)
     {
         if (!run.DryRun)
         {
@@ -694,22 +797,34 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
         var totals = new GateTotals();
         Dictionary<string, GateTotals> parts = new(StringComparer.Ordinal);
         var status = RunStatus.Failed;
+        string? error = null;
+        var heartbeat = RunHeartbeat.Start(run.DryRun ? null : state, run.Id, timeProvider);
         try
         {
-            parts = await body(gate, new GateRun(run.Id, run.Actor, run.DryRun));
+            parts = await body(gate, new GateRun(run.Id, run.Actor, run.DryRun) { Stopping = stopping });
             foreach (var part in parts.Values)
             {
                 totals.Add(part);
             }
 
-            status = totals.ObjectsFailed > 0 ? RunStatus.PartiallyFailed : RunStatus.Succeeded;
+            (status, error) = EndOf(totals);
+        }
+        catch (Exception e)
+        {
+            error = e.Message;
+            throw;
         }
         finally
         {
-            run = run with { FinishedAt = timeProvider.GetUtcNow(), Status = status, Summary = Summary(totals, parts) };
+            if (heartbeat is not null)
+            {
+                await heartbeat.DisposeAsync();
+            }
+
+            run = run with { FinishedAt = timeProvider.GetUtcNow(), Status = status, Summary = Summary(totals, parts), Error = error };
             if (!run.DryRun)
             {
-                await state.FinishRunAsync(run.Id, status, run.FinishedAt!.Value, run.Summary, CancellationToken.None);
+                await state.FinishRunAsync(run.Id, status, run.FinishedAt!.Value, run.Summary, error, CancellationToken.None);
             }
         }
 
@@ -859,6 +974,11 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
                 continue;
             }
 
+            if (done.Stopped)
+            {
+                break; // the run was asked to stop: the row's after statement waits for a rerun
+            }
+
             if (done.ObjectsFailed > 0)
             {
                 await RecordAfterAsync(state, gateRun, policy, label, ActionOutcome.Skipped, "not run: some of the row's objects could not be removed", cancellationToken);
@@ -870,7 +990,7 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
             try
             {
                 await catalog.ExecuteAsync(policy.After, parameters, cancellationToken);
-                await state!.RecordOutcomesAsync([(intent!.Id, ActionOutcome.Done, null, null)], timeProvider.GetUtcNow(), CancellationToken.None);
+                await state!.RecordOutcomesAsync([SettledAction.Done(intent!.Id)], timeProvider.GetUtcNow(), CancellationToken.None);
             }
             catch (CatalogException e)
             {
@@ -880,7 +1000,7 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
                     totals.SampleErrors.Add($"after for row {label}: {e.Message}");
                 }
 
-                await state!.RecordOutcomesAsync([(intent!.Id, ActionOutcome.Failed, e.Message, null)], timeProvider.GetUtcNow(), CancellationToken.None);
+                await state!.RecordOutcomesAsync([SettledAction.Failed(intent!.Id, e.Message)], timeProvider.GetUtcNow(), CancellationToken.None);
             }
         }
 
@@ -971,8 +1091,33 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
         return selected;
     }
 
+    /// <summary>
+    /// How a run that went through to its end stands, and why when not plainly: interrupted when it was stopped
+    /// early or left actions pending, partially failed when an action failed.
+    /// </summary>
+    private static (RunStatus Status, string? Error) EndOf(GateTotals totals)
+    {
+        if (totals.Stopped || totals.ObjectsPending > 0)
+        {
+            var error = string.Create(CultureInfo.InvariantCulture,
+                $"stopped on request (Ctrl+C, SIGTERM or a shutdown) before it finished: {totals.GroupsNotStarted} groups or objects were not started; every batch started was finished and recorded");
+            if (totals.ObjectsPending > 0)
+            {
+                error += string.Create(CultureInfo.InvariantCulture,
+                    $"; {totals.ObjectsPending} actions were in flight when it was cancelled and stay pending until the next runs, restore, sweep or trash purge settles them from the store");
+            }
+
+            return (RunStatus.Interrupted, error);
+        }
+
+        return totals.ObjectsFailed > 0
+            ? (RunStatus.PartiallyFailed, string.Create(CultureInfo.InvariantCulture, $"{totals.ObjectsFailed} actions failed, each recorded with its error; first: {totals.SampleErrors.FirstOrDefault()}"))
+            : (RunStatus.Succeeded, null);
+    }
+
     private RunRecord NewRun(string kind, string actor, IEnumerable<string> policies, bool dryRun, string? runId = null) =>
-        new(runId ?? RunIds.New(timeProvider.GetUtcNow()), kind, timeProvider.GetUtcNow(), null, RunStatus.Running, actor, string.Join(',', policies), dryRun, null);
+        new(runId ?? RunIds.New(timeProvider.GetUtcNow()), kind, timeProvider.GetUtcNow(), null, RunStatus.Running, actor, string.Join(',', policies), dryRun, null,
+            Owner: RunOwner.Current, HeartbeatAt: timeProvider.GetUtcNow());
 
     /// <summary>
     /// The run's summary as recorded: what the gate did, and for a plan's policies what the plan found and why

@@ -223,7 +223,7 @@ public sealed partial class RunCoordinator(ReclaimEngine engine, RunNotifier not
         }
     }
 
-    /// <summary>A run status as the API writes it: <c>running</c>, <c>succeeded</c>, <c>partially_failed</c>, <c>refused</c>, <c>failed</c>.</summary>
+    /// <summary>A run status as the API writes it: <c>running</c>, <c>succeeded</c>, <c>partially_failed</c>, <c>refused</c>, <c>failed</c>, <c>interrupted</c>.</summary>
     /// <param name="status">The status.</param>
     /// <returns>The name.</returns>
     public static string StatusName(RunStatus status) => status switch
@@ -232,6 +232,7 @@ public sealed partial class RunCoordinator(ReclaimEngine engine, RunNotifier not
         RunStatus.Succeeded => "succeeded",
         RunStatus.PartiallyFailed => "partially_failed",
         RunStatus.Refused => "refused",
+        RunStatus.Interrupted => "interrupted",
         _ => "failed",
     };
 

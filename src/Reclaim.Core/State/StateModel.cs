@@ -52,6 +52,13 @@ public enum RunStatus
 
     /// <summary>The run stopped on an error (exit code 1).</summary>
     Failed,
+
+    /// <summary>
+    /// The run did not finish: it was stopped (Ctrl+C, SIGTERM, a shutdown) after recording what it had done, or
+    /// its process died and the next command that touched it settled its actions from the store's state. Its
+    /// <see cref="RunRecord.Error"/> says which.
+    /// </summary>
+    Interrupted,
 }
 
 /// <summary>One run as recorded in state.</summary>
@@ -64,6 +71,15 @@ public enum RunStatus
 /// <param name="Policies">The policies it applied, comma-separated.</param>
 /// <param name="DryRun">Whether it was a dry run (no action touches a store).</param>
 /// <param name="Summary">Totals as JSON (objects and bytes per outcome), or <see langword="null"/>.</param>
+/// <param name="Error">
+/// Why the run failed or was interrupted, in one line (the store, operation and key where a store failed), or
+/// <see langword="null"/>.
+/// </param>
+/// <param name="Owner">
+/// The process running it, <c>host:pid:start</c> (the process's start time in Unix milliseconds, so a reused pid is
+/// not mistaken for it), or <see langword="null"/> (runs recorded before schema version 4).
+/// </param>
+/// <param name="HeartbeatAt">When its process last said it was alive, UTC; <see langword="null"/> when unknown.</param>
 public sealed record RunRecord(
     string Id,
     string Kind,
@@ -73,7 +89,10 @@ public sealed record RunRecord(
     string Actor,
     string Policies,
     bool DryRun,
-    string? Summary);
+    string? Summary,
+    string? Error = null,
+    string? Owner = null,
+    DateTimeOffset? HeartbeatAt = null);
 
 /// <summary>One action on one object, as recorded in state before and after the store is touched.</summary>
 /// <param name="Id">State-assigned id (0 before it is recorded).</param>
@@ -106,6 +125,31 @@ public sealed record ActionRecord(
     string? Error,
     DateTimeOffset At);
 
+/// <summary>What became of one recorded action, written once the store has answered (or the gate has decided).</summary>
+/// <param name="ActionId">The action's id as <see cref="IStateStore.RecordIntentAsync"/> returned it.</param>
+/// <param name="Outcome">Where it stands now: done, skipped or failed (pending only to say it is still unknown).</param>
+/// <param name="Error">Why it failed or was skipped, or <see langword="null"/>.</param>
+/// <param name="Evidence">What the gate saw of the object, when it has more to say than at intent; <see langword="null"/> keeps the recorded evidence.</param>
+public readonly record struct SettledAction(long ActionId, ActionOutcome Outcome, string? Error = null, string? Evidence = null)
+{
+    /// <summary>An action done.</summary>
+    /// <param name="actionId">The action.</param>
+    /// <returns>The outcome.</returns>
+    public static SettledAction Done(long actionId) => new(actionId, ActionOutcome.Done);
+
+    /// <summary>An action failed, with the store's or the gate's reason.</summary>
+    /// <param name="actionId">The action.</param>
+    /// <param name="error">Why, in one line.</param>
+    /// <returns>The outcome.</returns>
+    public static SettledAction Failed(long actionId, string error) => new(actionId, ActionOutcome.Failed, error);
+
+    /// <summary>An action not done on purpose.</summary>
+    /// <param name="actionId">The action.</param>
+    /// <param name="reason">Why, in one line.</param>
+    /// <returns>The outcome.</returns>
+    public static SettledAction Skipped(long actionId, string reason) => new(actionId, ActionOutcome.Skipped, reason);
+}
+
 /// <summary>Reclaim's own database: runs and actions (SQLite by default, PostgreSQL for several replicas).</summary>
 public interface IStateStore : IAsyncDisposable
 {
@@ -124,8 +168,36 @@ public interface IStateStore : IAsyncDisposable
     /// <param name="status">How it ended.</param>
     /// <param name="finishedAt">When, UTC.</param>
     /// <param name="summary">Totals as JSON.</param>
+    /// <param name="error">Why it failed or was interrupted, in one line; <see langword="null"/> when it did neither.</param>
     /// <param name="cancellationToken">Cancels the write.</param>
-    Task FinishRunAsync(string runId, RunStatus status, DateTimeOffset finishedAt, string? summary, CancellationToken cancellationToken);
+    Task FinishRunAsync(string runId, RunStatus status, DateTimeOffset finishedAt, string? summary, string? error, CancellationToken cancellationToken);
+
+    /// <summary>Records that a running run's process is alive (<see cref="RunRecord.HeartbeatAt"/>).</summary>
+    /// <param name="runId">The run.</param>
+    /// <param name="at">Now, UTC.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    Task HeartbeatAsync(string runId, DateTimeOffset at, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Marks a run <see cref="RunStatus.Interrupted"/> with <paramref name="reason"/> (appended to an error it has),
+    /// provided it still has <paramref name="expected"/> status, so that two commands settling the same run, or a run
+    /// that finishes meanwhile, do not overwrite each other. A run without an end time gets <paramref name="at"/>.
+    /// </summary>
+    /// <param name="runId">The run.</param>
+    /// <param name="expected">The status it was read with.</param>
+    /// <param name="at">Now, UTC.</param>
+    /// <param name="reason">Why, in one line.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <returns><see langword="true"/> when the run was marked; <see langword="false"/> when its status had changed.</returns>
+    Task<bool> InterruptRunAsync(string runId, RunStatus expected, DateTimeOffset at, string reason, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The runs not settled: those recorded as <see cref="RunStatus.Running"/>, and those with actions still pending
+    /// (intent recorded, outcome not), oldest first.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>Their ids.</returns>
+    Task<IReadOnlyList<string>> UnsettledRunsAsync(CancellationToken cancellationToken);
 
     /// <summary>
     /// Records actions before the store is touched, in one transaction, and returns them with their ids.
@@ -136,10 +208,10 @@ public interface IStateStore : IAsyncDisposable
     Task<IReadOnlyList<ActionRecord>> RecordIntentAsync(IReadOnlyList<ActionRecord> actions, CancellationToken cancellationToken);
 
     /// <summary>Records outcomes, in one transaction.</summary>
-    /// <param name="outcomes">Action id, outcome, error (or <see langword="null"/>), evidence (or <see langword="null"/>).</param>
+    /// <param name="outcomes">What became of each action.</param>
     /// <param name="at">When, UTC.</param>
     /// <param name="cancellationToken">Cancels the write.</param>
-    Task RecordOutcomesAsync(IReadOnlyList<(long ActionId, ActionOutcome Outcome, string? Error, string? Evidence)> outcomes, DateTimeOffset at, CancellationToken cancellationToken);
+    Task RecordOutcomesAsync(IReadOnlyList<SettledAction> outcomes, DateTimeOffset at, CancellationToken cancellationToken);
 
     /// <summary>The most recent runs, newest first.</summary>
     /// <param name="limit">How many, 1 or more.</param>

@@ -5,7 +5,7 @@ using static Reclaim.Data.DbCommands;
 
 namespace Reclaim.Data.State;
 
-/// <summary>The queue's part of state: leases and Reclaim's own queue (schema version 2; its requester, version 3).</summary>
+/// <summary>The queue's part of state: leases and Reclaim's own queue (schema step 2; its requester, step 3).</summary>
 public sealed partial class SqlStateStore
 {
     private const string OwnColumns = "id, store, key, prefix, action, created_at, processed_at, error, requested_by";
@@ -31,24 +31,6 @@ public sealed partial class SqlStateStore
           requested_by TEXT);
         CREATE INDEX IF NOT EXISTS reclaim_queue_pending ON reclaim_queue (processed_at, created_at, id);
         """;
-
-    /// <summary>
-    /// Schema version 3: adds <c>reclaim_queue.requested_by</c> to a table made by version 2, once. The column is
-    /// looked up first, so an up-to-date database takes no <c>ALTER TABLE</c> lock at each start; on PostgreSQL the
-    /// statement is <c>ADD COLUMN IF NOT EXISTS</c> as well (SQLite has no such clause). Rows enqueued before keep
-    /// <c>NULL</c>: their requester was never recorded.
-    /// </summary>
-    private async Task AddQueueRequesterAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
-    {
-        var exists = _postgres
-            ? "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'reclaim_queue' AND column_name = 'requested_by'"
-            : "SELECT COUNT(*) FROM pragma_table_info('reclaim_queue') WHERE name = 'requested_by'";
-        await using var check = Command(connection, transaction, exists);
-        if (Convert.ToInt64(await check.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture) == 0)
-        {
-            await ExecuteAsync(connection, transaction, $"ALTER TABLE reclaim_queue ADD COLUMN {(_postgres ? "IF NOT EXISTS " : string.Empty)}requested_by TEXT", cancellationToken);
-        }
-    }
 
     /// <inheritdoc/>
     public async Task<QueueLease?> TryLeaseAsync(string source, string requestId, string worker, DateTimeOffset now, DateTimeOffset until, CancellationToken cancellationToken)

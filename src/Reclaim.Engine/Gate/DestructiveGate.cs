@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using System.Runtime.ExceptionServices;
 using Microsoft.Extensions.Logging;
 using Reclaim.Core;
 using Reclaim.Core.Planning;
@@ -9,42 +10,87 @@ using Reclaim.Core.Storage;
 namespace Reclaim.Engine.Gate;
 
 /// <summary>
-/// The one place where Reclaim deletes or moves objects. Every destructive call in the product is in this file:
-/// <see cref="IObjectStore.DeleteAsync"/> and <see cref="IObjectStore.MoveAsync"/> are called nowhere else.
+/// The one place where Reclaim deletes, moves or copies objects. Every destructive call in the product is in this
+/// file: <see cref="IObjectStore.DeleteAsync"/>, <see cref="IObjectStore.MoveAsync"/> and
+/// <see cref="IObjectCopy.CopyAsync"/> are called nowhere else. The safety model it keeps is written down in
+/// <c>docs/safety.md</c>.
 /// </summary>
 /// <remarks>
-/// For every batch, immediately before acting (SAFETY invariants 1, 2, 5):
+/// <para>
+/// A policy's groups are removed as a pipeline of sub-batches in key order, each of at most
+/// <see cref="IObjectStore.MaxDeleteBatch"/> objects (1000) and <see cref="MaxGroupsPerRecheck"/> groups, with up to
+/// <see cref="SubBatchesInFlight"/> sub-batches in flight at once. For each sub-batch, in this order:
+/// </para>
 /// <list type="number">
-/// <item>refuses a plan a guard refused;</item>
-/// <item>re-runs the references query for just the batch's groups; a group referenced now is skipped whole;</item>
-/// <item>re-reads what the store holds now (a folder group is listed again, an object is stat'ed): a group with a
-/// young object now is skipped whole; an object gone or changed (size, ETag or mtime) since the plan is skipped;</item>
-/// <item>records each action in state as pending (skips as skipped) before the store is touched;</item>
-/// <item>acts, and records each outcome after.</item>
+/// <item>the store is read again: by one range listing (<see cref="IRangeListing"/>; on S3 one ListObjectsV2 from
+/// just before the sub-batch's first key) or, where the plan says the range would be sparse, a listing per folder
+/// group or a stat per object. A group with a young object now is skipped whole; an object gone or changed (size,
+/// ETag or mtime) since the plan is skipped;</item>
+/// <item>each action is recorded in state as pending (skips as skipped) before the store is touched;</item>
+/// <item>on a store that quarantines by copy (<see cref="IObjectCopy"/>), the objects are copied to the trash, in
+/// parallel — nothing is removed yet;</item>
+/// <item>the references (or keep) query is run again for just the sub-batch's groups (the protection check); a group
+/// referenced now is skipped whole (its trash copies, if any, are removed);</item>
+/// <item>the store acts at once — one DeleteObjects of the originals, or the moves — and every outcome is recorded,
+/// whatever ends the sub-batch (cancellation included).</item>
 /// </list>
-/// A dry run does the re-checks and counts, and neither records nor touches anything.
+/// <para>
+/// <b>The re-check window</b> — from the start of the protection check's query to the sending of the last store
+/// request that removes the sub-batch's objects — therefore spans one catalog query over at most
+/// <see cref="MaxGroupsPerRecheck"/> groups plus building one request: it does not grow with the store's latency,
+/// the re-read, the copies, the state writes or the number of sub-batches. It is measured for every sub-batch
+/// (<see cref="GateTotals.RecheckWindowsMs"/>, and a debug event per sub-batch). A reference committed before the
+/// protection check's query starts always saves its group; one committed inside the window may not (see
+/// <c>docs/safety.md</c> for the measured figures and PostgreSQL's stronger opt-in form).
+/// </para>
+/// <para>
+/// A dry run does the re-reads and re-checks and counts, and neither records nor touches anything. A sub-batch whose
+/// re-read fails (the store kept failing) fails alone: its actions are recorded as failed with the store's error
+/// and the next sub-batch goes on. A catalog that cannot be read, or state that cannot be written, stops the run:
+/// the sub-batches in flight finish and record, no new one starts, and the error is thrown.
+/// </para>
 /// </remarks>
 public sealed class DestructiveGate(IStateStore state, TimeProvider timeProvider, ILogger logger)
 {
-    /// <summary>Moves in flight at once when quarantining or restoring: 8.</summary>
+    /// <summary>Moves in flight at once when quarantining on a filesystem store or restoring: 8.</summary>
     public const int MoveParallelism = 8;
 
-    /// <summary>Stat requests in flight at once during the re-check: 16.</summary>
+    /// <summary>
+    /// Copies in flight at once per sub-batch when quarantining on a store with <see cref="IObjectCopy"/>: 16 (with
+    /// <see cref="SubBatchesInFlight"/> sub-batches, up to 64 CopyObject requests at once).
+    /// </summary>
+    public const int CopyParallelism = 16;
+
+    /// <summary>Stat or listing requests in flight at once when a sub-batch is re-read group by group: 16.</summary>
     public const int StatParallelism = 16;
 
-    /// <summary>Most groups re-checked by one catalog query: 1000.</summary>
+    /// <summary>Most groups re-checked by one catalog query, and so in one sub-batch: 1000.</summary>
     public const int MaxGroupsPerRecheck = 1000;
 
     /// <summary>
-    /// Removes (deletes or quarantines, per the plan's action) the groups one policy proposed, re-checking each
-    /// batch first.
+    /// Sub-batches of one policy in flight at once: 4. Each keeps its own re-check window small; together they keep
+    /// several connections busy while one sub-batch waits on the catalog or the store.
     /// </summary>
-    /// <param name="run">The run.</param>
+    public const int SubBatchesInFlight = 4;
+
+    private TimeProvider Clock => timeProvider;
+
+    /// <summary>Keys one listing page holds (S3's ListObjectsV2 maximum): the unit of a range listing's cost.</summary>
+    private const int ListingPageKeys = 1000;
+
+    /// <summary>
+    /// Removes (deletes or quarantines, per the plan's action) the groups one policy proposed, re-checking each
+    /// sub-batch first (see the class remarks).
+    /// </summary>
+    /// <param name="run">The run; its <see cref="GateRun.Stopping"/> stops the pipeline between sub-batches.</param>
     /// <param name="removal">The policy's plan and what the re-check needs.</param>
-    /// <param name="cancellationToken">Stops between batches and between moves; what is recorded stays true.</param>
-    /// <returns>What was done.</returns>
+    /// <param name="cancellationToken">
+    /// The hard stop: abandons the store requests in flight. Their actions stay pending (settled later from the
+    /// store's state); everything else is recorded. The method returns normally with <see cref="GateTotals.Stopped"/>.
+    /// </param>
+    /// <returns>What was done, with each sub-batch's re-check window.</returns>
     /// <exception cref="GuardRefusedException">A guard refused the policy's plan; nothing was touched.</exception>
-    /// <exception cref="Core.Catalogs.CatalogException">The re-check query failed; the batch was not touched.</exception>
+    /// <exception cref="Core.Catalogs.CatalogException">The re-check query failed: the sub-batch was not acted on and no further one started.</exception>
     public async Task<GateTotals> RemoveGroupsAsync(GateRun run, GroupRemoval removal, CancellationToken cancellationToken)
     {
         var plan = removal.Plan;
@@ -59,34 +105,41 @@ public sealed class DestructiveGate(IStateStore state, TimeProvider timeProvider
             throw new ArgumentException($"a policy removes by delete or quarantine, not {plan.Action}", nameof(removal));
         }
 
+        var groups = plan.Groups
+            .Select(g => g with { Objects = [.. g.Objects.OrderBy(o => o.Key, ObjectKey.Comparer)] })
+            .OrderBy(g => g.GroupKey, ObjectKey.Comparer)
+            .ToList();
+        var batches = Chunk(groups, removal.Store.MaxDeleteBatch).ToList();
         var totals = new GateTotals();
-        foreach (var chunk in Chunk(plan.Groups, removal.Store.MaxDeleteBatch))
+        var sync = new Lock();
+        using var stopOnFailure = new CancellationTokenSource();
+        await Parallel.ForEachAsync(Enumerable.Range(0, batches.Count), new ParallelOptions { MaxDegreeOfParallelism = SubBatchesInFlight }, async (index, _) =>
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            var referenced = await ReferencedNowAsync(removal, chunk, cancellationToken);
-            var now = timeProvider.GetUtcNow();
-            var actions = new List<ActionRecord>();
-            foreach (var group in chunk)
+            var part = new GateTotals();
+            try
             {
-                await CheckGroupAsync(run, removal, group, referenced, now, actions, totals, cancellationToken);
-            }
+                if (run.Stopping.IsCancellationRequested || cancellationToken.IsCancellationRequested || stopOnFailure.IsCancellationRequested)
+                {
+                    part.Stopped = !stopOnFailure.IsCancellationRequested;
+                    part.GroupsNotStarted = batches[index].Count;
+                    return;
+                }
 
-            if (run.DryRun)
+                await RemoveSubBatchAsync(run, removal, batches[index], index, part, cancellationToken);
+            }
+            catch
             {
-                var acting = actions.Where(a => a.Outcome == ActionOutcome.Pending).ToList();
-                totals.ObjectsDone += acting.Count;
-                totals.BytesDone += acting.Sum(a => a.Size);
-                continue;
+                await stopOnFailure.CancelAsync();
+                throw;
             }
-
-            var recorded = await state.RecordIntentAsync(actions, cancellationToken);
-            var pending = recorded.Where(a => a.Outcome == ActionOutcome.Pending).ToList();
-            var outcomes = plan.Action == ActionKind.Delete
-                ? await DeleteAsync(run, removal.Store, pending, totals, cancellationToken)
-                : await MoveAsync(run, removal.Store, pending, toTrash: true, totals, cancellationToken);
-            await state.RecordOutcomesAsync(outcomes, timeProvider.GetUtcNow(), CancellationToken.None);
-        }
-
+            finally
+            {
+                lock (sync)
+                {
+                    totals.Add(part);
+                }
+            }
+        });
         return totals;
     }
 
@@ -97,9 +150,9 @@ public sealed class DestructiveGate(IStateStore state, TimeProvider timeProvider
     /// reports at that moment, and every action is recorded before and after. Objects already gone count as
     /// skipped, so a repeated request is harmless.
     /// </summary>
-    /// <param name="run">The run.</param>
+    /// <param name="run">The run; its <see cref="GateRun.Stopping"/> stops between batches of <see cref="IObjectStore.MaxDeleteBatch"/> objects.</param>
     /// <param name="removal">What to remove.</param>
-    /// <param name="cancellationToken">Stops between batches.</param>
+    /// <param name="cancellationToken">The hard stop, as for <see cref="RemoveGroupsAsync"/>.</param>
     /// <returns>What was done.</returns>
     /// <exception cref="ArgumentException">A prefix is empty, does not end in <c>/</c>, is not a valid key, or lies in the trash; or a key is invalid or in the trash. Nothing is touched.</exception>
     public async Task<GateTotals> RemoveRequestedAsync(GateRun run, RequestedRemoval removal, CancellationToken cancellationToken)
@@ -127,134 +180,108 @@ public sealed class DestructiveGate(IStateStore state, TimeProvider timeProvider
         }
 
         var totals = new GateTotals();
-        var batch = new List<StoredObject>(removal.Store.MaxDeleteBatch);
-        foreach (var key in removal.Keys)
+        var found = new List<StoredObject>();
+        try
         {
-            if (await removal.Store.StatAsync(key, cancellationToken) is { } found)
+            foreach (var key in removal.Keys)
             {
-                batch.Add(found);
-            }
-            else
-            {
-                totals.ObjectsSkipped++;
-            }
-
-            if (batch.Count == removal.Store.MaxDeleteBatch)
-            {
-                await ActOnRequestedAsync(run, removal, batch, totals, cancellationToken);
-                batch.Clear();
-            }
-        }
-
-        foreach (var prefix in removal.Prefixes)
-        {
-            // List the whole folder first: deleting while paging could skip keys on some services.
-            var listed = new List<StoredObject>();
-            await foreach (var item in removal.Store.ListAsync(prefix, cancellationToken))
-            {
-                if (!ObjectKey.IsUnder(item.Key, removal.TrashPrefix))
+                if (await removal.Store.StatAsync(key, cancellationToken) is { } stored)
                 {
-                    listed.Add(item);
+                    found.Add(stored);
+                }
+                else
+                {
+                    totals.ObjectsSkipped++;
                 }
             }
 
-            foreach (var item in listed)
+            foreach (var prefix in removal.Prefixes)
             {
-                batch.Add(item);
-                if (batch.Count == removal.Store.MaxDeleteBatch)
+                // List the whole folder first: deleting while paging could skip keys on some services.
+                await foreach (var item in removal.Store.ListAsync(prefix, cancellationToken))
                 {
-                    await ActOnRequestedAsync(run, removal, batch, totals, cancellationToken);
-                    batch.Clear();
+                    if (!ObjectKey.IsUnder(item.Key, removal.TrashPrefix))
+                    {
+                        found.Add(item);
+                    }
                 }
             }
         }
-
-        if (batch.Count > 0)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            await ActOnRequestedAsync(run, removal, batch, totals, cancellationToken);
+            totals.Stopped = true;
+            totals.GroupsNotStarted = removal.Keys.Count + removal.Prefixes.Count;
+            return totals;
         }
 
+        var protection = removal.Protections is { IsEmpty: false } protections ? new StoreProtectionCheck(protections, totals) : null;
+        await RemoveObjectsAsync(run, removal, found, protection, totals, cancellationToken);
         return totals;
     }
 
-    private async Task ActOnRequestedAsync(GateRun run, RequestedRemoval removal, List<StoredObject> batch, GateTotals totals, CancellationToken cancellationToken)
+    /// <summary>
+    /// The objects of a request, in batches of <see cref="IObjectStore.MaxDeleteBatch"/>, each through the commit
+    /// step with <paramref name="protection"/> (the store's protections) checked immediately before it acts; none when
+    /// nothing protects the store.
+    /// </summary>
+    private async Task RemoveObjectsAsync(GateRun run, RequestedRemoval removal, IReadOnlyList<StoredObject> objects, IProtection? protection, GateTotals totals, CancellationToken cancellationToken)
     {
-        // The store's protections, asked for this sub-batch just before its intent is recorded (docs/safety.md).
-        var protectedNow = removal.Protections is { IsEmpty: false } protections
-            ? await protections.FindAsync([.. batch.Select(o => o.Key)], cancellationToken)
-            : null;
-        var now = timeProvider.GetUtcNow();
-        var actions = batch.Select(o => protectedNow?.GetValueOrDefault(o.Key) is { } by
-            ? new ActionRecord(0, run.RunId, removal.Policy, removal.Store.Name, removal.Action, o.Key, o.Size, removal.GroupKey,
-                $"{removal.Reason}; skipped: {by.Reason}", Evidence(o), null, ActionOutcome.Skipped, by.Reason, now)
-            : new ActionRecord(0, run.RunId, removal.Policy, removal.Store.Name, removal.Action, o.Key, o.Size, removal.GroupKey,
-                removal.Reason, Evidence(o), removal.Action == ActionKind.Quarantine ? TrashKey(removal.TrashPrefix, run.RunId, o.Key) : null,
-                ActionOutcome.Pending, null, now)).ToList();
-        foreach (var (key, by) in protectedNow ?? new Dictionary<string, ProtectedBy>())
+        var index = 0;
+        foreach (var batch in objects.Chunk(removal.Store.MaxDeleteBatch))
         {
-            totals.ObjectsSkipped++;
-            totals.ObjectsProtected++;
-            if (totals.SampleProtected.Count < 10)
+            if (StopRequested(run, cancellationToken))
             {
-                totals.SampleProtected.Add((key, by));
+                totals.Stopped = true;
+                totals.GroupsNotStarted += batch.Length;
+                continue;
             }
 
-            Log.GroupSkipped(logger, run.RunId, key, by.Reason);
+            var now = timeProvider.GetUtcNow();
+            var actions = batch.Select(o => new ActionRecord(0, run.RunId, removal.Policy, removal.Store.Name, removal.Action, o.Key, o.Size, removal.GroupKey,
+                removal.Reason, Evidence(o), removal.Action == ActionKind.Quarantine ? TrashKey(removal.TrashPrefix, run.RunId, o.Key) : null,
+                ActionOutcome.Pending, null, now)).ToList();
+            var current = batch.ToDictionary(o => o.Key, StringComparer.Ordinal);
+            await CommitAsync(run, new Commit(removal.Store, removal.Action, actions, current, protection, index++), totals, cancellationToken);
         }
-
-        if (run.DryRun)
-        {
-            var acting = actions.Where(a => a.Outcome == ActionOutcome.Pending).ToList();
-            totals.ObjectsDone += acting.Count;
-            totals.BytesDone += acting.Sum(a => a.Size);
-            return;
-        }
-
-        var recorded = (await state.RecordIntentAsync(actions, cancellationToken)).Where(a => a.Outcome == ActionOutcome.Pending).ToList();
-        var outcomes = removal.Action == ActionKind.Delete
-            ? await DeleteAsync(run, removal.Store, recorded, totals, cancellationToken)
-            : await MoveAsync(run, removal.Store, recorded, toTrash: true, totals, cancellationToken);
-        await state.RecordOutcomesAsync(outcomes, timeProvider.GetUtcNow(), CancellationToken.None);
     }
 
     /// <summary>
     /// Moves quarantined objects back to their original keys, byte-identical, never overwriting an object that
     /// has reappeared there (that object is kept and the restore of this one is recorded as failed).
     /// </summary>
-    /// <param name="run">The restore run.</param>
+    /// <param name="run">The restore run; its <see cref="GateRun.Stopping"/> stops between batches of 1000.</param>
     /// <param name="store">The store.</param>
     /// <param name="objects">What to bring back.</param>
-    /// <param name="cancellationToken">Stops between moves.</param>
+    /// <param name="cancellationToken">The hard stop, as for <see cref="RemoveGroupsAsync"/>.</param>
     /// <returns>What was done.</returns>
     public async Task<GateTotals> RestoreAsync(GateRun run, IObjectStore store, IReadOnlyList<QuarantinedObject> objects, CancellationToken cancellationToken)
     {
         var totals = new GateTotals();
-        var now = timeProvider.GetUtcNow();
-        foreach (var batch in objects.Chunk(1000))
+        var index = 0;
+        foreach (var batch in objects.Chunk(store.MaxDeleteBatch))
         {
-            var actions = batch.Select(o => new ActionRecord(0, run.RunId, o.Policy, store.Name, ActionKind.Restore, o.Key, o.Size, o.Key,
-                "restore of a quarantined object", null, o.TrashKey, ActionOutcome.Pending, null, now)).ToList();
-            if (run.DryRun)
+            if (StopRequested(run, cancellationToken))
             {
-                totals.ObjectsDone += actions.Count;
-                totals.BytesDone += actions.Sum(a => a.Size);
+                totals.Stopped = true;
+                totals.GroupsNotStarted += batch.Length;
                 continue;
             }
 
-            var recorded = await state.RecordIntentAsync(actions, cancellationToken);
-            var outcomes = await MoveAsync(run, store, recorded, toTrash: false, totals, cancellationToken);
-            await state.RecordOutcomesAsync(outcomes, timeProvider.GetUtcNow(), CancellationToken.None);
+            var now = timeProvider.GetUtcNow();
+            var actions = batch.Select(o => new ActionRecord(0, run.RunId, o.Policy, store.Name, ActionKind.Restore, o.Key, o.Size, o.Key,
+                "restore of a quarantined object", null, o.TrashKey, ActionOutcome.Pending, null, now)).ToList();
+            await CommitAsync(run, new Commit(store, ActionKind.Restore, actions, null, null, index++), totals, cancellationToken);
         }
 
         return totals;
     }
 
     /// <summary>Deletes quarantined objects for good. Refuses any key outside <paramref name="trashPrefix"/>.</summary>
-    /// <param name="run">The purge run.</param>
+    /// <param name="run">The purge run; its <see cref="GateRun.Stopping"/> stops between batches.</param>
     /// <param name="store">The store.</param>
     /// <param name="trashPrefix">The trash prefix, ending in <c>/</c>.</param>
-    /// <param name="objects">Objects under the trash prefix past retention.</param>
-    /// <param name="cancellationToken">Stops between batches.</param>
+    /// <param name="objects">Objects under the trash prefix past retention, whose actions are settled.</param>
+    /// <param name="cancellationToken">The hard stop, as for <see cref="RemoveGroupsAsync"/>.</param>
     /// <returns>What was done.</returns>
     /// <exception cref="ArgumentException">An object is outside the trash prefix (nothing is deleted).</exception>
     public async Task<GateTotals> PurgeAsync(GateRun run, IObjectStore store, string trashPrefix, IReadOnlyList<StoredObject> objects, CancellationToken cancellationToken)
@@ -271,97 +298,128 @@ public sealed class DestructiveGate(IStateStore state, TimeProvider timeProvider
         }
 
         var totals = new GateTotals();
+        var index = 0;
         foreach (var batch in objects.Chunk(store.MaxDeleteBatch))
         {
-            var now = timeProvider.GetUtcNow();
-            var actions = batch.Select(o => new ActionRecord(0, run.RunId, "trash", store.Name, ActionKind.Purge, o.Key, o.Size, o.Key,
-                "quarantined past the trash retention", Evidence(o), o.Key, ActionOutcome.Pending, null, now)).ToList();
-            if (run.DryRun)
+            if (StopRequested(run, cancellationToken))
             {
-                totals.ObjectsDone += actions.Count;
-                totals.BytesDone += actions.Sum(a => a.Size);
+                totals.Stopped = true;
+                totals.GroupsNotStarted += batch.Length;
                 continue;
             }
 
-            var recorded = await state.RecordIntentAsync(actions, cancellationToken);
-            var outcomes = await DeleteAsync(run, store, recorded, totals, cancellationToken);
-            await state.RecordOutcomesAsync(outcomes, timeProvider.GetUtcNow(), CancellationToken.None);
+            var now = timeProvider.GetUtcNow();
+            var actions = batch.Select(o => new ActionRecord(0, run.RunId, "trash", store.Name, ActionKind.Purge, o.Key, o.Size, o.Key,
+                "quarantined past the trash retention", Evidence(o), o.Key, ActionOutcome.Pending, null, now)).ToList();
+            await CommitAsync(run, new Commit(store, ActionKind.Purge, actions, null, null, index++), totals, cancellationToken);
         }
 
         return totals;
     }
 
-    private async Task CheckGroupAsync(
-        GateRun run,
-        GroupRemoval removal,
-        PlannedGroup group,
-        HashSet<string> referenced,
-        DateTimeOffset now,
-        List<ActionRecord> actions,
-        GateTotals totals,
-        CancellationToken cancellationToken)
+    /// <summary>
+    /// Settles actions a run left pending — its process died, or a hard stop abandoned their store requests — from
+    /// what the store holds now, and records each outcome. Nothing is lost and nothing stays twice:
+    /// </summary>
+    /// <remarks>
+    /// <list type="bullet">
+    /// <item>quarantine: found at its trash key and not at its original key, <c>done</c>; still at its original key
+    /// and not in the trash, <c>skipped</c> (never moved); at both, the move did not complete: when the two are the
+    /// same object (size, and ETag or else modification time) the leftover trash copy is removed and the action is
+    /// <c>skipped</c>, otherwise the trash holds the planned object and a new one was written at the key since:
+    /// <c>done</c>; at neither, someone else removed it: <c>skipped</c>;</item>
+    /// <item>delete: gone, <c>done</c>; still there, <c>skipped</c>;</item>
+    /// <item>restore: back at its key and not in the trash, <c>done</c>; still in the trash only, <c>skipped</c>; at
+    /// both and the same object, the leftover trash copy is removed, <c>done</c>; at both and different,
+    /// <c>failed</c> (the reappeared object is kept, the quarantined one stays in the trash);</item>
+    /// <item>purge: gone from the trash, <c>done</c>; still there, <c>skipped</c>;</item>
+    /// <item>a records policy's <c>after</c> statement: <c>failed</c>, since whether it ran is not known.</item>
+    /// </list>
+    /// </remarks>
+    /// <param name="store">The store the actions are in.</param>
+    /// <param name="pending">The run's pending actions in that store.</param>
+    /// <param name="cancellationToken">Cancels the reads; outcomes settled so far are recorded.</param>
+    /// <returns>The outcomes recorded, by action id.</returns>
+    public async Task<IReadOnlyDictionary<long, SettledAction>> ReconcileAsync(IObjectStore store, IReadOnlyList<ActionRecord> pending, CancellationToken cancellationToken)
     {
-        var plan = removal.Plan;
-        string? groupSkip = null;
-        IReadOnlyDictionary<string, StoredObject> current = new Dictionary<string, StoredObject>();
-        if (referenced.Contains(group.GroupKey))
+        var settled = new ConcurrentDictionary<long, SettledAction>();
+        try
         {
-            groupSkip = removal.Plan.Type == "retention"
-                ? "kept now: the catalog's re-check found a keep row for the group"
-                : "referenced now: the catalog's re-check found a reference to the group";
-        }
-        else
-        {
-            current = await CurrentObjectsAsync(removal, group, cancellationToken);
-            if (current.Count > 0)
+            await Parallel.ForEachAsync(pending, new ParallelOptions { MaxDegreeOfParallelism = StatParallelism, CancellationToken = cancellationToken }, async (action, token) =>
             {
-                var newest = current.Values.Max(o => o.LastModified);
-                if (OrphanRule.Classify(false, newest, now, removal.MinAge) == GroupVerdictKind.TooYoung)
-                {
-                    groupSkip = string.Create(CultureInfo.InvariantCulture,
-                        $"young now: the group holds an object modified {newest:O}, within {Duration.Format(removal.MinAge)}");
-                }
-            }
+                settled[action.Id] = await SettleFromStoreAsync(store, action, token);
+            });
+        }
+        finally
+        {
+            await state.RecordOutcomesAsync([.. settled.Values], timeProvider.GetUtcNow(), CancellationToken.None);
         }
 
-        if (groupSkip is not null)
+        return settled;
+    }
+
+    private async Task<SettledAction> SettleFromStoreAsync(IObjectStore store, ActionRecord action, CancellationToken cancellationToken)
+    {
+        const string From = "settled from the store after its run ended";
+        if (action.Kind == ActionKind.After)
         {
-            totals.GroupsSkipped++;
-            Log.GroupSkipped(logger, run.RunId, group.GroupKey, groupSkip);
+            return SettledAction.Failed(action.Id, $"{From}: whether the statement ran is not known; the policy runs it again while the row is still selected");
         }
 
-        var kind = plan.Action;
-        foreach (var planned in group.Objects)
+        var original = action.Kind == ActionKind.Purge ? null : await store.StatAsync(action.Key, cancellationToken);
+        var trash = action.TrashKey is null ? null : await store.StatAsync(action.TrashKey, cancellationToken);
+        switch (action.Kind)
         {
-            var skip = groupSkip;
-            string? evidence = null;
-            if (skip is null)
-            {
-                if (!current.TryGetValue(planned.Key, out var now2))
-                {
-                    skip = "gone since the plan";
-                }
-                else if (!planned.IsUnchangedSince(now2))
-                {
-                    skip = $"changed since the plan (planned {Evidence(planned)}, now {Evidence(now2)})";
-                }
-                else
-                {
-                    evidence = Evidence(now2);
-                }
-            }
-
-            if (skip is not null)
-            {
-                totals.ObjectsSkipped++;
-            }
-
-            var trashKey = kind == ActionKind.Quarantine ? TrashKey(removal.TrashPrefix, run.RunId, planned.Key) : null;
-            actions.Add(new ActionRecord(0, run.RunId, plan.Policy, removal.Store.Name, kind, planned.Key, planned.Size, group.GroupKey,
-                skip is null ? group.Reason : $"{group.Reason}; skipped: {skip}", evidence, trashKey,
-                skip is null ? ActionOutcome.Pending : ActionOutcome.Skipped, skip, now));
+            case ActionKind.Delete:
+                return original is null ? SettledAction.Done(action.Id) : SettledAction.Skipped(action.Id, $"{From}: still at its key, not deleted");
+            case ActionKind.Purge:
+                return trash is null ? SettledAction.Done(action.Id) : SettledAction.Skipped(action.Id, $"{From}: still in the trash, not purged");
+            case ActionKind.Quarantine when trash is null:
+                return SettledAction.Skipped(action.Id, original is null
+                    ? $"{From}: neither at its key nor in the trash (removed by someone else)"
+                    : $"{From}: still at its key, never moved");
+            case ActionKind.Quarantine when original is null:
+                return SettledAction.Done(action.Id);
+            case ActionKind.Quarantine when SameObject(original.Value, trash.Value):
+                return SettledAction.Skipped(action.Id, $"{From}: still at its key (the move did not complete){await RemoveLeftoverAsync(store, action, cancellationToken)}");
+            case ActionKind.Quarantine:
+                return SettledAction.Done(action.Id) with { Error = $"{From}: the trash holds it; another object has been written at its key since" };
+            case ActionKind.Restore when trash is null:
+                return original is null
+                    ? SettledAction.Failed(action.Id, $"{From}: neither in the trash nor at its key")
+                    : SettledAction.Done(action.Id);
+            case ActionKind.Restore when original is null:
+                return SettledAction.Skipped(action.Id, $"{From}: still in the trash, not restored");
+            case ActionKind.Restore when SameObject(original.Value, trash.Value):
+                return SettledAction.Done(action.Id) with { Error = $"{From}: restored{await RemoveLeftoverAsync(store, action, cancellationToken)}" };
+            default:
+                return SettledAction.Failed(action.Id, $"{From}: an object has reappeared at the original key; it is kept and this one stays in the trash");
         }
     }
+
+    /// <summary>Removes the trash copy of an object that is (back) at its key, the same object; says what became of it.</summary>
+    private static async Task<string> RemoveLeftoverAsync(IObjectStore store, ActionRecord action, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var errors = await store.DeleteAsync([action.TrashKey!], cancellationToken);
+            return errors.Count == 0
+                ? "; its leftover copy in the trash was removed"
+                : $"; its leftover copy in the trash could not be removed ({errors[0].Error}) and goes with the next purge";
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return $"; its leftover copy in the trash could not be removed ({e.Message}) and goes with the next purge";
+        }
+    }
+
+    /// <summary>
+    /// Whether two objects are copies of one another, by <see cref="StoredObject.IsUnchangedSince"/>: same size, and the
+    /// same ETag where both have one (S3's CopyObject keeps a single-part object's ETag), otherwise the same modification
+    /// time (a filesystem rename keeps it; a new write at the key does not). A multipart upload's copy has another ETag,
+    /// so it counts as different: both are kept, which loses nothing.
+    /// </summary>
+    private static bool SameObject(StoredObject a, StoredObject b) => a.IsUnchangedSince(b);
 
     /// <summary>The key a quarantined object gets: <c>{trash prefix}{run id}/{original key}</c>.</summary>
     /// <param name="trashPrefix">The trash prefix, ending in <c>/</c>.</param>
@@ -370,153 +428,389 @@ public sealed class DestructiveGate(IStateStore state, TimeProvider timeProvider
     /// <returns>The trash key.</returns>
     public static string TrashKey(string trashPrefix, string runId, string key) => $"{trashPrefix}{runId}/{key}";
 
-    private static async Task<HashSet<string>> ReferencedNowAsync(GroupRemoval removal, IReadOnlyList<PlannedGroup> chunk, CancellationToken cancellationToken)
+    private static bool StopRequested(GateRun run, CancellationToken cancellationToken) =>
+        run.Stopping.IsCancellationRequested || cancellationToken.IsCancellationRequested;
+
+    /// <summary>One sub-batch of a policy's groups: re-read, classify, then the commit step with the references as protection.</summary>
+    private async Task RemoveSubBatchAsync(GateRun run, GroupRemoval removal, List<PlannedGroup> batch, int index, GateTotals totals, CancellationToken cancellationToken)
     {
-        var referenced = new HashSet<string>(StringComparer.Ordinal);
-        if (removal.Catalog is null || removal.ReferenceQuery is null)
+        Dictionary<string, List<StoredObject>> current;
+        try
         {
-            return referenced;
+            current = await GroupRecheck.RereadAsync(removal, batch, ListingPageKeys, StatParallelism, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            totals.Stopped = true;
+            totals.GroupsNotStarted += batch.Count;
+            return;
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            await FailSubBatchAsync(run, removal, batch, index, e, totals);
+            return;
         }
 
-        foreach (var part in chunk.Chunk(MaxGroupsPerRecheck))
+        var now = timeProvider.GetUtcNow();
+        var actions = new List<ActionRecord>();
+        var seen = new Dictionary<string, StoredObject>(StringComparer.Ordinal);
+        foreach (var group in batch)
         {
-            var tuples = part.Select(g => g.Values).ToList();
-            var rows = await removal.Catalog.FindAsync(removal.ReferenceQuery, removal.Layout.Variables, tuples, cancellationToken);
-            foreach (var row in rows)
+            var objects = current[group.GroupKey];
+            foreach (var item in objects)
             {
-                if (removal.Layout.Render(row) is { } key)
+                seen[item.Key] = item;
+            }
+
+            string? groupSkip = null;
+            if (objects.Count > 0)
+            {
+                var newest = objects.Max(o => o.LastModified);
+                if (OrphanRule.Classify(false, newest, now, removal.MinAge) == GroupVerdictKind.TooYoung)
                 {
-                    referenced.Add(key);
+                    groupSkip = string.Create(CultureInfo.InvariantCulture,
+                        $"young now: the group holds an object modified {newest:O}, within {Duration.Format(removal.MinAge)}");
+                    totals.GroupsSkipped++;
+                    Log.GroupSkipped(logger, run.RunId, group.GroupKey, groupSkip);
                 }
             }
-        }
 
-        return referenced;
-    }
-
-    private static async Task<IReadOnlyDictionary<string, StoredObject>> CurrentObjectsAsync(GroupRemoval removal, PlannedGroup group, CancellationToken cancellationToken)
-    {
-        var current = new ConcurrentDictionary<string, StoredObject>(StringComparer.Ordinal);
-        if (removal.Layout.IsFolder)
-        {
-            await foreach (var item in removal.Store.ListAsync(group.GroupKey, cancellationToken))
+            foreach (var planned in group.Objects)
             {
-                current[item.Key] = item;
-            }
-
-            return current;
-        }
-
-        await Parallel.ForEachAsync(group.Objects, new ParallelOptions { MaxDegreeOfParallelism = StatParallelism, CancellationToken = cancellationToken }, async (planned, token) =>
-        {
-            if (await removal.Store.StatAsync(planned.Key, token) is { } found)
-            {
-                current[found.Key] = found;
-            }
-        });
-        return current;
-    }
-
-    private async Task<List<(long, ActionOutcome, string?, string?)>> DeleteAsync(GateRun run, IObjectStore store, IReadOnlyList<ActionRecord> pending, GateTotals totals, CancellationToken cancellationToken)
-    {
-        var outcomes = new List<(long, ActionOutcome, string?, string?)>(pending.Count);
-        foreach (var batch in pending.Chunk(store.MaxDeleteBatch))
-        {
-            IReadOnlyList<KeyError> errors;
-            try
-            {
-                errors = await store.DeleteAsync(batch.Select(a => a.Key).ToList(), cancellationToken);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                errors = batch.Select(a => new KeyError(a.Key, e.Message)).ToList();
-            }
-
-            var failed = errors.ToDictionary(e => e.Key, e => e.Error, StringComparer.Ordinal);
-            foreach (var action in batch)
-            {
-                if (failed.TryGetValue(action.Key, out var error))
+                var skip = groupSkip;
+                string? evidence = null;
+                if (skip is null)
                 {
-                    Fail(run, action, error, totals);
-                    outcomes.Add(Outcomes.Failed(action.Id, error));
+                    if (!seen.TryGetValue(planned.Key, out var now2))
+                    {
+                        skip = "gone since the plan";
+                    }
+                    else if (!planned.IsUnchangedSince(now2))
+                    {
+                        skip = $"changed since the plan (planned {Evidence(planned)}, now {Evidence(now2)})";
+                    }
+                    else
+                    {
+                        evidence = Evidence(now2);
+                    }
+                }
+
+                var trashKey = removal.Plan.Action == ActionKind.Quarantine ? TrashKey(removal.TrashPrefix, run.RunId, planned.Key) : null;
+                actions.Add(new ActionRecord(0, run.RunId, removal.Plan.Policy, removal.Store.Name, removal.Plan.Action, planned.Key, planned.Size, group.GroupKey,
+                    skip is null ? group.Reason : $"{group.Reason}; skipped: {skip}", evidence, trashKey,
+                    skip is null ? ActionOutcome.Pending : ActionOutcome.Skipped, skip, now));
+            }
+        }
+
+        var protection = removal.Catalog is null || removal.ReferenceQuery is null ? null : new GroupReferences(removal, batch);
+        await CommitAsync(run, new Commit(removal.Store, removal.Plan.Action, actions, seen, protection, index), totals, cancellationToken);
+    }
+
+    /// <summary>A sub-batch the store could not be re-read for fails alone: every planned object is recorded as failed with the error.</summary>
+    private async Task FailSubBatchAsync(GateRun run, GroupRemoval removal, List<PlannedGroup> batch, int index, Exception e, GateTotals totals)
+    {
+        var error = $"store '{removal.Store.Name}': re-reading the sub-batch's {batch.Count} groups ('{ObjectKey.Printable(batch[0].GroupKey)}' to " +
+                    $"'{ObjectKey.Printable(batch[^1].GroupKey)}') before acting failed: {e.Message}; nothing was touched";
+        Log.SubBatchFailed(logger, run.RunId, index, error);
+        var now = timeProvider.GetUtcNow();
+        var actions = batch.SelectMany(g => g.Objects.Select(o => new ActionRecord(0, run.RunId, removal.Plan.Policy, removal.Store.Name, removal.Plan.Action,
+            o.Key, o.Size, g.GroupKey, g.Reason, null, null, ActionOutcome.Failed, error, now))).ToList();
+        foreach (var action in actions)
+        {
+            Fail(run, action, error, totals);
+        }
+
+        if (!run.DryRun)
+        {
+            await state.RecordIntentAsync(actions, CancellationToken.None);
+        }
+    }
+
+    /// <summary>
+    /// The commit step, the same for every path: a dry run counts; otherwise record intent, act (with the protection
+    /// checked immediately before the objects are removed), and record every outcome whatever ends the step.
+    /// </summary>
+    /// <remarks>
+    /// Outcomes are written in a <c>finally</c> with no cancellation token. An action whose store request was never
+    /// sent is settled as skipped (the run stopped) or failed (the error that stopped it); one whose request was in
+    /// flight when the hard stop came stays pending, to be settled from the store's state later.
+    /// </remarks>
+    private async Task CommitAsync(GateRun run, Commit commit, GateTotals totals, CancellationToken cancellationToken)
+    {
+        foreach (var skipped in commit.Actions.Where(a => a.Outcome == ActionOutcome.Skipped))
+        {
+            totals.ObjectsSkipped++;
+        }
+
+        if (run.DryRun)
+        {
+            var planned = commit.Actions.Where(a => a.Outcome == ActionOutcome.Pending).ToList();
+            var protectedNow = commit.Protection is null ? new Dictionary<string, string>() : await commit.Protection.FindProtectedAsync(planned, cancellationToken);
+            CountProtected(run, planned.Where(a => protectedNow.ContainsKey(a.Key)), protectedNow, totals);
+            foreach (var action in planned.Where(a => !protectedNow.ContainsKey(a.Key)))
+            {
+                totals.ObjectsDone++;
+                totals.BytesDone += action.Size;
+            }
+
+            return;
+        }
+
+        var recorded = await state.RecordIntentAsync(commit.Actions, cancellationToken);
+        var step = new Step(this, run, commit, recorded.Where(a => a.Outcome == ActionOutcome.Pending).ToList(), totals);
+        Exception? failure = null;
+        try
+        {
+            switch (commit.Kind)
+            {
+                case ActionKind.Quarantine when commit.Store is IObjectCopy copier:
+                    await CopyThenDeleteAsync(step, copier, cancellationToken);
+                    break;
+                case ActionKind.Quarantine:
+                    await MoveAsync(step, await ProtectAsync(step, step.Acting, cancellationToken), toTrash: true, cancellationToken);
+                    break;
+                case ActionKind.Restore:
+                    await MoveAsync(step, step.Acting, toTrash: false, cancellationToken);
+                    break;
+                default:
+                    await DeleteAsync(step, await ProtectAsync(step, step.Acting, cancellationToken), cancellationToken);
+                    break;
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            totals.Stopped = true;
+        }
+        catch (Exception e)
+        {
+            failure = e;
+        }
+        finally
+        {
+            foreach (var action in step.Acting.Where(a => !step.Settled.ContainsKey(a.Id)))
+            {
+                if (step.Sent.ContainsKey(action.Id))
+                {
+                    totals.ObjectsPending++;
+                }
+                else if (failure is null)
+                {
+                    step.Skip(action, "not acted on: the run was stopped before this object's store request");
                 }
                 else
                 {
-                    Succeed(run, action, totals);
-                    outcomes.Add(Outcomes.Done(action.Id));
+                    step.Fail(action, $"not acted on: {failure.Message}");
+                }
+            }
+
+            await state.RecordOutcomesAsync([.. step.Settled.Values], timeProvider.GetUtcNow(), CancellationToken.None);
+        }
+
+        if (step.Window is { } window)
+        {
+            totals.AddRecheckWindow(window.TotalMilliseconds);
+            Log.RecheckWindow(logger, run.RunId, commit.Index, step.Acting.Count, window.TotalMilliseconds);
+        }
+
+        if (failure is not null)
+        {
+            ExceptionDispatchInfo.Throw(failure);
+        }
+    }
+
+    /// <summary>
+    /// The protection check (the start of the re-check window): the actions protected now are settled as skipped;
+    /// returns the rest, to be acted on at once.
+    /// </summary>
+    private async Task<IReadOnlyList<ActionRecord>> ProtectAsync(Step step, IReadOnlyList<ActionRecord> acting, CancellationToken cancellationToken)
+    {
+        if (step.Commit.Protection is null || acting.Count == 0)
+        {
+            return acting;
+        }
+
+        step.StartWindow();
+        var protectedNow = await step.Commit.Protection.FindProtectedAsync(acting, cancellationToken);
+        var skipped = acting.Where(a => protectedNow.ContainsKey(a.Key)).ToList();
+        foreach (var action in skipped)
+        {
+            step.Skip(action, protectedNow[action.Key], count: false);
+        }
+
+        CountProtected(step.Run, skipped, protectedNow, step.Totals);
+        return acting.Where(a => !protectedNow.ContainsKey(a.Key)).ToList();
+    }
+
+    private void CountProtected(GateRun run, IEnumerable<ActionRecord> skipped, IReadOnlyDictionary<string, string> reasons, GateTotals totals)
+    {
+        var groups = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var action in skipped)
+        {
+            totals.ObjectsSkipped++;
+            if (groups.Add(action.GroupKey))
+            {
+                totals.GroupsSkipped++;
+                Log.GroupSkipped(logger, run.RunId, action.GroupKey, reasons[action.Key]);
+            }
+        }
+    }
+
+    /// <summary>Deletes in batches of <see cref="IObjectStore.MaxDeleteBatch"/> (a purge deletes the trash keys, recorded as the actions' keys).</summary>
+    private async Task DeleteAsync(Step step, IReadOnlyList<ActionRecord> acting, CancellationToken cancellationToken)
+    {
+        var store = step.Commit.Store;
+        foreach (var batch in acting.Chunk(store.MaxDeleteBatch))
+        {
+            var errors = await DeleteKeysAsync(step, batch, batch.Select(a => a.Key).ToList(), cancellationToken);
+            foreach (var action in batch)
+            {
+                if (errors.TryGetValue(action.Key, out var error))
+                {
+                    step.Fail(action, error);
+                }
+                else
+                {
+                    step.Succeed(action);
                 }
             }
         }
-
-        return outcomes;
     }
 
-    private async Task<List<(long, ActionOutcome, string?, string?)>> MoveAsync(GateRun run, IObjectStore store, IReadOnlyList<ActionRecord> pending, bool toTrash, GateTotals totals, CancellationToken cancellationToken)
+    /// <summary>One delete request for <paramref name="keys"/> (the keys of <paramref name="actions"/>, or their trash keys); returns the failed keys with their error.</summary>
+    private static async Task<Dictionary<string, string>> DeleteKeysAsync(Step step, IReadOnlyList<ActionRecord> actions, IReadOnlyList<string> keys, CancellationToken cancellationToken)
     {
-        var outcomes = new ConcurrentQueue<(long, ActionOutcome, string?, string?)>();
-        var sync = new Lock();
-        await Parallel.ForEachAsync(pending, new ParallelOptions { MaxDegreeOfParallelism = MoveParallelism, CancellationToken = cancellationToken }, async (action, token) =>
+        var store = step.Commit.Store;
+        foreach (var action in actions)
+        {
+            step.MarkSent(action);
+        }
+
+        IReadOnlyList<KeyError> errors;
+        try
+        {
+            errors = await store.DeleteAsync(keys, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            errors = keys.Select(k => new KeyError(k, e.Message)).ToList();
+        }
+
+        return errors.ToDictionary(e => e.Key, e => $"store '{store.Name}': delete failed: {e.Error}", StringComparer.Ordinal);
+    }
+
+    /// <summary>
+    /// Quarantine by copy: copies every object to its trash key in parallel (nothing is removed yet), then the
+    /// protection check, then one delete of the originals. A protected object's trash copy is removed again; so is
+    /// that of an original the store could not delete.
+    /// </summary>
+    private async Task CopyThenDeleteAsync(Step step, IObjectCopy copier, CancellationToken cancellationToken)
+    {
+        var store = step.Commit.Store;
+        var copied = new ConcurrentBag<ActionRecord>();
+        await Parallel.ForEachAsync(step.Acting, new ParallelOptions { MaxDegreeOfParallelism = CopyParallelism, CancellationToken = cancellationToken }, async (action, token) =>
+        {
+            step.MarkSent(action);
+            var source = step.Commit.Current![action.Key];
+            try
+            {
+                await copier.CopyAsync(source, action.TrashKey!, token);
+                copied.Add(action);
+            }
+            catch (ObjectNotFoundException)
+            {
+                step.Fail(action, $"store '{store.Name}': copy to the trash answered 404 (not found) for an object the re-read had just listed; recorded as failed, not as gone: nothing was moved");
+            }
+            catch (ObjectChangedException)
+            {
+                step.Skip(action, "changed since the re-check (the copy's ETag condition failed); nothing was moved");
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !token.IsCancellationRequested)
+            {
+                step.Fail(action, $"store '{store.Name}': copy to the trash failed: {e.Message}; nothing was moved");
+            }
+        });
+
+        var inOrder = copied.OrderBy(a => a.Id).ToList();
+        var removing = await ProtectAsync(step, inOrder, cancellationToken);
+        var failed = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var batch in removing.Chunk(store.MaxDeleteBatch))
+        {
+            foreach (var (key, error) in await DeleteKeysAsync(step, batch, batch.Select(a => a.Key).ToList(), cancellationToken))
+            {
+                failed[key] = error;
+            }
+        }
+
+        // Trash copies of objects that stay where they are: protected now, or not deleted.
+        var leftovers = inOrder.Where(a => step.Settled.ContainsKey(a.Id) || failed.ContainsKey(a.Key)).ToList();
+        var notRemoved = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var batch in leftovers.Chunk(store.MaxDeleteBatch))
+        {
+            foreach (var (trashKey, error) in await DeleteKeysAsync(step, [], batch.Select(a => a.TrashKey!).ToList(), CancellationToken.None))
+            {
+                notRemoved[trashKey] = error;
+            }
+        }
+
+        string Copy(ActionRecord action) => notRemoved.TryGetValue(action.TrashKey!, out var error)
+            ? $"; its copy at '{ObjectKey.Printable(action.TrashKey!)}' could not be removed ({error}) and goes with the next purge"
+            : "; its copy in the trash was removed";
+        foreach (var action in removing)
+        {
+            if (failed.TryGetValue(action.Key, out var error))
+            {
+                step.Fail(action, $"{error}; the original stays{Copy(action)}");
+            }
+            else
+            {
+                step.Succeed(action);
+            }
+        }
+
+        foreach (var action in inOrder.Where(a => step.Settled.TryGetValue(a.Id, out var s) && s.Outcome == ActionOutcome.Skipped))
+        {
+            step.Settle(step.Settled[action.Id] with { Error = step.Settled[action.Id].Error + Copy(action) });
+        }
+    }
+
+    /// <summary>Moves in parallel: to the trash (quarantine on a store without <see cref="IObjectCopy"/>) or back from it (restore).</summary>
+    private async Task MoveAsync(Step step, IReadOnlyList<ActionRecord> acting, bool toTrash, CancellationToken cancellationToken)
+    {
+        var store = step.Commit.Store;
+        await Parallel.ForEachAsync(acting, new ParallelOptions { MaxDegreeOfParallelism = MoveParallelism, CancellationToken = cancellationToken }, async (action, token) =>
         {
             var source = toTrash ? action.Key : action.TrashKey!;
             var destination = toTrash ? action.TrashKey! : action.Key;
+            step.MarkSent(action);
             try
             {
                 await store.MoveAsync(source, destination, token);
-                lock (sync)
-                {
-                    Succeed(run, action, totals);
-                }
-
-                outcomes.Enqueue(Outcomes.Done(action.Id));
+                step.Succeed(action);
             }
             catch (ObjectExistsException)
             {
-                var error = toTrash
+                step.Fail(action, toTrash
                     ? "the trash already holds an object at this run's trash key; nothing moved"
-                    : "an object has reappeared at the original key; it is kept and this one stays in the trash";
-                lock (sync)
-                {
-                    Fail(run, action, error, totals);
-                }
-
-                outcomes.Enqueue(Outcomes.Failed(action.Id, error));
+                    : "an object has reappeared at the original key; it is kept and this one stays in the trash");
             }
             catch (ObjectNotFoundException)
             {
                 // Quarantine: someone else removed it first; nothing lost. Restore: either an earlier restore
                 // brought it back (skipped), or the trash copy is gone (purged): that restore failed.
-                var restoredBefore = !toTrash && await store.StatAsync(action.Key, token) is not null;
-                if (toTrash || restoredBefore)
+                if (toTrash || await store.StatAsync(action.Key, token) is not null)
                 {
-                    lock (sync)
-                    {
-                        totals.ObjectsSkipped++;
-                    }
-
-                    outcomes.Enqueue((action.Id, ActionOutcome.Skipped, toTrash ? "gone before it could be moved" : "already restored", null));
+                    step.Skip(action, toTrash ? "gone before it could be moved" : "already restored");
                 }
                 else
                 {
-                    const string error = "not in the trash any more (purged?); nothing to restore";
-                    lock (sync)
-                    {
-                        Fail(run, action, error, totals);
-                    }
-
-                    outcomes.Enqueue(Outcomes.Failed(action.Id, error));
+                    step.Fail(action, "not in the trash any more (purged?); nothing to restore");
                 }
             }
-            catch (Exception e) when (e is not OperationCanceledException)
+            catch (Exception e) when (e is not OperationCanceledException || !token.IsCancellationRequested)
             {
-                lock (sync)
-                {
-                    Fail(run, action, e.Message, totals);
-                }
-
-                outcomes.Enqueue(Outcomes.Failed(action.Id, e.Message));
+                step.Fail(action, $"store '{store.Name}': move failed: {e.Message}");
             }
         });
-        return [.. outcomes];
     }
 
     private void Succeed(GateRun run, ActionRecord action, GateTotals totals)
@@ -537,11 +831,11 @@ public sealed class DestructiveGate(IStateStore state, TimeProvider timeProvider
         Log.ObjectFailed(logger, run.RunId, action.Kind.ToString().ToLowerInvariant(), action.Key, error);
     }
 
-    private static string Evidence(StoredObject item) => item.ETag is { } etag
+    internal static string Evidence(StoredObject item) => item.ETag is { } etag
         ? string.Create(CultureInfo.InvariantCulture, $"size={item.Size} etag={etag}")
         : string.Create(CultureInfo.InvariantCulture, $"size={item.Size} mtime={item.LastModified.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ}");
 
-    /// <summary>Groups in batches of about <paramref name="batchObjects"/> objects; a larger group is a batch of its own.</summary>
+    /// <summary>Groups in key order, in sub-batches of about <paramref name="batchObjects"/> objects and at most <see cref="MaxGroupsPerRecheck"/> groups; a larger group is a sub-batch of its own.</summary>
     private static IEnumerable<List<PlannedGroup>> Chunk(IReadOnlyList<PlannedGroup> groups, int batchObjects)
     {
         var chunk = new List<PlannedGroup>();
@@ -562,6 +856,88 @@ public sealed class DestructiveGate(IStateStore state, TimeProvider timeProvider
         if (chunk.Count > 0)
         {
             yield return chunk;
+        }
+    }
+
+    /// <summary>What one commit step acts on.</summary>
+    /// <param name="Store">The store.</param>
+    /// <param name="Kind">The action.</param>
+    /// <param name="Actions">The actions to record: pending ones to act on, skipped ones to record only.</param>
+    /// <param name="Current">The objects as just re-read, by key (what a copy is conditioned on); <see langword="null"/> for restore and purge.</param>
+    /// <param name="Protection">Checked immediately before the objects are removed; <see langword="null"/> for none.</param>
+    /// <param name="Index">The sub-batch's number in its run part, for the logs.</param>
+    private sealed record Commit(IObjectStore Store, ActionKind Kind, List<ActionRecord> Actions, IReadOnlyDictionary<string, StoredObject>? Current, IProtection? Protection, int Index);
+
+    /// <summary>
+    /// One commit step in progress: the outcomes settled so far, which actions had a store request sent, and the
+    /// re-check window. Safe to use from the parallel moves and copies.
+    /// </summary>
+    private sealed class Step(DestructiveGate gate, GateRun run, Commit commit, List<ActionRecord> acting, GateTotals totals)
+    {
+        private readonly Lock _sync = new();
+        private long _windowStart;
+        private long _lastSent;
+
+        public GateRun Run { get; } = run;
+
+        public Commit Commit { get; } = commit;
+
+        public List<ActionRecord> Acting { get; } = acting;
+
+        public GateTotals Totals { get; } = totals;
+
+        public ConcurrentDictionary<long, SettledAction> Settled { get; } = new();
+
+        public ConcurrentDictionary<long, bool> Sent { get; } = new();
+
+        /// <summary>From the protection check's start to the last removing request sent; <see langword="null"/> without a protection check or without a removal after it.</summary>
+        public TimeSpan? Window => _windowStart != 0 && _lastSent >= _windowStart ? gate.Clock.GetElapsedTime(_windowStart, _lastSent) : null;
+
+        public void StartWindow() => _windowStart = gate.Clock.GetTimestamp();
+
+        public void MarkSent(ActionRecord action)
+        {
+            Sent[action.Id] = true;
+            if (_windowStart != 0)
+            {
+                var now = gate.Clock.GetTimestamp();
+                lock (_sync)
+                {
+                    _lastSent = Math.Max(_lastSent, now);
+                }
+            }
+        }
+
+        public void Settle(SettledAction settled) => Settled[settled.ActionId] = settled;
+
+        public void Succeed(ActionRecord action)
+        {
+            Settle(SettledAction.Done(action.Id));
+            lock (_sync)
+            {
+                gate.Succeed(Run, action, Totals);
+            }
+        }
+
+        public void Fail(ActionRecord action, string error)
+        {
+            Settle(SettledAction.Failed(action.Id, error));
+            lock (_sync)
+            {
+                gate.Fail(Run, action, error, Totals);
+            }
+        }
+
+        public void Skip(ActionRecord action, string reason, bool count = true)
+        {
+            Settle(SettledAction.Skipped(action.Id, reason));
+            if (count)
+            {
+                lock (_sync)
+                {
+                    Totals.ObjectsSkipped++;
+                }
+            }
         }
     }
 }

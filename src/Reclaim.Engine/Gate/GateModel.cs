@@ -10,7 +10,15 @@ namespace Reclaim.Engine.Gate;
 /// <param name="RunId">The run id (already recorded in state).</param>
 /// <param name="Actor">Who asked.</param>
 /// <param name="DryRun">When true the gate re-checks and counts but records nothing and touches nothing.</param>
-public sealed record GateRun(string RunId, string Actor, bool DryRun);
+public sealed record GateRun(string RunId, string Actor, bool DryRun)
+{
+    /// <summary>
+    /// The soft stop (Ctrl+C, SIGTERM, a server shutting down): once it is cancelled no new sub-batch starts, while
+    /// the sub-batches in flight finish and record their outcomes. The gate methods' own cancellation token is the
+    /// hard stop: it abandons the store requests in flight. Default: never cancelled.
+    /// </summary>
+    public CancellationToken Stopping { get; init; }
+}
 
 /// <summary>Everything the gate needs to remove the groups one policy proposed.</summary>
 /// <param name="Plan">The policy's plan (refused plans are refused again by the gate).</param>
@@ -42,9 +50,9 @@ public sealed record GroupRemoval(
 /// <param name="GroupKey">What the request is about (a request id, a row id), recorded with each action.</param>
 /// <param name="Reason">Why, in words (recorded with each action).</param>
 /// <param name="Protections">
-/// The store's protections (<see cref="StoreProtections"/>), asked for each sub-batch immediately before its intent
-/// is recorded: a protected object is recorded as skipped with the policy that protects it and is not touched.
-/// <see langword="null"/> when nothing protects the store.
+/// The store's protections (<see cref="StoreProtections"/>), asked for each sub-batch as its protection check:
+/// after its intent is recorded, immediately before it acts. A protected object's action is recorded as skipped with
+/// the policy that protects it, and the object is not touched. <see langword="null"/> when nothing protects the store.
 /// </param>
 public sealed record RequestedRemoval(
     string Policy,
@@ -57,9 +65,27 @@ public sealed record RequestedRemoval(
     string Reason,
     StoreProtections? Protections = null);
 
+/// <summary>
+/// A check the gate makes immediately before it acts on a sub-batch, after recording the intent (and, on a store
+/// that quarantines by copy, after copying): the last word on what is protected now. The time from the start of
+/// this check to the store request that removes the objects is the re-check window the gate measures and bounds.
+/// </summary>
+public interface IProtection
+{
+    /// <summary>Finds the objects among <paramref name="acting"/> that must not be removed now.</summary>
+    /// <param name="acting">The actions about to be acted on (their key, group and size as recorded).</param>
+    /// <param name="cancellationToken">Cancels the check.</param>
+    /// <returns>The keys of the protected objects, each with why (recorded as the reason its action was skipped).</returns>
+    /// <exception cref="Core.Catalogs.CatalogException">The catalog could not be read: the sub-batch is not acted on and the run stops.</exception>
+    Task<IReadOnlyDictionary<string, string>> FindProtectedAsync(IReadOnlyList<ActionRecord> acting, CancellationToken cancellationToken);
+}
+
 /// <summary>What the gate did, added up. Objects and bytes are counts, 0 or more.</summary>
+/// <remarks>Not thread-safe: the gate adds one sub-batch's totals into the run's under a lock.</remarks>
 public sealed class GateTotals
 {
+    private readonly List<double> _windowsMs = [];
+
     /// <summary>Objects deleted, quarantined, restored or purged.</summary>
     public long ObjectsDone { get; set; }
 
@@ -81,8 +107,49 @@ public sealed class GateTotals
     /// <summary>Objects the store failed on.</summary>
     public long ObjectsFailed { get; set; }
 
+    /// <summary>
+    /// Objects whose store request was in flight when the run was cancelled hard: their actions stay pending and
+    /// are settled from the store's state by the next command that touches the run.
+    /// </summary>
+    public long ObjectsPending { get; set; }
+
+    /// <summary>Groups (or objects of a request, a restore, a purge) not started because the run was asked to stop first.</summary>
+    public long GroupsNotStarted { get; set; }
+
+    /// <summary>Whether the run was asked to stop (<see cref="GateRun.Stopping"/>) before all its work started.</summary>
+    public bool Stopped { get; set; }
+
     /// <summary>Up to 10 failures, <c>key: error</c>.</summary>
     public List<string> SampleErrors { get; } = [];
+
+    /// <summary>
+    /// The re-check window of each sub-batch acted on, in milliseconds, in the order the sub-batches finished: from
+    /// the start of its references (or keep) query to the last store request that removed its objects being sent.
+    /// </summary>
+    public IReadOnlyList<double> RecheckWindowsMs => _windowsMs;
+
+    /// <summary>The median of <see cref="RecheckWindowsMs"/>, or <see langword="null"/> when no sub-batch was re-checked.</summary>
+    public double? RecheckWindowMedianMs
+    {
+        get
+        {
+            if (_windowsMs.Count == 0)
+            {
+                return null;
+            }
+
+            var sorted = _windowsMs.Order().ToList();
+            var middle = sorted.Count / 2;
+            return sorted.Count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+        }
+    }
+
+    /// <summary>The largest of <see cref="RecheckWindowsMs"/>, or <see langword="null"/> when no sub-batch was re-checked.</summary>
+    public double? RecheckWindowMaxMs => _windowsMs.Count == 0 ? null : _windowsMs.Max();
+
+    /// <summary>Records one sub-batch's re-check window.</summary>
+    /// <param name="milliseconds">The window, 0 or more.</param>
+    public void AddRecheckWindow(double milliseconds) => _windowsMs.Add(milliseconds);
 
     /// <summary>Adds another total into this one.</summary>
     /// <param name="other">The other totals.</param>
@@ -94,6 +161,10 @@ public sealed class GateTotals
         GroupsSkipped += other.GroupsSkipped;
         ObjectsFailed += other.ObjectsFailed;
         ObjectsProtected += other.ObjectsProtected;
+        ObjectsPending += other.ObjectsPending;
+        GroupsNotStarted += other.GroupsNotStarted;
+        Stopped |= other.Stopped;
+        _windowsMs.AddRange(other._windowsMs);
         foreach (var error in other.SampleErrors)
         {
             if (SampleErrors.Count < 10)
@@ -122,11 +193,3 @@ public sealed class GuardRefusedException(string message) : Exception(message);
 /// <param name="Size">Its size in bytes, as recorded.</param>
 /// <param name="Policy">The policy that quarantined it.</param>
 public sealed record QuarantinedObject(string Key, string TrashKey, long Size, string Policy);
-
-/// <summary>Helpers for the outcome of actions.</summary>
-internal static class Outcomes
-{
-    public static (long, ActionOutcome, string?, string?) Done(long id, string? evidence = null) => (id, ActionOutcome.Done, null, evidence);
-
-    public static (long, ActionOutcome, string?, string?) Failed(long id, string error) => (id, ActionOutcome.Failed, error, null);
-}

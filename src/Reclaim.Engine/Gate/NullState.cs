@@ -12,12 +12,18 @@ internal sealed class NullState : IStateStore
 
     public Task StartRunAsync(RunRecord run, CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public Task FinishRunAsync(string runId, RunStatus status, DateTimeOffset finishedAt, string? summary, CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task FinishRunAsync(string runId, RunStatus status, DateTimeOffset finishedAt, string? summary, string? error, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task HeartbeatAsync(string runId, DateTimeOffset at, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task<bool> InterruptRunAsync(string runId, RunStatus expected, DateTimeOffset at, string reason, CancellationToken cancellationToken) => Task.FromResult(false);
+
+    public Task<IReadOnlyList<string>> UnsettledRunsAsync(CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<string>>([]);
 
     public Task<IReadOnlyList<ActionRecord>> RecordIntentAsync(IReadOnlyList<ActionRecord> actions, CancellationToken cancellationToken) =>
         throw new InvalidOperationException("a dry run records no action");
 
-    public Task RecordOutcomesAsync(IReadOnlyList<(long ActionId, ActionOutcome Outcome, string? Error, string? Evidence)> outcomes, DateTimeOffset at, CancellationToken cancellationToken) =>
+    public Task RecordOutcomesAsync(IReadOnlyList<SettledAction> outcomes, DateTimeOffset at, CancellationToken cancellationToken) =>
         throw new InvalidOperationException("a dry run records no action");
 
     public Task<IReadOnlyList<RunRecord>> ListRunsAsync(int limit, CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<RunRecord>>([]);

@@ -128,8 +128,10 @@ internal sealed class QueueWorker(Workspace workspace, IQueueState queueState, I
             return (0, totals);
         }
 
-        var run = new RunRecord(RunIds.New(timeProvider.GetUtcNow()), "queue", timeProvider.GetUtcNow(), null, RunStatus.Running, workerId, source.Name, false, null);
+        var run = new RunRecord(RunIds.New(timeProvider.GetUtcNow()), "queue", timeProvider.GetUtcNow(), null, RunStatus.Running, workerId, source.Name, false, null,
+            Owner: RunOwner.Current, HeartbeatAt: timeProvider.GetUtcNow());
         await state.StartRunAsync(run, CancellationToken.None);
+        await using var runHeartbeat = RunHeartbeat.Start(state, run.Id, timeProvider);
         var gate = new DestructiveGate(state, timeProvider, loggerFactory.CreateLogger<DestructiveGate>());
         var gateRun = new GateRun(run.Id, workerId, false);
         var inFlight = new ConcurrentDictionary<string, bool>(StringComparer.Ordinal);
@@ -169,7 +171,7 @@ internal sealed class QueueWorker(Workspace workspace, IQueueState queueState, I
             await heartbeat;
             var status = totals.Failed > 0 ? RunStatus.PartiallyFailed : RunStatus.Succeeded;
             var summary = JsonSerializer.Serialize(new { requests_processed = totals.Processed, requests_failed = totals.Failed, requests_released = totals.Released, objects_done = totals.Objects, bytes_done = totals.Bytes });
-            await state.FinishRunAsync(run.Id, status, timeProvider.GetUtcNow(), summary, CancellationToken.None);
+            await state.FinishRunAsync(run.Id, status, timeProvider.GetUtcNow(), summary, totals.Failed > 0 ? $"{totals.Failed} requests failed, each recorded with its error" : null, CancellationToken.None);
             Log.CycleComplete(_logger, source.Name, totals.Processed, totals.Failed, totals.Released, totals.Objects, totals.Bytes, clock.ElapsedMilliseconds);
         }
 

@@ -28,11 +28,11 @@ public sealed class ActionHistoryTests
             Action(ActionKind.Delete, "old", 7, day1.AddDays(-10)),
         ], CancellationToken.None);
         var byKey = recorded.ToDictionary(a => $"{a.Key}:{a.Kind}");
-        await state.RecordOutcomesAsync([(byKey["a:Delete"].Id, ActionOutcome.Done, null, null), (byKey["b:Quarantine"].Id, ActionOutcome.Done, null, null),
-            (byKey["c:Quarantine"].Id, ActionOutcome.Failed, "boom", null)], day1, CancellationToken.None);
-        await state.RecordOutcomesAsync([(byKey["old:Delete"].Id, ActionOutcome.Done, null, null)], day1.AddDays(-10), CancellationToken.None);
-        await state.RecordOutcomesAsync([(byKey["d:Delete"].Id, ActionOutcome.Done, null, null), (byKey["e:Delete"].Id, ActionOutcome.Skipped, "gone", null),
-            (byKey["b:Restore"].Id, ActionOutcome.Done, null, null)], day2, CancellationToken.None);
+        await state.RecordOutcomesAsync([new SettledAction(byKey["a:Delete"].Id, ActionOutcome.Done, null), new SettledAction(byKey["b:Quarantine"].Id, ActionOutcome.Done, null),
+            new SettledAction(byKey["c:Quarantine"].Id, ActionOutcome.Failed, "boom")], day1, CancellationToken.None);
+        await state.RecordOutcomesAsync([new SettledAction(byKey["old:Delete"].Id, ActionOutcome.Done, null)], day1.AddDays(-10), CancellationToken.None);
+        await state.RecordOutcomesAsync([new SettledAction(byKey["d:Delete"].Id, ActionOutcome.Done, null), new SettledAction(byKey["e:Delete"].Id, ActionOutcome.Skipped, "gone"),
+            new SettledAction(byKey["b:Restore"].Id, ActionOutcome.Done, null)], day2, CancellationToken.None);
 
         var totals = await state.DoneByDayAsync(day1.AddDays(-1), CancellationToken.None);
 

@@ -105,7 +105,7 @@ public sealed class StateMigrationTests
 
         await using (var state = Open(database, sqlitePath))
         {
-            (await state.MigrateAsync(CancellationToken.None)).Should().Be(3);
+            (await state.MigrateAsync(CancellationToken.None)).Should().Be(SqlStateStore.SchemaVersion);
 
             var pending = (await state.PendingOwnAsync(10, CancellationToken.None)).Should().ContainSingle().Subject;
             pending.Should().Be(new OwnQueueRequest(1, "media", "uploads/old/video.mp4", null, ActionKind.Delete,
@@ -127,12 +127,12 @@ public sealed class StateMigrationTests
         // A second start (every command migrates on first use) finds the column and changes nothing.
         await using (var again = Open(database, sqlitePath))
         {
-            (await again.MigrateAsync(CancellationToken.None)).Should().Be(3);
+            (await again.MigrateAsync(CancellationToken.None)).Should().Be(SqlStateStore.SchemaVersion);
             (await again.PendingOwnAsync(10, CancellationToken.None)).Select(r => (r.Id, r.RequestedBy)).Should().Equal((1L, null), (3L, "cli:deploy@media-1"));
         }
 
         (await ColumnsAsync(database, sqlitePath)).Where(c => c == "requested_by").Should().ContainSingle();
-        (await ScalarAsync(database, sqlitePath, "SELECT MAX(version) FROM reclaim_schema")).Should().Be(3);
+        (await ScalarAsync(database, sqlitePath, "SELECT MAX(version) FROM reclaim_schema")).Should().Be(SqlStateStore.SchemaVersion);
     }
 
     private static SqlStateStore Open(PostgresDatabase? database, string sqlitePath) =>
