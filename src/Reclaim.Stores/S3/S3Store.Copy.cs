@@ -34,7 +34,7 @@ public sealed partial class S3Store : IObjectCopy
         };
         try
         {
-            await SendAsync("CopyObject", (client, token) => client.CopyObjectAsync(copy, token), cancellationToken).ConfigureAwait(false);
+            await SendAsync("CopyObject", Target(source.Key), (client, token) => client.CopyObjectAsync(copy, token), cancellationToken).ConfigureAwait(false);
         }
         catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
         {
