@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds sample data for this example next to reclaim.yaml: ./storage (the folder store) and ./tours.db
-# (SQLite), or, with --postgres URL, the same tables in that PostgreSQL database (psql is used).
+# (SQLite), or, with --postgres URL, the same tables in that PostgreSQL database (psql is used), or, with
+# --mysql mysql://user[:pass]@host[:port]/db, in that MySQL or MariaDB database (the mysql/mariadb client is used).
 # The mix, and what `reclaim sweep --yes` does with it:
 #   live media rows (m1..m5) and their files ........................ kept
 #   media rows whose tour/company/driver/user is gone (m6..m9) ...... files quarantined, rows deleted
@@ -9,13 +10,15 @@
 #   files no media row names, two days old .......................... quarantined
 #   a file no media row names, uploaded just now .................... kept (younger than min_age 1h)
 #   files outside the layout (uploads/readme.txt, nested folders) ... never touched
-# Usage: ./make-sample.sh [--postgres URL]    (rebuilds from scratch each time)
+# Usage: ./make-sample.sh [--postgres URL | --mysql URL]    (rebuilds from scratch each time)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 postgres=""
-if [ "${1:-}" = "--postgres" ]; then
-  postgres="${2:?--postgres needs a URL}"
-fi
+mysql=""
+case "${1:-}" in
+  --postgres) postgres="${2:?--postgres needs a URL}" ;;
+  --mysql) mysql="${2:?--mysql needs a URL: mysql://user[:pass]@host[:port]/db}" ;;
+esac
 
 rm -rf storage .reclaim
 mkdir -p storage/uploads/{tours,companies,guides,drivers,users,banners} storage/uploads/tours/nested
@@ -46,12 +49,12 @@ DROP TABLE IF EXISTS companies;
 DROP TABLE IF EXISTS guides;
 DROP TABLE IF EXISTS drivers;
 DROP TABLE IF EXISTS users;
-CREATE TABLE tours (id TEXT PRIMARY KEY, title TEXT);
-CREATE TABLE companies (id TEXT PRIMARY KEY, name TEXT);
-CREATE TABLE guides (id TEXT PRIMARY KEY, name TEXT);
-CREATE TABLE drivers (id TEXT PRIMARY KEY, name TEXT);
-CREATE TABLE users (id TEXT PRIMARY KEY, email TEXT);
-CREATE TABLE media (id TEXT PRIMARY KEY, entity_type TEXT NOT NULL, entity_id TEXT NOT NULL, filename TEXT NOT NULL);
+CREATE TABLE tours (id VARCHAR(64) PRIMARY KEY, title TEXT);
+CREATE TABLE companies (id VARCHAR(64) PRIMARY KEY, name TEXT);
+CREATE TABLE guides (id VARCHAR(64) PRIMARY KEY, name TEXT);
+CREATE TABLE drivers (id VARCHAR(64) PRIMARY KEY, name TEXT);
+CREATE TABLE users (id VARCHAR(64) PRIMARY KEY, email TEXT);
+CREATE TABLE media (id VARCHAR(64) PRIMARY KEY, entity_type TEXT NOT NULL, entity_id TEXT NOT NULL, filename TEXT NOT NULL);
 INSERT INTO tours VALUES ('t1', 'Kazbegi day trip');
 INSERT INTO companies VALUES ('c1', 'Caucasus Tours');
 INSERT INTO guides VALUES ('g1', 'Nino');
@@ -72,6 +75,13 @@ INSERT INTO media VALUES
 if [ -n "$postgres" ]; then
   psql -v ON_ERROR_STOP=1 -q "$postgres" <<<"$sql"
   echo "sample built: ./storage and PostgreSQL; run with CATALOG_PROVIDER=postgres DATABASE_URL='$postgres'"
+elif [ -n "$mysql" ]; then
+  [[ "$mysql" =~ ^(mysql|mariadb)://([^:@/]+)(:([^@/]*))?@([^:/]+)(:([0-9]+))?/([^?]+)$ ]] ||
+    { echo "--mysql needs mysql://user[:pass]@host[:port]/db" >&2; exit 2; }
+  client="$(command -v mariadb || command -v mysql)" || { echo "no mariadb or mysql client on PATH" >&2; exit 1; }
+  MYSQL_PWD="${BASH_REMATCH[4]}" "$client" -u "${BASH_REMATCH[2]}" -h "${BASH_REMATCH[5]}" -P "${BASH_REMATCH[7]:-3306}" \
+    "${BASH_REMATCH[8]}" <<<"$sql"
+  echo "sample built: ./storage and MySQL; run with CATALOG_PROVIDER=mysql DATABASE_URL='$mysql'"
 else
   rm -f tours.db
   sqlite3 tours.db <<<"$sql"

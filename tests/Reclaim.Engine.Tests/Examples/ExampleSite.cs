@@ -272,6 +272,12 @@ public abstract class S3PostgresSite(string example, string configFile) : Exampl
         await using var connection = new NpgsqlConnection(database.ConnectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(sql, connection);
+        return await ReadColumnAsync(command);
+    }
+
+    /// <summary>The first column of a command's rows, as text, sorted ordinally.</summary>
+    internal static async Task<List<string>> ReadColumnAsync(System.Data.Common.DbCommand command)
+    {
         var values = new List<string>();
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
@@ -314,13 +320,26 @@ public abstract class FolderPostgresSite(string example, string configFile = "re
     protected override async Task PrepareAsync()
     {
         _database = await PostgresDatabase.CreateAsync();
-        var yaml = await File.ReadAllTextAsync(ConfigPath);
+        await UseCatalogAsync(this, "postgres", _database.ConnectionString);
+    }
+
+    /// <summary>
+    /// Writes a catalog into the copied config where it reads <c>${CATALOG_PROVIDER}</c> and <c>${DATABASE_URL}</c>,
+    /// and creates the folder store's root.
+    /// </summary>
+    /// <param name="site">The example.</param>
+    /// <param name="provider">The catalog provider the copy must use.</param>
+    /// <param name="connection">Its connection value.</param>
+    /// <returns>A task.</returns>
+    internal static async Task UseCatalogAsync(ExampleSite site, string provider, string connection)
+    {
+        var yaml = await File.ReadAllTextAsync(site.ConfigPath);
         yaml.Should().Contain("${DATABASE_URL");
-        yaml.Should().Match(y => y.Contains("${CATALOG_PROVIDER", StringComparison.Ordinal) || y.Contains("provider: postgres", StringComparison.Ordinal), "the copy must use PostgreSQL");
-        yaml = Regex.Replace(yaml, @"\$\{CATALOG_PROVIDER(:-[^}]*)?\}", "postgres");
-        yaml = Regex.Replace(yaml, @"\$\{DATABASE_URL(:-[^}]*)?\}", $"\"{_database.ConnectionString}\"");
-        await File.WriteAllTextAsync(ConfigPath, yaml);
-        var config = ConfigLoader.Load(ConfigPath);
+        yaml.Should().Match(y => y.Contains("${CATALOG_PROVIDER", StringComparison.Ordinal) || y.Contains($"provider: {provider}", StringComparison.Ordinal), "the copy must use {0}", provider);
+        yaml = Regex.Replace(yaml, @"\$\{CATALOG_PROVIDER(:-[^}]*)?\}", provider);
+        yaml = Regex.Replace(yaml, @"\$\{DATABASE_URL(:-[^}]*)?\}", $"\"{connection}\"");
+        await File.WriteAllTextAsync(site.ConfigPath, yaml);
+        var config = ConfigLoader.Load(site.ConfigPath);
         Directory.CreateDirectory(config.Stores.Values.Single().Root!);
     }
 
@@ -329,6 +348,50 @@ public abstract class FolderPostgresSite(string example, string configFile = "re
 
     /// <inheritdoc/>
     public override Task<List<string>> ColumnAsync(string sql) => S3PostgresSite.PostgresColumnAsync(_database!, sql);
+
+    /// <inheritdoc/>
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (_database is not null)
+        {
+            await _database.DisposeAsync();
+        }
+    }
+}
+
+/// <summary>
+/// An example on its folder store with a MySQL catalog on MariaDB: the example's config reads the provider from
+/// <c>${CATALOG_PROVIDER}</c> and the database from <c>${DATABASE_URL}</c>, written into the copied file as
+/// <c>mysql</c> and a <c>mysql://</c> URL.
+/// </summary>
+/// <param name="example">The example's folder name.</param>
+/// <param name="configFile">The config to copy.</param>
+public abstract class FolderMariaDbSite(string example, string configFile = "reclaim.yaml") : ExampleSite(example, configFile)
+{
+    private MariaDbDatabase? _database;
+
+    /// <inheritdoc/>
+    public override string DaysAgo(int days) => $"NOW() - INTERVAL {days} DAY";
+
+    /// <inheritdoc/>
+    protected override async Task PrepareAsync()
+    {
+        _database = await MariaDbDatabase.CreateAsync();
+        await FolderPostgresSite.UseCatalogAsync(this, "mysql", _database.Url);
+    }
+
+    /// <inheritdoc/>
+    public override Task ExecuteSqlAsync(string sql) => _database!.ExecuteAsync(sql);
+
+    /// <inheritdoc/>
+    public override async Task<List<string>> ColumnAsync(string sql)
+    {
+        await using var connection = new MySqlConnector.MySqlConnection(_database!.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new MySqlConnector.MySqlCommand(sql, connection);
+        return await S3PostgresSite.ReadColumnAsync(command);
+    }
 
     /// <inheritdoc/>
     public override async Task DisposeAsync()

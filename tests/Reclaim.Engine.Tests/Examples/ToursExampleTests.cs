@@ -4,7 +4,7 @@ namespace Reclaim.Engine.Tests.Examples;
 
 /// <summary>
 /// <c>examples/tours</c> (seed 002) end to end: its real config, a records phase then an orphans phase in one
-/// sweep, on a folder store and SQLite.
+/// sweep, on a folder store and SQLite, PostgreSQL or MariaDB.
 /// </summary>
 public abstract class ToursExampleTests : IAsyncLifetime
 {
@@ -30,12 +30,12 @@ public abstract class ToursExampleTests : IAsyncLifetime
     {
         await _site.InitializeAsync();
         await _site.ExecuteSqlAsync("""
-            CREATE TABLE tours (id TEXT PRIMARY KEY, title TEXT);
-            CREATE TABLE companies (id TEXT PRIMARY KEY, name TEXT);
-            CREATE TABLE guides (id TEXT PRIMARY KEY, name TEXT);
-            CREATE TABLE drivers (id TEXT PRIMARY KEY, name TEXT);
-            CREATE TABLE users (id TEXT PRIMARY KEY, email TEXT);
-            CREATE TABLE media (id TEXT PRIMARY KEY, entity_type TEXT NOT NULL, entity_id TEXT NOT NULL, filename TEXT NOT NULL);
+            CREATE TABLE tours (id VARCHAR(64) PRIMARY KEY, title TEXT);
+            CREATE TABLE companies (id VARCHAR(64) PRIMARY KEY, name TEXT);
+            CREATE TABLE guides (id VARCHAR(64) PRIMARY KEY, name TEXT);
+            CREATE TABLE drivers (id VARCHAR(64) PRIMARY KEY, name TEXT);
+            CREATE TABLE users (id VARCHAR(64) PRIMARY KEY, email TEXT);
+            CREATE TABLE media (id VARCHAR(64) PRIMARY KEY, entity_type TEXT NOT NULL, entity_id TEXT NOT NULL, filename TEXT NOT NULL);
             INSERT INTO tours VALUES ('t1', 'Kazbegi day trip');
             INSERT INTO companies VALUES ('c1', 'Caucasus Tours');
             INSERT INTO guides VALUES ('g1', 'Nino');
@@ -117,4 +117,10 @@ public sealed class ToursExampleOnSqliteTests() : ToursExampleTests(new Site())
 public sealed class ToursExampleOnPostgresTests() : ToursExampleTests(new Site())
 {
     private sealed class Site() : FolderPostgresSite("tours");
+}
+
+/// <summary>The example on a folder store and MariaDB (<c>CATALOG_PROVIDER=mysql</c>, a <c>mysql://</c> URL).</summary>
+public sealed class ToursExampleOnMariaDbTests() : ToursExampleTests(new Site())
+{
+    private sealed class Site() : FolderMariaDbSite("tours");
 }
