@@ -60,7 +60,13 @@ internal sealed record CliContext(string ConfigPath, bool Json, bool Verbose, Te
     /// <param name="body">The command.</param>
     /// <returns>The exit code.</returns>
     /// <param name="minimum">The least level logged when not verbose (default warnings).</param>
-    public async Task<int> RunAsync(Func<ReclaimEngine, Task<int>> body, LogLevel minimum = LogLevel.Warning)
+    public Task<int> RunAsync(Func<ReclaimEngine, Task<int>> body, LogLevel minimum = LogLevel.Warning) => RunAsync((engine, _) => body(engine), minimum);
+
+    /// <summary>As <see cref="RunAsync(Func{ReclaimEngine, Task{int}}, LogLevel)"/>, handing the command the logger factory too.</summary>
+    /// <param name="body">The command.</param>
+    /// <returns>The exit code.</returns>
+    /// <param name="minimum">The least level logged when not verbose.</param>
+    public async Task<int> RunAsync(Func<ReclaimEngine, ILoggerFactory, Task<int>> body, LogLevel minimum)
     {
         // Logging is set up only when something is logged: a command that logs nothing starts some 40 ms sooner.
         using var loggerFactory = new DeferredLoggerFactory(() => CreateLoggerFactory(minimum), Verbose ? LogLevel.Debug : minimum);
@@ -69,7 +75,7 @@ internal sealed record CliContext(string ConfigPath, bool Json, bool Verbose, Te
             var config = ConfigLoader.Load(ConfigPath);
             await using var workspace = new Workspace(config, loggerFactory);
             var engine = new ReclaimEngine(workspace, Time, loggerFactory);
-            return await body(engine);
+            return await body(engine, loggerFactory);
         });
     }
 

@@ -5,6 +5,8 @@ using Microsoft.Extensions.Logging;
 using Reclaim.Core.State;
 using Reclaim.Engine;
 using Reclaim.Engine.Queue;
+using Reclaim.Engine.Runtime;
+using Reclaim.Server;
 
 namespace Reclaim.Cli;
 
@@ -29,9 +31,20 @@ internal static class QueueCommands
 
             using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
             using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
-            return await cli.RunAsync(async engine =>
+            return await cli.RunAsync(async (engine, loggerFactory) =>
             {
-                var totals = await engine.Queue.RunWorkerAsync(result.GetValue(policies) ?? [], result.GetValue(once), stopping.Token);
+                RuntimeSettings.Current().Log(loggerFactory.CreateLogger("Reclaim.Runtime"));
+                var drainOnce = result.GetValue(once);
+                WorkerTotals totals;
+
+                // Under systemd (Type=notify): ready once the state is reachable and migrated; stopping on SIGTERM.
+                await engine.MigrateAsync(stopping.Token);
+                await using (var systemd = drainOnce ? null : Systemd.Ready(cli.Time))
+                {
+                    using var stoppingNotice = stopping.Token.Register(() => systemd?.Stopping());
+                    totals = await engine.Queue.RunWorkerAsync(result.GetValue(policies) ?? [], drainOnce, stopping.Token);
+                }
+
                 if (cli.Json)
                 {
                     new Output(cli).Json(new { processed = totals.Processed, failed = totals.Failed, released = totals.Released, objects = totals.Objects, bytes = totals.Bytes });

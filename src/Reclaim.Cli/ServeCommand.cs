@@ -1,7 +1,9 @@
 using System.CommandLine;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Reclaim.Engine.Configuration;
+using Reclaim.Engine.Runtime;
 using Reclaim.Server;
 
 namespace Reclaim.Cli;
@@ -34,8 +36,9 @@ internal static class ServeCommand
                     QueueWorker = !result.GetValue(noWorker),
                 };
                 await using var app = await ReclaimServer.BuildAsync(config, settings, cancellationToken);
+                RuntimeSettings.Current().Log(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Reclaim.Runtime"));
 
-                // The host stops on SIGTERM/SIGINT by itself; the token covers an embedding caller.
+                // The host stops on SIGTERM/SIGINT by itself (under systemd it also reports READY=1 and STOPPING=1); the token covers an embedding caller.
                 await app.RunAsync();
                 return ExitCodes.Ok;
             });

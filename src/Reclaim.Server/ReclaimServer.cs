@@ -96,6 +96,7 @@ public static class ReclaimServer
         }
 
         Metrics.Add(builder, settings);
+        Systemd.Add(builder.Services, settings.TimeProvider);
         var services = builder.Services;
         services.AddSingleton(config);
         services.AddSingleton(settings.TimeProvider);

@@ -26,10 +26,9 @@ public sealed record StoredRun(string Id, string Actor, string Status);
 /// </summary>
 public sealed class ServeProcess : IAsyncDisposable
 {
-    private readonly Process _process;
-    private readonly ConcurrentQueue<string> _output = new();
+    private readonly ChildProcess _process;
 
-    private ServeProcess(string name, Process process, Uri address)
+    private ServeProcess(string name, ChildProcess process, Uri address)
     {
         Name = name;
         _process = process;
@@ -43,32 +42,23 @@ public sealed class ServeProcess : IAsyncDisposable
     public Uri Address { get; }
 
     /// <summary>Every <c>ScheduledRun</c> event logged so far.</summary>
-    public IReadOnlyList<LoggedFiring> Firings => [.. _output.Select(Firing).OfType<LoggedFiring>()];
+    public IReadOnlyList<LoggedFiring> Firings => [.. _process.Lines.Select(Firing).OfType<LoggedFiring>()];
 
     /// <summary>Everything the process wrote, for failure messages.</summary>
-    public string Output => string.Join('\n', _output);
+    public string Output => _process.Output;
 
     /// <summary>Starts <c>reclaim serve -c <paramref name="configPath"/></c> and waits until <c>/healthz</c> answers.</summary>
     /// <param name="name">The replica's name in the test.</param>
     /// <param name="configPath">The config file.</param>
+    /// <param name="environment">Variables to set for the process (a service manager's <c>NOTIFY_SOCKET</c>), or none.</param>
+    /// <param name="arguments">More arguments (<c>-v</c>), or none.</param>
     /// <returns>The running process.</returns>
     /// <exception cref="InvalidOperationException">It exited or did not answer within 60 s.</exception>
-    public static async Task<ServeProcess> StartAsync(string name, string configPath)
+    public static async Task<ServeProcess> StartAsync(string name, string configPath, IReadOnlyDictionary<string, string>? environment = null, IReadOnlyList<string>? arguments = null)
     {
         var port = FreePort.Find();
-        var cli = Path.Combine(AppContext.BaseDirectory, "reclaim.dll");
-        var start = new ProcessStartInfo("dotnet", [cli, "serve", "-c", configPath, "--urls", $"http://127.0.0.1:{port}", "--log-format", "json"])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        var process = new Process { StartInfo = start };
+        var process = ChildProcess.Start(["serve", "-c", configPath, "--urls", $"http://127.0.0.1:{port}", "--log-format", "json", .. arguments ?? []], environment);
         var serve = new ServeProcess(name, process, new Uri($"http://127.0.0.1:{port}/"));
-        process.OutputDataReceived += (_, e) => serve.Collect(e.Data);
-        process.ErrorDataReceived += (_, e) => serve.Collect(e.Data);
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
 
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromSeconds(2) };
         var deadline = DateTime.UtcNow.AddSeconds(60);
@@ -95,37 +85,14 @@ public sealed class ServeProcess : IAsyncDisposable
     }
 
     /// <summary>SIGKILL: the process dies at once, without shutting anything down.</summary>
-    public void Kill()
-    {
-        _process.Kill(entireProcessTree: true);
-        _process.WaitForExit();
-    }
+    public void Kill() => _process.Kill();
 
     /// <summary>SIGTERM, then waits (at most 60 s) for the process to finish its shutdown and exit.</summary>
     /// <returns>The exit code.</returns>
-    public async Task<int> StopAsync()
-    {
-        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]))
-        {
-            await kill.WaitForExitAsync();
-        }
-
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await _process.WaitForExitAsync(timeout.Token);
-        return _process.ExitCode;
-    }
+    public Task<int> StopAsync() => _process.StopAsync();
 
     /// <inheritdoc/>
-    public async ValueTask DisposeAsync()
-    {
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync();
-        }
-
-        _process.Dispose();
-    }
+    public ValueTask DisposeAsync() => _process.DisposeAsync();
 
     /// <summary>
     /// Seeds <paramref name="folder"/> like <see cref="ServerHost"/> and writes its config with PostgreSQL state, a 1 s
@@ -191,13 +158,6 @@ public sealed class ServeProcess : IAsyncDisposable
         }
     }
 
-    private void Collect(string? line)
-    {
-        if (line is not null)
-        {
-            _output.Enqueue(line);
-        }
-    }
 
     private LoggedFiring? Firing(string line)
     {

@@ -98,9 +98,10 @@ internal sealed partial class ConfigBinder(ConfigReader reader, string path)
 
     private StateConfig? ReadState(ConfigSection? section)
     {
+        var defaultPath = StateConfig.DefaultSqlitePath(reader.Variable(StateConfig.StateDirectoryVariable));
         if (section is null)
         {
-            return new StateConfig(Connection: ResolvePath(new StateConfig().Connection));
+            return new StateConfig(Connection: ResolvePath(defaultPath));
         }
 
         section.CheckKeys(StateKeys);
@@ -111,8 +112,8 @@ internal sealed partial class ConfigBinder(ConfigReader reader, string path)
             return null;
         }
 
-        connection = ReadConnection(section, provider, connection ?? new StateConfig().Connection);
-        return connection is null ? null : new StateConfig(provider, connection);
+        connection = ReadConnection(section, provider, connection ?? defaultPath);
+        return connection is null ? null : new StateConfig(provider, connection) { ConnectionAt = reader.At(section.Value("connection") ?? section.Anchor) };
     }
 
     private Named<StoreConfig> ReadStores(ConfigSection root) =>

@@ -17,6 +17,9 @@ internal sealed class ConfigReader(string file, Func<string, string?> variables)
     /// <summary>Every problem found so far.</summary>
     public IReadOnlyList<ConfigError> Errors => _errors;
 
+    /// <summary>A variable's value (as <c>${NAME}</c> would read it), or <see langword="null"/> when unset.</summary>
+    public string? Variable(string name) => variables(name);
+
     public ConfigLocation At(YamlNode node) => new(file, checked((int)node.Start.Line), checked((int)node.Start.Column));
 
     public void Error(YamlNode node, string message) => _errors.Add(new ConfigError(At(node), message));

@@ -67,8 +67,41 @@ public sealed record OwnQueueConfig
 
 /// <summary>Where Reclaim keeps runs, actions and locks.</summary>
 /// <param name="Provider"><c>sqlite</c> (default) or <c>postgres</c>.</param>
-/// <param name="Connection">SQLite: a file path (resolved against the config folder; default <c>.reclaim/state.db</c>) or a connection string. PostgreSQL: a connection string or <c>postgres://</c> URL.</param>
-public sealed record StateConfig(string Provider = "sqlite", string Connection = ".reclaim/state.db");
+/// <param name="Connection">
+/// SQLite: a file path (resolved against the config folder) or a connection string; by default
+/// <c>state.db</c> in the folder <c>STATE_DIRECTORY</c> names (systemd sets it for a unit with <c>StateDirectory=</c>),
+/// else <c>.reclaim/state.db</c> next to the config. PostgreSQL: a connection string or <c>postgres://</c> URL.
+/// </param>
+public sealed record StateConfig(string Provider = "sqlite", string Connection = ".reclaim/state.db")
+{
+    /// <summary>The environment variable whose folder holds the default SQLite state: <c>STATE_DIRECTORY</c>.</summary>
+    public const string StateDirectoryVariable = "STATE_DIRECTORY";
+
+    /// <summary>
+    /// Where <c>state.connection</c> is written in the config, or <see langword="null"/> when the config has no
+    /// <c>state:</c> section; for error messages only, not part of the value (equality ignores it).
+    /// </summary>
+    public ConfigLocation? ConnectionAt { get; init; }
+
+    /// <summary>Whether both name the same provider and connection.</summary>
+    /// <param name="other">The other state config.</param>
+    /// <returns><see langword="true"/> when provider and connection are equal (ordinal).</returns>
+    public bool Equals(StateConfig? other) =>
+        other is not null && string.Equals(Provider, other.Provider, StringComparison.Ordinal) && string.Equals(Connection, other.Connection, StringComparison.Ordinal);
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => HashCode.Combine(StringComparer.Ordinal.GetHashCode(Provider), StringComparer.Ordinal.GetHashCode(Connection));
+
+    /// <summary>
+    /// The default SQLite state file: <c>state.db</c> in <paramref name="stateDirectory"/> (the first folder of a
+    /// <c>:</c>-separated list, as systemd passes several <c>StateDirectory=</c> entries), else <c>.reclaim/state.db</c>
+    /// (relative to the config's folder).
+    /// </summary>
+    /// <param name="stateDirectory"><c>STATE_DIRECTORY</c>'s value, or <see langword="null"/>.</param>
+    /// <returns>The path.</returns>
+    public static string DefaultSqlitePath(string? stateDirectory) =>
+        stateDirectory?.Split(':')[0] is { Length: > 0 } folder ? Path.Join(folder, "state.db") : ".reclaim/state.db";
+}
 
 /// <summary>A store. <see cref="Type"/> says which fields apply.</summary>
 public sealed record StoreConfig

@@ -1,3 +1,4 @@
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using Reclaim.Core.Catalogs;
 using Reclaim.Core.State;
@@ -89,8 +90,14 @@ public sealed class Workspace : IAsyncDisposable
     /// <summary>Reclaim's state, migrated on first use.</summary>
     /// <param name="cancellationToken">Cancels opening.</param>
     /// <returns>The state store.</returns>
+    /// <exception cref="ConfigException">SQLite state whose file or folder cannot be written (a read-only mount, a path through a file): the error names the path and <c>state.connection</c>.</exception>
     public async Task<IStateStore> StateAsync(CancellationToken cancellationToken)
     {
+        if (_state is null && Config.State.Provider != "postgres")
+        {
+            EnsureWritable(Config);
+        }
+
         _state ??= Config.State.Provider == "postgres"
             ? SqlStateStore.Postgres(ConnectionStrings.ToNpgsql(Config.State.Connection))
             : SqlStateStore.Sqlite(Config.State.Connection);
@@ -101,6 +108,58 @@ public sealed class Workspace : IAsyncDisposable
         }
 
         return _state;
+    }
+
+    /// <summary>
+    /// Refuses SQLite state that cannot be written before anything is opened: the folder must exist or be creatable
+    /// and take new files (SQLite writes its journal next to the database), and an existing database must open for
+    /// writing. An in-memory database or a <c>file:</c> URI is not checked.
+    /// </summary>
+    /// <param name="config">The config.</param>
+    /// <exception cref="ConfigException">The state cannot be written.</exception>
+    private static void EnsureWritable(ReclaimConfig config)
+    {
+        var connection = config.State.Connection;
+        var file = connection.Contains('=', StringComparison.Ordinal) ? new SqliteConnectionStringBuilder(connection).DataSource : connection;
+        if (file.Length == 0 || file == ":memory:" || file.StartsWith("file:", StringComparison.OrdinalIgnoreCase))
+        {
+            return;
+        }
+
+        file = Path.GetFullPath(file, config.Directory);
+        if (UnwritableReason(file) is not { } reason)
+        {
+            return;
+        }
+
+        var fix = $"set state.connection to a file in a writable folder, for example /var/lib/reclaim/state.db (a systemd unit with StateDirectory=reclaim passes that folder as {StateConfig.StateDirectoryVariable}, and the state defaults to state.db there)";
+        var error = config.State.ConnectionAt is { } at
+            ? new ConfigError(at, $"state.connection: the state database {file} cannot be written ({reason}); {fix}")
+            : new ConfigError(new ConfigLocation(config.Path, 0, 0), $"state.connection is not set and the default state database {file} cannot be written ({reason}); {fix}");
+        throw new ConfigException([error]);
+    }
+
+    private static string? UnwritableReason(string file)
+    {
+        try
+        {
+            var folder = Path.GetDirectoryName(file)!;
+            Directory.CreateDirectory(folder);
+            using (File.Create(Path.Join(folder, $".reclaim-write-check-{Environment.ProcessId}"), 1, FileOptions.DeleteOnClose))
+            {
+            }
+
+            if (File.Exists(file))
+            {
+                using var _ = new FileStream(file, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+            }
+
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return e.Message;
+        }
     }
 
     /// <inheritdoc/>
