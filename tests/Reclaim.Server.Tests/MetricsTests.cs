@@ -24,7 +24,13 @@ public sealed class MetricsTests
         var id = (await enqueued.Content.ReadFromJsonAsync<JsonObject>())!["ids"]![0]!.GetValue<long>();
         (await ServerHost.WaitForRequestAsync(admin, id))["status"]!.GetValue<string>().Should().Be("processed");
 
-        var text = await host.Client(null).GetStringAsync("metrics");
+        // The worker counts a request just after marking it processed: scrape until the count is there.
+        using var scraper = host.Client(null);
+        var text = await scraper.GetStringAsync("metrics");
+        for (var deadline = DateTime.UtcNow.AddSeconds(30); !CountsBoth(text) && DateTime.UtcNow < deadline; text = await scraper.GetStringAsync("metrics"))
+        {
+            await Task.Delay(100);
+        }
 
         var instruments = PublishedInstruments();
         instruments.Should().Contain(i => i.Name == "reclaim.queue.depth").And.Contain(i => i.Name == "reclaim.runs", "the enumeration sees the meter");
@@ -36,9 +42,16 @@ public sealed class MetricsTests
 
         text.Should().MatchRegex("(?m)^reclaim_queue_depth\\{queue=\"reclaim\"\\} [0-9]+$", "the queue depth gauge reports the own queue");
         text.Should().MatchRegex("(?m)^reclaim_queue_oldest_pending_age_seconds\\{queue=\"reclaim\"\\} [0-9.eE+-]+$", "the oldest-pending gauge reports the own queue");
-        text.Should().MatchRegex("(?m)^reclaim_queue_requests_processed_total\\{queue=\"reclaim\"\\} [1-9]");
-        text.Should().MatchRegex("(?m)^reclaim_runs_total\\{dry_run=\"true\",policy=\"uploads\",status=\"succeeded\"\\} [1-9]");
+        text.Should().MatchRegex(ProcessedRequests);
+        text.Should().MatchRegex(FinishedDryRuns);
     }
+
+    private const string ProcessedRequests = "(?m)^reclaim_queue_requests_processed_total\\{queue=\"reclaim\"\\} [1-9]";
+
+    private const string FinishedDryRuns = "(?m)^reclaim_runs_total\\{dry_run=\"true\",policy=\"uploads\",status=\"succeeded\"\\} [1-9]";
+
+    private static bool CountsBoth(string text) =>
+        System.Text.RegularExpressions.Regex.IsMatch(text, ProcessedRequests) && System.Text.RegularExpressions.Regex.IsMatch(text, FinishedDryRuns);
 
     /// <summary>Every instrument of every meter named <c>Reclaim</c> or <c>Reclaim.*</c> that exists now.</summary>
     private static List<Instrument> PublishedInstruments()
