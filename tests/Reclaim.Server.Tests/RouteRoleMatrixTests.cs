@@ -29,6 +29,8 @@ public sealed class RouteRoleMatrixTests(SharedServer server) : IClassFixture<Sh
             ("POST", "api/v1/deletions", """{"store": "media", "keys": ["not-there/a.mp4"]}""", [401, 401, 401, 403, 202, 202]),
             ("GET", "api/v1/deletions/999999999", null, [401, 401, 401, 404, 404, 404]),
             ("GET", "api/v1/queue", null, [401, 401, 401, 200, 200, 200]),
+            ("GET", "api/v1/schedule", null, [401, 401, 401, 200, 200, 200]),
+            ("GET", "api/v1/me", null, [401, 401, 401, 200, 200, 200]),
             ("GET", "healthz", null, [200, 200, 200, 200, 200, 200]),
             ("GET", "readyz", null, [200, 200, 200, 200, 200, 200]),
             ("GET", "metrics", null, [200, 200, 200, 200, 200, 200]),
