@@ -63,7 +63,7 @@ internal static class QueueCommands
     public static Command Queue(Func<ParseResult, CliContext> context)
     {
         var policies = new Option<string[]>("--policy") { Description = "A queue (repeatable; default: all)." };
-        var failures = new Option<int>("--failures") { Description = "Recent failures to show per queue (default 10).", DefaultValueFactory = _ => 10 };
+        var failures = new Option<int>("--failures") { Description = "Recent failures to show per queue (default 10).", DefaultValueFactory = _ => 10 }.AtLeast(0);
         var status = new Command("status", "Depth, oldest pending request and recent failures of each queue.") { policies, failures };
         status.SetAction((result, cancellationToken) =>
         {

@@ -279,6 +279,10 @@ public sealed class ReclaimCommandLine
                 if (result.GetValue(olderThan) is { } text)
                 {
                     age = Duration.TryParse(text, out var parsed) ? parsed : throw new UsageException($"--older-than: '{text}' is not a duration (90s, 15m, 24h, 7d)");
+                    if (age <= TimeSpan.Zero)
+                    {
+                        throw new UsageException($"--older-than must be longer than zero, found '{text}': a quarantine is purged once it is at least that old (1s purges every finished one)");
+                    }
                 }
 
                 return Finish(context, await engine.PurgeAsync(age, CliContext.Actor, result.GetValue(dryRun), cancellationToken));
@@ -289,7 +293,7 @@ public sealed class ReclaimCommandLine
 
     private Command RunsCommand(TextWriter stdout, TextWriter stderr)
     {
-        var limit = new Option<int>("--limit") { Description = "How many runs (default 20).", DefaultValueFactory = _ => 20 };
+        var limit = new Option<int>("--limit") { Description = "How many runs (default 20).", DefaultValueFactory = _ => 20 }.AtLeastOne();
         var runId = new Argument<string>("RUN_ID") { Description = "The run." };
         var show = new Command("show", "One run and its actions.") { runId };
         show.SetAction((result, cancellationToken) =>
@@ -318,15 +322,7 @@ public sealed class ReclaimCommandLine
     private Command UsageCommand(TextWriter stdout, TextWriter stderr)
     {
         var store = new Option<string?>("--store") { Description = "One store (default: all)." };
-        var depth = new Option<int>("--depth") { Description = "Prefix depth in segments (default 1).", DefaultValueFactory = _ => 1 };
-        depth.Validators.Add(r =>
-        {
-            // A value that is not a number is reported by the parser; reading it here would throw.
-            if (r.Tokens.Count > 0 && int.TryParse(r.Tokens[^1].Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value < 1)
-            {
-                r.AddError("--depth must be 1 or more");
-            }
-        });
+        var depth = new Option<int>("--depth") { Description = "Prefix depth in segments (default 1).", DefaultValueFactory = _ => 1 }.AtLeastOne();
         var noPlan = new Option<bool>("--no-plan") { Description = "Skip the dry run that reports reclaimable bytes per policy." };
         var command = new Command("usage", "Objects and bytes by prefix, cost per month where priced, and reclaimable bytes per policy.") { store, depth, noPlan };
         command.SetAction((result, cancellationToken) =>
@@ -389,5 +385,33 @@ public sealed class ReclaimCommandLine
             RunStatus.Refused => ExitCodes.Refused,
             _ => ExitCodes.Failed,
         };
+    }
+}
+
+/// <summary>Checks of option values the parser does not make itself.</summary>
+internal static class OptionRules
+{
+    /// <summary>
+    /// Refuses a value below 1 (<c>--limit -5</c>, <c>--depth 0</c>) with a usage error naming the option, exit
+    /// code 2; a value that is not a whole number is reported by the parser already.
+    /// </summary>
+    /// <param name="option">A count or depth option.</param>
+    /// <returns>The option.</returns>
+    public static Option<int> AtLeastOne(this Option<int> option) => AtLeast(option, 1);
+
+    /// <summary>Refuses a value below <paramref name="minimum"/>, as <see cref="AtLeastOne"/> does below 1.</summary>
+    /// <param name="option">A count option.</param>
+    /// <param name="minimum">The least value accepted.</param>
+    /// <returns>The option.</returns>
+    public static Option<int> AtLeast(this Option<int> option, int minimum)
+    {
+        option.Validators.Add(r =>
+        {
+            if (r.Tokens.Count > 0 && int.TryParse(r.Tokens[^1].Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value < minimum)
+            {
+                r.AddError($"{option.Name} must be {minimum} or more, found {value}");
+            }
+        });
+        return option;
     }
 }

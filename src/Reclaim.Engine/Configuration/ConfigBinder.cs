@@ -338,9 +338,11 @@ internal sealed partial class ConfigBinder(ConfigReader reader, string path)
             }
 
             var cron = entry.String("cron", "when to run, for example cron: \"0 3 * * *\" (minute hour day month weekday)");
-            if (cron is not null && cron.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Length is < 5 or > 7)
+            if (cron is not null && CronSchedule.Problem(cron) is { } problem)
             {
-                entry.Error("cron", $"'{cron}' is not a cron expression: write 5 fields (minute hour day month weekday, like \"0 3 * * *\") or Quartz's 6 or 7 (with seconds first)");
+                // Read by the scheduler's own parser (Quartz), so what passes here is what serve schedules.
+                entry.Error("cron", $"'{cron}' is not a valid schedule: {problem}");
+                cron = null;
             }
 
             var zone = ReadTimeZone(entry);

@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using DotNetEnv;
 using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
 using YamlDotNet.RepresentationModel;
 
 namespace Reclaim.Engine.Configuration;
@@ -76,14 +77,17 @@ public static partial class ConfigLoader
             throw Whole(path, "config file not found: pass its path with -c PATH, or run 'reclaim demo' to see an example");
         }
 
+        byte[] bytes;
         try
         {
-            return File.ReadAllText(path);
+            bytes = File.ReadAllBytes(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw Whole(path, $"the config file cannot be read: {e.Message}");
         }
+
+        return ConfigText.Decode(path, bytes, out var error) ?? throw new ConfigException([error!]);
     }
 
     /// <summary>How <c>${NAME}</c> finds values; see <see cref="Load"/>.</summary>
@@ -91,7 +95,7 @@ public static partial class ConfigLoader
     {
         var envFile = Path.Join(Path.GetDirectoryName(configPath), EnvFileName);
         var fileValues = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (File.Exists(envFile))
+        if (File.Exists(envFile) && CheckEnvFile(envFile, errors))
         {
             try
             {
@@ -113,6 +117,26 @@ public static partial class ConfigLoader
         }
 
         return name => environment.TryGetValue(name, out var value) && value is not null ? value : fileValues.GetValueOrDefault(name);
+    }
+
+    /// <summary>Whether the <c>.env</c> file is readable UTF-8 text; its problem is added to <paramref name="errors"/> when not.</summary>
+    private static bool CheckEnvFile(string envFile, List<ConfigError> errors)
+    {
+        try
+        {
+            if (ConfigText.Decode(envFile, File.ReadAllBytes(envFile), out var error) is null)
+            {
+                errors.Add(error!);
+                return false;
+            }
+
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            errors.Add(new ConfigError(new ConfigLocation(envFile, 0, 0), $"the .env file cannot be read: {e.Message}"));
+            return false;
+        }
     }
 
     /// <summary>DotNetEnv reports parse failures as Sprache messages ending in "(Line L, Column C); recently consumed: ...".</summary>
@@ -138,6 +162,13 @@ public static partial class ConfigLoader
             errors.Add(SyntaxError(path, text, e));
             return null;
         }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or FormatException or IndexOutOfRangeException)
+        {
+            // YamlDotNet's scanner fails this way on some malformed input (a flow collection left open across lines);
+            // what it was reading is found again by walking the events up to the failure.
+            errors.Add(ParserFailure(path, text, e));
+            return null;
+        }
 
         if (stream.Documents.Count == 0)
         {
@@ -157,6 +188,89 @@ public static partial class ConfigLoader
     }
 
     /// <summary>
+    /// Where YAML parsing stopped, for a failure YamlDotNet reports without a position: the innermost flow mapping
+    /// (<c>{</c>) or sequence (<c>[</c>) still open there, or else the last event read.
+    /// </summary>
+    private static ConfigError ParserFailure(string path, string text, Exception failure)
+    {
+        var (open, last) = OpenFlowCollection(text);
+        if (open is { } collection)
+        {
+            var (what, close) = collection.Mapping ? ("flow mapping", '}') : ("flow sequence", ']');
+            return new ConfigError(new ConfigLocation(path, (int)collection.Start.Line, (int)collection.Start.Column),
+                $"YAML syntax error: the {what} opened here with '{(collection.Mapping ? '{' : '[')}' is not closed: end it with '{close}' " +
+                $"(its items are separated by ','; a value on the next lines belongs inside it until the '{close}')");
+        }
+
+        return new ConfigError(new ConfigLocation(path, (int)last.Line, (int)last.Column), $"YAML syntax error after this point: {failure.Message}");
+    }
+
+    /// <summary>Walks the parser's events up to the first failure: the innermost flow collection still open then, and the end of the last event read.</summary>
+    private static ((bool Mapping, Mark Start)? Open, Mark Last) OpenFlowCollection(string text)
+    {
+        // Every collection open at the failure, innermost on top, with whether it is a flow one.
+        var open = new Stack<(bool Flow, bool Mapping, Mark Start)>();
+        var last = Mark.Empty;
+        var parser = new Parser(new StringReader(text));
+        try
+        {
+            while (parser.MoveNext())
+            {
+                var current = parser.Current!;
+                last = current.End;
+                switch (current)
+                {
+                    case MappingStart mapping:
+                        open.Push((mapping.Style == MappingStyle.Flow, true, current.Start));
+                        break;
+                    case SequenceStart sequence:
+                        open.Push((sequence.Style == SequenceStyle.Flow, false, current.Start));
+                        break;
+                    case MappingEnd or SequenceEnd when open.Count > 0:
+                        open.Pop();
+                        break;
+                }
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // The failure itself: the state up to it is what is wanted.
+        }
+
+        foreach (var (flow, mapping, start) in open)
+        {
+            if (flow)
+            {
+                return ((mapping, start), last);
+            }
+        }
+
+        return (null, last);
+    }
+
+    /// <summary>Where the first alias <c>*name</c> stands, or <see langword="null"/>.</summary>
+    private static Mark? AliasStart(string text, string name)
+    {
+        var parser = new Parser(new StringReader(text));
+        try
+        {
+            while (parser.MoveNext())
+            {
+                if (parser.Current is AnchorAlias alias && string.Equals(alias.Value.Value, name, StringComparison.Ordinal))
+                {
+                    return alias.Start;
+                }
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Another error comes first; the document's start is then as good a place as any.
+        }
+
+        return null;
+    }
+
+    /// <summary>
     /// A syntax error at YamlDotNet's position, with two repairs: a duplicate key gets a plain message, and a tab
     /// used for indentation is reported at the tab (YamlDotNet reports the start of the mapping it was scanning).
     /// </summary>
@@ -168,6 +282,28 @@ public static partial class ConfigLoader
         if (e.Message.StartsWith("Duplicate key ", StringComparison.Ordinal))
         {
             message = $"duplicate key '{e.Message["Duplicate key ".Length..]}': a key may appear once in a mapping";
+        }
+        else if (e is AnchorNotFoundException && Quoted().Match(e.Message) is { Success: true } anchor)
+        {
+            var name = anchor.Groups[1].Value;
+            message = $"the alias '*{name}' names no anchor: mark a value with '&{name}' before it (an alias can only repeat an anchor defined earlier in the file)";
+
+            // YamlDotNet resolves aliases once the document is read and reports the document's start: find the alias.
+            if (AliasStart(text, name) is { } alias)
+            {
+                (line, column) = ((int)alias.Line, (int)alias.Column);
+            }
+        }
+        else if (e.Message.Contains("flow mapping", StringComparison.Ordinal) || e.Message.Contains("flow sequence", StringComparison.Ordinal))
+        {
+            if (OpenFlowCollection(text).Open is { } open)
+            {
+                message += $" (the flow {(open.Mapping ? "mapping opened with '{'" : "sequence opened with '['")} at line {open.Start.Line}, column {open.Start.Column} is not closed here)";
+            }
+        }
+        else if (e.Message.Contains("quoted scalar", StringComparison.Ordinal))
+        {
+            message += " (is a quoted value left open? end it with the quote it starts with)";
         }
         else if (e.Message.Contains("tab", StringComparison.OrdinalIgnoreCase))
         {
@@ -187,6 +323,9 @@ public static partial class ConfigLoader
 
         return new ConfigError(new ConfigLocation(path, line, column), message);
     }
+
+    [GeneratedRegex("'([^']*)'", RegexOptions.CultureInvariant)]
+    private static partial Regex Quoted();
 
     [GeneratedRegex(@"\(Line (\d+), Column (\d+)\)", RegexOptions.CultureInvariant)]
     private static partial Regex SpracheLocation();

@@ -596,6 +596,205 @@ public sealed class BadInputTests : IDisposable
         StoreShouldBeUnchanged(before, result);
     }
 
+    // ---- YAML of every kind, bytes, cron, limits ----
+
+    [Theory]
+    [InlineData("guards: {max_delete_fraction: 0.5\nmax_delete_count: 10", "flow mapping opened here with '{' is not closed")]
+    [InlineData("guards: [0.5\nmax_delete_count: 10", "flow sequence opened here with '[' is not closed")]
+    public async Task Validate_UnclosedFlowCollection_ExitsTwoAtTheOpeningBracket(string replacement, string message)
+    {
+        // The next line starts at column 1, like "a: {b: 1\nc: 2": YAMLDotNet's scanner fails without a position there.
+        _store.EditConfig("guards:\n  max_delete_fraction: 0.5", replacement);
+        var bracket = _store.At("guards: ")[..^1] + (1 + "guards: ".Length).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var before = _store.Snapshot();
+
+        var result = await _store.RunAsync("validate");
+
+        result.ExitCode.Should().Be(2, result.ToString());
+        result.Stderr.Should().Contain($"{bracket}: YAML syntax error: the {message}");
+        result.Stderr.Should().NotContain("Operation is not valid");
+        StoreShouldBeUnchanged(before, result);
+    }
+
+    [Theory]
+    [InlineData("guards: {max_delete_fraction: 0.5,\n  max_delete_count: 10\n", "mapping opened with '{'")]
+    [InlineData("guards: {max_delete_fraction: 0.5\n  max_delete_count: 10", "mapping opened with '{'")]
+    [InlineData("guards: [0.5\n  max_delete_count: 10", "sequence opened with '['")]
+    public async Task Validate_FlowCollectionNotClosed_NamesWhereItWasOpened(string replacement, string what)
+    {
+        _store.EditConfig("guards:\n  max_delete_fraction: 0.5", replacement);
+        var line = _store.At("guards: ").Split(':')[^2];
+
+        var result = await _store.RunAsync("validate");
+
+        result.ExitCode.Should().Be(2, result.ToString());
+        result.Stderr.Should().MatchRegex($"{System.Text.RegularExpressions.Regex.Escape(_store.ConfigPath)}:[0-9]+:[0-9]+: YAML syntax error: ");
+        result.Stderr.Should().Contain($"the flow {what} at line {line}, column 9 is not closed here");
+    }
+
+    [Theory]
+    [InlineData("min_age: 24h", "min_age: 24h\n\tmin_age: 1h", "a tab is used for indentation")]
+    [InlineData("min_age: 24h", "min_age: 24h\n    min_age: 1h", "duplicate key 'min_age'")]
+    [InlineData("min_age: 24h", "min_age: *grace", "the alias '*grace' names no anchor")]
+    [InlineData("min_age: 24h", "min_age: \"24h\n    action: delete", "YAML syntax error")]
+    [InlineData("min_age: 24h", "min_age: [24h\n", "not closed")]
+    [InlineData("min_age: 24h", "min_age: @24h", "cannot start any token")]
+    public async Task Sweep_YamlErrorOfAnyKind_ExitsTwoWithFileLineAndColumn(string find, string replacement, string message)
+    {
+        _store.EditConfig(find, replacement);
+        var before = _store.Snapshot();
+
+        var result = await SweepAsync();
+
+        result.ExitCode.Should().Be(2, result.ToString());
+        result.Stderr.Should().MatchRegex($"{System.Text.RegularExpressions.Regex.Escape(_store.ConfigPath)}:[1-9][0-9]*:[1-9][0-9]*: .*{System.Text.RegularExpressions.Regex.Escape(message)}");
+        result.Stderr.Should().NotContain("   at ", "no stack trace without -v");
+        StoreShouldBeUnchanged(before, result);
+    }
+
+    [Fact]
+    public async Task Validate_InvalidUtf8InTheConfig_ExitsTwoWithItsPosition()
+    {
+        var text = File.ReadAllText(_store.ConfigPath);
+        var line = text[..text.IndexOf("min_age: 24h", StringComparison.Ordinal)].Count(c => c == '\n') + 1;
+        var bytes = System.Text.Encoding.UTF8.GetBytes(text.Replace("min_age: 24h", "min_age: 24h # caf\u00e9", StringComparison.Ordinal));
+        var at = IndexOf(bytes, System.Text.Encoding.UTF8.GetBytes("\u00e9"));
+        bytes[at] = 0xE9;
+        bytes[at + 1] = (byte)' ';
+        File.WriteAllBytes(_store.ConfigPath, bytes);
+        var before = _store.Snapshot();
+
+        var result = await _store.RunAsync("validate");
+
+        result.ExitCode.Should().Be(2, result.ToString());
+        result.Stderr.Should().Contain($"{_store.ConfigPath}:{line}:").And.Contain("not UTF-8").And.Contain("0xE9");
+        StoreShouldBeUnchanged(before, result);
+    }
+
+    [Fact]
+    public async Task Sweep_NulByteInTheConfig_ExitsTwoWithItsPosition()
+    {
+        _store.EditConfig("min_age: 24h", "min_age: \"24h\0\"");
+        var at = _store.At("\0");
+        var before = _store.Snapshot();
+
+        var result = await SweepAsync();
+
+        result.ExitCode.Should().Be(2, result.ToString());
+        result.Stderr.Should().Contain($"{at}: a NUL character (U+0000)");
+        StoreShouldBeUnchanged(before, result);
+    }
+
+    [Fact]
+    public async Task Validate_Utf16Config_ExitsTwoAndSaysToSaveItAsUtf8()
+    {
+        File.WriteAllText(_store.ConfigPath, File.ReadAllText(_store.ConfigPath), System.Text.Encoding.Unicode);
+
+        var result = await _store.RunAsync("validate");
+
+        result.ExitCode.Should().Be(2, result.ToString());
+        result.Stderr.Should().Contain($"{_store.ConfigPath}:1:1: the file is UTF-16 text");
+    }
+
+    [Fact]
+    public async Task Validate_InvalidUtf8InTheEnvFile_ExitsTwoWithItsPosition()
+    {
+        File.WriteAllBytes(Path.Join(_store.Dir, ".env"), [.. "A=1\nB=caf"u8, 0xC3, 0x28, .. "\n"u8]);
+
+        var result = await _store.RunAsync("validate");
+
+        result.ExitCode.Should().Be(2, result.ToString());
+        result.Stderr.Should().Contain($"{Path.Join(_store.Dir, ".env")}:2:6: the file is not UTF-8");
+    }
+
+    [Theory]
+    [InlineData("61 * * * *", "Minute and Second values must be between 0 and 59")]
+    [InlineData("0 25 * * *", "Hour values must be between 0 and 23")]
+    [InlineData("0 3 32 * *", "Day of month values must be between 1 and 31")]
+    [InlineData("0 3 * * 9", "'9' is not a day of the week")]
+    [InlineData("0 3 * *", "has 4 fields")]
+    [InlineData("0 3 1 * 1", "keep one of them '*'")]
+    [InlineData("0 0 3 ? * 8", "Day-of-Week values must be between 1 and 7")]
+    public async Task Validate_InvalidCron_ExitsTwoAtTheCronWithQuartzsReason(string cron, string reason)
+    {
+        _store.WriteConfig(_store.Config + $"schedule:\n  - policies: [orphan-uploads]\n    cron: \"{cron}\"\n");
+        var at = _store.At($"\"{cron}\"");
+
+        var result = await _store.RunAsync("validate");
+
+        result.ExitCode.Should().Be(2, result.ToString());
+        result.Stderr.Should().Contain($"{at}: schedule[0].cron: '{cron}' is not a valid schedule").And.Contain(reason);
+        result.Stderr.Should().NotContain("   at ");
+    }
+
+    [Fact]
+    public async Task Serve_InvalidCron_ExitsTwoAtStartUpWithThePosition_AndNoStackTrace()
+    {
+        _store.WriteConfig(_store.Config + "schedule:\n  - policies: [orphan-uploads]\n    cron: \"61 * * * *\"\n");
+        var at = _store.At("\"61 * * * *\"");
+
+        var result = await _store.RunAsync("serve", "--urls", "http://127.0.0.1:0");
+
+        result.ExitCode.Should().Be(2, result.ToString());
+        result.Stderr.Should().Contain($"{at}: schedule[0].cron: '61 * * * *' is not a valid schedule: Minute and Second values must be between 0 and 59");
+        result.Stderr.Should().NotContain("   at ");
+    }
+
+    [Theory]
+    [InlineData("0 3 * * *")]
+    [InlineData("*/15 * * * *")]
+    [InlineData("0 3 * * 0,7")]
+    [InlineData("0 0 3 ? * MON-FRI")]
+    [InlineData("0 0/5 * * * ? 2099")]
+    [InlineData("@daily")]
+    public void Load_ValidCron_IsAccepted(string cron)
+    {
+        _store.WriteConfig(_store.Config + $"schedule:\n  - policies: [orphan-uploads]\n    cron: \"{cron}\"\n");
+
+        Engine.Configuration.ConfigLoader.Load(_store.ConfigPath).Schedule.Single().Cron.Should().Be(cron);
+    }
+
+    [Theory]
+    [InlineData("runs", "--limit", "-5")]
+    [InlineData("runs", "--limit", "0")]
+    [InlineData("usage", "--depth", "0")]
+    public async Task CountOptionBelowOne_ExitsTwoAndNamesTheOption(string command, string option, string value)
+    {
+        var before = _store.Snapshot();
+
+        var result = await _store.RunAsync(command, option, value);
+
+        result.ExitCode.Should().Be(2, result.ToString());
+        result.Stderr.Should().Contain($"{option} must be 1 or more, found {value}");
+        StoreShouldBeUnchanged(before, result);
+    }
+
+    [Fact]
+    public async Task QueueStatus_NegativeFailures_ExitsTwo()
+    {
+        var before = _store.Snapshot();
+
+        var result = await _store.RunAsync("queue", "status", "--failures", "-1");
+
+        result.ExitCode.Should().Be(2, result.ToString());
+        result.Stderr.Should().Contain("--failures must be 0 or more, found -1");
+        StoreShouldBeUnchanged(before, result);
+    }
+
+    [Fact]
+    public async Task TrashPurge_OlderThanZero_ExitsTwo()
+    {
+        var before = _store.Snapshot();
+
+        var result = await _store.RunAsync("trash", "purge", "--older-than", "0s");
+
+        result.ExitCode.Should().Be(2, result.ToString());
+        result.Stderr.Should().Contain("--older-than must be longer than zero");
+        StoreShouldBeUnchanged(before, result);
+    }
+
+    private static int IndexOf(byte[] haystack, byte[] needle) => haystack.AsSpan().IndexOf(needle);
+
     // ---- hostile keys ----
 
     [Fact]
