@@ -143,8 +143,9 @@ public sealed class ReclaimCommandLine
     {
         var policies = PolicyOption();
         var output = new Option<string?>("--output", "-o") { Description = "Write the plan to this file (JSON) for `reclaim apply`." };
+        var export = new Option<string?>("--export") { Description = "Write the proposed objects to this file as CSV (policy, store, group, key, size, last_modified, the layout's values), to re-link instead of deleting." };
         var force = new Option<bool>("--force") { Description = "Accept a min_age below guards.min_age_floor." };
-        var command = new Command("plan", "A dry run: per-policy candidates, bytes and guard verdicts; optionally writes the plan.") { policies, output, force };
+        var command = new Command("plan", "A dry run: per-policy candidates, bytes and guard verdicts; optionally writes the plan.") { policies, output, export, force };
         command.SetAction((result, cancellationToken) =>
         {
             var context = Context(result, stdout, stderr);
@@ -160,6 +161,12 @@ public sealed class ReclaimCommandLine
                 if (path is not null)
                 {
                     await PlanFile.WriteAsync(plan, path, cancellationToken);
+                }
+
+                if (result.GetValue(export) is { } csv)
+                {
+                    var lines = await OrphanExport.WriteAsync(plan, csv, cancellationToken);
+                    await stderr.WriteLineAsync($"exported {Format.Count(lines)} objects to {csv}");
                 }
 
                 new Output(context).Plan(plan, path);
