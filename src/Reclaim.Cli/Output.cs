@@ -199,6 +199,33 @@ internal sealed class Output(CliContext context)
     }
 
     /// <summary>
+    /// <c>reclaim usage --by VARIABLE</c>: one row per policy and value, most reclaimable bytes first (in JSON the
+    /// report as is: <c>{"by", "rows": [...], "warnings"}</c>).
+    /// </summary>
+    public void UsageBy(Engine.Usage.VariableUsageReport report)
+    {
+        if (context.Json)
+        {
+            Json(report);
+            return;
+        }
+
+        var table = new Table().Border(TableBorder.Rounded);
+        table.AddColumns("policy", "store", Markup.Escape(report.By), "groups", "objects", "bytes", "referenced", "reclaimable", "objects reclaimable", "saves per month");
+        foreach (var row in report.Rows)
+        {
+            table.AddRow(Markup.Escape(row.Policy), Markup.Escape(row.Store), Markup.Escape(row.Value), Format.Count(row.Groups), Format.Count(row.Objects), Format.Bytes(row.Bytes),
+                Format.Bytes(row.ReferencedBytes), Format.Bytes(row.ReclaimableBytes), Format.Count(row.ReclaimableObjects), row.SavingPerMonth?.ToString("0.00", CultureInfo.InvariantCulture) ?? "-");
+        }
+
+        _console.Write(table);
+        foreach (var warning in report.Warnings)
+        {
+            _console.MarkupLine($"[yellow]warning[/] {Markup.Escape(warning)}");
+        }
+    }
+
+    /// <summary>
     /// The checks of <c>reclaim validate</c>, then one line per schedule entry with its next firings in its time zone
     /// and in UTC (in JSON, items <c>{"component": "schedule N", "ok", "detail", "next_firings": [{local, utc}]}</c>).
     /// </summary>

@@ -331,12 +331,19 @@ public sealed class ReclaimCommandLine
         var store = new Option<string?>("--store") { Description = "One store (default: all)." };
         var depth = new Option<int>("--depth") { Description = "Prefix depth in segments (default 1).", DefaultValueFactory = _ => 1 }.AtLeastOne();
         var noPlan = new Option<bool>("--no-plan") { Description = "Skip the dry run that reports reclaimable bytes per policy." };
-        var command = new Command("usage", "Objects and bytes by prefix, cost per month where priced, and reclaimable bytes per policy.") { store, depth, noPlan };
+        var by = new Option<string?>("--by") { Description = "Group by a variable of the policies' layouts (for example org): objects and bytes, referenced and reclaimable, per value." };
+        var command = new Command("usage", "Objects and bytes by prefix, cost per month where priced, and reclaimable bytes per policy.") { store, depth, noPlan, by };
         command.SetAction((result, cancellationToken) =>
         {
             var context = Context(result, stdout, stderr);
             return context.RunAsync(async engine =>
             {
+                if (result.GetValue(by) is { } variable)
+                {
+                    new Output(context).UsageBy(await engine.UsageByAsync(result.GetValue(store), variable, context.Progress(), cancellationToken));
+                    return ExitCodes.Ok;
+                }
+
                 new Output(context).Usage(await engine.UsageReportAsync(result.GetValue(store), result.GetValue(depth), !result.GetValue(noPlan), context.Progress(), cancellationToken));
                 return ExitCodes.Ok;
             });

@@ -13,6 +13,7 @@ using Reclaim.Engine.Configuration;
 using Reclaim.Engine.Gate;
 using Reclaim.Engine.Planning;
 using Reclaim.Engine.Runtime;
+using Reclaim.Engine.Usage;
 
 namespace Reclaim.Engine;
 
@@ -634,6 +635,30 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
         }
 
         return new UsageReport(prefixes, stores, savings);
+    }
+
+    /// <summary>
+    /// Objects and bytes, referenced and reclaimable, per value of one layout variable (<c>reclaim usage --by org</c>),
+    /// over every <c>orphans</c> and <c>retention</c> policy (of <paramref name="storeName"/>, when given) whose layout
+    /// has it; see <see cref="VariableUsage"/>.
+    /// </summary>
+    /// <param name="storeName">One store, or <see langword="null"/> for every store.</param>
+    /// <param name="variable">The variable, for example <c>org</c>.</param>
+    /// <param name="progress">Listing progress; may be <see langword="null"/>.</param>
+    /// <param name="cancellationToken">Stops the work.</param>
+    /// <returns>The report, most reclaimable bytes first.</returns>
+    /// <exception cref="UsageException">No such store, or no policy's layout has the variable (the message names those the layouts have).</exception>
+    /// <exception cref="CatalogException">A references or keep query fails.</exception>
+    public Task<VariableUsageReport> UsageByAsync(string? storeName, string variable, IProgress<ScanProgress>? progress, CancellationToken cancellationToken)
+    {
+        if (storeName is not null && !Config.Stores.ContainsKey(storeName))
+        {
+            throw new UsageException($"no store named '{storeName}' in {Config.Path}");
+        }
+
+        var policies = Select([]).Where(p => storeName is null || string.Equals(p.Store, storeName, StringComparison.Ordinal)).ToList();
+        var usage = new VariableUsage(timeProvider, workspace.Store, (policy, query, start) => ProtectingCatalog(policy, query, start, policy.MaxAge), store => Config.Stores[store].PricePerGbMonth);
+        return usage.ReportAsync(policies, variable, Config.Trash.Prefix, progress, cancellationToken);
     }
 
     /// <summary>

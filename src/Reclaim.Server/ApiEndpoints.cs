@@ -47,6 +47,7 @@ internal static class ApiEndpoints
         api.MapPost("/runs/{id}/restore", RestoreAsync).RequireAuthorization(Roles.Admin).RequireRateLimiting(ReclaimServer.MutatingPolicy)
             .Accepts<RestoreRequest>("application/json");
         api.MapGet("/usage", UsageAsync);
+        api.MapGet("/usage/tenants", TenantUsage.GetAsync);
         api.MapGet("/reclaimed", ReclaimedAsync);
         api.MapGet("/schedule", Schedule);
         app.MapGet("/api/v1/me", Me).RequireAuthorization(ReclaimServer.SignedIn).WithTags("api");

@@ -45,6 +45,10 @@ public sealed class DashboardBrowserTests
         var media = page.Locator("#stores tr[data-store=media]");
         await Assertions.Expect(media.Locator(".objects")).ToHaveTextAsync((10 + (ServerHost.OrphanGroups * 2)).ToString(System.Globalization.CultureInfo.InvariantCulture));
         await Assertions.Expect(media.Locator(".reclaimable")).Not.ToHaveTextAsync("0 B");
+        // Top tenants: the layout's only variable, most reclaimable first (an orphan group, then the live ones).
+        await Assertions.Expect(page.Locator("#tenants-value")).ToHaveTextAsync("asset");
+        await Assertions.Expect(page.Locator("#tenants tbody tr").First).ToHaveAttributeAsync("data-tenant", "gone1");
+        await Assertions.Expect(page.Locator("#tenants tbody tr").First.Locator(".reclaimable")).ToHaveTextAsync("5.2 KB");
         var usage = (await host.As("viewer").GetFromJsonAsync<JsonObject>("api/v1/usage"))!;
         var cost = usage["stores"]![0]!["cost_per_month"]!.GetValue<decimal>();
         cost.Should().BeGreaterThan(0);

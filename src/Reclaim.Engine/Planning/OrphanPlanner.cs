@@ -249,31 +249,8 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
         return open;
     }
 
-    private static async Task ReadReferencesAsync(Layout layout, string query, ICatalog catalog, ReferenceSet references, PolicyTotals totals, CancellationToken cancellationToken)
-    {
-        if (catalog is IReferenceReader reader)
-        {
-            (totals.ReferencesRead, totals.ReferencesUnrenderable) = await reader.ReadReferencesAsync(query, layout, references, cancellationToken);
-            return;
-        }
-
-        long read = 0;
-        long unrenderable = 0;
-        await foreach (var row in catalog.ReadAsync(query, layout.Variables, cancellationToken))
-        {
-            read++;
-            if (layout.RenderFingerprint(row) is not { } fingerprint)
-            {
-                unrenderable++;
-                continue;
-            }
-
-            references.AddFingerprint(fingerprint);
-        }
-
-        totals.ReferencesRead = read;
-        totals.ReferencesUnrenderable = unrenderable;
-    }
+    private static async Task ReadReferencesAsync(Layout layout, string query, ICatalog catalog, ReferenceSet references, PolicyTotals totals, CancellationToken cancellationToken) =>
+        (totals.ReferencesRead, totals.ReferencesUnrenderable) = await ReferenceLoader.LoadAsync(layout, query, catalog, references, cancellationToken);
 
     /// <summary>
     /// Lists the store into the channel, classifying each key on the way (<see cref="KeyClassifier"/>): this side

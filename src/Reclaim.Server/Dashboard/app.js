@@ -82,7 +82,7 @@ function signOut() {
 }
 
 async function refresh() {
-  await Promise.all([loadStores(), loadRuns(), loadQueue(), loadReclaimed(), loadSchedule()]);
+  await Promise.all([loadStores(), loadTenants(), loadRuns(), loadQueue(), loadReclaimed(), loadSchedule()]);
 }
 
 function age(seconds) {
@@ -114,6 +114,36 @@ async function loadStores() {
       cell(row, `${s.trash_objects} (${bytes(s.trash_bytes)})`, "num");
       cell(row, money(s.cost_per_month), "num cost");
     }
+  } catch (e) {
+    tbody.replaceChildren();
+    cell(tbody.insertRow(), e.message, "error");
+  }
+}
+
+// The values of a layout variable (the tenant: org, customer...) whose groups hold the most reclaimable bytes.
+async function loadTenants() {
+  const tbody = $("tenants").querySelector("tbody");
+  const select = $("tenants-by");
+  try {
+    const chosen = select.value ? "&by=" + encodeURIComponent(select.value) : "";
+    const view = await api("/api/v1/usage/tenants?limit=10" + chosen);
+    $("tenants-section").hidden = view.by == null;
+    if (view.by == null) return;
+    select.replaceChildren(...view.variables.map((v) => new Option(v, v, false, v === view.by)));
+    $("tenants-value").textContent = view.by;
+    tbody.replaceChildren();
+    for (const t of view.rows) {
+      const row = tbody.insertRow();
+      row.dataset.tenant = t.value;
+      cell(row, t.value, "key");
+      cell(row, t.policy);
+      cell(row, t.objects.toLocaleString(), "num");
+      cell(row, bytes(t.bytes), "num");
+      cell(row, bytes(t.referenced_bytes), "num");
+      cell(row, bytes(t.reclaimable_bytes), "num reclaimable");
+      cell(row, money(t.saving_per_month), "num");
+    }
+    for (const w of view.warnings) cell(tbody.insertRow(), w, "error");
   } catch (e) {
     tbody.replaceChildren();
     cell(tbody.insertRow(), e.message, "error");
@@ -350,5 +380,6 @@ document.addEventListener("DOMContentLoaded", () => {
   $("dry-run").addEventListener("click", () => startRun(true));
   $("real-run").addEventListener("click", () => startRun(false));
   $("restore").addEventListener("click", restore);
+  $("tenants-by").addEventListener("change", loadTenants);
   if (sessionStorage.getItem(tokenKey)) signIn();
 });
