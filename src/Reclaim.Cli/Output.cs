@@ -277,6 +277,7 @@ internal sealed class Output(CliContext context)
         policies = run.Policies.Split(',', StringSplitOptions.RemoveEmptyEntries),
         dry_run = run.DryRun,
         summary = run.Summary is null ? null : System.Text.Json.Nodes.JsonNode.Parse(run.Summary),
+        error = run.Error,
     };
 
     public void Line(string text) => _console.MarkupLine(Markup.Escape(text));

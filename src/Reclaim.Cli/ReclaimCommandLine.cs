@@ -90,8 +90,10 @@ public sealed class ReclaimCommandLine
         }
 
         var configuration = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
-        if (parsed.CommandResult.Command.Name is "serve" or "worker")
+        if (parsed.CommandResult.Command.Name is "serve" or "worker" or "sweep" or "apply" or "restore" or "purge")
         {
+            // sweep, apply, restore and trash purge handle them with StopSignals: finish the sub-batches in flight,
+            // record them, end the run interrupted.
             // These handle SIGTERM/SIGINT themselves and finish the request in progress (the server within its
             // 30 s shutdown timeout); System.CommandLine's own handling would end the process 2 s after the signal,
             // mid-request, with exit code 143 and the request's lease still held.
@@ -181,19 +183,20 @@ public sealed class ReclaimCommandLine
         var planPath = new Argument<string>("PLAN") { Description = "A plan file written by `reclaim plan -o`." };
         var yes = new Option<bool>("--yes", "-y") { Description = "Apply without asking." };
         var command = new Command("apply", "Apply exactly that plan, re-checking each action first.") { planPath, yes };
-        command.SetAction((result, cancellationToken) =>
+        command.SetAction(async (result, cancellationToken) =>
         {
             var context = Context(result, stdout, stderr);
-            return context.RunAsync(async engine =>
+            using var signals = new StopSignals(stderr, cancellationToken);
+            return await context.RunAsync(async engine =>
             {
-                var plan = await PlanFile.ReadAsync(result.GetValue(planPath)!, cancellationToken);
+                var plan = await PlanFile.ReadAsync(result.GetValue(planPath)!, signals.Stopping);
                 if (!plan.RefusedEntirely && !result.GetValue(yes) &&
                     !context.Confirm($"Apply the plan: {Format.Count(plan.ObjectsAccepted)} objects, {Format.Bytes(plan.BytesAccepted)}{RefusedNote(plan)}?"))
                 {
                     return ExitCodes.Usage;
                 }
 
-                return await FinishAsync(context, await engine.ApplyAsync(plan, CliContext.Actor, dryRun: false, cancellationToken), plan);
+                return await FinishAsync(context, await engine.ApplyAsync(plan, CliContext.Actor, dryRun: false, signals.Abort, stopping: signals.Stopping), plan, signals);
             });
         });
         return command;
@@ -206,11 +209,14 @@ public sealed class ReclaimCommandLine
         var yes = new Option<bool>("--yes", "-y") { Description = "Apply without asking." };
         var force = new Option<bool>("--force") { Description = "Accept a min_age below guards.min_age_floor." };
         var command = new Command("sweep", "Plan, then apply.") { policies, dryRun, yes, force };
-        command.SetAction((result, cancellationToken) =>
+        command.SetAction(async (result, cancellationToken) =>
         {
             var context = Context(result, stdout, stderr);
-            return context.RunAsync(async engine =>
+            using var signals = new StopSignals(stderr, cancellationToken);
+            return await context.RunAsync(async engine =>
             {
+                // Planning touches nothing: the first signal stops it at once.
+                var planning = signals.Stopping;
                 var names = result.GetValue(policies) ?? [];
                 var dry = result.GetValue(dryRun);
                 Core.Planning.Plan plan;
@@ -218,8 +224,8 @@ public sealed class ReclaimCommandLine
                 {
                     // A sweep that is not dry is a run: when its planning fails it is recorded as failed, with the error.
                     plan = dry
-                        ? await engine.PlanAsync(names, result.GetValue(force), context.Progress(), cancellationToken)
-                        : await engine.PlanRunAsync(names, result.GetValue(force), context.Progress(), CliContext.Actor, dryRun: false, cancellationToken,
+                        ? await engine.PlanAsync(names, result.GetValue(force), context.Progress(), planning)
+                        : await engine.PlanRunAsync(names, result.GetValue(force), context.Progress(), CliContext.Actor, dryRun: false, planning,
                             cancelledReason: "cancelled while planning (interrupted); nothing was touched");
                 }
 
@@ -234,7 +240,7 @@ public sealed class ReclaimCommandLine
                 {
                     if (!dry)
                     {
-                        var run = await engine.RecordRefusalAsync(plan, CliContext.Actor, cancellationToken);
+                        var run = await engine.RecordRefusalAsync(plan, CliContext.Actor, CancellationToken.None);
                         await stderr.WriteLineAsync($"refused: a guard refused the plan (recorded as run {run.Id}); nothing was touched.");
                     }
 
@@ -243,7 +249,7 @@ public sealed class ReclaimCommandLine
 
                 if (dry)
                 {
-                    return await FinishAsync(context, await engine.ApplyAsync(plan, CliContext.Actor, dryRun: true, cancellationToken, "sweep"), plan);
+                    return await FinishAsync(context, await engine.ApplyAsync(plan, CliContext.Actor, dryRun: true, signals.Abort, "sweep", stopping: signals.Stopping), plan, signals);
                 }
 
                 if (plan.ObjectsAccepted > 0 && !result.GetValue(yes) &&
@@ -252,7 +258,7 @@ public sealed class ReclaimCommandLine
                     return ExitCodes.Usage;
                 }
 
-                return await FinishAsync(context, await engine.ApplyAsync(plan, CliContext.Actor, dryRun: false, cancellationToken, "sweep"), plan);
+                return await FinishAsync(context, await engine.ApplyAsync(plan, CliContext.Actor, dryRun: false, signals.Abort, "sweep", stopping: signals.Stopping), plan, signals);
             });
         });
         return command;
@@ -263,11 +269,12 @@ public sealed class ReclaimCommandLine
         var runId = new Argument<string>("RUN_ID") { Description = "The run that quarantined the objects." };
         var keys = new Option<string[]>("--key") { Description = "Restore only this original key (repeatable)." };
         var command = new Command("restore", "Move quarantined objects of a run back, byte-identical; never overwrites.") { runId, keys };
-        command.SetAction((result, cancellationToken) =>
+        command.SetAction(async (result, cancellationToken) =>
         {
             var context = Context(result, stdout, stderr);
-            return context.RunAsync(async engine =>
-                Finish(context, await engine.RestoreAsync(result.GetValue(runId)!, result.GetValue(keys) ?? [], CliContext.Actor, cancellationToken)));
+            using var signals = new StopSignals(stderr, cancellationToken);
+            return await context.RunAsync(async engine =>
+                Finish(context, await engine.RestoreAsync(result.GetValue(runId)!, result.GetValue(keys) ?? [], CliContext.Actor, signals.Abort, signals.Stopping), signals));
         });
         return command;
     }
@@ -277,10 +284,11 @@ public sealed class ReclaimCommandLine
         var olderThan = new Option<string?>("--older-than") { Description = "Purge quarantines older than this (default: trash.retention), e.g. 7d." };
         var dryRun = new Option<bool>("--dry-run") { Description = "Count only." };
         var purge = new Command("purge", "Delete quarantined objects past retention.") { olderThan, dryRun };
-        purge.SetAction((result, cancellationToken) =>
+        purge.SetAction(async (result, cancellationToken) =>
         {
             var context = Context(result, stdout, stderr);
-            return context.RunAsync(async engine =>
+            using var signals = new StopSignals(stderr, cancellationToken);
+            return await context.RunAsync(async engine =>
             {
                 TimeSpan? age = null;
                 if (result.GetValue(olderThan) is { } text)
@@ -292,7 +300,7 @@ public sealed class ReclaimCommandLine
                     }
                 }
 
-                return Finish(context, await engine.PurgeAsync(age, CliContext.Actor, result.GetValue(dryRun), cancellationToken));
+                return Finish(context, await engine.PurgeAsync(age, CliContext.Actor, result.GetValue(dryRun), signals.Abort, signals.Stopping), signals);
             });
         });
         return new Command("trash", "Manage quarantined objects.") { purge };
@@ -378,9 +386,9 @@ public sealed class ReclaimCommandLine
     /// Prints a run and, on stderr, each refusal of the applied <paramref name="plan"/> (whose verdicts the apply
     /// evaluated again); the exit code of the run's status.
     /// </summary>
-    private static async Task<int> FinishAsync(CliContext context, RunResult result, Core.Planning.Plan plan)
+    private static async Task<int> FinishAsync(CliContext context, RunResult result, Core.Planning.Plan plan, StopSignals signals)
     {
-        var code = Finish(context, result);
+        var code = Finish(context, result, signals);
         foreach (var reason in ReclaimEngine.RefusalReasons(plan))
         {
             await context.Error.WriteLineAsync($"refused: {reason}; nothing of that policy was touched, the others were {(result.Run.DryRun ? "checked" : "applied")}.");
@@ -389,14 +397,21 @@ public sealed class ReclaimCommandLine
         return code;
     }
 
-    private static int Finish(CliContext context, RunResult result)
+    /// <summary>Prints a run, and on stderr why it did not simply succeed; the exit code of its status (an interrupted run's: 128 + the signal).</summary>
+    private static int Finish(CliContext context, RunResult result, StopSignals signals)
     {
         new Output(context).Run(result);
+        if (result.Run.Error is { } error && result.Run.Status is RunStatus.Interrupted or RunStatus.Failed or RunStatus.PartiallyFailed)
+        {
+            context.Error.WriteLine($"{(result.Run.Status == RunStatus.Interrupted ? "interrupted" : "error")}: run {result.Run.Id}: {error}");
+        }
+
         return result.Run.Status switch
         {
             RunStatus.Succeeded => ExitCodes.Ok,
             RunStatus.PartiallyFailed => ExitCodes.PartiallyFailed,
             RunStatus.Refused => ExitCodes.Refused,
+            RunStatus.Interrupted => signals.InterruptedExitCode,
             _ => ExitCodes.Failed,
         };
     }

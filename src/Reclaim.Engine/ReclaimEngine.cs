@@ -1157,6 +1157,14 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
         groups_skipped = totals.GroupsSkipped,
         objects_failed = totals.ObjectsFailed,
         sample_errors = totals.SampleErrors,
+        objects_pending = totals.ObjectsPending > 0 ? totals.ObjectsPending : (long?)null,
+        not_started = totals.Stopped ? totals.GroupsNotStarted : (long?)null,
+        recheck_window_ms = totals.RecheckWindowsMs.Count == 0 ? null : new
+        {
+            sub_batches = totals.RecheckWindowsMs.Count,
+            median = Math.Round(totals.RecheckWindowMedianMs!.Value, 3),
+            max = Math.Round(totals.RecheckWindowMaxMs!.Value, 3),
+        },
         duration_ms = durationMs,
         parts = parts.ToDictionary(p => p.Key, p =>
         {

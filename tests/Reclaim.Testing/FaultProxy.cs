@@ -2,6 +2,14 @@ using System.Net;
 
 namespace Reclaim.Testing;
 
+/// <summary>One request <see cref="FaultProxy"/> forwarded.</summary>
+/// <param name="Method">The HTTP method.</param>
+/// <param name="Url">The path and query, percent-decoded.</param>
+/// <param name="CopySource">The <c>x-amz-copy-source</c> header of a CopyObject, or <see langword="null"/>.</param>
+/// <param name="Received">When it arrived (<see cref="System.Diagnostics.Stopwatch.GetTimestamp"/>).</param>
+/// <param name="Answered">When its answer had been sent.</param>
+public sealed record ProxiedRequest(string Method, string Url, string? CopySource, long Received, long Answered);
+
 /// <summary>The faults <see cref="FaultProxy"/> injects, in turn.</summary>
 public enum Fault
 {
@@ -59,6 +67,18 @@ public sealed class FaultProxy : IAsyncDisposable
 
     /// <summary>The share of requests failed, 0..1; may be changed while running.</summary>
     public double FailureRate { get; set; }
+
+    /// <summary>
+    /// Chooses a fault for one request (for instance every listing of one prefix), before <see cref="FailureRate"/>
+    /// is applied; <see langword="null"/> (the default, or as its answer) to leave the request to the rate.
+    /// </summary>
+    public Func<HttpListenerRequest, Fault?>? FaultFor { get; set; }
+
+    /// <summary>Whether each forwarded request is added to <see cref="Requests"/> once answered (default off).</summary>
+    public bool RecordRequests { get; set; }
+
+    /// <summary>The forwarded requests, once answered, while <see cref="RecordRequests"/> is on.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<ProxiedRequest> Requests { get; } = new();
 
     /// <summary>How long each forwarded request waits first (a slow service); zero by default.</summary>
     public TimeSpan Delay { get; set; }
@@ -148,10 +168,16 @@ public sealed class FaultProxy : IAsyncDisposable
 
     private async Task HandleOneAsync(HttpListenerContext context)
     {
-        Fault? fault = null;
+        Fault? fault = FaultFor?.Invoke(context.Request);
+        var received = System.Diagnostics.Stopwatch.GetTimestamp();
         lock (_sync)
         {
-            if (_random.NextDouble() < FailureRate)
+            if (fault is not null)
+            {
+                Faults++;
+                _byKind[fault.Value] = _byKind.GetValueOrDefault(fault.Value) + 1;
+            }
+            else if (_random.NextDouble() < FailureRate)
             {
                 var kinds = Kinds;
                 fault = kinds[_faultTurn++ % kinds.Count];
@@ -197,6 +223,11 @@ public sealed class FaultProxy : IAsyncDisposable
             }
 
             await ForwardAsync(context);
+            if (RecordRequests)
+            {
+                Requests.Enqueue(new ProxiedRequest(context.Request.HttpMethod, Uri.UnescapeDataString(context.Request.RawUrl ?? string.Empty),
+                    context.Request.Headers["x-amz-copy-source"], received, System.Diagnostics.Stopwatch.GetTimestamp()));
+            }
         }
         catch (Exception e) when (e is HttpListenerException or IOException or HttpRequestException or ObjectDisposedException)
         {

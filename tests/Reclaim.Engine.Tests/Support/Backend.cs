@@ -51,6 +51,31 @@ public abstract class Backend : IAsyncLifetime
     /// <summary>The YAML of a <c>state:</c> section for this backend (PostgreSQL state for the S3 + PostgreSQL backend; empty for the default).</summary>
     public virtual string StateYaml => string.Empty;
 
+    /// <summary>Runs a query on Reclaim's state database (the SQLite file next to the config, or the PostgreSQL of <see cref="StateYaml"/>); every column as text.</summary>
+    /// <param name="sql">A SELECT.</param>
+    /// <returns>The rows; none when the state has no tables yet.</returns>
+    public virtual async Task<List<string?[]>> StateQueryAsync(string sql)
+    {
+        var path = Path.Combine(Dir, ".reclaim", "state.db");
+        if (!File.Exists(path))
+        {
+            return [];
+        }
+
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=false");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        try
+        {
+            return await ReadAllAsync(command);
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException e) when (e.Message.Contains("no such table", StringComparison.Ordinal))
+        {
+            return [];
+        }
+    }
+
     /// <summary>Reads rows from any open ADO.NET command.</summary>
     /// <param name="command">The command.</param>
     /// <returns>The rows, as text.</returns>
@@ -212,7 +237,7 @@ public sealed class S3PostgresBackend : Backend
           media:
             type: s3
             bucket: {_bucket}
-            endpoint: {_endpoint}
+            endpoint: {ProxyEndpoint ?? _endpoint}
             region: us-east-1
             force_path_style: true
             access_key: {TestEnvironment.S3rverAccessKey}
@@ -237,6 +262,22 @@ public sealed class S3PostgresBackend : Backend
 
     /// <inheritdoc/>
     public override Task ExecuteSqlAsync(string sql) => _database!.ExecuteAsync(sql);
+
+    /// <summary>An endpoint in front of the S3 server (a <see cref="Reclaim.Testing.FaultProxy"/>) that the config names instead of the server, once the config is written again; <see langword="null"/> for the server itself.</summary>
+    public string? ProxyEndpoint { get; set; }
+
+    /// <inheritdoc/>
+    public override async Task<List<string?[]>> StateQueryAsync(string sql)
+    {
+        try
+        {
+            return await QueryAsync(sql);
+        }
+        catch (Npgsql.PostgresException e) when (e.SqlState == "42P01")
+        {
+            return []; // undefined_table: not migrated yet
+        }
+    }
 
     /// <inheritdoc/>
     public override bool IsPostgres => true;
