@@ -139,9 +139,8 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
             }
             else
             {
-                var query = QueryOf(policy);
-                var catalog = query is null ? null : ProtectingCatalog(policy, query, plan.CreatedAt, policy.MaxAge);
-                policyPlan = await planner.PlanAsync(policy, store, catalog, Config.Trash.Prefix, Config.Guards.MaxDeleteCount + 1, progress, cancellationToken);
+                ICatalog CatalogOf(QueryConfig query) => ProtectingCatalog(policy, query, plan.CreatedAt, policy.MaxAge);
+                policyPlan = await planner.PlanAsync(policy, store, CatalogOf, Config.Trash.Prefix, Config.Guards.MaxDeleteCount + 1, progress, cancellationToken);
                 policyPlan.MaxAgeOverride = overridden ? maxAge : null;
             }
 
@@ -307,9 +306,10 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
                 }
                 else
                 {
-                    var query = QueryOf(policy);
-                    var removal = new GroupRemoval(policyPlan, workspace.Store(policy.Store), query is null ? null : ProtectingCatalog(policy, query, plan.CreatedAt, policyPlan.MinAge),
-                        query?.Query, policy.Layout!, policyPlan.MinAge, Config.Trash.Prefix);
+                    // The gate re-checks every protecting query of the policy (a list: each, on its own catalog).
+                    var queries = ProtectingQueries.Of(policy).Select(q => new ProtectingQuery(ProtectingCatalog(policy, q, plan.CreatedAt, policyPlan.MinAge), q.Query)).ToList();
+                    var removal = new GroupRemoval(policyPlan, workspace.Store(policy.Store), queries.FirstOrDefault()?.Catalog,
+                        queries.FirstOrDefault()?.Query, policy.Layout!, policyPlan.MinAge, Config.Trash.Prefix) { Queries = queries };
                     done = await gate.RemoveGroupsAsync(gateRun, removal, cancellationToken);
                 }
 
@@ -1080,9 +1080,6 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
     /// <summary>The policy as its plan was made: with the plan's <c>max_age</c> override, if it has one.</summary>
     private static PolicyConfig Effective(PolicyConfig policy, PolicyPlan policyPlan) =>
         policy.Type == "retention" && policyPlan.MaxAgeOverride is { } maxAge && maxAge > TimeSpan.Zero ? policy with { MaxAge = maxAge } : policy;
-
-    /// <summary>The query that protects groups: references (orphans) or keep (retention, optional).</summary>
-    private static QueryConfig? QueryOf(PolicyConfig policy) => policy.Type == "retention" ? policy.Keep : policy.References;
 
     /// <summary>
     /// The policies a command or request names: all of a supported type when none are named, otherwise each

@@ -108,13 +108,24 @@ public static class GuardEvaluator
             : (RefuseEmptyReferences, options.RefuseEmptyReferences, "references");
 
         // Rows that render to no key (all NULL, empty, a '/' in a one-segment value) protect nothing: a query
-        // returning only those is as empty as one returning no rows.
+        // returning only those is as empty as one returning no rows. Of a list, each query is judged on its own: one
+        // application's table read empty is implausible whatever the others return.
         var rendered = totals.ReferencesRead - totals.ReferencesUnrenderable;
         var empty = totals.ReferencesRead == 0
             ? Invariant($"the {query} query returned no rows")
             : rendered <= 0
             ? Invariant($"the {query} query returned {totals.ReferencesRead} rows but none renders to a key the layout can match (NULL, empty, or a '/' inside a one-segment value)")
             : null;
+        for (var i = 0; empty is null && i < totals.Queries.Count; i++)
+        {
+            var part = totals.Queries[i];
+            var which = Invariant($"the {query} query {i + 1} of {totals.Queries.Count} (catalog '{part.Catalog}')");
+            empty = part.Read == 0
+                ? $"{which} returned no rows"
+                : part.Read - part.Unrenderable <= 0
+                ? Invariant($"{which} returned {part.Read} rows but none renders to a key the layout can match (NULL, empty, or a '/' inside a one-segment value)")
+                : null;
+        }
         if (empty is null)
         {
             if (refuse)

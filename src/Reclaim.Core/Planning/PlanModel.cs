@@ -73,7 +73,19 @@ public sealed class PolicyTotals
 
     /// <summary>Wall time of planning, milliseconds.</summary>
     public long DurationMs { get; set; }
+
+    /// <summary>
+    /// For a policy with a list of references (or keep) queries: each query's rows, in config order (the guards judge
+    /// each: one returning nothing is implausible on its own). Empty for a single query: <see cref="ReferencesRead"/> is its count.
+    /// </summary>
+    public List<QueryRows> Queries { get; init; } = [];
 }
+
+/// <summary>The rows one references (or keep) query of a list returned.</summary>
+/// <param name="Catalog">The catalog it ran on.</param>
+/// <param name="Read">Rows read, 0 or more.</param>
+/// <param name="Unrenderable">Of those, rows that rendered to no key the layout can match.</param>
+public sealed record QueryRows(string Catalog, long Read, long Unrenderable);
 
 /// <summary>A guard's verdict on one policy (or the whole plan).</summary>
 /// <param name="Guard">The guard's config key (<c>max_delete_fraction</c>, <c>max_delete_count</c>, <c>refuse_empty_references</c>, <c>refuse_empty_keep</c>, <c>min_age_floor</c>).</param>

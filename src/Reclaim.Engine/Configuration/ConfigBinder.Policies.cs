@@ -97,7 +97,7 @@ internal sealed partial class ConfigBinder
                 return policy with
                 {
                     Layout = ReadLayout(section),
-                    References = ReadQuery(section, "references", catalogs,
+                    References = ReadQueries(section, "references", catalogs,
                         "the catalog query whose rows name the live groups, for example references: {catalog: app, query: \"SELECT org_id AS org, id AS asset FROM media_assets\"}"),
                     MinAge = section.Duration("min_age", positive: false) ?? policy.MinAge,
                 };
@@ -108,7 +108,7 @@ internal sealed partial class ConfigBinder
                     section.Missing("max_age", "the age past which groups go, for example max_age: 30d");
                 }
 
-                return policy with { Layout = ReadLayout(section), MaxAge = maxAge, Keep = ReadQuery(section, "keep", catalogs, required: null) };
+                return policy with { Layout = ReadLayout(section), MaxAge = maxAge, Keep = ReadQueries(section, "keep", catalogs, required: null) };
             case "records":
                 return policy with
                 {
@@ -157,7 +157,7 @@ internal sealed partial class ConfigBinder
             section.Error("layout", $"'{layout.Template}' names single objects, but target: folder empties a folder: end the layout in '/' (for example \"orgs/{{org}}/uploads/{{asset}}/\") or use target: key");
         }
 
-        var references = ReadQuery(section, "references", catalogs, required: null);
+        var references = ReadQueries(section, "references", catalogs, required: null);
         if (section.Value("references") is not null && layout is null && section.Value("layout") is null)
         {
             section.Error("references", "needs a layout: the query's columns are named like the layout's variables, for example layout: \"orgs/{org}/uploads/{asset}/\"");
@@ -253,9 +253,38 @@ internal sealed partial class ConfigBinder
         return layout;
     }
 
-    private QueryConfig? ReadQuery(ConfigSection section, string key, Named<CatalogConfig> catalogs, string? required)
+    /// <summary>
+    /// A <c>references:</c> or <c>keep:</c> value: one <c>{catalog, query}</c>, or a list of them (several owners of one
+    /// prefix, possibly on different catalogs); an empty list is an error, as is an item that is not a mapping.
+    /// </summary>
+    private IReadOnlyList<QueryConfig>? ReadQueries(ConfigSection section, string key, Named<CatalogConfig> catalogs, string? required)
     {
-        var query = section.Section(key, required);
+        if (section.Value(key) is not YamlSequenceNode list)
+        {
+            return ReadQuery(section.Section(key, required), catalogs) is { } single ? [single] : null;
+        }
+
+        var path = section.PathOf(key);
+        var queries = new List<QueryConfig>();
+        var items = list.Children;
+        for (var i = 0; i < items.Count; i++)
+        {
+            if (ReadQuery(reader.Section(items[i], $"{path}[{i}]", items[i], "a {catalog, query} mapping"), catalogs) is { } query)
+            {
+                queries.Add(query);
+            }
+        }
+
+        if (items.Count == 0)
+        {
+            section.Error(key, "the list is empty: give one {catalog, query} mapping per application that owns the groups, or leave the key out");
+        }
+
+        return queries.Count == 0 ? null : queries;
+    }
+
+    private QueryConfig? ReadQuery(ConfigSection? query, Named<CatalogConfig> catalogs)
+    {
         if (query is null)
         {
             return null;

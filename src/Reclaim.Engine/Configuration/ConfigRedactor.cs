@@ -185,6 +185,13 @@ public static class ConfigRedactor
         return json;
     }
 
-    private static JsonObject? Query(QueryConfig? query) =>
-        query is null ? null : new JsonObject { ["catalog"] = query.Catalog, ["query"] = query.Query };
+    /// <summary>One query as <c>{catalog, query}</c>, several as a list of them, as the config wrote them.</summary>
+    private static JsonNode? Query(IReadOnlyList<QueryConfig>? queries) => queries switch
+    {
+        null => null,
+        [var one] => Query(one),
+        _ => new JsonArray([.. queries.Select(q => (JsonNode?)Query(q))]),
+    };
+
+    private static JsonObject Query(QueryConfig query) => new() { ["catalog"] = query.Catalog, ["query"] = query.Query };
 }

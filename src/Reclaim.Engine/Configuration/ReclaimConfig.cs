@@ -151,11 +151,16 @@ public sealed record PolicyConfig
     /// <summary>orphans, retention, queue (optional): the parsed layout; a queue's <c>target: folder</c> request empties the layout group holding its path.</summary>
     public Layout? Layout { get; init; }
 
-    /// <summary>orphans; queue (optional): the references query (a queue request whose group a row renders to waits, then fails).</summary>
-    public QueryConfig? References { get; init; }
+    /// <summary>
+    /// orphans; queue (optional): the references queries, one or more, in config order (<c>references:</c> is one
+    /// <c>{catalog, query}</c> or a list of them, possibly on different catalogs). A group is referenced when a row of
+    /// any of them renders to it (a queue request whose group one renders to waits, then fails). <see langword="null"/>
+    /// when absent; never empty.
+    /// </summary>
+    public IReadOnlyList<QueryConfig>? References { get; init; }
 
-    /// <summary>retention: the keep query.</summary>
-    public QueryConfig? Keep { get; init; }
+    /// <summary>retention (optional): the keep queries, one or more, as <see cref="References"/>: a group a row of any of them renders to is kept.</summary>
+    public IReadOnlyList<QueryConfig>? Keep { get; init; }
 
     /// <summary>orphans: the grace period (default 24h).</summary>
     public TimeSpan MinAge { get; init; } = TimeSpan.FromHours(24);

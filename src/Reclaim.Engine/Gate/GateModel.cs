@@ -23,7 +23,7 @@ public sealed record GateRun(string RunId, string Actor, bool DryRun)
 /// <summary>Everything the gate needs to remove the groups one policy proposed.</summary>
 /// <param name="Plan">The policy's plan (refused plans are refused again by the gate).</param>
 /// <param name="Store">The store.</param>
-/// <param name="Catalog">The catalog the references (orphans) or keep rows (retention) come from; <see langword="null"/> when the policy has no such query.</param>
+/// <param name="Catalog">The catalog the references (orphans) or keep rows (retention) come from (of a list, the first query's; see <see cref="Queries"/>); <see langword="null"/> when the policy has no such query.</param>
 /// <param name="ReferenceQuery">The references or keep query, re-run for just each batch's groups; <see langword="null"/> with <paramref name="Catalog"/>.</param>
 /// <param name="Layout">The layout (renders re-checked references).</param>
 /// <param name="MinAge">The age a group must have (grace period, or retention's max_age), re-applied to what the store holds now.</param>
@@ -35,7 +35,24 @@ public sealed record GroupRemoval(
     string? ReferenceQuery,
     Layout Layout,
     TimeSpan MinAge,
-    string TrashPrefix);
+    string TrashPrefix)
+{
+    /// <summary>
+    /// Every protecting query of the policy (a list of <c>references:</c> or <c>keep:</c>), each with its catalog, in
+    /// config order; a group a row of any of them renders to is protected. Empty: <see cref="Catalog"/> and
+    /// <see cref="ReferenceQuery"/> alone.
+    /// </summary>
+    public IReadOnlyList<ProtectingQuery> Queries { get; init; } = [];
+
+    /// <summary>The queries the gate re-checks: <see cref="Queries"/>, or the single <see cref="ReferenceQuery"/> on <see cref="Catalog"/>.</summary>
+    internal IReadOnlyList<ProtectingQuery> Rechecked =>
+        Queries.Count > 0 ? Queries : Catalog is not null && ReferenceQuery is not null ? [new ProtectingQuery(Catalog, ReferenceQuery)] : [];
+}
+
+/// <summary>One protecting query and the catalog it runs on (with a retention policy's <c>@cutoff</c> bound).</summary>
+/// <param name="Catalog">The catalog.</param>
+/// <param name="Query">The SELECT, its columns named like the layout's variables.</param>
+public sealed record ProtectingQuery(ICatalog Catalog, string Query);
 
 /// <summary>
 /// Objects removed because something asked for exactly them (a deletion request, a record's files), not because a

@@ -84,14 +84,18 @@ internal sealed class GroupReferences(GroupRemoval removal, IReadOnlyList<Planne
         var acted = acting.Select(a => a.GroupKey).ToHashSet(StringComparer.Ordinal);
         var groups = batch.Where(g => acted.Contains(g.GroupKey)).ToList();
         var referenced = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var part in groups.Chunk(DestructiveGate.MaxGroupsPerRecheck))
+        foreach (var query in removal.Rechecked)
         {
-            var rows = await removal.Catalog!.FindAsync(removal.ReferenceQuery!, removal.Layout.Variables, part.Select(g => g.Values).ToList(), cancellationToken);
-            foreach (var row in rows)
+            // A group one query of a list found is protected already: the next ones are asked only about the rest.
+            foreach (var part in groups.Where(g => !referenced.Contains(g.GroupKey)).Chunk(DestructiveGate.MaxGroupsPerRecheck))
             {
-                if (removal.Layout.Render(row) is { } key)
+                var rows = await query.Catalog.FindAsync(query.Query, removal.Layout.Variables, part.Select(g => g.Values).ToList(), cancellationToken);
+                foreach (var row in rows)
                 {
-                    referenced.Add(key);
+                    if (removal.Layout.Render(row) is { } key)
+                    {
+                        referenced.Add(key);
+                    }
                 }
             }
         }

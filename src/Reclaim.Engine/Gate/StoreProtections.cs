@@ -190,13 +190,9 @@ public sealed class StoreProtections
         var entries = new List<StoreProtection>();
         foreach (var policy in config.Policies.Where(p => string.Equals(p.Store, store, StringComparison.Ordinal) && p.Layout is not null))
         {
-            var (kind, query) = policy.Type switch
-            {
-                "orphans" or "queue" => ("references", policy.References),
-                "retention" => ("keep", policy.Keep),
-                _ => (string.Empty, null),
-            };
-            if (query is not null)
+            // Every query of a list protects: a group some row of any of them renders to is protected.
+            var kind = policy.Type == "retention" ? "keep" : "references";
+            foreach (var query in Planning.ProtectingQueries.Of(policy))
             {
                 entries.Add(new StoreProtection(policy.Name, kind, policy.Layout!, query.Catalog, query.Query, policy.Type == "retention" ? policy.MaxAge : null));
             }

@@ -49,10 +49,24 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
     /// <summary>Receives a line with the planner's phase timings, for <c>--verbose</c>; may be <see langword="null"/>.</summary>
     public Action<string>? Timing { get; init; }
 
+    /// <summary>Plans one policy whose protecting queries all run on <paramref name="catalog"/>.</summary>
+    /// <param name="policy">An <c>orphans</c> or <c>retention</c> policy.</param>
+    /// <param name="store">Its store.</param>
+    /// <param name="catalog">The catalog of its references (orphans) or keep queries (retention); <see langword="null"/> for a retention policy without one.</param>
+    /// <param name="trashPrefix">The trash prefix (never a candidate).</param>
+    /// <param name="maxGroupsKept">Most proposed objects to keep with their details (the plan's <c>max_delete_count</c> + 1).</param>
+    /// <param name="progress">Receives progress about twice a second; may be <see langword="null"/>.</param>
+    /// <param name="cancellationToken">Stops planning.</param>
+    /// <returns>The policy's plan, without guard verdicts.</returns>
+    /// <exception cref="CatalogException">A references query fails.</exception>
+    /// <exception cref="InvalidOperationException">The store listed keys out of order.</exception>
+    public Task<PolicyPlan> PlanAsync(PolicyConfig policy, IObjectStore store, ICatalog? catalog, string trashPrefix, long maxGroupsKept, IProgress<ScanProgress>? progress, CancellationToken cancellationToken) =>
+        PlanAsync(policy, store, catalog is null ? null : _ => catalog, trashPrefix, maxGroupsKept, progress, cancellationToken);
+
     /// <summary>Plans one policy.</summary>
     /// <param name="policy">An <c>orphans</c> policy.</param>
     /// <param name="store">Its store.</param>
-    /// <param name="catalog">The catalog of its references (orphans) or keep query (retention); <see langword="null"/> for a retention policy without one.</param>
+    /// <param name="catalogs">The catalog each of its references (orphans) or keep queries (retention) runs on; <see langword="null"/> for a retention policy without one.</param>
     /// <param name="trashPrefix">The trash prefix (never a candidate).</param>
     /// <param name="maxGroupsKept">Most proposed objects to keep with their details (the plan's <c>max_delete_count</c> + 1).</param>
     /// <param name="progress">Receives progress about twice a second; may be <see langword="null"/>.</param>
@@ -63,7 +77,7 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
     public async Task<PolicyPlan> PlanAsync(
         PolicyConfig policy,
         IObjectStore store,
-        ICatalog? catalog,
+        Func<QueryConfig, ICatalog>? catalogs,
         string trashPrefix,
         long maxGroupsKept,
         IProgress<ScanProgress>? progress,
@@ -71,7 +85,12 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
     {
         var layout = policy.Layout ?? throw new ArgumentException("an orphans policy needs a layout", nameof(policy));
         var retention = policy.Type == "retention";
-        var query = retention ? policy.Keep : policy.References ?? throw new ArgumentException("an orphans policy needs references", nameof(policy));
+        var queries = ProtectingQueries.Of(policy);
+        if (!retention && queries.Count == 0)
+        {
+            throw new ArgumentException("an orphans policy needs references", nameof(policy));
+        }
+
         var threshold = retention ? policy.MaxAge ?? throw new ArgumentException("a retention policy needs max_age", nameof(policy)) : policy.MinAge;
         var clock = Stopwatch.StartNew();
         var now = timeProvider.GetUtcNow();
@@ -83,16 +102,16 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
             Action = policy.Action,
             Layout = layout.Template,
             MinAge = threshold,
-            ReferencesRequired = query is not null,
+            ReferencesRequired = queries.Count > 0,
             Definition = PolicyDefinition.Fingerprint(policy),
         };
         var totals = plan.Totals;
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
 
         var references = new ReferenceSet();
-        var referencesTask = query is null || catalog is null
+        var referencesTask = queries.Count == 0 || catalogs is null
             ? Task.CompletedTask
-            : Task.Run(() => ReadReferencesAsync(layout, query.Query, catalog, references, totals, linked.Token), linked.Token);
+            : Task.Run(() => ReadReferencesAsync(layout, queries, catalogs, references, totals, linked.Token), linked.Token);
 
         var pool = new ConcurrentQueue<ListedBatch>();
         var channel = Channel.CreateBounded<ListedBatch>(new BoundedChannelOptions(ListingBufferKeys / ListingBatchKeys) { SingleReader = true, SingleWriter = true });
@@ -249,8 +268,24 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
         return open;
     }
 
-    private static async Task ReadReferencesAsync(Layout layout, string query, ICatalog catalog, ReferenceSet references, PolicyTotals totals, CancellationToken cancellationToken) =>
-        (totals.ReferencesRead, totals.ReferencesUnrenderable) = await ReferenceLoader.LoadAsync(layout, query, catalog, references, cancellationToken);
+    /// <summary>
+    /// Reads every protecting query of the policy into one set (a group any of them renders to is referenced), in
+    /// config order; with more than one, each query's rows are counted apart (<see cref="PolicyTotals.Queries"/>) so
+    /// that the guards judge each.
+    /// </summary>
+    private static async Task ReadReferencesAsync(Layout layout, IReadOnlyList<QueryConfig> queries, Func<QueryConfig, ICatalog> catalogs, ReferenceSet references, PolicyTotals totals, CancellationToken cancellationToken)
+    {
+        foreach (var query in queries)
+        {
+            var (read, unrenderable) = await ReferenceLoader.LoadAsync(layout, query.Query, catalogs(query), references, cancellationToken);
+            totals.ReferencesRead += read;
+            totals.ReferencesUnrenderable += unrenderable;
+            if (queries.Count > 1)
+            {
+                totals.Queries.Add(new QueryRows(query.Catalog, read, unrenderable));
+            }
+        }
+    }
 
     /// <summary>
     /// Lists the store into the channel, classifying each key on the way (<see cref="KeyClassifier"/>): this side

@@ -11,12 +11,11 @@ public static class ProtectingQueries
     public static IReadOnlyList<QueryConfig> Of(PolicyConfig policy)
     {
         ArgumentNullException.ThrowIfNull(policy);
-        var query = policy.Type switch
+        return policy.Type switch
         {
             "retention" => policy.Keep,
             "orphans" or "queue" => policy.References,
             _ => null,
-        };
-        return query is null ? [] : [query];
+        } ?? [];
     }
 }

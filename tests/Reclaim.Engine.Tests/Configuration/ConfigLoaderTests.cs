@@ -124,7 +124,7 @@ public sealed class ConfigLoaderTests : IDisposable
         orphans.Type.Should().Be("orphans");
         orphans.Store.Should().Be("wasabi");
         orphans.Layout!.Template.Should().Be("orgs/{org}/uploads/{asset}/");
-        orphans.References.Should().Be(new QueryConfig("app", "SELECT org_id AS org, id AS asset FROM media_assets"));
+        orphans.References.Should().Equal(new QueryConfig("app", "SELECT org_id AS org, id AS asset FROM media_assets"));
         orphans.MinAge.Should().Be(TimeSpan.FromHours(24));
         orphans.Action.Should().Be(ActionKind.Quarantine);
         orphans.Location.Should().Be(new ConfigLocation(_folder.ConfigPath, 22, 5));
@@ -132,7 +132,7 @@ public sealed class ConfigLoaderTests : IDisposable
         var retention = config.Policies[1];
         retention.Layout!.Variables.Should().Equal("clip");
         retention.MaxAge.Should().Be(TimeSpan.FromDays(5));
-        retention.Keep!.Catalog.Should().Be("app");
+        retention.Keep!.Single().Catalog.Should().Be("app");
         retention.Action.Should().Be(ActionKind.Delete);
 
         var records = config.Policies[2];
