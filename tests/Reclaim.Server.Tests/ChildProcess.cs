@@ -18,6 +18,9 @@ internal sealed class ChildProcess : IAsyncDisposable
     /// <summary>Everything it wrote, for failure messages.</summary>
     public string Output => string.Join('\n', _output);
 
+    /// <summary>Its process id.</summary>
+    public int Id => _process.Id;
+
     /// <summary>Whether it has exited.</summary>
     public bool HasExited => _process.HasExited;
 

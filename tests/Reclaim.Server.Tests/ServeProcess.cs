@@ -44,6 +44,9 @@ public sealed class ServeProcess : IAsyncDisposable
     /// <summary>Every <c>ScheduledRun</c> event logged so far.</summary>
     public IReadOnlyList<LoggedFiring> Firings => [.. _process.Lines.Select(Firing).OfType<LoggedFiring>()];
 
+    /// <summary>The process id of the process started.</summary>
+    public int ProcessId => _process.Id;
+
     /// <summary>Everything the process wrote, for failure messages.</summary>
     public string Output => _process.Output;
 

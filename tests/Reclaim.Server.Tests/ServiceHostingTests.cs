@@ -73,7 +73,7 @@ public sealed class ServiceHostingTests : IDisposable
     /// A Unix datagram socket standing in for systemd's notification socket: it keeps every message
     /// (<c>READY=1</c>, <c>WATCHDOG=1</c>, ...), one per datagram, newline-separated assignments split.
     /// </summary>
-    private sealed class NotifySocket : IDisposable
+    internal sealed class NotifySocket : IDisposable
     {
         private readonly string _path = Path.Combine(Path.GetTempPath(), $"reclaim-notify-{Guid.NewGuid():N}.sock");
         private readonly Socket _socket = new(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);

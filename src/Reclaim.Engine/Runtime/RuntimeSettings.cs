@@ -7,7 +7,7 @@ namespace Reclaim.Engine.Runtime;
 /// The garbage collector and code generation settings this process runs with, as the runtime reports them: the
 /// collector's mode from <see cref="GCSettings"/>, the rest from the process's runtime configuration
 /// (<c>reclaim.runtimeconfig.json</c>, read through <see cref="AppContext.GetData(string)"/>) or the matching
-/// <c>DOTNET_*</c> environment variable; <c>default</c> where neither sets one.
+/// <c>DOTNET_*</c> environment variable, which takes precedence; <c>default</c> where neither sets one.
 /// </summary>
 /// <param name="GarbageCollector"><c>workstation</c> or <c>server</c>.</param>
 /// <param name="ConcurrentGc">Whether background (concurrent) collections are on: <c>System.GC.Concurrent</c>, <c>true</c> by default.</param>
@@ -27,31 +27,26 @@ public sealed record RuntimeSettings(string GarbageCollector, bool ConcurrentGc,
         Setting("System.Runtime.TieredPGO", "DOTNET_TieredPGO"),
         Setting("System.Threading.ThreadPool.UnfairSemaphoreSpinLimit", "DOTNET_ThreadPool_UnfairSemaphoreSpinLimit"));
 
-    /// <summary>Logs the settings at debug level (event <c>runtime_settings</c>), for a long-running command's first lines.</summary>
+    /// <summary>Logs the settings and the process id at debug level (event <c>runtime_settings</c>), for a long-running command's first lines.</summary>
     /// <param name="logger">The logger.</param>
-    public void Log(ILogger logger) => RuntimeLog.Settings(logger, GarbageCollector, ConcurrentGc, LatencyMode, TieredCompilation, TieredPgo, ThreadPoolSpinLimit);
+    public void Log(ILogger logger) => RuntimeLog.Settings(logger, Environment.ProcessId, GarbageCollector, ConcurrentGc, LatencyMode, TieredCompilation, TieredPgo, ThreadPoolSpinLimit);
 
-    /// <summary>A runtime config property, else its environment variable (<c>0</c>/<c>1</c> read as booleans), else <c>default</c>.</summary>
-    private static string Setting(string property, string variable)
+    /// <summary>
+    /// A setting's <c>DOTNET_</c> environment variable (<c>0</c>/<c>1</c> read as booleans), which takes precedence since
+    /// .NET 9, else its runtime config property, else <c>default</c>.
+    /// </summary>
+    private static string Setting(string property, string variable) => Environment.GetEnvironmentVariable(variable) switch
     {
-        if (AppContext.GetData(property) is { } value)
-        {
-            return Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture)!.ToLowerInvariant();
-        }
-
-        return Environment.GetEnvironmentVariable(variable) switch
-        {
-            null or "" => "default",
-            "0" => "false",
-            "1" => "true",
-            var other => other,
-        };
-    }
+        null or "" => AppContext.GetData(property) is { } value ? Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture)!.ToLowerInvariant() : "default",
+        "0" => "false",
+        "1" => "true",
+        var other => other.ToLowerInvariant(),
+    };
 }
 
 /// <summary>The log event of <see cref="RuntimeSettings"/> (source-generated).</summary>
 internal static partial class RuntimeLog
 {
-    [LoggerMessage(5001, LogLevel.Debug, "Runtime: {GarbageCollector} GC, concurrent {ConcurrentGc}, latency mode {LatencyMode}, tiered compilation {TieredCompilation}, tiered PGO {TieredPgo}, thread pool spin limit {ThreadPoolSpinLimit}", EventName = "runtime_settings")]
-    public static partial void Settings(ILogger logger, string garbageCollector, bool concurrentGc, string latencyMode, string tieredCompilation, string tieredPgo, string threadPoolSpinLimit);
+    [LoggerMessage(5001, LogLevel.Debug, "Runtime of process {ProcessId}: {GarbageCollector} GC, concurrent {ConcurrentGc}, latency mode {LatencyMode}, tiered compilation {TieredCompilation}, tiered PGO {TieredPgo}, thread pool spin limit {ThreadPoolSpinLimit}", EventName = "runtime_settings")]
+    public static partial void Settings(ILogger logger, int processId, string garbageCollector, bool concurrentGc, string latencyMode, string tieredCompilation, string tieredPgo, string threadPoolSpinLimit);
 }
