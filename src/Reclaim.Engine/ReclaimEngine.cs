@@ -142,6 +142,12 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
                 ICatalog CatalogOf(QueryConfig query) => ProtectingCatalog(policy, query, plan.CreatedAt, policy.MaxAge);
                 policyPlan = await planner.PlanAsync(policy, store, CatalogOf, Config.Trash.Prefix, Config.Guards.MaxDeleteCount + 1, progress, cancellationToken);
                 policyPlan.MaxAgeOverride = overridden ? maxAge : null;
+                if (policy.ConfirmAfter is { } confirmAfter)
+                {
+                    // Every plan records its sightings; a group goes only once it was orphaned in a plan that long before.
+                    var sightings = await workspace.StateAsync(cancellationToken) as ISightings;
+                    await SightingConfirmation.ApplyAsync(policyPlan, sightings, confirmAfter, plan.CreatedAt, cancellationToken);
+                }
             }
 
             GuardEvaluator.EvaluatePolicy(policyPlan, policy.Guards ?? Config.Guards, force);

@@ -53,6 +53,12 @@ public sealed class PolicyTotals
     /// <summary>Groups proposed for removal.</summary>
     public long GroupsOrphaned { get; set; }
 
+    /// <summary>
+    /// Orphaned groups held by <c>confirm_after</c>: orphaned now, but in no plan at least that long before; kept (not
+    /// in <see cref="GroupsOrphaned"/>), and proposed at the first plan that long after their first sighting.
+    /// </summary>
+    public long GroupsUnconfirmed { get; set; }
+
     /// <summary>Objects in the proposed groups.</summary>
     public long ObjectsOrphaned { get; set; }
 

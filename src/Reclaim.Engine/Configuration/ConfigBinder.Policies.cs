@@ -17,8 +17,8 @@ internal sealed partial class ConfigBinder
     /// <summary>The keys each policy type takes besides <see cref="CommonPolicyKeys"/>.</summary>
     private static readonly Dictionary<string, string[]> PolicyKeys = new(StringComparer.Ordinal)
     {
-        ["orphans"] = ["layout", "references", "min_age"],
-        ["retention"] = ["layout", "max_age", "keep"],
+        ["orphans"] = ["layout", "references", "min_age", "confirm_after"],
+        ["retention"] = ["layout", "max_age", "keep", "confirm_after"],
         ["records"] = ["catalog", "query", "objects", "after", "scope"],
         ["queue"] = ["catalog", "table", "target", "folder_depth", "require_prefix", "layout", "references", "poll_interval", "lease", "max_attempts", "retry_delay", "concurrency", "batch_size"],
     };
@@ -100,6 +100,7 @@ internal sealed partial class ConfigBinder
                     References = ReadQueries(section, "references", catalogs,
                         "the catalog query whose rows name the live groups, for example references: {catalog: app, query: \"SELECT org_id AS org, id AS asset FROM media_assets\"}"),
                     MinAge = section.Duration("min_age", positive: false) ?? policy.MinAge,
+                    ConfirmAfter = section.Duration("confirm_after", positive: true),
                 };
             case "retention":
                 var maxAge = section.Duration("max_age", positive: true);
@@ -108,7 +109,13 @@ internal sealed partial class ConfigBinder
                     section.Missing("max_age", "the age past which groups go, for example max_age: 30d");
                 }
 
-                return policy with { Layout = ReadLayout(section), MaxAge = maxAge, Keep = ReadQueries(section, "keep", catalogs, required: null) };
+                return policy with
+                {
+                    Layout = ReadLayout(section),
+                    MaxAge = maxAge,
+                    Keep = ReadQueries(section, "keep", catalogs, required: null),
+                    ConfirmAfter = section.Duration("confirm_after", positive: true),
+                };
             case "records":
                 return policy with
                 {

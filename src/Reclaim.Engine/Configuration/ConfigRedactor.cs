@@ -159,11 +159,13 @@ public static class ConfigRedactor
                 json["layout"] = policy.Layout?.Template;
                 json["references"] = Query(policy.References);
                 json["min_age"] = Duration.Format(policy.MinAge);
+                json["confirm_after"] = policy.ConfirmAfter is { } orphansConfirm ? Duration.Format(orphansConfirm) : null;
                 break;
             case "retention":
                 json["layout"] = policy.Layout?.Template;
                 json["max_age"] = policy.MaxAge is { } maxAge ? Duration.Format(maxAge) : null;
                 json["keep"] = Query(policy.Keep);
+                json["confirm_after"] = policy.ConfirmAfter is { } retentionConfirm ? Duration.Format(retentionConfirm) : null;
                 break;
             case "records":
                 json["catalog"] = policy.Catalog;

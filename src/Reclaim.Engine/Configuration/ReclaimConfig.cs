@@ -168,6 +168,14 @@ public sealed record PolicyConfig
     /// <summary>retention: the age past which groups go.</summary>
     public TimeSpan? MaxAge { get; init; }
 
+    /// <summary>
+    /// orphans, retention (optional, <c>confirm_after: 1h</c>): two-sighting confirmation. A group is acted on only if it
+    /// was also orphaned in a plan made at least this long before (sightings kept in state per group: a fingerprint and
+    /// a time); one seen orphaned for the first time is held, and goes at the first plan this long after. Positive;
+    /// <see langword="null"/> (the default) acts on a group at its first sighting.
+    /// </summary>
+    public TimeSpan? ConfirmAfter { get; init; }
+
     /// <summary>What to do with what the policy selects (default quarantine).</summary>
     public ActionKind Action { get; init; } = ActionKind.Quarantine;
 
