@@ -8,6 +8,7 @@ namespace Reclaim.Engine.Tests.Install;
 /// The ways to install Reclaim, used as a user would: the self-contained binary <c>scripts/publish.sh</c> makes, the
 /// .NET tool package, and the <c>./reclaim</c> launcher linked into a folder on <c>PATH</c>.
 /// </summary>
+[Collection(BuildOutputsCollection.Name)]
 public sealed class InstallTests(PublishedArtifacts artifacts) : IClassFixture<PublishedArtifacts>, IDisposable
 {
     private static readonly TimeSpan Quick = TimeSpan.FromMinutes(2);

@@ -3,6 +3,7 @@ using Reclaim.Testing;
 namespace Reclaim.Engine.Tests.Install;
 
 /// <summary>The checkout's <c>./reclaim</c> launcher, run through links from other folders, as <c>PATH</c> would.</summary>
+[Collection(BuildOutputsCollection.Name)]
 public sealed class LauncherTests : IDisposable
 {
     private readonly TemporaryFolder _folder = new("launcher");
