@@ -90,6 +90,7 @@ internal sealed record CliContext(string ConfigPath, bool Json, bool Verbose, Te
         }
         catch (ConfigException e)
         {
+            ClearProgress();
             foreach (var error in e.Errors)
             {
                 Error.WriteLine($"error: {error}");
@@ -99,28 +100,33 @@ internal sealed record CliContext(string ConfigPath, bool Json, bool Verbose, Te
         }
         catch (Exception e) when (e is UsageException or PlanFileException or InvalidKeyException or DirectoryNotFoundException)
         {
+            ClearProgress();
             Error.WriteLine($"error: {e.Message}");
             return ExitCodes.Usage;
         }
         catch (GuardRefusedException e)
         {
+            ClearProgress();
             Error.WriteLine($"refused: {e.Message}");
             Error.WriteLine("nothing was touched.");
             return ExitCodes.Refused;
         }
         catch (CatalogException e)
         {
+            ClearProgress();
             Error.WriteLine($"error: {e.Message}");
             Error.WriteLine("nothing further was touched: a catalog that cannot be read never means 'nothing is referenced'.");
             return ExitCodes.Failed;
         }
         catch (OperationCanceledException)
         {
+            ClearProgress();
             Error.WriteLine("cancelled.");
             return ExitCodes.Failed;
         }
         catch (Exception e)
         {
+            ClearProgress();
             Error.WriteLine($"error: {e.Message}");
             if (Verbose)
             {
@@ -147,13 +153,24 @@ internal sealed record CliContext(string ConfigPath, bool Json, bool Verbose, Te
         return string.Equals(answer, "y", StringComparison.OrdinalIgnoreCase) || string.Equals(answer, "yes", StringComparison.OrdinalIgnoreCase);
     }
 
-    /// <summary>Progress on stderr once a listing has run for 2 seconds: objects, rate, bytes.</summary>
-    /// <returns>The progress sink.</returns>
-    public IProgress<ScanProgress> Progress() => new StderrProgress(Error, !Console.IsErrorRedirected);
+    /// <summary>Progress on stderr once a listing has run for 2 seconds: objects, rate, references read, bytes sized.</summary>
+    /// <returns>The progress sink (one per command: every call returns the same line).</returns>
+    public IProgress<ScanProgress> Progress() => _progress;
 
-    private sealed class StderrProgress(TextWriter error, bool terminal) : IProgress<ScanProgress>
+    /// <summary>Erases the progress line from a terminal, if one is showing, so that what follows starts on a clean line.</summary>
+    public void ClearProgress() => _progress.Clear();
+
+    private readonly ProgressLine _progress = new(Error, !Console.IsErrorRedirected);
+
+    /// <summary>
+    /// The progress line: on a terminal, rewritten in place (cut to the terminal's width, so that a carriage return
+    /// goes back to its start) and erased before the result; elsewhere a line every 10 seconds.
+    /// </summary>
+    private sealed class ProgressLine(TextWriter error, bool terminal) : IProgress<ScanProgress>
     {
+        private readonly Lock _sync = new();
         private TimeSpan _last = TimeSpan.Zero;
+        private int _shown;
 
         public void Report(ScanProgress value)
         {
@@ -163,14 +180,67 @@ internal sealed record CliContext(string ConfigPath, bool Json, bool Verbose, Te
             }
 
             _last = value.Elapsed;
-            var line = $"{value.Policy}: {value.ObjectsScanned:N0} objects scanned ({value.ObjectsPerSecond:N0}/s), {Format.Bytes(value.BytesScanned)} sized, {value.ReferencesRead:N0} references";
-            if (terminal)
+            var line = Text(value);
+            lock (_sync)
             {
-                error.Write($"\r{line}   ");
+                if (!terminal)
+                {
+                    error.WriteLine(line);
+                    return;
+                }
+
+                var width = Format.TerminalWidth(TerminalWidth()) - 1;
+                if (line.Length > width)
+                {
+                    line = line[..Math.Max(0, width - 1)] + "…";
+                }
+
+                error.Write("\r" + line.PadRight(_shown));
+                _shown = line.Length;
             }
-            else
+        }
+
+        public void Clear()
+        {
+            lock (_sync)
             {
-                error.WriteLine(line);
+                if (_shown > 0)
+                {
+                    error.Write("\r" + new string(' ', _shown) + "\r");
+                    _shown = 0;
+                }
+            }
+        }
+
+        /// <summary>
+        /// What the line says. Bytes appear only once some object's size is known: a folder store's plan reads sizes
+        /// only of the objects no reference covers, after the listing, so a "0 B" there would not be true.
+        /// </summary>
+        private static string Text(ScanProgress value)
+        {
+            var text = $"{value.Policy}: {Format.Count(value.ObjectsScanned)} objects listed ({Format.Count((long)value.ObjectsPerSecond)}/s)";
+            if (value.ReferencesRead > 0)
+            {
+                text += $", {Format.Count(value.ReferencesRead)} references read";
+            }
+
+            if (value.BytesScanned > 0)
+            {
+                text += $", {Format.Bytes(value.BytesScanned)} sized";
+            }
+
+            return text;
+        }
+
+        private static int? TerminalWidth()
+        {
+            try
+            {
+                return Console.WindowWidth;
+            }
+            catch (IOException)
+            {
+                return null;
             }
         }
     }

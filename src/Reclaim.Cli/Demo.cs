@@ -53,7 +53,8 @@ internal static class Demo
         if (!context.Json)
         {
             output.Line($"Built a demo in {dir}:");
-            output.Line($"  media/       a folder store: {referenced.Count + orphans.Count + 1} upload folders (raw video, HLS segments, thumbnail) and 3 stray files");
+            output.Line($"  media/       a folder store: {referenced.Count + orphans.Count + 1} upload folders, 3 stray files");
+            output.Line("               (an upload folder: raw video, HLS segments, thumbnail)");
             output.Line($"  app.db       a SQLite catalog: media_assets with {referenced.Count} rows");
             output.Line("  reclaim.yaml the config: one 'orphans' policy, min_age 24h, quarantine");
             output.Line(string.Empty);
@@ -71,24 +72,65 @@ internal static class Demo
             }
 
             var result = await engine.ApplyAsync(plan, CliContext.Actor, dryRun: false, cancellationToken, "sweep");
+            var config = Path.GetRelativePath(Environment.CurrentDirectory, demoContext.ConfigPath);
+            var launcher = Launcher();
+            (string Command, string Does)[] next =
+            [
+                ($"{launcher} runs show {result.Run.Id} -c {config}", "every action, with its reason"),
+                ($"{launcher} restore {result.Run.Id} -c {config}", "put them back, byte-identical"),
+                ($"{launcher} trash purge --older-than 1s -c {config}", "delete them for good"),
+            ];
             if (context.Json)
             {
-                output.Json(new { dir, config = demoContext.ConfigPath, plan, run = Output.Shape(result.Run), objects_done = result.Totals.ObjectsDone, bytes_done = result.Totals.BytesDone });
+                output.Json(new
+                {
+                    dir,
+                    config = demoContext.ConfigPath,
+                    plan,
+                    run = Output.Shape(result.Run),
+                    objects_done = result.Totals.ObjectsDone,
+                    bytes_done = result.Totals.BytesDone,
+                    trash = $"media/.reclaim-trash/{result.Run.Id}/",
+                    next = next.Select(n => new { command = n.Command, does = n.Does }),
+                });
             }
             else
             {
                 output.Run(result);
-                var config = Path.GetRelativePath(Environment.CurrentDirectory, demoContext.ConfigPath);
                 output.Line(string.Empty);
-                output.Line($"The orphaned folders are in quarantine under media/.reclaim-trash/{result.Run.Id}/; the referenced, young and unmatched ones are untouched.");
+                output.Line($"The orphaned folders are in quarantine under media/.reclaim-trash/{result.Run.Id}/;");
+                output.Line("the referenced, young and unmatched ones are untouched.");
                 output.Line("Next:");
-                output.Line($"  ./reclaim runs show {result.Run.Id} -c {config}    every action, with its reason");
-                output.Line($"  ./reclaim restore {result.Run.Id} -c {config}      put them back, byte-identical");
-                output.Line($"  ./reclaim trash purge --older-than 0s -c {config}  delete them for good");
+                foreach (var (command, does) in next)
+                {
+                    output.Line($"  # {does}");
+                    output.Raw($"  {command}");
+                }
             }
 
             return result.Totals.ObjectsFailed > 0 ? ExitCodes.PartiallyFailed : ExitCodes.Ok;
         });
+    }
+
+    /// <summary>
+    /// How the person ran Reclaim, for the commands to copy: the checkout's <c>./reclaim</c> launcher (relative to
+    /// the current folder) when this program was built by it, otherwise <c>reclaim</c> (an installed binary or tool).
+    /// </summary>
+    private static string Launcher()
+    {
+        var folder = Path.GetDirectoryName(Environment.ProcessPath);
+        if (folder is not null && string.Equals(Path.GetFileName(folder), "cli", StringComparison.Ordinal) &&
+            string.Equals(Path.GetFileName(Path.GetDirectoryName(folder)), ".build", StringComparison.Ordinal))
+        {
+            var launcher = Path.GetFullPath(Path.Combine(folder, "..", "..", "reclaim"));
+            if (File.Exists(launcher))
+            {
+                var relative = Path.GetRelativePath(Environment.CurrentDirectory, launcher);
+                return relative.StartsWith("..", StringComparison.Ordinal) ? launcher : relative.Contains('/', StringComparison.Ordinal) ? relative : "./" + relative;
+            }
+        }
+
+        return "reclaim";
     }
 
     private static void Prepare(string dir)

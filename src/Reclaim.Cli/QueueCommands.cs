@@ -71,31 +71,7 @@ internal static class QueueCommands
             return cli.RunAsync(async engine =>
             {
                 var queues = await engine.Queue.StatusAsync(result.GetValue(policies) ?? [], Math.Max(0, result.GetValue(failures)), cancellationToken);
-                if (cli.Json)
-                {
-                    new Output(cli).Json(queues.Select(q => new
-                    {
-                        queue = q.Queue,
-                        depth = q.Depth,
-                        oldest_pending = q.OldestPending,
-                        oldest_pending_age_seconds = q.OldestPendingAge is { } age ? (long?)age.TotalSeconds : null,
-                        in_flight = q.InFlight,
-                        recent_failures = q.RecentFailures.Select(f => new { id = f.Id, target = f.Target, error = f.Error, requested_by = f.RequestedBy }),
-                    }));
-                    return ExitCodes.Ok;
-                }
-
-                foreach (var q in queues)
-                {
-                    var oldest = q.OldestPendingAge is { } age ? $", oldest pending {Duration(age)} old" : string.Empty;
-                    cli.Out.WriteLine($"{q.Queue}: {q.Depth} pending{oldest}, {q.InFlight} in flight");
-                    foreach (var f in q.RecentFailures)
-                    {
-                        var by = f.RequestedBy is null ? string.Empty : $" (requested by {f.RequestedBy})";
-                        cli.Out.WriteLine($"  failed {f.Id} {f.Target}{by}: {f.Error}");
-                    }
-                }
-
+                new Output(cli).Queues(queues);
                 return ExitCodes.Ok;
             });
         });
@@ -114,7 +90,7 @@ internal static class QueueCommands
             });
         });
         var triggerPolicies = new Option<string[]>("--policy") { Description = "A queue policy whose table gets the trigger (repeatable; default: all)." };
-        var print = new Option<bool>("--print", "--dry-run") { Description = "Print the SQL and change nothing." };
+        var print = new Option<bool>("--print", "--dry-run") { Description = "Print the SQL (plain SQL, whatever --format says, to pipe into psql) and change nothing." };
         var installTrigger = new Command("install-trigger", $"PostgreSQL only, opt-in: install an AFTER INSERT trigger on each queue policy's table that notifies channel '{QueueNotifications.Channel}', so a running worker takes new rows at once instead of at its next poll. Safe to run again.") { triggerPolicies, print };
         installTrigger.SetAction((result, cancellationToken) =>
         {
@@ -123,7 +99,7 @@ internal static class QueueCommands
             {
                 var install = !result.GetValue(print);
                 var triggers = await engine.Queue.InstallTriggerAsync(result.GetValue(triggerPolicies) ?? [], install, cancellationToken);
-                if (cli.Json)
+                if (cli.Json && install)
                 {
                     new Output(cli).Json(new
                     {
@@ -169,6 +145,4 @@ internal static class QueueCommands
         });
         return command;
     }
-
-    private static string Duration(TimeSpan age) => age.TotalDays >= 1 ? $"{age.TotalDays:0.#}d" : age.TotalHours >= 1 ? $"{age.TotalHours:0.#}h" : age.TotalMinutes >= 1 ? $"{age.TotalMinutes:0.#}m" : $"{Math.Max(0, age.TotalSeconds):0}s";
 }

@@ -205,7 +205,7 @@ public sealed class ReclaimCommandLine
     private Command SweepCommand(TextWriter stdout, TextWriter stderr)
     {
         var policies = PolicyOption();
-        var dryRun = new Option<bool>("--dry-run") { Description = "Plan and re-check only; touch nothing." };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Plan and re-check only; touch nothing. Recorded as a dry run (no actions) in the history." };
         var yes = new Option<bool>("--yes", "-y") { Description = "Apply without asking." };
         var force = new Option<bool>("--force") { Description = "Accept a min_age below guards.min_age_floor." };
         var command = new Command("sweep", "Plan, then apply.") { policies, dryRun, yes, force };
@@ -222,11 +222,10 @@ public sealed class ReclaimCommandLine
                 Core.Planning.Plan plan;
                 using (new PlanningCollectionPause())
                 {
-                    // A sweep that is not dry is a run: when its planning fails it is recorded as failed, with the error.
-                    plan = dry
-                        ? await engine.PlanAsync(names, result.GetValue(force), context.Progress(), planning)
-                        : await engine.PlanRunAsync(names, result.GetValue(force), context.Progress(), CliContext.Actor, dryRun: false, planning,
-                            cancelledReason: "cancelled while planning (interrupted); nothing was touched");
+                    // A sweep is a run, dry or not (as a dry run through the API is): when its planning fails it is
+                    // recorded as failed, with the error, and the run id it prints is one `reclaim runs show` finds.
+                    plan = await engine.PlanRunAsync(names, result.GetValue(force), context.Progress(), CliContext.Actor, dryRun: dry, planning,
+                        cancelledReason: "cancelled while planning (interrupted); nothing was touched");
                 }
 
                 // One JSON document per command: the plan when nothing of it runs, the run otherwise.
@@ -238,18 +237,14 @@ public sealed class ReclaimCommandLine
 
                 if (plan.RefusedEntirely)
                 {
-                    if (!dry)
-                    {
-                        var run = await engine.RecordRefusalAsync(plan, CliContext.Actor, CancellationToken.None);
-                        await stderr.WriteLineAsync($"refused: a guard refused the plan (recorded as run {run.Id}); nothing was touched.");
-                    }
-
+                    var run = await engine.RecordRefusalAsync(plan, CliContext.Actor, CancellationToken.None, dryRun: dry);
+                    await stderr.WriteLineAsync($"refused: a guard refused the plan (recorded as run {run.Id}); nothing was touched.");
                     return ExitCodes.Refused;
                 }
 
                 if (dry)
                 {
-                    return await FinishAsync(context, await engine.ApplyAsync(plan, CliContext.Actor, dryRun: true, signals.Abort, "sweep", stopping: signals.Stopping), plan, signals);
+                    return await FinishAsync(context, await engine.ApplyAsync(plan, CliContext.Actor, dryRun: true, signals.Abort, "sweep", recordDryRun: true, stopping: signals.Stopping), plan, signals);
                 }
 
                 if (plan.ObjectsAccepted > 0 && !result.GetValue(yes) &&
@@ -310,14 +305,24 @@ public sealed class ReclaimCommandLine
     {
         var limit = new Option<int>("--limit") { Description = "How many runs (default 20).", DefaultValueFactory = _ => 20 }.AtLeastOne();
         var runId = new Argument<string>("RUN_ID") { Description = "The run." };
-        var show = new Command("show", "One run and its actions.") { runId };
+        var actionLimit = new Option<int?>("--limit") { Description = $"How many actions to show (default: {DefaultActionsShown} in a table, all in JSON; 0 for all)." };
+        var outcomes = new Option<string[]>("--outcome") { Description = "Only actions with this outcome: done, skipped, failed or pending (repeatable)." };
+        outcomes.AcceptOnlyFromAmong("done", "skipped", "failed", "pending");
+        var show = new Command("show", "One run, what each of its parts did, and its actions.") { runId, actionLimit, outcomes };
         show.SetAction((result, cancellationToken) =>
         {
             var context = Context(result, stdout, stderr);
             return context.RunAsync(async engine =>
             {
                 var (run, actions) = await engine.RunAsync(result.GetValue(runId)!, cancellationToken);
-                new Output(context).RunDetail(run, actions);
+                var wanted = (result.GetValue(outcomes) ?? []).Select(o => Enum.Parse<ActionOutcome>(o, ignoreCase: true)).ToHashSet();
+                var shown = result.GetValue(actionLimit) ?? (context.Json ? 0 : DefaultActionsShown);
+                if (shown < 0)
+                {
+                    throw new UsageException($"--limit must be 0 (all) or more, not {shown}");
+                }
+
+                new Output(context).RunDetail(run, actions, wanted, shown);
                 return ExitCodes.Ok;
             });
         });
@@ -333,6 +338,9 @@ public sealed class ReclaimCommandLine
         });
         return command;
     }
+
+    /// <summary>How many actions <c>reclaim runs show</c> prints in a table without <c>--limit</c>.</summary>
+    private const int DefaultActionsShown = 100;
 
     private Command UsageCommand(TextWriter stdout, TextWriter stderr)
     {

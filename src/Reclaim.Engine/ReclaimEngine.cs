@@ -18,10 +18,11 @@ using Reclaim.Engine.Usage;
 namespace Reclaim.Engine;
 
 /// <summary>The outcome of a run that touched (or, dry, would have touched) stores.</summary>
-/// <param name="Run">The run as recorded (for a dry run, not recorded).</param>
+/// <param name="Run">The run as recorded (for a dry run, as it would have been).</param>
 /// <param name="Totals">What was done.</param>
 /// <param name="PerPolicy">Totals by policy name.</param>
-public sealed record RunResult(RunRecord Run, GateTotals Totals, IReadOnlyDictionary<string, GateTotals> PerPolicy);
+/// <param name="Recorded">Whether the run is in state (<c>reclaim runs show</c> finds its id): always, except a dry run not asked to be recorded.</param>
+public sealed record RunResult(RunRecord Run, GateTotals Totals, IReadOnlyDictionary<string, GateTotals> PerPolicy, bool Recorded = true);
 
 /// <summary>Objects and bytes under one prefix.</summary>
 /// <param name="Store">The store.</param>
@@ -356,7 +357,7 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
             Log.RunFinished(_logger, run.Id, run.Kind, status.ToString(), totals.ObjectsDone, totals.BytesDone, totals.ObjectsSkipped, totals.ObjectsFailed, clock.ElapsedMilliseconds);
         }
 
-        return new RunResult(run, totals, perPolicy);
+        return new RunResult(run, totals, perPolicy, state is not null);
     }
 
     /// <summary>
@@ -773,7 +774,7 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
     public async Task<RunRecord> RecordRefusalAsync(Plan plan, string actor, CancellationToken cancellationToken, string? runId = null, bool dryRun = false)
     {
         var run = NewRun("sweep", actor, plan.Policies.Select(p => p.Policy), dryRun, runId);
-        return await RecordEndedRunAsync(run, RunStatus.Refused, JsonSerializer.Serialize(new { refused = RefusalReasons(plan) }, PlanFile.Options), $"refused: {string.Join("; ", RefusalReasons(plan))}", cancellationToken);
+        return await RecordEndedRunAsync(run, RunStatus.Refused, new RunSummary { Refused = RefusalReasons(plan) }.ToJson(), $"refused: {string.Join("; ", RefusalReasons(plan))}", cancellationToken);
     }
 
     /// <summary>
@@ -801,7 +802,7 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
     /// <param name="runId">The run's id when the caller has announced it already; a new one when <see langword="null"/>.</param>
     /// <returns>The recorded run.</returns>
     public async Task<RunRecord> RecordFailureAsync(IReadOnlyList<string> policies, string actor, bool dryRun, string error, CancellationToken cancellationToken, string? runId = null) =>
-        await RecordEndedRunAsync(NewRun("sweep", actor, policies, dryRun, runId), RunStatus.Failed, JsonSerializer.Serialize(new { error }, PlanFile.Options), error, cancellationToken);
+        await RecordEndedRunAsync(NewRun("sweep", actor, policies, dryRun, runId), RunStatus.Failed, new RunSummary { Error = error }.ToJson(), error, cancellationToken);
 
     private async Task<RunRecord> RecordEndedRunAsync(RunRecord run, RunStatus status, string summary, string error, CancellationToken cancellationToken)
     {
@@ -859,7 +860,7 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
             }
         }
 
-        return new RunResult(run, totals, parts);
+        return new RunResult(run, totals, parts, !run.DryRun);
     }
 
     /// <summary>
@@ -1151,50 +1152,49 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
     /// The run's summary as recorded: what the gate did, and for a plan's policies what the plan found and why
     /// the rest was kept (referenced or kept by query, too young, unmatched), with a sample of keys.
     /// </summary>
-    private static string Summary(GateTotals totals, IReadOnlyDictionary<string, GateTotals> parts, Plan? plan = null, long? durationMs = null) => JsonSerializer.Serialize(new
+    private static string Summary(GateTotals totals, IReadOnlyDictionary<string, GateTotals> parts, Plan? plan = null, long? durationMs = null) => new RunSummary
     {
-        refused = plan is { Refused: true } ? RefusalReasons(plan) : null,
-        objects_done = totals.ObjectsDone,
-        bytes_done = totals.BytesDone,
-        objects_skipped = totals.ObjectsSkipped,
-        groups_skipped = totals.GroupsSkipped,
-        objects_failed = totals.ObjectsFailed,
-        sample_errors = totals.SampleErrors,
-        objects_pending = totals.ObjectsPending > 0 ? totals.ObjectsPending : (long?)null,
-        not_started = totals.Stopped ? totals.GroupsNotStarted : (long?)null,
-        recheck_window_ms = totals.RecheckWindowsMs.Count == 0 ? null : new
+        Refused = plan is { Refused: true } ? RefusalReasons(plan) : null,
+        ObjectsDone = totals.ObjectsDone,
+        BytesDone = totals.BytesDone,
+        ObjectsSkipped = totals.ObjectsSkipped,
+        GroupsSkipped = totals.GroupsSkipped,
+        ObjectsFailed = totals.ObjectsFailed,
+        SampleErrors = [.. totals.SampleErrors],
+        ObjectsPending = totals.ObjectsPending > 0 ? totals.ObjectsPending : null,
+        NotStarted = totals.Stopped ? totals.GroupsNotStarted : null,
+        RecheckWindowMs = totals.RecheckWindowsMs.Count == 0 ? null : new RecheckWindowSummary
         {
-            sub_batches = totals.RecheckWindowsMs.Count,
-            median = Math.Round(totals.RecheckWindowMedianMs!.Value, 3),
-            max = Math.Round(totals.RecheckWindowMaxMs!.Value, 3),
+            SubBatches = totals.RecheckWindowsMs.Count,
+            Median = Math.Round(totals.RecheckWindowMedianMs!.Value, 3),
+            Max = Math.Round(totals.RecheckWindowMaxMs!.Value, 3),
         },
-        duration_ms = durationMs,
-        parts = parts.ToDictionary(p => p.Key, p =>
+        DurationMs = durationMs,
+        Parts = parts.ToDictionary(p => p.Key, p =>
         {
             var planned = plan?.Policies.FirstOrDefault(x => x.Policy == p.Key);
-            return new
+            return new RunPartSummary
             {
-                objects_done = p.Value.ObjectsDone,
-                bytes_done = p.Value.BytesDone,
-                objects_skipped = p.Value.ObjectsSkipped,
-                objects_failed = p.Value.ObjectsFailed,
-                refused = planned?.Refused == true ? planned.Guards.Where(g => !g.Passed).Select(g => $"{g.Guard}: {g.Message}").ToList() : null,
-                planned = planned is null ? null : new
+                ObjectsDone = p.Value.ObjectsDone,
+                BytesDone = p.Value.BytesDone,
+                ObjectsSkipped = p.Value.ObjectsSkipped,
+                ObjectsFailed = p.Value.ObjectsFailed,
+                Refused = planned?.Refused == true ? [.. planned.Guards.Where(g => !g.Passed).Select(g => $"{g.Guard}: {g.Message}")] : null,
+                Planned = planned is null ? null : new PlannedPartSummary
                 {
-                    type = planned.Type,
-                    objects_scanned = planned.Totals.ObjectsScanned,
-                    groups_scanned = planned.Totals.GroupsScanned,
-                    groups_proposed = planned.Totals.GroupsOrphaned,
-                    kept_referenced = planned.Totals.GroupsReferenced,
-                    kept_too_young = planned.Totals.GroupsTooYoung,
-                    objects_unmatched = planned.Totals.ObjectsUnmatched,
-                    plan_duration_ms = planned.Totals.DurationMs,
-                    sample = planned.Groups.Take(5).Select(g => g.GroupKey)
-                        .Concat(planned.Rows.Take(5).Select(r => "row " + RecordsPlanner.Label(r.Columns))).ToList(),
+                    Type = planned.Type,
+                    ObjectsScanned = planned.Totals.ObjectsScanned,
+                    GroupsScanned = planned.Totals.GroupsScanned,
+                    GroupsProposed = planned.Totals.GroupsOrphaned,
+                    KeptReferenced = planned.Totals.GroupsReferenced,
+                    KeptTooYoung = planned.Totals.GroupsTooYoung,
+                    ObjectsUnmatched = planned.Totals.ObjectsUnmatched,
+                    PlanDurationMs = planned.Totals.DurationMs,
+                    Sample = [.. planned.Groups.Take(5).Select(g => g.GroupKey).Concat(planned.Rows.Take(5).Select(r => "row " + RecordsPlanner.Label(r.Columns)))],
                 },
             };
-        }),
-    });
+        }, StringComparer.Ordinal),
+    }.ToJson();
 
     private static string PrefixAtDepth(string key, int depth)
     {

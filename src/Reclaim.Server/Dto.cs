@@ -27,12 +27,12 @@ public sealed record RestoreRequest(IReadOnlyList<string>? Keys);
 /// <param name="DryRun">Whether it was a dry run.</param>
 /// <param name="StartedAt">Start, UTC.</param>
 /// <param name="FinishedAt">End, UTC, or <see langword="null"/>.</param>
-/// <param name="Summary">Totals (objects and bytes done, skipped, failed, per policy).</param>
+/// <param name="Summary">What the run did (<see cref="RunSummary"/>: objects and bytes done, skipped, failed, per part; a queue cycle's requests), or <see langword="null"/> while it runs.</param>
 /// <param name="Error">Why it failed or was refused.</param>
 /// <param name="Plan">The plan, while this server remembers it (per policy: totals, guards, up to 100 groups).</param>
 public sealed record RunView(
     string Id, string Kind, string Status, string? Phase, string Actor, IReadOnlyList<string> Policies, bool DryRun,
-    DateTimeOffset StartedAt, DateTimeOffset? FinishedAt, JsonNode? Summary, string? Error, JsonNode? Plan);
+    DateTimeOffset StartedAt, DateTimeOffset? FinishedAt, RunSummary? Summary, string? Error, JsonNode? Plan);
 
 /// <summary>One action as the API shows it.</summary>
 /// <param name="Id">The action's id.</param>
@@ -79,14 +79,18 @@ internal static class Dto
 {
     private const int GroupsShown = 100;
 
-    public static RunView Run(RunRecord run) => new(run.Id, run.Kind, RunCoordinator.StatusName(run.Status), null, run.Actor,
-        run.Policies.Split(',', StringSplitOptions.RemoveEmptyEntries), run.DryRun, run.StartedAt, run.FinishedAt, Parse(run.Summary), Error(run.Summary), null);
+    public static RunView Run(RunRecord run)
+    {
+        var summary = RunSummary.Of(run);
+        return new(run.Id, run.Kind, RunCoordinator.StatusName(run.Status), null, run.Actor,
+            run.Policies.Split(',', StringSplitOptions.RemoveEmptyEntries), run.DryRun, run.StartedAt, run.FinishedAt, summary, Error(summary), null);
+    }
 
     public static RunView Run(TrackedRun tracked)
     {
         var record = tracked.Result?.Run;
         return new RunView(tracked.Id, record?.Kind ?? "sweep", tracked.Status, tracked.Phase, tracked.Actor, tracked.Policies, tracked.DryRun,
-            tracked.StartedAt, record?.FinishedAt, Parse(record?.Summary), tracked.Error, tracked.Plan is null ? null : Plan(tracked.Plan));
+            tracked.StartedAt, record?.FinishedAt, RunSummary.Parse(record?.Summary), tracked.Error, tracked.Plan is null ? null : Plan(tracked.Plan));
     }
 
     public static ActionView Action(ActionRecord a) => new(a.Id, a.Policy, a.Store, a.Kind.ToString().ToLowerInvariant(), a.Key, a.Size, a.GroupKey,
@@ -146,27 +150,10 @@ internal static class Dto
     private static JsonArray Guards(IEnumerable<GuardVerdict> guards) =>
         new([.. guards.Select(g => (JsonNode)new JsonObject { ["guard"] = g.Guard, ["passed"] = g.Passed, ["message"] = g.Message })]);
 
-    private static JsonNode? Parse(string? summary)
+    private static string? Error(RunSummary? summary) => summary switch
     {
-        if (summary is null)
-        {
-            return null;
-        }
-
-        try
-        {
-            return JsonNode.Parse(summary);
-        }
-        catch (JsonException)
-        {
-            return JsonValue.Create(summary);
-        }
-    }
-
-    private static string? Error(string? summary) => Parse(summary) switch
-    {
-        JsonObject { } o when o["refused"] is JsonArray reasons => string.Join("; ", reasons.Select(r => r?.ToString())),
-        JsonObject { } o when o["error"] is JsonValue error => error.ToString(),
+        { Refused: { } reasons } => string.Join("; ", reasons),
+        { Error: { } error } => error,
         _ => null,
     };
 }

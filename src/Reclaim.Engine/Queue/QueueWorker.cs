@@ -170,7 +170,7 @@ internal sealed class QueueWorker(Workspace workspace, IQueueState queueState, I
             await heartbeatStop.CancelAsync();
             await heartbeat;
             var status = totals.Failed > 0 ? RunStatus.PartiallyFailed : RunStatus.Succeeded;
-            var summary = JsonSerializer.Serialize(new { requests_processed = totals.Processed, requests_failed = totals.Failed, requests_released = totals.Released, objects_done = totals.Objects, bytes_done = totals.Bytes });
+            var summary = new RunSummary { RequestsProcessed = totals.Processed, RequestsFailed = totals.Failed, RequestsReleased = totals.Released, ObjectsDone = totals.Objects, BytesDone = totals.Bytes }.ToJson();
             await state.FinishRunAsync(run.Id, status, timeProvider.GetUtcNow(), summary, totals.Failed > 0 ? $"{totals.Failed} requests failed, each recorded with its error" : null, CancellationToken.None);
             Log.CycleComplete(_logger, source.Name, totals.Processed, totals.Failed, totals.Released, totals.Objects, totals.Bytes, clock.ElapsedMilliseconds);
         }

@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.Json;
 using Reclaim.Engine.Tests.Support;
 using Reclaim.Testing;
 
@@ -250,17 +249,21 @@ public abstract class GuardScenarios<TBackend> : IAsyncLifetime
     }
 
     [Fact]
-    public async Task SweepDryRun_WhosePlanningFails_RecordsNoRun()
+    public async Task SweepDryRun_WhosePlanningFails_IsRecordedAsAFailedDryRun()
     {
         _backend.WriteConfig(Uploads.Replace("id AS asset FROM media_assets", "idd AS asset FROM media_assets", StringComparison.Ordinal));
         await SeedUploadsAndThumbsAsync();
+        var before = await _backend.ListAllAsync();
 
         var dry = await _backend.CliAsync(_clock, "sweep", "--dry-run");
 
         dry.ExitCode.Should().Be(1, dry.ToString());
+        (await _backend.ListAllAsync()).Should().Equal(before);
         var runs = await _backend.CliAsync(_clock, "runs");
-        runs.Json.ValueKind.Should().Be(JsonValueKind.Array);
-        runs.Json.GetArrayLength().Should().Be(0, "a dry run from the command line is not a run");
+        var run = runs.Json.EnumerateArray().Should().ContainSingle("a dry sweep is recorded, as a dry run through the API is").Subject;
+        run.GetProperty("dry_run").GetBoolean().Should().BeTrue();
+        run.GetProperty("status").GetString().Should().Be("failed");
+        run.GetProperty("summary").GetProperty("error").GetString().Should().Contain("idd");
     }
 }
 
