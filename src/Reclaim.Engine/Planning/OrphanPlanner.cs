@@ -17,7 +17,8 @@ namespace Reclaim.Engine.Planning;
 /// Plans an <c>orphans</c> policy: streams the references query into a <see cref="ReferenceSet"/> while the
 /// store's listing streams in parallel, then walks the listing once, group by group (keys arrive in ordinal
 /// order, so a folder group's objects are contiguous). Metadata is read only for groups no reference covers
-/// when the store can list keys alone (<see cref="IKeyListing"/>).
+/// when the store can list keys alone (<see cref="IKeyListing"/>). A store that lists several key ranges at once
+/// (<see cref="IPartitionedListing"/>, S3) is listed that way, split where the layout allows.
 /// </summary>
 /// <remarks>
 /// Memory: the reference set (8–16 bytes per reference), a bounded listing buffer
@@ -318,8 +319,13 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
             }
             else
             {
+                // A store that lists several ranges at once (S3) splits the key space where the layout says it can:
+                // at the folder of its first variable (orgs/ -> orgs/<org>/) when one follows, else by sampling.
                 var batch = ListedBatch.Rent(pool, withMetadata: true);
-                await foreach (var item in store.ListAsync(classifier.Prefix, cancellationToken))
+                var listing = store is IPartitionedListing partitioned
+                    ? partitioned.ListPartitionedAsync(classifier.Prefix, classifier.Split, cancellationToken)
+                    : store.ListAsync(classifier.Prefix, cancellationToken);
+                await foreach (var item in listing)
                 {
                     batch.Add(item);
                     if (batch.Keys.IsFull)
@@ -518,6 +524,12 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
         private int _groupLength = -1;
 
         public string Prefix => layout.FixedPrefix;
+
+        /// <summary>
+        /// How a partitioned listing may split the keys under <see cref="Prefix"/>: at the folders right after it when
+        /// the layout has a <c>/</c> after its first variable (<c>orgs/{org}/uploads/{asset}/</c>), else by sampling.
+        /// </summary>
+        public ListingSplit Split => layout.Template.AsSpan(layout.FixedPrefix.Length).Contains('/') ? ListingSplit.FirstFolder : ListingSplit.Sampled;
 
         /// <exception cref="InvalidOperationException">A key is not after the one before.</exception>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -61,7 +61,7 @@ internal static class S3Retry
 
     /// <summary>
     /// Whether a failed attempt is worth repeating: the service's 500/502/503/504 or its <c>SlowDown</c> and
-    /// <c>InternalError</c> codes, a broken connection, a timeout, keys a DeleteObjects answer refused for such a
+    /// <c>InternalError</c> codes, a broken connection, an answer cut short (unparseable XML), a timeout, keys a DeleteObjects answer refused for such a
     /// reason. Never a 4xx answer (the request itself is wrong, or the object is missing), never the caller's
     /// cancellation, never a store's own verdict.
     /// </summary>
@@ -75,6 +75,8 @@ internal static class S3Retry
         AmazonServiceException { InnerException: { } inner } => IsTransient(inner, cancellationToken),
         AmazonClientException { InnerException: { } inner } => IsTransient(inner, cancellationToken),
         HttpRequestException or IOException or TimeoutException or TimeoutRejectedException => true,
+        // An answer cut short (a connection dropped mid-body) reaches the SDK's parser as an empty or broken document.
+        System.Xml.XmlException => true,
         // HttpClient reports its own timeout as a cancellation the caller did not ask for.
         OperationCanceledException => !cancellationToken.IsCancellationRequested,
         _ => false,

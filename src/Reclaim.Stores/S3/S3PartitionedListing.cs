@@ -1,0 +1,470 @@
+using System.Runtime.CompilerServices;
+using Amazon.S3.Model;
+using Reclaim.Core.Storage;
+
+namespace Reclaim.Stores.S3;
+
+/// <summary>
+/// One listing of a bucket prefix as several ListObjectsV2 streams at once, each over its own range of keys, merged
+/// back into key order (see <see cref="S3Store.ListPartitionedAsync(string, ListingSplit, CancellationToken)"/>).
+/// </summary>
+/// <remarks>
+/// <para>
+/// The key space under the prefix is cut into consecutive ranges <c>(after, upTo]</c> (a range takes the keys after
+/// its lower bound, up to and including its upper bound); whatever the bounds, every key lies in exactly one range,
+/// so the merge in range order is exactly the single listing. A range is listed from <c>StartAfter = after</c> on
+/// and is done at its first key past <c>upTo</c> (S3 has no end bound): those keys are handed to the next range when
+/// it has not started yet, and read again by it otherwise.
+/// </para>
+/// <para>
+/// The first bounds are the folders right after the prefix (<see cref="ListingSplit.FirstFolder"/>: a delimiter
+/// listing of at most <see cref="MaxFolderPages"/> pages), or none (<see cref="ListingSplit.Sampled"/>). Then, while
+/// fewer than <c>streams</c> requests are in flight and no range has a page to fetch, a range is split a few pages
+/// ahead of where it is: the keys of its last page say how much of the key space one page covers (keys read as
+/// numbers, digit by digit after their common prefix), and the split point is that far ahead. So the streams spread
+/// over the keys the consumer needs next, whatever their shape; a range whose keys are denser than guessed is split
+/// again from its own pages.
+/// </para>
+/// <para>
+/// Memory is bounded: at most <see cref="PrefetchPages"/> pages wait per range (the one being read and the next) and
+/// at most 4 × <c>streams</c> pages in all; a stream whose pages are not yet wanted waits.
+/// </para>
+/// </remarks>
+internal sealed class S3PartitionedListing
+{
+    /// <summary>Pages that may wait per range: 2 (the one the consumer reads and the next).</summary>
+    public const int PrefetchPages = 2;
+
+    /// <summary>Pages of a delimiter listing read to find the first bounds: 4 (up to 4000 folders).</summary>
+    public const int MaxFolderPages = 4;
+
+    /// <summary>Pages a split leaves to the range it cuts, beyond the page it may have in flight: 2.</summary>
+    private const int PagesPerPiece = 2;
+
+    /// <summary>Key characters read as digits: printable ASCII, 0x20 to 0x7E, plus one digit for "no more characters".</summary>
+    private const int DigitBase = 96;
+
+    /// <summary>Digits of a key read as a number: 7 (96^7 is below 2^53, so a double holds them exactly).</summary>
+    private const int Digits = 7;
+
+    private readonly S3Store _store;
+    private readonly string _fullPrefix;
+    private readonly int _streams;
+    private readonly int _pageKeys;
+    private readonly List<Range> _ranges = [];
+    private readonly Dictionary<Task<ListObjectsV2Response>, Range> _inFlight = [];
+    private int _buffered;
+
+    /// <summary>Prepares a listing; nothing is sent until it is listed.</summary>
+    /// <param name="store">The store whose requests are sent (its retry pipeline applies).</param>
+    /// <param name="fullPrefix">The bucket key prefix to list (the store's prefix included).</param>
+    /// <param name="streams">The most requests in flight, 1 or more.</param>
+    /// <param name="pageKeys">Keys asked for per page, 1 to 1000.</param>
+    public S3PartitionedListing(S3Store store, string fullPrefix, int streams, int pageKeys)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(streams, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(pageKeys, 1);
+        _store = store;
+        _fullPrefix = fullPrefix;
+        _streams = streams;
+        _pageKeys = pageKeys;
+    }
+
+    /// <summary>Requests sent so far, for tests and logs.</summary>
+    public int Requests { get; private set; }
+
+    /// <summary>The most ranges the listing had at once, for tests and logs.</summary>
+    public int PeakRanges { get; private set; }
+
+    private int MaxBufferedPages => 4 * _streams;
+
+    /// <summary>Lists the prefix, splitting it as <paramref name="split"/> allows.</summary>
+    /// <param name="split">How to find the first bounds.</param>
+    /// <param name="cancellationToken">Stops every stream.</param>
+    /// <returns>The listed objects (full bucket keys), in key order.</returns>
+    public IAsyncEnumerable<S3Object> ListAsync(ListingSplit split, CancellationToken cancellationToken) =>
+        RunAsync(split == ListingSplit.FirstFolder ? null : [], cancellationToken);
+
+    /// <summary>Lists the prefix with exactly these first bounds (sorted and made distinct here), then splits as usual.</summary>
+    /// <param name="bounds">Upper bounds of the first ranges, full bucket keys; any strings will do.</param>
+    /// <param name="cancellationToken">Stops every stream.</param>
+    /// <returns>The listed objects (full bucket keys), in key order.</returns>
+    public IAsyncEnumerable<S3Object> ListAsync(IReadOnlyList<string> bounds, CancellationToken cancellationToken) =>
+        RunAsync(bounds, cancellationToken);
+
+    private async IAsyncEnumerable<S3Object> RunAsync(IReadOnlyList<string>? bounds, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        try
+        {
+            bounds ??= await FolderBoundsAsync(stop.Token).ConfigureAwait(false);
+            string? after = null;
+            foreach (var bound in bounds.Distinct(StringComparer.Ordinal).Order(ObjectKey.Comparer))
+            {
+                _ranges.Add(new Range { After = after, UpTo = bound });
+                after = bound;
+            }
+
+            _ranges.Add(new Range { After = after });
+            string? previous = null;
+            while (_ranges.Count > 0)
+            {
+                foreach (var completed in _inFlight.Keys.Where(t => t.IsCompleted).ToList())
+                {
+                    await AbsorbAsync(completed).ConfigureAwait(false);
+                }
+
+                Schedule(stop.Token);
+                var head = _ranges[0];
+                if (head.Pages.TryDequeue(out var page))
+                {
+                    _buffered--;
+                    Schedule(stop.Token);
+                    foreach (var listed in page)
+                    {
+                        if (previous is not null && ObjectKey.Comparer.Compare(previous, listed.Key) >= 0)
+                        {
+                            throw new InvalidOperationException($"S3 store '{_store.Name}' listed '{ObjectKey.Printable(listed.Key)}' after '{ObjectKey.Printable(previous)}': keys must come in ascending UTF-8 byte order");
+                        }
+
+                        previous = listed.Key;
+                        yield return listed;
+                    }
+
+                    continue;
+                }
+
+                if (head.Done)
+                {
+                    _ranges.RemoveAt(0);
+                    continue;
+                }
+
+                await AbsorbAsync(await Task.WhenAny(_inFlight.Keys).ConfigureAwait(false)).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            if (_inFlight.Count > 0)
+            {
+                await stop.CancelAsync().ConfigureAwait(false);
+                await Task.WhenAll(_inFlight.Keys).ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>The folders right after the prefix (a delimiter listing, at most <see cref="MaxFolderPages"/> pages), spread to about 4 per stream.</summary>
+    private async Task<IReadOnlyList<string>> FolderBoundsAsync(CancellationToken cancellationToken)
+    {
+        var folders = new List<string>();
+        string? continuation = null;
+        for (var page = 0; page < MaxFolderPages; page++)
+        {
+            Requests++;
+            var answer = await _store.ListPageAsync(_fullPrefix, startAfter: null, continuation, _pageKeys, delimiter: "/", cancellationToken).ConfigureAwait(false);
+            folders.AddRange((answer.CommonPrefixes ?? []).Where(p => p.StartsWith(_fullPrefix, StringComparison.Ordinal)));
+            continuation = answer.IsTruncated == true ? answer.NextContinuationToken : null;
+            if (string.IsNullOrEmpty(continuation))
+            {
+                break;
+            }
+        }
+
+        folders.Sort(ObjectKey.Comparer);
+        var wanted = 4 * _streams;
+        if (folders.Count <= wanted)
+        {
+            return folders;
+        }
+
+        // Every n-th folder: the ranges hold about the same number of folders.
+        return [.. Enumerable.Range(1, wanted - 1).Select(i => folders[(int)((long)i * folders.Count / wanted)])];
+    }
+
+    /// <summary>
+    /// Starts fetches while streams are free: the first range that wants a page, else a split ahead. The range the
+    /// consumer waits on may always fetch, whatever waits in the ranges after it.
+    /// </summary>
+    private void Schedule(CancellationToken cancellationToken)
+    {
+        var head = _ranges[0];
+        if (_inFlight.Count < _streams && !head.Done && !head.Fetching && head.Pages.Count == 0)
+        {
+            Fetch(head, cancellationToken);
+        }
+
+        while (_inFlight.Count < _streams && _buffered + _inFlight.Count < MaxBufferedPages)
+        {
+            var next = _ranges.Find(r => !r.Done && !r.Fetching && r.Pages.Count < PrefetchPages);
+            for (var i = 0; next is null && i < _ranges.Count; i++)
+            {
+                if (!_ranges[i].Done && TrySplit(_ranges[i]))
+                {
+                    next = _ranges[i + 1];
+                }
+            }
+
+            if (next is null)
+            {
+                return;
+            }
+
+            Fetch(next, cancellationToken);
+        }
+    }
+
+    private void Fetch(Range range, CancellationToken cancellationToken)
+    {
+        var startAfter = range.Continuation is null ? range.Cursor ?? range.After : null;
+        range.Started = true;
+        range.Fetching = true;
+        Requests++;
+        _inFlight[_store.ListPageAsync(_fullPrefix, startAfter, range.Continuation, MaxKeysFor(range), delimiter: null, cancellationToken)] = range;
+    }
+
+    /// <summary>Takes in one answered page: the range's keys to its queue, keys past it to the ranges after it that have not started.</summary>
+    private async Task AbsorbAsync(Task<ListObjectsV2Response> fetch)
+    {
+        var range = _inFlight[fetch];
+        _inFlight.Remove(fetch);
+        range.Fetching = false;
+        var answer = await fetch.ConfigureAwait(false);
+        var listed = answer.S3Objects ?? [];
+        var truncated = answer.IsTruncated == true;
+        if (truncated && string.IsNullOrEmpty(answer.NextContinuationToken))
+        {
+            throw new InvalidOperationException($"S3 store '{_store.Name}' returned a truncated listing without a continuation token");
+        }
+
+        var previous = range.Cursor ?? range.After;
+        foreach (var item in listed)
+        {
+            if (!item.Key.StartsWith(_fullPrefix, StringComparison.Ordinal) || (previous is not null && ObjectKey.Comparer.Compare(previous, item.Key) >= 0))
+            {
+                throw new InvalidOperationException($"S3 store '{_store.Name}' listed '{ObjectKey.Printable(item.Key)}' after '{ObjectKey.Printable(previous ?? string.Empty)}' under '{ObjectKey.Printable(_fullPrefix)}': keys must come in ascending UTF-8 byte order, under the prefix");
+            }
+
+            previous = item.Key;
+        }
+
+        if (listed.Count >= 2)
+        {
+            (range.SpanFirst, range.SpanLast, range.SpanKeys) = (listed[0].Key, listed[^1].Key, listed.Count);
+        }
+
+        var taken = Take(range, listed, 0, out var past);
+        range.Continuation = truncated ? answer.NextContinuationToken : null;
+        range.Done = !truncated || past;
+        if (!past)
+        {
+            return;
+        }
+
+        // Keys past the range belong to the ranges after it: those not started take them.
+        range.Continuation = null;
+        var index = _ranges.IndexOf(range) + 1;
+        while (taken < listed.Count && index < _ranges.Count && !_ranges[index].Started)
+        {
+            var later = _ranges[index++];
+            later.Started = true;
+            (later.SpanFirst, later.SpanLast, later.SpanKeys) = (range.SpanFirst, range.SpanLast, range.SpanKeys);
+            taken = Take(later, listed, taken, out var laterPast);
+            later.Done = laterPast || !truncated;
+        }
+
+        if (!truncated)
+        {
+            // Nothing comes after this page's last key: the ranges after it that have not started are empty.
+            for (; index < _ranges.Count && !_ranges[index].Started; index++)
+            {
+                _ranges[index].Started = true;
+                _ranges[index].Done = true;
+            }
+        }
+    }
+
+    /// <summary>Queues <paramref name="listed"/>[<paramref name="from"/>..] up to the range's upper bound; says whether a key past it was seen.</summary>
+    /// <returns>The index of the first key not taken.</returns>
+    private int Take(Range range, List<S3Object> listed, int from, out bool past)
+    {
+        var end = from;
+        while (end < listed.Count && (range.UpTo is null || ObjectKey.Comparer.Compare(listed[end].Key, range.UpTo) <= 0))
+        {
+            end++;
+        }
+
+        past = end < listed.Count;
+        if (end > from)
+        {
+            range.Pages.Enqueue(listed.GetRange(from, end - from));
+            range.Cursor = listed[end - 1].Key;
+            _buffered++;
+        }
+
+        if (range.UpTo is not null && range.Cursor is not null && ObjectKey.Comparer.Compare(range.Cursor, range.UpTo) >= 0)
+        {
+            past = true; // its last key is the bound itself: nothing more can be in it
+        }
+
+        return end;
+    }
+
+    /// <summary>
+    /// Cuts <paramref name="range"/> a few pages ahead of where it is, when its keys say where that is, and inserts
+    /// the rest as a new range after it.
+    /// </summary>
+    private bool TrySplit(Range range)
+    {
+        if (range.SpanKeys < 2 || (range.Cursor ?? range.After) is not { } position)
+        {
+            return false;
+        }
+
+        var common = CommonPrefixLength(range.SpanFirst!, range.SpanLast!);
+        if (!position.AsSpan().StartsWith(range.SpanFirst.AsSpan(0, common)))
+        {
+            return false;
+        }
+
+        var perKey = (Number(range.SpanLast!, common) - Number(range.SpanFirst!, common)) / (range.SpanKeys - 1);
+        var ahead = (PagesPerPiece + (range.Fetching ? 1 : 0)) * _pageKeys;
+        var target = Number(position, common) + (perKey * ahead);
+        if (perKey <= 0 || target >= 1)
+        {
+            return false;
+        }
+
+        var split = string.Concat(range.SpanFirst.AsSpan(0, common), Text(target));
+        if (ObjectKey.Comparer.Compare(split, position) <= 0 || (range.UpTo is not null && ObjectKey.Comparer.Compare(split, range.UpTo) >= 0))
+        {
+            return false;
+        }
+
+        var rest = new Range { After = split, UpTo = range.UpTo, SpanFirst = range.SpanFirst, SpanLast = range.SpanLast, SpanKeys = range.SpanKeys };
+        range.UpTo = split;
+        _ranges.Insert(_ranges.IndexOf(range) + 1, rest);
+        PeakRanges = Math.Max(PeakRanges, _ranges.Count);
+        return true;
+    }
+
+    /// <summary>
+    /// How many keys to ask for: a page, or, when the range's end is near by its keys' spacing, about what is left
+    /// of it (a quarter more, plus 16, and at least 16), so that the last page of a range reads few keys of the next.
+    /// </summary>
+    private int MaxKeysFor(Range range)
+    {
+        if (range.UpTo is null || range.SpanKeys < 2 || (range.Cursor ?? range.After) is not { } position)
+        {
+            return _pageKeys;
+        }
+
+        var common = CommonPrefixLength(range.SpanFirst!, range.SpanLast!);
+        var prefix = range.SpanFirst.AsSpan(0, common);
+        if (!range.UpTo.AsSpan().StartsWith(prefix) || !position.AsSpan().StartsWith(prefix))
+        {
+            return _pageKeys;
+        }
+
+        var perKey = (Number(range.SpanLast!, common) - Number(range.SpanFirst!, common)) / (range.SpanKeys - 1);
+        if (perKey <= 0)
+        {
+            return _pageKeys;
+        }
+
+        var left = (Number(range.UpTo, common) - Number(position, common)) / perKey;
+        var least = Math.Min(16, _pageKeys);
+        return (int)Math.Clamp(Math.Ceiling(left * 1.25) + least, least, _pageKeys);
+    }
+
+    /// <summary>The common prefix length of two keys, never ending inside a surrogate pair.</summary>
+    private static int CommonPrefixLength(string a, string b)
+    {
+        var length = a.AsSpan().CommonPrefixLength(b);
+        return length > 0 && char.IsHighSurrogate(a[length - 1]) ? length - 1 : length;
+    }
+
+    /// <summary>
+    /// The characters of <paramref name="key"/> from <paramref name="from"/> on as a number in [0, 1): printable
+    /// ASCII digits (anything above <c>~</c> counts as <c>~</c>, anything below a space as a space), 0 for the end of
+    /// the key. Order-preserving (never decreasing) for keys in UTF-8 byte order.
+    /// </summary>
+    private static double Number(string key, int from)
+    {
+        double value = 0;
+        double scale = 1;
+        for (var i = 0; i < Digits; i++)
+        {
+            scale /= DigitBase;
+            var at = from + i;
+            if (at >= key.Length)
+            {
+                break;
+            }
+
+            value += scale * (Math.Clamp(key[at], (char)0x20, (char)0x7E) - 0x20 + 1);
+        }
+
+        return value;
+    }
+
+    /// <summary>
+    /// A printable ASCII text whose <see cref="Number"/> is at or just above <paramref name="value"/> (0 ≤ value &lt; 1):
+    /// its digits, the last one rounded up.
+    /// </summary>
+    private static string Text(double value)
+    {
+        Span<char> digits = stackalloc char[Digits];
+        var length = 0;
+        while (length < Digits)
+        {
+            value *= DigitBase;
+            var digit = (int)Math.Floor(value);
+            value -= digit;
+            if (digit == 0)
+            {
+                digits[length++] = ' '; // "the key ends here" lies just below a space: round up to it
+                break;
+            }
+
+            digits[length++] = (char)(0x20 + Math.Min(digit, DigitBase - 1) - 1);
+            if (value <= 0)
+            {
+                break;
+            }
+        }
+
+        return new string(digits[..length]);
+    }
+
+    /// <summary>One range of the listing: keys after <see cref="After"/>, up to and including <see cref="UpTo"/>.</summary>
+    private sealed class Range
+    {
+        /// <summary>The lower bound (exclusive), a full bucket key; <see langword="null"/> for the prefix's first key.</summary>
+        public string? After { get; init; }
+
+        /// <summary>The upper bound (inclusive); <see langword="null"/> for the prefix's last key. Lowered by a split.</summary>
+        public string? UpTo { get; set; }
+
+        /// <summary>The last key taken in, where the next page starts (with <see cref="Continuation"/>, or as <c>StartAfter</c>).</summary>
+        public string? Cursor { get; set; }
+
+        public string? Continuation { get; set; }
+
+        public Queue<List<S3Object>> Pages { get; } = new();
+
+        /// <summary>Whether a request was sent for it, or keys were handed to it.</summary>
+        public bool Started { get; set; }
+
+        public bool Fetching { get; set; }
+
+        /// <summary>Whether nothing more can be in it (its queued pages may still wait).</summary>
+        public bool Done { get; set; }
+
+        /// <summary>The first and last keys of its last page and how many it had: how much key space one key spans.</summary>
+        public string? SpanFirst { get; set; }
+
+        public string? SpanLast { get; set; }
+
+        public int SpanKeys { get; set; }
+    }
+}
