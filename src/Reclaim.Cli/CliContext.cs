@@ -98,7 +98,7 @@ internal sealed record CliContext(string ConfigPath, bool Json, bool Verbose, Te
 
             return ExitCodes.Usage;
         }
-        catch (Exception e) when (e is UsageException or PlanFileException or InvalidKeyException or DirectoryNotFoundException)
+        catch (Exception e) when (e is UsageException or PlanFileException or InvalidKeyException or DirectoryNotFoundException or Stores.Inventory.InventoryException)
         {
             ClearProgress();
             Error.WriteLine($"error: {e.Message}");

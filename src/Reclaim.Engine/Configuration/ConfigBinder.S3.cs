@@ -12,6 +12,8 @@ namespace Reclaim.Engine.Configuration;
 /// </summary>
 internal sealed partial class ConfigBinder
 {
+    private static readonly string[] InventoryKeys = ["manifest"];
+
     /// <summary>Every key of an s3 store's options, in declaration order, with the property it sets.</summary>
     internal static IReadOnlyList<(string Key, PropertyInfo Property)> S3OptionKeys => S3OptionBinding.Keys;
 
@@ -37,6 +39,11 @@ internal sealed partial class ConfigBinder
 
             // Init-only setters are ordinary setters to reflection: the binder builds the record once, here.
             property.SetValue(options, value);
+        }
+
+        if (ReadInventory(section) is { } manifest)
+        {
+            options = options with { InventoryManifest = manifest };
         }
 
         foreach (var result in OptionsValidation.Validate(options))
@@ -66,6 +73,43 @@ internal sealed partial class ConfigBinder
         }
 
         return reader.Errors.Count == errorsBefore ? options : null;
+    }
+
+    /// <summary>
+    /// <c>inventory: {manifest: s3://bucket/…/manifest.json | path}</c>: the S3 Inventory plans list instead of the
+    /// bucket (<see cref="S3StoreOptions.InventoryManifest"/>); a path is resolved against the config's folder.
+    /// </summary>
+    private string? ReadInventory(ConfigSection section)
+    {
+        if (section.Section("inventory") is not { } inventory)
+        {
+            return null;
+        }
+
+        inventory.CheckKeys(InventoryKeys);
+        if (inventory.String("manifest", "an S3 Inventory's manifest.json, as s3://bucket/prefix/…/manifest.json or a path") is not { } manifest)
+        {
+            return null;
+        }
+
+        if (manifest.StartsWith("s3://", StringComparison.Ordinal))
+        {
+            if (S3Store.ParseS3Url(manifest) is null)
+            {
+                inventory.Error("manifest", $"'{manifest}' names no object: write s3://bucket/prefix/…/manifest.json");
+                return null;
+            }
+
+            return manifest;
+        }
+
+        if (manifest.Contains("://", StringComparison.Ordinal))
+        {
+            inventory.Error("manifest", $"'{manifest}' is neither an s3:// URL nor a path: write s3://bucket/prefix/…/manifest.json or a file's path");
+            return null;
+        }
+
+        return ResolvePath(manifest);
     }
 
     /// <summary>Reads one key as its property's type; <see langword="null"/> (with an error) when it cannot be read.</summary>

@@ -24,7 +24,7 @@ internal sealed partial class ConfigBinder(ConfigReader reader, string path)
     private static readonly string[] CatalogKeys = ["provider", "connection"];
     private static readonly string[] FilesystemKeys = ["type", "root", "price_per_gb_month"];
     private static readonly string[] S3Keys =
-        ["type", .. S3OptionKeys.Select(o => o.Key), "price_per_gb_month"];
+        ["type", .. S3OptionKeys.Select(o => o.Key), "inventory", "price_per_gb_month"];
     private static readonly string[] AnyStoreKeys = [.. FilesystemKeys.Union(S3Keys, StringComparer.Ordinal)];
     private static readonly string[] GuardKeys =
         ["max_delete_fraction", "min_groups_for_fraction", "max_delete_count", "refuse_empty_references", "refuse_empty_keep", "min_age_floor"];

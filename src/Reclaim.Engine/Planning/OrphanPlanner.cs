@@ -18,7 +18,8 @@ namespace Reclaim.Engine.Planning;
 /// store's listing streams in parallel, then walks the listing once, group by group (keys arrive in ordinal
 /// order, so a folder group's objects are contiguous). Metadata is read only for groups no reference covers
 /// when the store can list keys alone (<see cref="IKeyListing"/>). A store that lists several key ranges at once
-/// (<see cref="IPartitionedListing"/>, S3) is listed that way, split where the layout allows.
+/// (<see cref="IPartitionedListing"/>, S3) is listed that way, split where the layout allows; one with a snapshot
+/// (<see cref="ISnapshotListing"/>, an S3 Inventory) is listed from it, and aged at the snapshot's time.
 /// </summary>
 /// <remarks>
 /// Memory: the reference set (8–16 bytes per reference), a bounded listing buffer
@@ -95,6 +96,14 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
         var threshold = retention ? policy.MaxAge ?? throw new ArgumentException("a retention policy needs max_age", nameof(policy)) : policy.MinAge;
         var clock = Stopwatch.StartNew();
         var now = timeProvider.GetUtcNow();
+
+        // A store planned from a snapshot (an S3 Inventory) is aged at the snapshot's time: it knows nothing newer.
+        var snapshot = store is ISnapshotListing snapshots ? await snapshots.OpenSnapshotAsync(layout.FixedPrefix, cancellationToken) : null;
+        if (snapshot is not null && snapshot.TakenAt < now)
+        {
+            now = snapshot.TakenAt;
+        }
+
         var plan = new PolicyPlan
         {
             Policy = policy.Name,
@@ -120,7 +129,7 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
         var listingTask = Task.Run(
             async () =>
             {
-                await ListAsync(store, new KeyClassifier(layout, trashPrefix, store.Name), pool, channel.Writer, linked.Token);
+                await ListAsync(store, snapshot?.Objects, new KeyClassifier(layout, trashPrefix, store.Name), pool, channel.Writer, linked.Token);
                 listedMs = clock.ElapsedMilliseconds;
             },
             linked.Token);
@@ -292,11 +301,11 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
     /// Lists the store into the channel, classifying each key on the way (<see cref="KeyClassifier"/>): this side
     /// runs while the references are still being read, so the join that follows only looks fingerprints up.
     /// </summary>
-    private static async Task ListAsync(IObjectStore store, KeyClassifier classifier, ConcurrentQueue<ListedBatch> pool, ChannelWriter<ListedBatch> writer, CancellationToken cancellationToken)
+    private static async Task ListAsync(IObjectStore store, IAsyncEnumerable<StoredObject>? snapshot, KeyClassifier classifier, ConcurrentQueue<ListedBatch> pool, ChannelWriter<ListedBatch> writer, CancellationToken cancellationToken)
     {
         try
         {
-            if (store is IKeyListing keys)
+            if (snapshot is null && store is IKeyListing keys)
             {
                 ListedBatch? filling = null;
                 KeyBatch Next()
@@ -322,10 +331,10 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
                 // A store that lists several ranges at once (S3) splits the key space where the layout says it can:
                 // at the folder of its first variable (orgs/ -> orgs/<org>/) when one follows, else by sampling.
                 var batch = ListedBatch.Rent(pool, withMetadata: true);
-                var listing = store is IPartitionedListing partitioned
+                var listing = snapshot ?? (store is IPartitionedListing partitioned
                     ? partitioned.ListPartitionedAsync(classifier.Prefix, classifier.Split, cancellationToken)
-                    : store.ListAsync(classifier.Prefix, cancellationToken);
-                await foreach (var item in listing)
+                    : store.ListAsync(classifier.Prefix, cancellationToken));
+                await foreach (var item in listing.WithCancellation(cancellationToken))
                 {
                     batch.Add(item);
                     if (batch.Keys.IsFull)

@@ -138,6 +138,18 @@ public sealed record S3StoreOptions : IValidatableObject
     public int DeleteConcurrency { get; init; } = 8;
 
     /// <summary>
+    /// The S3 Inventory that plans list instead of the bucket (<c>inventory: {manifest: …}</c>): the
+    /// <c>manifest.json</c> of an inventory of this bucket, as <c>s3://bucket/prefix/…/manifest.json</c> (read with
+    /// this store's endpoint and credentials, its data files from the manifest's destination bucket) or as a path on
+    /// disk (its data files found by their keys under the manifest's folder or one above it). Default
+    /// <see langword="null"/>: plans list the bucket. Its CSV (gzip) or Parquet files are read
+    /// <see cref="ListConcurrency"/> at a time; ages are measured from the inventory's creation time; the gate
+    /// re-checks every action against the live bucket all the same. Listings other than a plan's (usage, the gate,
+    /// the queue) always read the live bucket.
+    /// </summary>
+    public string? InventoryManifest { get; init; }
+
+    /// <summary>
     /// The HTTP connections the store's client opens to the service at most (the SDK's
     /// <c>MaxConnectionsPerServer</c>): one per listing stream and its prefetch (2 × <see cref="ListConcurrency"/>),
     /// one per delete in flight (<see cref="DeleteConcurrency"/>), and <see cref="OtherRequestConnections"/> for the rest.
