@@ -406,15 +406,37 @@ internal sealed class Output
             return;
         }
 
-        var table = new Table().Border(TableBorder.Rounded);
-        table.AddColumns("policy", "store", Markup.Escape(report.By), "groups", "objects", "bytes", "referenced", "reclaimable", "objects reclaimable", "saves per month");
-        foreach (var row in report.Rows)
-        {
-            table.AddRow(Markup.Escape(row.Policy), Markup.Escape(row.Store), Markup.Escape(row.Value), Format.Count(row.Groups), Format.Count(row.Objects), Format.Bytes(row.Bytes),
-                Format.Bytes(row.ReferencedBytes), Format.Bytes(row.ReclaimableBytes), Format.Count(row.ReclaimableObjects), row.SavingPerMonth?.ToString("0.00", CultureInfo.InvariantCulture) ?? "-");
-        }
-
-        _console.Write(table);
+        static string Saving(Engine.Usage.VariableUsageRow r) => r.SavingPerMonth?.ToString("0.00", CultureInfo.InvariantCulture) ?? "-";
+        Column<Engine.Usage.VariableUsageRow> policy = new("policy", r => Markup.Escape(r.Policy));
+        Column<Engine.Usage.VariableUsageRow> value = new(report.By, r => Markup.Escape(r.Value), ColumnKind.Long);
+        Tables.Write(
+            _console,
+            report.Rows,
+            new Layout<Engine.Usage.VariableUsageRow>(
+            [
+                policy, new("store", r => Markup.Escape(r.Store)), value,
+                new("groups", r => Format.Count(r.Groups), ColumnKind.Number),
+                new("objects", r => Format.Count(r.Objects), ColumnKind.Number),
+                new("bytes", r => Format.Bytes(r.Bytes), ColumnKind.Number),
+                new("referenced", r => Format.Bytes(r.ReferencedBytes), ColumnKind.Number),
+                new("reclaimable", r => Format.Bytes(r.ReclaimableBytes), ColumnKind.Number),
+                new("objects reclaimable", r => Format.Count(r.ReclaimableObjects), ColumnKind.Number),
+                new("saves per month", Saving, ColumnKind.Number),
+            ]),
+            new Layout<Engine.Usage.VariableUsageRow>(
+            [
+                new("policy\nstore", r => $"{Markup.Escape(r.Policy)}\n{Markup.Escape(r.Store)}"), value,
+                new("groups\nobjects", r => $"{Format.Count(r.Groups)}\n{Format.Count(r.Objects)}", ColumnKind.Number),
+                new("bytes\nreferenced", r => $"{Format.Bytes(r.Bytes)}\n{Format.Bytes(r.ReferencedBytes)}", ColumnKind.Number),
+                new("reclaimable\nobjects", r => $"{Format.Bytes(r.ReclaimableBytes)}\n{Format.Count(r.ReclaimableObjects)}", ColumnKind.Number),
+                new("saves per\nmonth", Saving, ColumnKind.Number),
+            ]),
+            new Layout<Engine.Usage.VariableUsageRow>(
+            [
+                new("policy · store", r => $"{Markup.Escape(r.Policy)} · {Markup.Escape(r.Store)}"), value,
+                new("usage", r => $"{Format.Count(r.Groups)} groups, {Format.Count(r.Objects)} objects, {Format.Bytes(r.Bytes)}; {Format.Bytes(r.ReferencedBytes)} referenced; " +
+                    $"{Format.Bytes(r.ReclaimableBytes)} ({Format.Count(r.ReclaimableObjects)} objects) reclaimable; saves {Saving(r)} per month", ColumnKind.Prose),
+            ]));
         foreach (var warning in report.Warnings)
         {
             _console.MarkupLine($"[yellow]warning[/] {Markup.Escape(warning)}");

@@ -66,7 +66,7 @@ public sealed class TerminalOutputTests : IDisposable
     }
 
     [Fact]
-    public async Task At80Columns_PlanSweepRunsRunsShowUsageAndQueueStatus_FitWithoutCuttingAPolicyNameOrARunId()
+    public async Task At80Columns_PlanSweepRunsRunsShowUsageUsageByAndQueueStatus_FitWithoutCuttingAPolicyNameOrARunId()
     {
         var plan = await Ok("plan", "--format", "table");
         var sweep = await Ok("sweep", "--yes", "--format", "table");
@@ -75,15 +75,16 @@ public sealed class TerminalOutputTests : IDisposable
         var runs = await Ok("runs", "--format", "table");
         var show = await Ok("runs", "show", runId, "--format", "table");
         var usage = await Ok("usage", "--format", "table");
+        var byOrg = await Ok("usage", "--by", "org", "--format", "table");
         var queue = await Ok("queue", "status", "--format", "table");
 
-        foreach (var (command, result) in new[] { ("plan", plan), ("sweep", sweep), ("runs", runs), ("runs show", show), ("usage", usage), ("queue status", queue) })
+        foreach (var (command, result) in new[] { ("plan", plan), ("sweep", sweep), ("runs", runs), ("runs show", show), ("usage", usage), ("usage --by", byOrg), ("queue status", queue) })
         {
             Lines(result).Should().OnlyContain(l => l.TrimEnd().Length <= Width, "{0} fits {1} columns:\n{2}", command, Width, result.Stdout);
             result.Stdout.Should().NotContain("…", "{0} cuts nothing:\n{1}", command, result.Stdout);
         }
 
-        foreach (var result in new[] { plan, sweep, runs, show })
+        foreach (var result in new[] { plan, sweep, runs, show, byOrg })
         {
             Lines(result).Should().Contain(l => l.Contains(LongPolicy, StringComparison.Ordinal), "the policy name stands whole on one line:\n{0}", result.Stdout);
         }
