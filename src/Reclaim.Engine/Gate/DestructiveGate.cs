@@ -32,12 +32,15 @@ namespace Reclaim.Engine.Gate;
 /// <item>the references (or keep) query is run again for just the sub-batch's groups (the protection check); a group
 /// referenced now is skipped whole (its trash copies, if any, are removed);</item>
 /// <item>the store acts at once — one DeleteObjects of the originals, or the moves — and every outcome is recorded,
-/// whatever ends the sub-batch (cancellation included).</item>
+/// whatever ends the sub-batch (cancellation included). A quarantine on a store without copy (a folder), where
+/// every move is a request of its own, alternates the protection check and the moves in runs of whole groups of at
+/// most <see cref="MovesPerRecheck"/> objects.</item>
 /// </list>
 /// <para>
 /// <b>The re-check window</b> — from the start of the protection check's query to the sending of the last store
 /// request that removes the sub-batch's objects — therefore spans one catalog query over at most
-/// <see cref="MaxGroupsPerRecheck"/> groups plus building one request: it does not grow with the store's latency,
+/// <see cref="MaxGroupsPerRecheck"/> groups plus building one request (on a folder, one query and at most
+/// <see cref="MovesPerRecheck"/> moves): it does not grow with the store's latency,
 /// the re-read, the copies, the state writes or the number of sub-batches. It is measured for every sub-batch
 /// (<see cref="GateTotals.RecheckWindowsMs"/>, and a debug event per sub-batch). A reference committed before the
 /// protection check's query starts always saves its group; one committed inside the window may not (see
@@ -60,6 +63,13 @@ public sealed class DestructiveGate(IStateStore state, TimeProvider timeProvider
     /// <see cref="SubBatchesInFlight"/> sub-batches, up to 64 CopyObject requests at once).
     /// </summary>
     public const int CopyParallelism = 16;
+
+    /// <summary>
+    /// Most objects moved after one protection check when quarantining on a store without <see cref="IObjectCopy"/>
+    /// (a folder): 64, whole groups kept together. Each move is a request of its own, so a sub-batch's moves are
+    /// re-checked in runs of this many: the window then spans one query and at most 64 moves.
+    /// </summary>
+    public const int MovesPerRecheck = 64;
 
     /// <summary>Stat or listing requests in flight at once when a sub-batch is re-read group by group: 16.</summary>
     public const int StatParallelism = 16;
@@ -567,7 +577,14 @@ public sealed class DestructiveGate(IStateStore state, TimeProvider timeProvider
                     await CopyThenDeleteAsync(step, copier, cancellationToken);
                     break;
                 case ActionKind.Quarantine:
-                    await MoveAsync(step, await ProtectAsync(step, step.Acting, cancellationToken), toTrash: true, cancellationToken);
+                    // Each move is its own store request: re-checked a few groups at a time, so that the window
+                    // spans one query and at most MovesPerRecheck moves, not the sub-batch's thousand.
+                    foreach (var chunk in WholeGroupChunks(step.Acting, MovesPerRecheck))
+                    {
+                        await MoveAsync(step, await ProtectAsync(step, chunk, cancellationToken), toTrash: true, cancellationToken);
+                        step.CloseWindow(chunk.Count);
+                    }
+
                     break;
                 case ActionKind.Restore:
                     await MoveAsync(step, step.Acting, toTrash: false, cancellationToken);
@@ -606,15 +623,38 @@ public sealed class DestructiveGate(IStateStore state, TimeProvider timeProvider
             await state.RecordOutcomesAsync([.. step.Settled.Values], timeProvider.GetUtcNow(), CancellationToken.None);
         }
 
-        if (step.Window is { } window)
+        step.CloseWindow(step.Acting.Count);
+        foreach (var (objects, window) in step.Windows)
         {
             totals.AddRecheckWindow(window.TotalMilliseconds);
-            Log.RecheckWindow(logger, run.RunId, commit.Index, step.Acting.Count, window.TotalMilliseconds);
+            Log.RecheckWindow(logger, run.RunId, commit.Index, objects, window.TotalMilliseconds);
         }
 
         if (failure is not null)
         {
             ExceptionDispatchInfo.Throw(failure);
+        }
+    }
+
+    /// <summary>Consecutive runs of whole groups (the actions are in key order), each of at most <paramref name="objects"/> objects unless one group alone has more.</summary>
+    private static IEnumerable<List<ActionRecord>> WholeGroupChunks(IReadOnlyList<ActionRecord> actions, int objects)
+    {
+        var chunk = new List<ActionRecord>();
+        foreach (var group in actions.GroupBy(a => a.GroupKey, StringComparer.Ordinal))
+        {
+            var members = group.ToList();
+            if (chunk.Count > 0 && chunk.Count + members.Count > objects)
+            {
+                yield return chunk;
+                chunk = [];
+            }
+
+            chunk.AddRange(members);
+        }
+
+        if (chunk.Count > 0)
+        {
+            yield return chunk;
         }
     }
 
@@ -890,10 +930,29 @@ public sealed class DestructiveGate(IStateStore state, TimeProvider timeProvider
 
         public ConcurrentDictionary<long, bool> Sent { get; } = new();
 
-        /// <summary>From the protection check's start to the last removing request sent; <see langword="null"/> without a protection check or without a removal after it.</summary>
-        public TimeSpan? Window => _windowStart != 0 && _lastSent >= _windowStart ? gate.Clock.GetElapsedTime(_windowStart, _lastSent) : null;
+        /// <summary>The windows closed so far, each with the objects its protection check covered.</summary>
+        public List<(int Objects, TimeSpan Window)> Windows { get; } = [];
 
         public void StartWindow() => _windowStart = gate.Clock.GetTimestamp();
+
+        /// <summary>
+        /// Ends the open window, if any: from the protection check's start to the last removing request sent (none
+        /// without a protection check or without a removal after it).
+        /// </summary>
+        /// <param name="objects">The objects its protection check covered.</param>
+        public void CloseWindow(int objects)
+        {
+            lock (_sync)
+            {
+                if (_windowStart != 0 && _lastSent >= _windowStart)
+                {
+                    Windows.Add((objects, gate.Clock.GetElapsedTime(_windowStart, _lastSent)));
+                }
+
+                _windowStart = 0;
+                _lastSent = 0;
+            }
+        }
 
         public void MarkSent(ActionRecord action)
         {

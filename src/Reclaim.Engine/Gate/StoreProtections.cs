@@ -148,7 +148,7 @@ public sealed class DeletingRows
 /// not protected by that policy.
 /// </summary>
 /// <remarks>
-/// This is SAFETY's first invariant for the explicit paths (docs/safety.md, "Explicit removals"): referenced means
+/// This is the first invariant of docs/safety.md for the explicit paths ("Explicit removals"): referenced means
 /// untouchable, whoever asks. A catalog that cannot be read throws: the caller treats the sub-batch as failed and
 /// touches nothing, never "nothing protected".
 /// </remarks>

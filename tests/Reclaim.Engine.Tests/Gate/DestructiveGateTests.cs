@@ -357,6 +357,34 @@ public sealed class DestructiveGateTests
     }
 
     [Fact]
+    public async Task QuarantineByMoves_ReChecksAFewWholeGroupsAtATime_EachJustBeforeTheirMoves()
+    {
+        // Arrange: 100 groups of three objects on a folder (every move a request of its own), one sub-batch.
+        await using var h = await GateHarness.CreateAsync();
+        await h.PutGroupsAsync(100);
+        var plan = await h.PlanAsync();
+        var run = await h.StartRunAsync();
+
+        // Act
+        var totals = await h.Gate().RemoveGroupsAsync(run, h.Removal(plan), CancellationToken.None);
+
+        // Assert: runs of at most 64 objects (21 groups), each re-checked, then moved before the next re-check.
+        totals.ObjectsDone.Should().Be(300);
+        var finds = h.Catalog.Finds.ToList();
+        finds.Should().HaveCount(5, "100 groups of three in whole-group runs of at most 64 objects: 21, 21, 21, 21, 16 groups");
+        finds.Should().OnlyContain(f => f.Tuples.Count <= DestructiveGate.MovesPerRecheck / 3);
+        totals.RecheckWindowsMs.Should().HaveCount(5);
+        var moves = h.Store.Requests.Where(r => r.Operation == "move").ToList();
+        moves.Should().HaveCount(300);
+        foreach (var move in moves)
+        {
+            var last = finds.Last(f => f.Timestamp <= move.Timestamp);
+            last.Tuples.Select(t => GateHarness.Group(t[0], t[1])).Should().Contain(g => move.Keys[0].StartsWith(g, StringComparison.Ordinal),
+                "an object is moved only after the re-check of its own group, and before the next run's");
+        }
+    }
+
+    [Fact]
     public async Task ManyGroups_AreReReadByOneRangeListingPerSubBatch_NotAStatOrListingPerGroup()
     {
         await using var h = await GateHarness.CreateAsync();
