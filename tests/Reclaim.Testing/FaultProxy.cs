@@ -22,6 +22,9 @@ public enum Fault
     /// <summary>The connection is reset without a response.</summary>
     Reset,
 
+    /// <summary>404 with S3's <c>NoSuchKey</c> body (an object that vanished, or a service that lost it).</summary>
+    NotFound,
+
     /// <summary>
     /// The request is held without an answer for <see cref="FaultProxy.Hold"/> (longer than the client's
     /// timeout), then the connection is reset.
@@ -214,6 +217,9 @@ public sealed class FaultProxy : IAsyncDisposable
                     return;
                 case Fault.InternalError:
                     await WriteErrorAsync(response, 500, "InternalError", "We encountered an internal error. Please try again.");
+                    return;
+                case Fault.NotFound:
+                    await WriteErrorAsync(response, 404, "NoSuchKey", "The specified key does not exist.");
                     return;
             }
 
