@@ -149,6 +149,11 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
                     var sightings = await workspace.StateAsync(cancellationToken) as ISightings;
                     await SightingConfirmation.ApplyAsync(policyPlan, sightings, confirmAfter, plan.CreatedAt, cancellationToken);
                 }
+
+                if (Config.Stores[policy.Store].Costs is { } costs)
+                {
+                    StorageCosts.Apply(policyPlan, costs, plan.CreatedAt);
+                }
             }
 
             GuardEvaluator.EvaluatePolicy(policyPlan, policy.Guards ?? Config.Guards, force);

@@ -157,6 +157,12 @@ public sealed class PolicyPlan
     /// <summary>Notes worth an operator's attention that refuse nothing (for example unrenderable references).</summary>
     public List<string> Warnings { get; init; } = [];
 
+    /// <summary>
+    /// What the plan saves and costs on the store's provider (its <c>provider:</c>): bytes saving now and after the
+    /// minimum storage duration, the sweep's requests; <see langword="null"/> when the store names no provider.
+    /// </summary>
+    public PolicyCost? Cost { get; set; }
+
     /// <summary>Whether some guard refused this policy.</summary>
     public bool Refused => Guards.Any(g => !g.Passed);
 }

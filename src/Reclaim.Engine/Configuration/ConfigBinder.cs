@@ -24,7 +24,7 @@ internal sealed partial class ConfigBinder(ConfigReader reader, string path)
     private static readonly string[] CatalogKeys = ["provider", "connection"];
     private static readonly string[] FilesystemKeys = ["type", "root", "price_per_gb_month"];
     private static readonly string[] S3Keys =
-        ["type", .. S3OptionKeys.Select(o => o.Key), "inventory", "price_per_gb_month"];
+        ["type", .. S3OptionKeys.Select(o => o.Key), "inventory", "price_per_gb_month", "provider", "min_storage_duration", "request_prices"];
     private static readonly string[] AnyStoreKeys = [.. FilesystemKeys.Union(S3Keys, StringComparer.Ordinal)];
     private static readonly string[] GuardKeys =
         ["max_delete_fraction", "min_groups_for_fraction", "max_delete_count", "refuse_empty_references", "refuse_empty_keep", "min_age_floor"];
@@ -172,7 +172,48 @@ internal sealed partial class ConfigBinder(ConfigReader reader, string path)
         }
 
         var options = ReadS3Options(name, section);
-        return options is null ? null : new StoreConfig { Name = name, Type = type, S3 = options, PricePerGbMonth = price };
+        var costs = ReadProviderCosts(section, price);
+        return options is null ? null : new StoreConfig { Name = name, Type = type, S3 = options, PricePerGbMonth = price ?? costs?.PricePerGbMonth, Costs = costs };
+    }
+
+    private static readonly string[] RequestPriceKeys = ["list", "copy", "delete"];
+
+    /// <summary>
+    /// An s3 store's <c>provider</c> (the documented table, <see cref="StorageCosts.Providers"/>) with the config's
+    /// overrides: <c>price_per_gb_month</c>, <c>min_storage_duration</c>, <c>request_prices: {list, copy, delete}</c> (per
+    /// 1000 requests). <see langword="null"/> when none of them is given.
+    /// </summary>
+    private ProviderCosts? ReadProviderCosts(ConfigSection section, decimal? price)
+    {
+        var provider = section.Choice("provider", [.. StorageCosts.Providers.Keys]);
+        var minimum = section.Duration("min_storage_duration", positive: false);
+        var requests = section.Section("request_prices");
+        if (provider is null && minimum is null && requests is null)
+        {
+            return null;
+        }
+
+        var costs = StorageCosts.Providers[provider ?? "generic"];
+        decimal? Price(string key)
+        {
+            var value = requests?.Number(key, "a price per 1000 requests such as 0.005");
+            if (value < 0)
+            {
+                requests!.Error(key, $"must be zero or more, found {value}");
+            }
+
+            return value;
+        }
+
+        requests?.CheckKeys(RequestPriceKeys);
+        return costs with
+        {
+            PricePerGbMonth = price ?? costs.PricePerGbMonth,
+            MinStorageDuration = minimum ?? costs.MinStorageDuration,
+            ListPer1000 = Price("list") ?? costs.ListPer1000,
+            CopyPer1000 = Price("copy") ?? costs.CopyPer1000,
+            DeletePer1000 = Price("delete") ?? costs.DeletePer1000,
+        };
     }
 
     /// <summary>A duration from 1 second to 1 hour, such as a compat route's <c>wait</c>.</summary>

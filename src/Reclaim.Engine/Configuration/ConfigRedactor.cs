@@ -141,6 +141,13 @@ public static class ConfigRedactor
         }
 
         json["price_per_gb_month"] = store.PricePerGbMonth;
+        if (store.Costs is { } costs)
+        {
+            json["provider"] = costs.Provider;
+            json["min_storage_duration"] = Duration.Format(costs.MinStorageDuration);
+            json["request_prices"] = new JsonObject { ["list"] = costs.ListPer1000, ["copy"] = costs.CopyPer1000, ["delete"] = costs.DeletePer1000 };
+        }
+
         return json;
     }
 

@@ -121,8 +121,14 @@ public sealed record StoreConfig
     /// <summary>s3: the bucket (<see cref="S3StoreOptions.Bucket"/>); <see langword="null"/> for other types.</summary>
     public string? Bucket => S3?.Bucket;
 
-    /// <summary>Optional price per GB-month, to turn bytes into money in reports.</summary>
+    /// <summary>Optional price per GB-month, to turn bytes into money in reports (an s3 store's <c>provider</c>'s when not set).</summary>
     public decimal? PricePerGbMonth { get; init; }
+
+    /// <summary>
+    /// s3: the provider's costs (<c>provider: aws | wasabi | r2 | b2 | generic</c>, with the store's overrides), for
+    /// cost-aware plans; <see langword="null"/> when the store names none.
+    /// </summary>
+    public Reclaim.Core.Planning.ProviderCosts? Costs { get; init; }
 }
 
 /// <summary>An application database.</summary>

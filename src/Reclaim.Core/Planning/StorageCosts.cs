@@ -1,0 +1,145 @@
+using System.Globalization;
+using Reclaim.Core.State;
+
+namespace Reclaim.Core.Planning;
+
+/// <summary>
+/// What a storage provider bills that decides what deleting saves (<c>provider:</c> on an s3 store). Prices are in the
+/// bill's currency (US dollars in the table of <see cref="StorageCosts.Providers"/>), GB = 2^30 bytes.
+/// </summary>
+/// <param name="Provider"><c>aws</c>, <c>wasabi</c>, <c>r2</c>, <c>b2</c> or <c>generic</c>.</param>
+/// <param name="PricePerGbMonth">Storage per GB-month; <see langword="null"/> when unknown (generic).</param>
+/// <param name="MinStorageDuration">
+/// The minimum storage duration: an object deleted younger than this is billed as if it were kept until then, so
+/// deleting it saves nothing until it reaches that age. Zero when there is none.
+/// </param>
+/// <param name="ListPer1000">Price of 1000 LIST requests (ListObjectsV2 pages of up to 1000 keys).</param>
+/// <param name="CopyPer1000">Price of 1000 COPY requests (one per quarantined object).</param>
+/// <param name="DeletePer1000">Price of 1000 DELETE requests (one DeleteObjects call removes up to 1000 keys); 0 where deletes are free.</param>
+public sealed record ProviderCosts(string Provider, decimal? PricePerGbMonth, TimeSpan MinStorageDuration, decimal ListPer1000, decimal CopyPer1000, decimal DeletePer1000)
+{
+    /// <summary>Whether deletes are free.</summary>
+    public bool FreeDeletes => DeletePer1000 == 0;
+}
+
+/// <summary>What a policy's plan saves and costs on its store's provider (<see cref="PolicyPlan.Cost"/>).</summary>
+/// <param name="Provider">The store's provider.</param>
+/// <param name="BytesSavingNow">Bytes of proposed objects at least the minimum storage duration old: deleting them saves now.</param>
+/// <param name="SavingNowPerMonth">Those bytes × the price per GB-month, rounded to cents; <see langword="null"/> when unpriced.</param>
+/// <param name="BytesSavingLater">Bytes of proposed objects younger than the minimum storage duration: billed until they reach it whatever is done.</param>
+/// <param name="SavingLaterPerMonth">Those bytes × the price, once they all save; <see langword="null"/> when unpriced.</param>
+/// <param name="SavesFrom">The earliest day a younger object starts to save (UTC), or <see langword="null"/> when none is younger.</param>
+/// <param name="SavesAllFrom">The day the last of them starts to save (UTC), or <see langword="null"/>.</param>
+/// <param name="ListRequests">LIST requests the sweep makes, about (the plan's listing and the gate's re-reads, 1000 keys a page).</param>
+/// <param name="CopyRequests">COPY requests (one per object, for quarantine).</param>
+/// <param name="DeleteRequests">DELETE requests (DeleteObjects calls of up to 1000 keys; for quarantine, the originals after their copy).</param>
+/// <param name="RequestCost">What those requests cost, rounded to cents.</param>
+/// <param name="TrashMinimumBytes">
+/// For <c>action: quarantine</c> on a provider with a minimum storage duration: the bytes whose trash copy starts a new
+/// minimum (each copy is billed for the whole minimum even when purged sooner); 0 otherwise.
+/// </param>
+/// <param name="TrashMinimumCost">What those copies cost at least (their bytes × the price × the minimum in months), rounded to cents; <see langword="null"/> when unpriced.</param>
+public sealed record PolicyCost(
+    string Provider,
+    long BytesSavingNow,
+    decimal? SavingNowPerMonth,
+    long BytesSavingLater,
+    decimal? SavingLaterPerMonth,
+    DateTimeOffset? SavesFrom,
+    DateTimeOffset? SavesAllFrom,
+    long ListRequests,
+    long CopyRequests,
+    long DeleteRequests,
+    decimal RequestCost,
+    long TrashMinimumBytes,
+    decimal? TrashMinimumCost);
+
+/// <summary>The providers' table and the cost of a plan on them.</summary>
+public static class StorageCosts
+{
+    /// <summary>
+    /// The documented providers' costs (docs/configuration.md "Cost-aware plans"; list prices of December 2026 for a
+    /// standard storage class, first region; each field can be overridden per store):
+    /// <list type="bullet">
+    /// <item><c>aws</c>: S3 Standard, $0.023/GB-month, no minimum, LIST and COPY $0.005 per 1000, DELETE free;</item>
+    /// <item><c>wasabi</c>: $0.0068/GB-month ($6.99/TB), 90-day minimum, no request fees;</item>
+    /// <item><c>r2</c>: Cloudflare R2, $0.015/GB-month, no minimum, LIST and COPY (class A) $0.0045 per 1000, DELETE free;</item>
+    /// <item><c>b2</c>: Backblaze B2, $0.006/GB-month, no minimum, LIST (class C) $0.004 per 1000, COPY and DELETE free;</item>
+    /// <item><c>generic</c>: nothing known: no price, no minimum, free requests (set what applies).</item>
+    /// </list>
+    /// </summary>
+    public static IReadOnlyDictionary<string, ProviderCosts> Providers { get; } = new Dictionary<string, ProviderCosts>(StringComparer.Ordinal)
+    {
+        ["aws"] = new("aws", 0.023m, TimeSpan.Zero, 0.005m, 0.005m, 0m),
+        ["wasabi"] = new("wasabi", 0.0068m, TimeSpan.FromDays(90), 0m, 0m, 0m),
+        ["r2"] = new("r2", 0.015m, TimeSpan.Zero, 0.0045m, 0.0045m, 0m),
+        ["b2"] = new("b2", 0.006m, TimeSpan.Zero, 0.004m, 0m, 0m),
+        ["generic"] = new("generic", null, TimeSpan.Zero, 0m, 0m, 0m),
+    };
+
+    /// <summary>Keys per LIST page and per DeleteObjects call: 1000 (the S3 API's limit).</summary>
+    public const int KeysPerRequest = 1000;
+
+    /// <summary>Days in a billing month: 30 (how the minimum duration is turned into months).</summary>
+    private const decimal DaysPerMonth = 30m;
+
+    /// <summary>
+    /// The cost of <paramref name="policyPlan"/> on <paramref name="costs"/>: which proposed bytes save now and which only
+    /// once their objects reach the minimum storage duration, the sweep's requests, and for quarantine the trash copies'
+    /// new minimum; a warning is added to the plan for bytes that save nothing yet and for such trash copies.
+    /// </summary>
+    /// <param name="policyPlan">An orphans or retention policy's plan (its groups' objects).</param>
+    /// <param name="costs">The store's provider costs, with the config's overrides.</param>
+    /// <param name="now">The plan's time.</param>
+    /// <returns>The cost, also set as <see cref="PolicyPlan.Cost"/>.</returns>
+    public static PolicyCost Apply(PolicyPlan policyPlan, ProviderCosts costs, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(policyPlan);
+        ArgumentNullException.ThrowIfNull(costs);
+        long now_ = 0, later = 0, objects = 0;
+        DateTimeOffset? first = null, last = null;
+        foreach (var item in policyPlan.Groups.SelectMany(g => g.Objects).Concat(policyPlan.Rows.SelectMany(r => r.Objects)))
+        {
+            objects++;
+            var saves = item.LastModified + costs.MinStorageDuration;
+            if (saves <= now)
+            {
+                now_ += item.Size;
+                continue;
+            }
+
+            later += item.Size;
+            first = first is null || saves < first ? saves : first;
+            last = last is null || saves > last ? saves : last;
+        }
+
+        var quarantine = policyPlan.Action == ActionKind.Quarantine;
+        var list = Pages(policyPlan.Totals.ObjectsScanned) + Pages(objects);
+        var copy = quarantine ? objects : 0;
+        var delete = Pages(objects);
+        var requestCost = Math.Round((list * costs.ListPer1000 / 1000m) + (copy * costs.CopyPer1000 / 1000m) + (delete * costs.DeletePer1000 / 1000m), 2);
+        var trashBytes = quarantine && costs.MinStorageDuration > TimeSpan.Zero ? now_ + later : 0;
+        var months = (decimal)costs.MinStorageDuration.TotalDays / DaysPerMonth;
+        var cost = new PolicyCost(costs.Provider, now_, PerMonth(now_, costs.PricePerGbMonth), later, PerMonth(later, costs.PricePerGbMonth), first, last,
+            list, copy, delete, requestCost, trashBytes, PerMonth(trashBytes, costs.PricePerGbMonth) is { } perMonth ? Math.Round(perMonth * months, 2) : null);
+        policyPlan.Cost = cost;
+        var minimum = Duration.Format(costs.MinStorageDuration);
+        if (later > 0)
+        {
+            policyPlan.Warnings.Add(string.Create(CultureInfo.InvariantCulture,
+                $"{later} bytes are of objects younger than {costs.Provider}'s minimum storage duration {minimum}: deleting them saves nothing until they reach it (from {first!.Value.UtcDateTime:yyyy-MM-dd} to {last!.Value.UtcDateTime:yyyy-MM-dd}); {now_} bytes save now"));
+        }
+
+        if (trashBytes > 0)
+        {
+            policyPlan.Warnings.Add(string.Create(CultureInfo.InvariantCulture,
+                $"action quarantine on {costs.Provider} copies each object into the trash, and each copy starts a new {minimum} minimum: the trash copies of {trashBytes} bytes are billed for {minimum} even if purged sooner{(cost.TrashMinimumCost is { } c ? $" (about {c:0.00})" : string.Empty)}; action: delete avoids it"));
+        }
+
+        return cost;
+    }
+
+    private static long Pages(long keys) => (keys + KeysPerRequest - 1) / KeysPerRequest;
+
+    private static decimal? PerMonth(long bytes, decimal? price) => price is { } p ? Math.Round(bytes / (decimal)(1L << 30) * p, 2) : null;
+}
