@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Benchmark: `reclaim worker --once` draining a deletion-request table (seed 000's schema, PostgreSQL) against
-# s3rver, at Reclaim's default settings vs seed 000's design (one request at a time), on identical fresh data in
+# Benchmark: `reclaim worker --once` draining a deletion-request table (the RugbyCodex cleanup worker's schema, PostgreSQL) against
+# s3rver, at Reclaim's default settings vs the RugbyCodex cleanup worker's design (one request at a time), on identical fresh data in
 # the same run. Starts PostgreSQL and s3rver through scripts/test-services.sh.
 # Usage: bench/queue-drain.sh [REQUESTS=10000] [OBJECTS_PER_REQUEST=3]      Results: bench/results/queue-drain.md
 set -euo pipefail

@@ -1,5 +1,5 @@
-// Drains N deletion requests (seed 000's media_cleanup_jobs, K objects per media folder) from PostgreSQL against
-// s3rver with `reclaim worker --once`, three times on identical fresh data: once as seed 000's worker did it (one
+// Drains N deletion requests (the RugbyCodex cleanup worker's media_cleanup_jobs, K objects per media folder) from PostgreSQL against
+// s3rver with `reclaim worker --once`, three times on identical fresh data: once as the RugbyCodex cleanup worker's worker did it (one
 // request at a time: concurrency 1, batch_size 1), once at Reclaim's default settings, and once at the defaults with
 // a layout and references (a media_assets table of N live assets besides the deleted ones), which adds the request's
 // references look-up and the store's protection check per sub-batch. Prints a markdown table row per mode and the
@@ -19,7 +19,7 @@ var perRequest = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCultu
 const string Protected = "    layout: \"orgs/{org}/uploads/{asset}/\"\n    references:\n      catalog: app\n      query: \"SELECT org_id AS org, id AS asset FROM media_assets\"\n";
 var modes = new (string Name, string Settings)[]
 {
-    ("seed 000 design: one request at a time (concurrency 1, batch_size 1)", "    concurrency: 1\n    batch_size: 1\n"),
+    ("the RugbyCodex cleanup worker design: one request at a time (concurrency 1, batch_size 1)", "    concurrency: 1\n    batch_size: 1\n"),
     ("reclaim defaults (concurrency 8, batch_size 32)", string.Empty),
     ("reclaim defaults with layout and references (N live media_assets rows)", Protected),
 };

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds RugbyCodex-shaped sample data: seed 000's media_cleanup_jobs and a media_assets table in $DATABASE_URL,
+# Builds RugbyCodex-shaped sample data: the RugbyCodex cleanup worker's media_cleanup_jobs and a media_assets table in $DATABASE_URL,
 # and media folders in $BUCKET_NAME at $WASABI_ENDPOINT (for example s3rver from scripts/test-services.sh):
 #   orgs/rc/uploads/live-{1,2,3}/      referenced by media_assets: kept
 #   orgs/rc/uploads/deleted-{1,2}/     deleted videos with a cleanup job each (deleted-2's names its thumbnail.jpg):

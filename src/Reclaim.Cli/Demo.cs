@@ -4,7 +4,7 @@ using Reclaim.Engine;
 namespace Reclaim.Cli;
 
 /// <summary>
-/// <c>reclaim demo</c>: builds a realistic example in a fresh folder (seed 000's layout
+/// <c>reclaim demo</c>: builds a realistic example in a fresh folder (the RugbyCodex cleanup worker's layout
 /// <c>orgs/{org}/uploads/{asset}/</c> with raw video, HLS segments and a thumbnail; a SQLite
 /// <c>media_assets</c> table), then plans it, applies it with quarantine, and shows how to restore.
 /// </summary>
@@ -209,7 +209,7 @@ internal static class Demo
     }
 
     private const string Config = """
-        # Reclaim demo: seed 000's media layout on a folder store, with a SQLite catalog.
+        # Reclaim demo: the RugbyCodex cleanup worker's media layout on a folder store, with a SQLite catalog.
         version: 1
         stores:
           media:

@@ -1,6 +1,6 @@
 namespace Reclaim.Cli;
 
-/// <summary>The exit codes users script against (SPEC "Command line").</summary>
+/// <summary>The exit codes users script against (README, "Command line").</summary>
 public static class ExitCodes
 {
     /// <summary>Done.</summary>

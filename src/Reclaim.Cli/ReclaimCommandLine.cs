@@ -8,7 +8,7 @@ using Reclaim.Engine.Planning;
 
 namespace Reclaim.Cli;
 
-/// <summary>The <c>reclaim</c> command tree (SPEC "Command line"). Every verb is a thin caller of <see cref="ReclaimEngine"/>.</summary>
+/// <summary>The <c>reclaim</c> command tree (README, "Command line"). Every verb is a thin caller of <see cref="ReclaimEngine"/>.</summary>
 public sealed class ReclaimCommandLine
 {
     private readonly Option<string> _configOption = new("--config", "-c")

@@ -12,7 +12,7 @@ using Reclaim.Server.Scheduling;
 
 namespace Reclaim.Server;
 
-/// <summary>The routes of SPEC's HTTP API. Each handler checks its input and calls the engine (or the run coordinator); nothing else.</summary>
+/// <summary>The routes of the HTTP API (README, "HTTP API"). Each handler checks its input and calls the engine (or the run coordinator); nothing else.</summary>
 internal static class ApiEndpoints
 {
     private static readonly JsonSerializerOptions Strict = StrictOptions();

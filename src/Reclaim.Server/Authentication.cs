@@ -13,7 +13,7 @@ using Reclaim.Engine.Configuration;
 
 namespace Reclaim.Server;
 
-/// <summary>The roles of SPEC's HTTP API, in order: each includes the ones before it.</summary>
+/// <summary>The roles of the HTTP API (README, "HTTP API"), in order: each includes the ones before it.</summary>
 public static class Roles
 {
     /// <summary>Reads config, status, history, usage.</summary>

@@ -6,7 +6,7 @@ namespace Reclaim.Stores.Tests;
 
 /// <summary>
 /// What every store must do (after rclone's <c>fstests</c>). Each concrete subclass hands every test a new, empty
-/// store; the scenarios come from SAFETY.md's invariants and edge cases.
+/// store; the scenarios come from docs/safety.md's invariants and edge cases.
 /// </summary>
 public abstract class StoreConformanceTests : IAsyncLifetime
 {

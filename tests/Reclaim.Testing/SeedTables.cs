@@ -3,7 +3,7 @@ namespace Reclaim.Testing;
 /// <summary>Application tables exactly as the seeds define them, for tests and benchmarks.</summary>
 public static class SeedTables
 {
-    /// <summary>Seed 000's <c>media_cleanup_jobs</c> on PostgreSQL, verbatim.</summary>
+    /// <summary>The RugbyCodex cleanup worker's <c>media_cleanup_jobs</c> on PostgreSQL, verbatim.</summary>
     public const string MediaCleanupJobsPostgres = """
         CREATE TABLE media_cleanup_jobs (
           id uuid PRIMARY KEY DEFAULT gen_random_uuid(),

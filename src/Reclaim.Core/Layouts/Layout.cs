@@ -5,7 +5,7 @@ using Reclaim.Core.References;
 namespace Reclaim.Core.Layouts;
 
 /// <summary>
-/// A key template that says how keys map to owners (SPEC "layout"). <c>{name}</c> matches exactly one
+/// A key template that says how keys map to owners (docs/configuration.md, "Layouts"). <c>{name}</c> matches exactly one
 /// non-empty path segment, optionally between literal text in the same segment (<c>{id}.mp3</c>);
 /// <c>{name...}</c>, allowed only as the whole last segment, matches one or more non-empty segments. A
 /// template ending in <c>/</c> makes folder groups: every object under the rendered prefix belongs to one group.

@@ -13,7 +13,7 @@ public enum GroupVerdictKind
     Orphaned,
 }
 
-/// <summary>The orphans rule (SPEC "policy: orphans"; docs/safety.md, invariants 1 and 2). Pure.</summary>
+/// <summary>The orphans rule (docs/configuration.md, "orphans"; docs/safety.md, invariants 1 and 2). Pure.</summary>
 public static class OrphanRule
 {
     /// <summary>Decides a group's fate.</summary>

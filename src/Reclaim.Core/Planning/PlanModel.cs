@@ -167,7 +167,7 @@ public sealed class PolicyPlan
     public bool Refused => Guards.Any(g => !g.Passed);
 }
 
-/// <summary>The actions a set of policies proposes at one moment (SPEC "plan"). A dry run is a plan not applied.</summary>
+/// <summary>The actions a set of policies proposes at one moment (README, "Plans"). A dry run is a plan not applied.</summary>
 public sealed class Plan
 {
     /// <summary>The plan file's format version.</summary>

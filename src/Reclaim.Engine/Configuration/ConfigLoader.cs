@@ -7,7 +7,7 @@ using YamlDotNet.RepresentationModel;
 namespace Reclaim.Engine.Configuration;
 
 /// <summary>
-/// Loads <c>reclaim.yaml</c> (SPEC "Config file"): the <c>.env</c> file beside it, then the YAML, then
+/// Loads <c>reclaim.yaml</c> (docs/configuration.md): the <c>.env</c> file beside it, then the YAML, then
 /// <c>${NAME}</c> interpolation inside each scalar, then validation of every section with file, line and column.
 /// </summary>
 /// <remarks>

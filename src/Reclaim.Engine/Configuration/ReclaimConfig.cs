@@ -6,7 +6,7 @@ using Reclaim.Stores.S3;
 namespace Reclaim.Engine.Configuration;
 
 /// <summary>
-/// A loaded, interpolated and validated <c>reclaim.yaml</c> (SPEC "Config file"). Produced only by
+/// A loaded, interpolated and validated <c>reclaim.yaml</c> (docs/configuration.md). Produced only by
 /// <see cref="ConfigLoader"/>; every relative path in it is already resolved against the config file's folder.
 /// </summary>
 public sealed record ReclaimConfig
@@ -261,7 +261,7 @@ public sealed record ScheduleConfig(IReadOnlyList<string> Policies, string Cron,
 {
     /// <summary>
     /// Also run the entry's policies once each time <c>reclaim serve</c> starts (<c>run_on_startup</c>, default
-    /// <see langword="false"/>; seed 004's <c>AUTO_CLEANUP_ON_STARTUP</c>). Per process: with several replicas, each
+    /// <see langword="false"/>; the therapy-audio service's <c>AUTO_CLEANUP_ON_STARTUP</c>). Per process: with several replicas, each
     /// one's start runs them once.
     /// </summary>
     public bool RunOnStartup { get; init; }

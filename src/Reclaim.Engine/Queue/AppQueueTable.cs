@@ -10,7 +10,7 @@ using Reclaim.Engine.Configuration;
 
 namespace Reclaim.Engine.Queue;
 
-/// <summary>One pending row of an application's deletion-request table (seed 000's <c>media_cleanup_jobs</c>).</summary>
+/// <summary>One pending row of an application's deletion-request table (the RugbyCodex cleanup worker's <c>media_cleanup_jobs</c>).</summary>
 /// <param name="Id">The row's id as text.</param>
 /// <param name="Bucket">The <c>bucket</c> column, or <see langword="null"/> when the table has none or it is NULL.</param>
 /// <param name="Path">The <c>storage_path</c> column.</param>
@@ -262,7 +262,7 @@ internal sealed class AppQueueTable : IAsyncDisposable
         }
     }
 
-    // The seed's processed_at is 'timestamp' (without time zone): UTC wall time. SQLite: the CURRENT_TIMESTAMP form.
+    // The table's processed_at is 'timestamp' (without time zone): UTC wall time. SQLite: the CURRENT_TIMESTAMP form.
     private void AddTime(DbCommand command, string name, DateTimeOffset at)
     {
         if (_postgres)

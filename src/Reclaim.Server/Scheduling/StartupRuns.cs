@@ -8,7 +8,7 @@ namespace Reclaim.Server.Scheduling;
 
 /// <summary>
 /// Starts the policies of every <c>schedule</c> entry with <c>run_on_startup: true</c> once, as actor
-/// <c>startup:N</c>, when the server has started (seed 004's <c>AUTO_CLEANUP_ON_STARTUP</c>). It runs once per start of
+/// <c>startup:N</c>, when the server has started (the therapy-audio service's <c>AUTO_CLEANUP_ON_STARTUP</c>). It runs once per start of
 /// this process: with several replicas each start runs them, and the gate's re-checks keep overlapping runs safe.
 /// </summary>
 internal sealed partial class StartupRuns(ReclaimConfig config, RunCoordinator coordinator, IHostApplicationLifetime lifetime, ILogger<StartupRuns> logger) : IHostedService

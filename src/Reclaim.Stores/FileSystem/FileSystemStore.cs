@@ -6,7 +6,7 @@ using Reclaim.Core.Storage;
 namespace Reclaim.Stores.FileSystem;
 
 /// <summary>
-/// A store whose objects are the regular files under a root folder (SPEC store type <c>filesystem</c>). A key is
+/// A store whose objects are the regular files under a root folder (store type <c>filesystem</c>). A key is
 /// the file's path relative to the root with <c>/</c> separators; its size is the file length in bytes, its last
 /// modification the file's last write time (UTC); it has no ETag. Folders are not objects: a folder exists only
 /// while it holds files, and a delete removes the folders it leaves empty.

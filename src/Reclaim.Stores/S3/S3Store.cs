@@ -14,7 +14,7 @@ using Reclaim.Core.Storage;
 namespace Reclaim.Stores.S3;
 
 /// <summary>
-/// A store over one bucket (optionally one key prefix in it) of any S3-compatible service (SPEC store type
+/// A store over one bucket (optionally one key prefix in it) of any S3-compatible service (store type
 /// <c>s3</c>). Keys are passed to the service exactly as given: no normalisation, trimming or case folding.
 /// </summary>
 /// <remarks>

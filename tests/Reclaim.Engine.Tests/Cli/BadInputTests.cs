@@ -5,7 +5,7 @@ namespace Reclaim.Engine.Tests.Cli;
 
 /// <summary>
 /// Bad input of every kind, through the real command line, on a folder store and a SQLite catalog seeded with
-/// referenced and old orphaned groups under a policy that deletes: each case gets the exit code SPEC names, a
+/// referenced and old orphaned groups under a policy that deletes: each case gets the exit code the README names, a
 /// message that names the problem, and leaves every file in the store as it was.
 /// </summary>
 public sealed class BadInputTests : IDisposable

@@ -7,7 +7,7 @@ namespace Reclaim.Engine.Tests.Configuration;
 
 public sealed class ConfigLoaderTests : IDisposable
 {
-    /// <summary>SPEC's example config, as printed there.</summary>
+    /// <summary>The README's example config.</summary>
     internal const string SpecExample = """
         version: 1
         state:                     # optional; default sqlite at .reclaim/state.db
@@ -56,7 +56,7 @@ public sealed class ConfigLoaderTests : IDisposable
             objects: "{file}"      # rendered per row; a value ending in '/' means the whole prefix
             after: "DELETE FROM sessions WHERE id = @id"   # optional; runs per row once its objects are gone
           - name: deletion-requests
-            type: queue            # the application's own deletion-request table (see seed 000)
+            type: queue            # the application's own deletion-request table (see the RugbyCodex cleanup worker)
             catalog: app
             table: media_cleanup_jobs
             store: wasabi
@@ -158,7 +158,7 @@ public sealed class ConfigLoaderTests : IDisposable
     [Fact]
     public void Load_TimeZoneWithWrongRegionButKnownCity_IsNormalisedToTheIanaId()
     {
-        // SPEC's example writes Europe/Tbilisi; the IANA id is Asia/Tbilisi.
+        // The example writes Europe/Tbilisi; the IANA id is Asia/Tbilisi.
         var config = _folder.Load(SpecExample, SpecVariables);
 
         config.Schedule[0].TimeZone.Should().Be("Asia/Tbilisi");

@@ -6,7 +6,7 @@ using Reclaim.Testing;
 namespace Reclaim.Engine.Tests.Examples;
 
 /// <summary>
-/// <c>examples/rugbycodex/transcoder.yaml</c> (seed 001's transcoder) end to end: its sample builder against
+/// <c>examples/rugbycodex/transcoder.yaml</c> (the RugbyCodex transcoder's transcoder) end to end: its sample builder against
 /// PostgreSQL, s3rver and a temporary working folder, then one sweep as its operators run it. The working folders
 /// go by age except those of jobs still running, a failed job's at once; the partial HLS output of a transcode
 /// that only failed goes to quarantine, and nothing else in the bucket moves.

@@ -7,14 +7,14 @@ using Reclaim.Testing;
 namespace Reclaim.Engine.Tests.Examples;
 
 /// <summary>
-/// <c>examples/therapy-audio</c> served by <c>reclaim serve</c> with its JWT block on: the seed's own requests (its
+/// <c>examples/therapy-audio</c> served by <c>reclaim serve</c> with its JWT block on: the replaced service's own requests (its
 /// curl paths and query strings, with the application's therapist, admin and patient tokens) against
-/// <c>/api/admin/cleanup/…</c>, the answers compared with the seed's documented shapes, on SQLite and PostgreSQL.
+/// <c>/api/admin/cleanup/…</c>, the answers compared with the replaced service's documented shapes, on SQLite and PostgreSQL.
 /// </summary>
 public abstract class TherapyAudioAdminCleanupTests<TSite> : IAsyncLifetime
     where TSite : ExampleSite, new()
 {
-    /// <summary>The seed's documented result object: each field and its JSON kind.</summary>
+    /// <summary>The replaced service's documented result object: each field and its JSON kind.</summary>
     private static readonly (string Field, JsonValueKind Kind)[] ResultShape =
     [
         ("orphaned_files_deleted", JsonValueKind.Array), ("orphaned_files_count", JsonValueKind.Number),
@@ -62,7 +62,7 @@ public abstract class TherapyAudioAdminCleanupTests<TSite> : IAsyncLifetime
         var result = envelope[resultField]!.AsObject();
         foreach (var (field, kind) in ResultShape)
         {
-            result.ContainsKey(field).Should().BeTrue($"the seed's clients read '{resultField}.{field}'");
+            result.ContainsKey(field).Should().BeTrue($"existing clients read '{resultField}.{field}'");
             result[field]!.GetValueKind().Should().Be(field == "dry_run" && !dryRun ? JsonValueKind.False : kind, field);
         }
 

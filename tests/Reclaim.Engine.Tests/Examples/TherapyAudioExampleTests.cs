@@ -3,7 +3,7 @@ using Reclaim.Testing;
 namespace Reclaim.Engine.Tests.Examples;
 
 /// <summary>
-/// <c>examples/therapy-audio</c> (seed 004) end to end on a folder store, with SQLite (<c>reclaim.yaml</c>) and
+/// <c>examples/therapy-audio</c> (therapy-audio service) end to end on a folder store, with SQLite (<c>reclaim.yaml</c>) and
 /// PostgreSQL (<c>reclaim.postgres.yaml</c>): orphaned recordings
 /// older than 24h, failed sessions older than 7 days with both their files and an <c>after</c>; a rerun
 /// after a crash, a failing <c>after</c>, and rows whose objects render to something that is not a key.

@@ -3,7 +3,7 @@ using Reclaim.Testing;
 namespace Reclaim.Engine.Tests.Examples;
 
 /// <summary>
-/// <c>examples/tours</c> (seed 002) end to end: its real config, a records phase then an orphans phase in one
+/// <c>examples/tours</c> (tours app) end to end: its real config, a records phase then an orphans phase in one
 /// sweep, on a folder store and SQLite, PostgreSQL or MariaDB.
 /// </summary>
 public abstract class ToursExampleTests : IAsyncLifetime

@@ -8,14 +8,14 @@ using Reclaim.Testing;
 namespace Reclaim.Engine.Tests.Examples;
 
 /// <summary>
-/// <c>examples/viral-clips</c> served by <c>reclaim serve</c>: the seed's own bulk cleanup requests (its curl bodies)
-/// against <c>POST /api/cleanup/bulk/</c>, the answers compared field by field with the seed's documented shape, on a
+/// <c>examples/viral-clips</c> served by <c>reclaim serve</c>: the replaced service's own bulk cleanup requests (its curl bodies)
+/// against <c>POST /api/cleanup/bulk/</c>, the answers compared field by field with the replaced service's documented shape, on a
 /// folder + SQLite and on S3 (s3rver) + PostgreSQL.
 /// </summary>
 public abstract class ViralClipsBulkCleanupTests<TSite> : IAsyncLifetime
     where TSite : ExampleSite, new()
 {
-    /// <summary>The seed's documented response: each field and its JSON kind.</summary>
+    /// <summary>The replaced service's documented response: each field and its JSON kind.</summary>
     private static readonly (string Field, JsonValueKind Kind)[] SeedShape =
     [
         ("success", JsonValueKind.True), ("message", JsonValueKind.String), ("deleted_count", JsonValueKind.Number),
@@ -66,7 +66,7 @@ public abstract class ViralClipsBulkCleanupTests<TSite> : IAsyncLifetime
         await _site.DisposeAsync();
     }
 
-    /// <summary>POSTs a body exactly as the seed's curl sends it.</summary>
+    /// <summary>POSTs a body exactly as the replaced service's curl sends it.</summary>
     private static async Task<(HttpStatusCode Status, JsonObject Body, HttpResponseMessage Response)> PostAsync(HttpClient client, string? body, string path = "api/cleanup/bulk/")
     {
         var response = await client.PostAsync(path, body is null ? null : new StringContent(body, Encoding.UTF8, "application/json"));
@@ -78,7 +78,7 @@ public abstract class ViralClipsBulkCleanupTests<TSite> : IAsyncLifetime
     {
         foreach (var (field, kind) in SeedShape)
         {
-            body.ContainsKey(field).Should().BeTrue($"the seed's clients read '{field}'");
+            body.ContainsKey(field).Should().BeTrue($"existing clients read '{field}'");
             var expected = field == "dry_run" && dryRun ? JsonValueKind.True : kind;
             body[field]!.GetValueKind().Should().Be(expected, field);
         }
@@ -227,7 +227,7 @@ public abstract class ViralClipsBulkCleanupTests<TSite> : IAsyncLifetime
 
         status.Should().Be(HttpStatusCode.OK, body.ToJsonString());
         body["retention_days"]!.GetValue<int>().Should().Be(5);
-        body["dry_run"]!.GetValue<bool>().Should().BeFalse("the seed's default is a real run");
+        body["dry_run"]!.GetValue<bool>().Should().BeFalse("the replaced service's default is a real run");
         body["deleted_count"]!.GetValue<long>().Should().Be(Removed.Length);
     }
 }

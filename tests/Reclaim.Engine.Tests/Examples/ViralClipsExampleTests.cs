@@ -3,7 +3,7 @@ using Reclaim.Testing;
 namespace Reclaim.Engine.Tests.Examples;
 
 /// <summary>
-/// <c>examples/viral-clips</c> (seed 003) end to end: three retention policies, on its local config (a folder
+/// <c>examples/viral-clips</c> (viral-clips app) end to end: three retention policies, on its local config (a folder
 /// and SQLite) and on its S3 + PostgreSQL config (s3rver and PostgreSQL, settings in a <c>.env</c> file).
 /// </summary>
 public abstract class ViralClipsExampleTests<TSite> : IAsyncLifetime

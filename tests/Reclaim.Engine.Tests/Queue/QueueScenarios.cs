@@ -10,7 +10,7 @@ using Reclaim.Testing;
 namespace Reclaim.Engine.Tests.Queue;
 
 /// <summary>
-/// The queue policy end to end, through the real command line, on seed 000's exact table: the same scenarios run
+/// The queue policy end to end, through the real command line, on the RugbyCodex cleanup worker's exact table: the same scenarios run
 /// on a folder + SQLite and on S3 (s3rver) + PostgreSQL.
 /// </summary>
 public abstract class QueueScenarios<TBackend> : IAsyncLifetime
@@ -115,7 +115,7 @@ public abstract class QueueScenarios<TBackend> : IAsyncLifetime
         const int count = 60;
         var keep = Enumerable.Range(0, count).SelectMany(i => new[] { $"orgs/o{i % 7}/uploads/a{i}0/keep.mp4", $"orgs/o{i % 7}/uploads/a{i}.mp4", $"orgs/o{i % 7}/uploads/a{i}x/raw/b.mp4" }).ToList();
         await PutAllAsync(Enumerable.Range(0, count).SelectMany(FolderObjects).Concat(keep));
-        // The request points at a file inside the folder, as seed 000's backend writes it.
+        // The request points at a file inside the folder, as the RugbyCodex cleanup worker's backend writes it.
         var ids = await InsertAsync(Enumerable.Range(0, count).Select(i => ($"{Folder(i)}raw/match.mp4", (string?)null)));
 
         var workers = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => WorkerAsync()));
