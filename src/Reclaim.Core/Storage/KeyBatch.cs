@@ -13,17 +13,13 @@ public sealed class KeyBatch
     /// <summary>Creates an empty batch.</summary>
     /// <param name="capacity">The most keys it holds; at least 1.</param>
     /// <param name="charsPerKey">Initial buffer size per key, in chars (default 32); the buffer grows as needed.</param>
-    /// <remarks>
-    /// The buffers live on the pinned object heap: a listing reuses its batches for its whole run, and there a
-    /// collection never copies them from generation to generation (they are collected with generation 2).
-    /// </remarks>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="capacity"/> or <paramref name="charsPerKey"/> is below 1.</exception>
     public KeyBatch(int capacity, int charsPerKey = 32)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(charsPerKey, 1);
-        _ends = GC.AllocateUninitializedArray<int>(capacity, pinned: true);
-        _chars = GC.AllocateUninitializedArray<char>(capacity * charsPerKey, pinned: true);
+        _ends = new int[capacity];
+        _chars = new char[capacity * charsPerKey];
     }
 
     /// <summary>The most keys the batch holds.</summary>
@@ -69,7 +65,7 @@ public sealed class KeyBatch
         var end = start + prefix.Length + rest.Length;
         if (end > _chars.Length)
         {
-            var larger = GC.AllocateUninitializedArray<char>(Math.Max(end, _chars.Length * 2), pinned: true);
+            var larger = new char[Math.Max(end, _chars.Length * 2)];
             _chars.AsSpan(0, start).CopyTo(larger);
             _chars = larger;
         }

@@ -477,19 +477,17 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
 
         public int Count => Keys.Count;
 
-        // Batches are reused for the whole plan: their arrays live on the pinned object heap, where a collection
-        // never copies them (see KeyBatch).
-        public int[] GroupLengths { get; } = GC.AllocateUninitializedArray<int>(keys.Capacity, pinned: true);
+        public int[] GroupLengths { get; } = new int[keys.Capacity];
 
-        public bool[] StartsGroup { get; } = GC.AllocateArray<bool>(keys.Capacity, pinned: true);
+        public bool[] StartsGroup { get; } = new bool[keys.Capacity];
 
         /// <summary>How many keys start a group: the first <see cref="GroupCount"/> entries of <see cref="GroupFingerprints"/> are theirs, in order.</summary>
         public int GroupCount { get; set; }
 
-        public ulong[] GroupFingerprints { get; } = GC.AllocateUninitializedArray<ulong>(keys.Capacity, pinned: true);
+        public ulong[] GroupFingerprints { get; } = new ulong[keys.Capacity];
 
         /// <summary>Per group of <see cref="GroupFingerprints"/>, whether a reference covers it (filled by the join).</summary>
-        public bool[] GroupReferenced { get; } = GC.AllocateUninitializedArray<bool>(keys.Capacity, pinned: true);
+        public bool[] GroupReferenced { get; } = new bool[keys.Capacity];
 
         /// <summary>An empty batch: one the join has finished with, or a new one.</summary>
         public static ListedBatch Rent(ConcurrentQueue<ListedBatch> pool, bool withMetadata)
