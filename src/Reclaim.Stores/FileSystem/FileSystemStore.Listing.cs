@@ -146,8 +146,7 @@ public sealed partial class FileSystemStore
 
         /// <summary>
         /// Adds the files that come next in key order, as keys (the folder's key + the name), to
-        /// <paramref name="batch"/>: up to the next sub-folder, the folder's end, or a full batch. The listing's
-        /// innermost loop, so compiled fully optimized at its first call.
+        /// <paramref name="batch"/>: up to the next sub-folder, the folder's end, or a full batch.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void CopyFiles(KeyBatch batch)
@@ -178,8 +177,7 @@ public sealed partial class FileSystemStore
         /// entry first gets a 64-bit sort key: the chars after the prefix every name shares (in code point order,
         /// 16 bits each, zero past the end) — three of them followed by the entry's index in a folder of at most
         /// 65536 entries, four in a larger one. Sorting those numbers orders every pair whose leading chars differ;
-        /// only runs of equal chars are then compared in full. (A plain <c>ulong[]</c> sort runs on the runtime's
-        /// precompiled code from the first folder on; a sort of keys with items is compiled at first use.)
+        /// only runs of equal chars are then compared in full.
         /// </summary>
         private void Sort()
         {
