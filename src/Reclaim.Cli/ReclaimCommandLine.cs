@@ -153,11 +153,7 @@ public sealed class ReclaimCommandLine
             var context = Context(result, stdout, stderr);
             return context.RunAsync(async engine =>
             {
-                Core.Planning.Plan plan;
-                using (new PlanningCollectionPause())
-                {
-                    plan = await engine.PlanAsync(result.GetValue(policies) ?? [], result.GetValue(force), context.Progress(), cancellationToken);
-                }
+                var plan = await engine.PlanAsync(result.GetValue(policies) ?? [], result.GetValue(force), context.Progress(), cancellationToken);
 
                 var path = result.GetValue(output);
                 if (path is not null)
@@ -219,14 +215,10 @@ public sealed class ReclaimCommandLine
                 var planning = signals.Stopping;
                 var names = result.GetValue(policies) ?? [];
                 var dry = result.GetValue(dryRun);
-                Core.Planning.Plan plan;
-                using (new PlanningCollectionPause())
-                {
-                    // A sweep is a run, dry or not (as a dry run through the API is): when its planning fails it is
-                    // recorded as failed, with the error, and the run id it prints is one `reclaim runs show` finds.
-                    plan = await engine.PlanRunAsync(names, result.GetValue(force), context.Progress(), CliContext.Actor, dryRun: dry, planning,
-                        cancelledReason: "cancelled while planning (interrupted); nothing was touched");
-                }
+                // A sweep is a run, dry or not (as a dry run through the API is): when its planning fails it is
+                // recorded as failed, with the error, and the run id it prints is one `reclaim runs show` finds.
+                var plan = await engine.PlanRunAsync(names, result.GetValue(force), context.Progress(), CliContext.Actor, dryRun: dry, planning,
+                    cancelledReason: "cancelled while planning (interrupted); nothing was touched");
 
                 // One JSON document per command: the plan when nothing of it runs, the run otherwise.
                 var output = new Output(context);
