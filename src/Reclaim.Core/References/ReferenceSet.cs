@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 
 namespace Reclaim.Core.References;
 
@@ -56,9 +55,6 @@ public sealed class ReferenceSet
     }
 
     /// <summary>Sorts and de-duplicates the fingerprints and trims the array; no more adds after this.</summary>
-    // Seal runs once and the batch lookup per listed batch over a million fingerprints: both are compiled fully
-    // optimized at their first call rather than starting on precompiled code and waiting to be recompiled.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Seal()
     {
         if (_sealed)
@@ -169,7 +165,6 @@ public sealed class ReferenceSet
     /// <param name="contained">Receives, per fingerprint, whether the set holds it; at least as long as <paramref name="fingerprints"/>.</param>
     /// <exception cref="InvalidOperationException">The set is not sealed yet.</exception>
     /// <exception cref="ArgumentException"><paramref name="contained"/> is shorter than <paramref name="fingerprints"/>.</exception>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void ContainsFingerprints(ReadOnlySpan<ulong> fingerprints, Span<bool> contained)
     {
         if (!_sealed)

@@ -1,6 +1,5 @@
 using System.Data.Common;
 using System.Globalization;
-using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.Data.Sqlite;
 using Reclaim.Core.Catalogs;
@@ -82,10 +81,6 @@ public sealed class SqliteCatalog : SqlCatalog, IReferenceReader
     /// </summary>
     /// <returns>Rows read, rows that render no key (a NULL or empty value, a value holding NUL, or one the layout
     /// cannot place), and the last result code of <c>sqlite3_step</c> (<c>SQLITE_DONE</c> when every row was read).</returns>
-    // Entered once per read and looping over every row: compiled fully optimized at its first call (inlining the
-    // layout's rendering from Reclaim.Core), where its precompiled code, which cannot inline across assemblies, would
-    // run to the end.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe (long Rows, long Unrenderable, int Result) ReadRows(nint statement, Layout layout, ReferenceSet references, CancellationToken cancellationToken)
     {
         var count = layout.Variables.Count;

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
 using Reclaim.Core;
@@ -217,9 +216,6 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
     /// covers, closing each such group into <paramref name="closed"/> when the next group starts.
     /// </summary>
     /// <returns>The unreferenced group still open at the batch's end (its keys may go on in the next batch), if any.</returns>
-    // The join and the classifier run once per listed batch over every key: compiled fully optimized at their first
-    // call (inlining across Reclaim's assemblies) rather than starting on precompiled code.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static UnreferencedGroupBuilder? Join(ListedBatch batch, ReferenceSet references, PolicyTotals totals, UnreferencedGroupBuilder? open, List<UnreferencedGroup> closed)
     {
         references.ContainsFingerprints(batch.GroupFingerprints.AsSpan(0, batch.GroupCount), batch.GroupReferenced);
@@ -539,7 +535,6 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
         public ListingSplit Split => layout.Template.AsSpan(layout.FixedPrefix.Length).Contains('/') ? ListingSplit.FirstFolder : ListingSplit.Sampled;
 
         /// <exception cref="InvalidOperationException">A key is not after the one before.</exception>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Classify(ListedBatch batch)
         {
             var keys = batch.Keys;

@@ -1,5 +1,4 @@
 using System.IO.Enumeration;
-using System.Runtime.CompilerServices;
 using Reclaim.Core.Storage;
 
 namespace Reclaim.Stores.FileSystem;
@@ -148,7 +147,6 @@ public sealed partial class FileSystemStore
         /// Adds the files that come next in key order, as keys (the folder's key + the name), to
         /// <paramref name="batch"/>: up to the next sub-folder, the folder's end, or a full batch.
         /// </summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void CopyFiles(KeyBatch batch)
         {
             while (_next < _count && !batch.IsFull)
