@@ -6,7 +6,7 @@
   ab-micro-optimisations.py list                 the variants, one "kind name" a line
 
 Every rewrite is an exact text replacement that must match once, so a base commit the variants do not fit fails
-loudly instead of measuring something else. The texts are those of commit 004a5d4.
+loudly instead of measuring something else. The texts are those of commit cf7f088.
 """
 import json
 import re

@@ -8,7 +8,7 @@
 # the same round (median and range over rounds): above 1 means the optimisation pays.
 #
 # Usage: bench/ab-micro-optimisations.sh [--base COMMIT] [--rounds R] [--only NAME,NAME] [N...]
-#   --base COMMIT   the tree the variants are cut from (default 004a5d4, the last commit with all of them)
+#   --base COMMIT   the tree the variants are cut from (default cf7f088, the last commit with all of them)
 #   --rounds R      rounds per N (default 7)
 #   --only NAMES    build and time only these variants (and the base)
 #   --reuse         time the builds an earlier invocation made, without building
@@ -16,7 +16,7 @@
 #   BENCH_WORK      data sets and builds (default bench/work); results: bench/results/ab-micro-optimisations.md
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-base=004a5d4; rounds=7; only=""; sizes=(); reuse=0
+base=cf7f088; rounds=7; only=""; sizes=(); reuse=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --base) base="$2"; shift 2 ;;
