@@ -94,8 +94,8 @@ internal sealed class Output
         }
 
         var samples = plan.Policies.SelectMany(p =>
-            p.Groups.Take(OrphanPlanner.SampleSize).Select(g => new Sample(p.Policy, Markup.Escape(g.GroupKey), g.Objects.Count, g.Bytes, g.Reason))
-                .Concat(p.Rows.Take(OrphanPlanner.SampleSize).Select(r => new Sample(p.Policy,
+            p.Groups.Take(LayoutPlanner.SampleSize).Select(g => new Sample(p.Policy, Markup.Escape(g.GroupKey), g.Objects.Count, g.Bytes, g.Reason))
+                .Concat(p.Rows.Take(LayoutPlanner.SampleSize).Select(r => new Sample(p.Policy,
                     string.Join('\n', r.Keys.Concat(r.Prefixes).Take(3).Prepend("row " + RecordsPlanner.Label(r.Columns)).Select(Markup.Escape)), r.Objects.Count, r.Bytes, r.Reason))))
             .ToList();
         if (samples.Count > 0)
@@ -120,9 +120,9 @@ internal sealed class Output
                 ]));
         }
 
-        foreach (var p in plan.Policies.Where(p => p.Totals.GroupsOrphaned > OrphanPlanner.SampleSize))
+        foreach (var p in plan.Policies.Where(p => p.Totals.GroupsOrphaned > LayoutPlanner.SampleSize))
         {
-            Note($"… and {Format.Count(p.Totals.GroupsOrphaned - OrphanPlanner.SampleSize)} more {(p.Type == "records" ? "rows" : "groups")} of {p.Policy}");
+            Note($"… and {Format.Count(p.Totals.GroupsOrphaned - LayoutPlanner.SampleSize)} more {(p.Type == "records" ? "rows" : "groups")} of {p.Policy}");
         }
 
         foreach (var guard in plan.Guards.Where(g => !g.Passed))

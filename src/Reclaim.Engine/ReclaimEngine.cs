@@ -127,7 +127,7 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
         }
 
         var plan = new Plan { CreatedAt = timeProvider.GetUtcNow(), ConfigPath = Config.Path };
-        var planner = new OrphanPlanner(timeProvider) { Timing = message => Log.PlannerTiming(_logger, message) };
+        var planner = new LayoutPlanner(timeProvider) { Timing = message => Log.PlannerTiming(_logger, message) };
         foreach (var configured in selected)
         {
             var overridden = options.MaxAge.TryGetValue(configured.Name, out var maxAge);

@@ -139,8 +139,11 @@ public sealed class PolicyPlan
     /// <summary>Counters.</summary>
     public PolicyTotals Totals { get; init; } = new();
 
-    /// <summary>The groups proposed for removal, in key order (orphans, retention).</summary>
-    public List<PlannedGroup> Groups { get; init; } = [];
+    /// <summary>
+    /// The groups proposed for removal, in key order (orphans, retention), read as a stream: the planner holds a bounded
+    /// number in memory and spools the rest to disk (<see cref="PlannedGroups"/>).
+    /// </summary>
+    public PlannedGroups Groups { get; init; } = [];
 
     /// <summary>The rows selected (records), in query order.</summary>
     public List<PlannedRow> Rows { get; init; } = [];

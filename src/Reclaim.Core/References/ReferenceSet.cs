@@ -9,9 +9,14 @@ namespace Reclaim.Core.References;
 /// Build with <see cref="Add(string)"/> from one thread, then <see cref="Seal"/>; after that,
 /// <see cref="Contains"/> is a binary search and safe from any thread. A fingerprint collision only ever
 /// keeps an object (the safe direction).
+/// A set made with a spill (<see cref="ReferenceSet(int, FingerprintSpill)"/>) holds at most its limit of
+/// fingerprints: when it fills, it hands them to the spill and starts again empty, and from then on it is
+/// <see cref="Spilled"/>: the caller joins from what it spilled, and the set answers no lookups.
 /// </remarks>
 public sealed class ReferenceSet
 {
+    private readonly int _limit = int.MaxValue;
+    private readonly FingerprintSpill? _spill;
     private ulong[] _items = new ulong[1024];
     private int[] _buckets = [];
     private int _bucketShift = 64;
@@ -20,6 +25,27 @@ public sealed class ReferenceSet
 
     // Where the first reads of a batch lookup go, so the compiler cannot drop them as unused.
     private ulong _touched;
+
+    /// <summary>Creates an empty set held in memory whatever its size.</summary>
+    public ReferenceSet()
+    {
+    }
+
+    /// <summary>Creates an empty set that hands its fingerprints to <paramref name="spill"/> whenever it holds <paramref name="limit"/> of them.</summary>
+    /// <param name="limit">The most fingerprints held at once, 1 or more (8 bytes each).</param>
+    /// <param name="spill">Receives each full buffer (unsorted, duplicates included), and what is left at <see cref="Seal"/> once it has spilled.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="limit"/> is below 1.</exception>
+    public ReferenceSet(int limit, FingerprintSpill spill)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        ArgumentNullException.ThrowIfNull(spill);
+        _limit = limit;
+        _spill = spill;
+        _items = new ulong[Math.Min(1024, limit)];
+    }
+
+    /// <summary>Whether the set outgrew its limit and handed its fingerprints to the spill; it then answers no lookups.</summary>
+    public bool Spilled { get; private set; }
 
     /// <summary>How many references were added (rows that rendered to a group key), duplicates included.</summary>
     public long Added { get; private set; }
@@ -47,7 +73,16 @@ public sealed class ReferenceSet
 
         if (_count == _items.Length)
         {
-            Array.Resize(ref _items, _items.Length * 2);
+            if (_count >= _limit)
+            {
+                _spill!(_items.AsSpan(0, _count));
+                _count = 0;
+                Spilled = true;
+            }
+            else
+            {
+                Array.Resize(ref _items, (int)Math.Min((long)_items.Length * 2, _limit));
+            }
         }
 
         _items[_count++] = fingerprint;
@@ -59,6 +94,15 @@ public sealed class ReferenceSet
     {
         if (_sealed)
         {
+            return;
+        }
+
+        if (Spilled)
+        {
+            _spill!(_items.AsSpan(0, _count));
+            _items = [];
+            _count = 0;
+            _sealed = true;
             return;
         }
 
@@ -130,19 +174,16 @@ public sealed class ReferenceSet
     /// <summary>Whether some reference rendered to <paramref name="groupKey"/> (or to a key with the same fingerprint).</summary>
     /// <param name="groupKey">A group key.</param>
     /// <returns><see langword="true"/> when the group is (or may be) referenced.</returns>
-    /// <exception cref="InvalidOperationException">The set is not sealed yet.</exception>
+    /// <exception cref="InvalidOperationException">The set is not sealed yet, or it spilled.</exception>
     public bool Contains(ReadOnlySpan<char> groupKey) => ContainsFingerprint(KeyFingerprint.Of(groupKey));
 
     /// <summary>Whether some reference rendered to a key with this <see cref="KeyFingerprint"/>.</summary>
     /// <param name="fingerprint">A group key's fingerprint (<see cref="KeyFingerprint.Of"/>).</param>
     /// <returns><see langword="true"/> when the group is (or may be) referenced.</returns>
-    /// <exception cref="InvalidOperationException">The set is not sealed yet.</exception>
+    /// <exception cref="InvalidOperationException">The set is not sealed yet, or it spilled.</exception>
     public bool ContainsFingerprint(ulong fingerprint)
     {
-        if (!_sealed)
-        {
-            throw new InvalidOperationException("seal the reference set before looking keys up");
-        }
+        ThrowUnlessLookable();
 
         if (_count == 0)
         {
@@ -163,14 +204,11 @@ public sealed class ReferenceSet
     /// </summary>
     /// <param name="fingerprints">Fingerprints to look up (<see cref="KeyFingerprint.Of"/>).</param>
     /// <param name="contained">Receives, per fingerprint, whether the set holds it; at least as long as <paramref name="fingerprints"/>.</param>
-    /// <exception cref="InvalidOperationException">The set is not sealed yet.</exception>
+    /// <exception cref="InvalidOperationException">The set is not sealed yet, or it spilled.</exception>
     /// <exception cref="ArgumentException"><paramref name="contained"/> is shorter than <paramref name="fingerprints"/>.</exception>
     public void ContainsFingerprints(ReadOnlySpan<ulong> fingerprints, Span<bool> contained)
     {
-        if (!_sealed)
-        {
-            throw new InvalidOperationException("seal the reference set before looking keys up");
-        }
+        ThrowUnlessLookable();
 
         if (contained.Length < fingerprints.Length)
         {
@@ -206,6 +244,19 @@ public sealed class ReferenceSet
         }
 
         _touched = touched;
+    }
+
+    private void ThrowUnlessLookable()
+    {
+        if (!_sealed)
+        {
+            throw new InvalidOperationException("seal the reference set before looking keys up");
+        }
+
+        if (Spilled)
+        {
+            throw new InvalidOperationException("the reference set spilled its fingerprints: join from the spill");
+        }
     }
 
     private int Bucket(ulong fingerprint) => _bucketShift == 64 ? 0 : (int)(fingerprint >> _bucketShift);
@@ -255,3 +306,7 @@ public sealed class ReferenceSet
         _buckets[1 << bits] = _count;
     }
 }
+
+/// <summary>Receives fingerprints a <see cref="ReferenceSet"/> made with a limit hands over (see <see cref="ReferenceSet(int, FingerprintSpill)"/>).</summary>
+/// <param name="fingerprints">The fingerprints, valid only during the call.</param>
+public delegate void FingerprintSpill(ReadOnlySpan<ulong> fingerprints);

@@ -115,27 +115,32 @@ public sealed class DestructiveGate(IStateStore state, TimeProvider timeProvider
             throw new ArgumentException($"a policy removes by delete or quarantine, not {plan.Action}", nameof(removal));
         }
 
-        var groups = plan.Groups
-            .Select(g => g with { Objects = [.. g.Objects.OrderBy(o => o.Key, ObjectKey.Comparer)] })
-            .OrderBy(g => g.GroupKey, ObjectKey.Comparer)
-            .ToList();
-        var batches = Chunk(groups, removal.Store.MaxDeleteBatch).ToList();
+        // Sub-batches are cut as they are needed from the plan's groups, read as a stream (a large plan's groups are
+        // spooled on disk): planned groups come in key order; a plan file's that do not are sorted in memory.
+        IEnumerable<PlannedGroup> groups = plan.Groups.Select(g => g with { Objects = [.. g.Objects.OrderBy(o => o.Key, ObjectKey.Comparer)] });
+        if (!InKeyOrder(plan.Groups))
+        {
+            groups = groups.OrderBy(g => g.GroupKey, ObjectKey.Comparer).ToList();
+        }
+
+        var batches = Chunk(groups, removal.Store.MaxDeleteBatch).Select((batch, index) => (Groups: batch, Index: index));
         var totals = new GateTotals();
         var sync = new Lock();
         using var stopOnFailure = new CancellationTokenSource();
-        await Parallel.ForEachAsync(Enumerable.Range(0, batches.Count), new ParallelOptions { MaxDegreeOfParallelism = SubBatchesInFlight }, async (index, _) =>
+        await Parallel.ForEachAsync(batches, new ParallelOptions { MaxDegreeOfParallelism = SubBatchesInFlight }, async (batch, _) =>
         {
+            var index = batch.Index;
             var part = new GateTotals();
             try
             {
                 if (run.Stopping.IsCancellationRequested || cancellationToken.IsCancellationRequested || stopOnFailure.IsCancellationRequested)
                 {
                     part.Stopped = !stopOnFailure.IsCancellationRequested;
-                    part.GroupsNotStarted = batches[index].Count;
+                    part.GroupsNotStarted = batch.Groups.Count;
                     return;
                 }
 
-                await RemoveSubBatchAsync(run, removal, batches[index], index, part, cancellationToken);
+                await RemoveSubBatchAsync(run, removal, batch.Groups, index, part, cancellationToken);
             }
             catch
             {
@@ -875,8 +880,25 @@ public sealed class DestructiveGate(IStateStore state, TimeProvider timeProvider
         ? string.Create(CultureInfo.InvariantCulture, $"size={item.Size} etag={etag}")
         : string.Create(CultureInfo.InvariantCulture, $"size={item.Size} mtime={item.LastModified.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ}");
 
+    /// <summary>Whether each group's key is after the one before (one pass over the stream).</summary>
+    private static bool InKeyOrder(IEnumerable<PlannedGroup> groups)
+    {
+        string? previous = null;
+        foreach (var group in groups)
+        {
+            if (previous is not null && ObjectKey.Comparer.Compare(previous, group.GroupKey) >= 0)
+            {
+                return false;
+            }
+
+            previous = group.GroupKey;
+        }
+
+        return true;
+    }
+
     /// <summary>Groups in key order, in sub-batches of about <paramref name="batchObjects"/> objects and at most <see cref="MaxGroupsPerRecheck"/> groups; a larger group is a sub-batch of its own.</summary>
-    private static IEnumerable<List<PlannedGroup>> Chunk(IReadOnlyList<PlannedGroup> groups, int batchObjects)
+    private static IEnumerable<List<PlannedGroup>> Chunk(IEnumerable<PlannedGroup> groups, int batchObjects)
     {
         var chunk = new List<PlannedGroup>();
         var objects = 0;

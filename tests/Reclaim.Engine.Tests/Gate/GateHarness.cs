@@ -102,7 +102,7 @@ internal sealed class GateHarness : IAsyncDisposable
             Layout = Layout.Template,
             Definition = "test",
             MinAge = MinAge,
-            Groups = groups,
+            Groups = [.. groups],
         };
         plan.Totals.ObjectsScanned = listed.Count;
         plan.Totals.ObjectsOrphaned = groups.Sum(g => g.Objects.Count);

@@ -13,19 +13,31 @@ using Reclaim.Engine.Configuration;
 namespace Reclaim.Engine.Planning;
 
 /// <summary>
-/// Plans an <c>orphans</c> policy: streams the references query into a <see cref="ReferenceSet"/> while the
-/// store's listing streams in parallel, then walks the listing once, group by group (keys arrive in ordinal
-/// order, so a folder group's objects are contiguous). Metadata is read only for groups no reference covers
-/// when the store can list keys alone (<see cref="IKeyListing"/>). A store that lists several key ranges at once
-/// (<see cref="IPartitionedListing"/>, S3) is listed that way, split where the layout allows; one with a snapshot
-/// (<see cref="ISnapshotListing"/>, an S3 Inventory) is listed from it, and aged at the snapshot's time.
+/// Plans a layout policy (<c>orphans</c>, and <c>retention</c> with its keep query): streams the references query
+/// into a <see cref="ReferenceSet"/> while the store's listing streams in parallel, then walks the listing once,
+/// group by group (keys arrive in ordinal order, so a folder group's objects are contiguous) with
+/// <see cref="ReferenceJoin"/>. Metadata is read only for groups no reference covers when the store can list keys
+/// alone (<see cref="IKeyListing"/>). A store that lists several key ranges at once (<see cref="IPartitionedListing"/>, S3)
+/// is listed that way, split where the layout allows; one with a snapshot (<see cref="ISnapshotListing"/>, an S3
+/// Inventory) is listed from it, and aged at the snapshot's time.
 /// </summary>
 /// <remarks>
-/// Memory: the reference set (8–16 bytes per reference), a bounded listing buffer
-/// (<see cref="ListingBufferKeys"/> keys), the current group, and the proposed groups up to the plan's
-/// <c>max_delete_count</c> (beyond it only counts are kept: the guard refuses such a plan anyway).
+/// <para>
+/// The join is chosen by the references' size, automatically: up to <see cref="ReferencesInMemory"/> fingerprints
+/// it runs in memory (the fastest way for most stores); beyond, the references and the listed groups are hashed into
+/// partitions on disk and joined partition by partition (<see cref="PartitionedJoin"/>), which plans exactly the same
+/// groups in the same order.
+/// </para>
+/// <para>
+/// Memory is bounded whatever the store's size: at most <see cref="ReferencesInMemory"/> fingerprints (8 bytes each,
+/// 16 MB by default), a bounded listing buffer (<see cref="ListingBufferKeys"/> keys), the current group, and
+/// <see cref="GroupsInMemory"/> proposed groups; further proposed groups go to a spool on disk
+/// (<see cref="PlannedGroups"/>). Beyond the plan's <c>max_delete_count</c> only counts are kept (the guard refuses
+/// such a plan anyway). Spill files go to <see cref="SpillDirectory"/> and are unlinked as soon as they are made, so
+/// nothing is left behind whatever ends the process.
+/// </para>
 /// </remarks>
-public sealed class OrphanPlanner(TimeProvider timeProvider)
+public sealed class LayoutPlanner(TimeProvider timeProvider)
 {
     /// <summary>
     /// Keys the listing may run ahead of the reference read: 524288 (512 batches of <see cref="ListingBatchKeys"/>),
@@ -44,11 +56,35 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
     /// </summary>
     public const int UnreferencedBufferBatches = 16;
 
+    /// <summary>
+    /// The default of <see cref="ReferencesInMemory"/>: 2,097,152 fingerprints (16 MB; 32 MB while the set is sorted).
+    /// A million references join in memory as before; four million or more go through the partitioned join.
+    /// </summary>
+    public const int DefaultReferencesInMemory = 1 << 21;
+
+    /// <summary>The default of <see cref="GroupsInMemory"/>: 4096 proposed groups.</summary>
+    public const int DefaultGroupsInMemory = 4096;
+
     /// <summary>How many proposed group keys a plan shows as a sample: 10.</summary>
     public const int SampleSize = 10;
 
     /// <summary>Receives a line with the planner's phase timings, for <c>--verbose</c>; may be <see langword="null"/>.</summary>
     public Action<string>? Timing { get; init; }
+
+    /// <summary>
+    /// The most reference fingerprints joined in memory, 1 or more; a references query rendering more spills to disk
+    /// and the join is partitioned. Default <see cref="DefaultReferencesInMemory"/>.
+    /// </summary>
+    public int ReferencesInMemory { get; init; } = DefaultReferencesInMemory;
+
+    /// <summary>Proposed groups held in memory, 0 or more; the rest are spooled to disk. Default <see cref="DefaultGroupsInMemory"/>.</summary>
+    public int GroupsInMemory { get; init; } = DefaultGroupsInMemory;
+
+    /// <summary>Keys per listed batch: <see cref="ListingBatchKeys"/>; smaller in tests, so few keys span several batches.</summary>
+    internal int BatchKeys { get; init; } = ListingBatchKeys;
+
+    /// <summary>Where spill files go: the system's temporary folder (<c>TMPDIR</c>) by default.</summary>
+    public string SpillDirectory { get; init; } = Path.GetTempPath();
 
     /// <summary>Plans one policy whose protecting queries all run on <paramref name="catalog"/>.</summary>
     /// <param name="policy">An <c>orphans</c> or <c>retention</c> policy.</param>
@@ -113,11 +149,13 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
             MinAge = threshold,
             ReferencesRequired = queries.Count > 0,
             Definition = PolicyDefinition.Fingerprint(policy),
+            Groups = new PlannedGroups(new SpilledGroupSpool(SpillDirectory), GroupsInMemory),
         };
         var totals = plan.Totals;
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
 
-        var references = new ReferenceSet();
+        using var partitioned = new PartitionedJoin(SpillDirectory);
+        var references = new ReferenceSet(ReferencesInMemory, partitioned.AddReferences);
         var referencesTask = queries.Count == 0 || catalogs is null
             ? Task.CompletedTask
             : Task.Run(() => ReadReferencesAsync(layout, queries, catalogs, references, totals, linked.Token), linked.Token);
@@ -128,7 +166,7 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
         var listingTask = Task.Run(
             async () =>
             {
-                await ListAsync(store, snapshot?.Objects, new KeyClassifier(layout, trashPrefix, store.Name), pool, channel.Writer, linked.Token);
+                await ListAsync(store, snapshot?.Objects, new KeyClassifier(layout, trashPrefix, store.Name), pool, BatchKeys, channel.Writer, linked.Token);
                 listedMs = clock.ElapsedMilliseconds;
             },
             linked.Token);
@@ -149,9 +187,9 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
             UnreferencedGroupBuilder? open = null;
             var closed = new List<UnreferencedGroup>();
             var lastReport = clock.Elapsed;
-            await foreach (var batch in channel.Reader.ReadAllAsync(linked.Token))
+            async ValueTask JoinAsync(ListedBatch batch)
             {
-                open = Join(batch, references, totals, open, closed);
+                open = ReferenceJoin.Join(batch, totals, open, closed);
                 pool.Enqueue(batch);
                 if (closed.Count > 0)
                 {
@@ -163,6 +201,31 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
                 {
                     lastReport = clock.Elapsed;
                     progress.Report(new ScanProgress(policy.Name, totals.ObjectsScanned, totals.BytesScanned, totals.ReferencesRead, clock.Elapsed));
+                }
+            }
+
+            var spilled = references.Spilled;
+            await foreach (var batch in channel.Reader.ReadAllAsync(linked.Token))
+            {
+                if (spilled)
+                {
+                    // Too many references to hold: the batch waits on disk for its partitions' answers.
+                    partitioned.AddListed(batch);
+                    pool.Enqueue(batch);
+                    continue;
+                }
+
+                batch.LookUp(references);
+                await JoinAsync(batch);
+            }
+
+            var largestPartition = 0;
+            if (spilled)
+            {
+                largestPartition = partitioned.Probe(linked.Token);
+                foreach (var batch in partitioned.Replay(pool, BatchKeys))
+                {
+                    await JoinAsync(batch);
                 }
             }
 
@@ -183,7 +246,10 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
             totals.GroupsScanned -= vanished;
             await listingTask;
             Timing?.Invoke(
-                $"references sealed at {referencesMs} ms ({references.Count} distinct), listing done at {listedMs} ms, join done at {joinedMs} ms, unreferenced groups decided at {clock.ElapsedMilliseconds} ms; " +
+                (spilled
+                    ? $"references spilled at {referencesMs} ms ({partitioned.ReferencesSpilled} in {PartitionedJoin.Partitions} partitions, at most {largestPartition} distinct in one; {partitioned.GroupsSpilled} groups), joined on disk, "
+                    : $"references sealed at {referencesMs} ms ({references.Count} distinct), joined in memory, ") +
+                $"{plan.Groups.Spooled} proposed groups spooled; listing done at {listedMs} ms, join done at {joinedMs} ms, unreferenced groups decided at {clock.ElapsedMilliseconds} ms; " +
                 $"process so far: {GC.GetTotalAllocatedBytes() >> 20} MB allocated, heap {GC.GetGCMemoryInfo().HeapSizeBytes >> 20} MB, committed {GC.GetGCMemoryInfo().TotalCommittedBytes >> 20} MB, working set {Environment.WorkingSet >> 20} MB, GCs {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)} (gen 0/1/2) pausing {GC.GetTotalPauseDuration().TotalMilliseconds:F0} ms, " +
                 $"{System.Runtime.JitInfo.GetCompiledMethodCount()} methods compiled in {System.Runtime.JitInfo.GetCompilationTime().TotalMilliseconds:F0} ms");
         }
@@ -212,69 +278,6 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
     }
 
     /// <summary>
-    /// Joins one listed batch against the references: counts every key, and collects the keys of groups no reference
-    /// covers, closing each such group into <paramref name="closed"/> when the next group starts.
-    /// </summary>
-    /// <returns>The unreferenced group still open at the batch's end (its keys may go on in the next batch), if any.</returns>
-    private static UnreferencedGroupBuilder? Join(ListedBatch batch, ReferenceSet references, PolicyTotals totals, UnreferencedGroupBuilder? open, List<UnreferencedGroup> closed)
-    {
-        references.ContainsFingerprints(batch.GroupFingerprints.AsSpan(0, batch.GroupCount), batch.GroupReferenced);
-        long inTrash = 0, scanned = 0, unmatched = 0, groups = 0, referenced = 0, bytes = 0;
-        var group = 0;
-        var metadata = batch.Metadata;
-        for (var i = 0; i < batch.Count; i++)
-        {
-            var groupLength = batch.GroupLengths[i];
-            if (groupLength == KeyClassifier.InTrash)
-            {
-                inTrash++;
-                continue;
-            }
-
-            scanned++;
-            if (metadata is not null)
-            {
-                bytes += metadata[i].Size;
-            }
-
-            if (groupLength == KeyClassifier.Unmatched)
-            {
-                unmatched++;
-                continue;
-            }
-
-            if (batch.StartsGroup[i])
-            {
-                if (open is not null)
-                {
-                    closed.Add(open.Build());
-                    open = null;
-                }
-
-                groups++;
-                if (batch.GroupReferenced[group++])
-                {
-                    referenced++;
-                }
-                else
-                {
-                    open = new UnreferencedGroupBuilder(new string(batch.Keys[i][..groupLength]));
-                }
-            }
-
-            open?.Add(batch, i);
-        }
-
-        totals.ObjectsInTrash += inTrash;
-        totals.ObjectsScanned += scanned;
-        totals.ObjectsUnmatched += unmatched;
-        totals.GroupsScanned += groups;
-        totals.GroupsReferenced += referenced;
-        totals.BytesScanned += bytes;
-        return open;
-    }
-
-    /// <summary>
     /// Reads every protecting query of the policy into one set (a group any of them renders to is referenced), in
     /// config order; with more than one, each query's rows are counted apart (<see cref="PolicyTotals.Queries"/>) so
     /// that the guards judge each.
@@ -297,7 +300,7 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
     /// Lists the store into the channel, classifying each key on the way (<see cref="KeyClassifier"/>): this side
     /// runs while the references are still being read, so the join that follows only looks fingerprints up.
     /// </summary>
-    private static async Task ListAsync(IObjectStore store, IAsyncEnumerable<StoredObject>? snapshot, KeyClassifier classifier, ConcurrentQueue<ListedBatch> pool, ChannelWriter<ListedBatch> writer, CancellationToken cancellationToken)
+    private static async Task ListAsync(IObjectStore store, IAsyncEnumerable<StoredObject>? snapshot, KeyClassifier classifier, ConcurrentQueue<ListedBatch> pool, int batchKeys, ChannelWriter<ListedBatch> writer, CancellationToken cancellationToken)
     {
         try
         {
@@ -306,7 +309,7 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
                 ListedBatch? filling = null;
                 KeyBatch Next()
                 {
-                    filling = ListedBatch.Rent(pool, withMetadata: false);
+                    filling = ListedBatch.Rent(pool, withMetadata: false, batchKeys);
                     return filling.Keys;
                 }
 
@@ -326,7 +329,7 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
             {
                 // A store that lists several ranges at once (S3) splits the key space where the layout says it can:
                 // at the folder of its first variable (orgs/ -> orgs/<org>/) when one follows, else by sampling.
-                var batch = ListedBatch.Rent(pool, withMetadata: true);
+                var batch = ListedBatch.Rent(pool, withMetadata: true, batchKeys);
                 var listing = snapshot ?? (store is IPartitionedListing partitioned
                     ? partitioned.ListPartitionedAsync(classifier.Prefix, classifier.Split, cancellationToken)
                     : store.ListAsync(classifier.Prefix, cancellationToken));
@@ -337,7 +340,7 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
                     {
                         classifier.Classify(batch);
                         await writer.WriteAsync(batch, cancellationToken);
-                        batch = ListedBatch.Rent(pool, withMetadata: true);
+                        batch = ListedBatch.Rent(pool, withMetadata: true, batchKeys);
                     }
                 }
 
@@ -455,169 +458,5 @@ public sealed class OrphanPlanner(TimeProvider timeProvider)
             unreferenced.Writer.TryComplete(e);
             throw;
         }
-    }
-
-    /// <summary>A group no reference covers: its key, and its objects' keys (or, when the listing had it, their metadata).</summary>
-    private sealed record UnreferencedGroup(string Key, string[]? Keys, StoredObject[]? Known);
-
-    /// <summary>
-    /// Listed keys, with their metadata when the listing had it (a store without <see cref="IKeyListing"/>), and per
-    /// key what <see cref="KeyClassifier"/> found: the group key's length (or why there is none), whether the key
-    /// starts a new group, and, per group started, the group key's fingerprint.
-    /// </summary>
-    private sealed class ListedBatch(KeyBatch keys, StoredObject[]? metadata)
-    {
-        public KeyBatch Keys { get; } = keys;
-
-        public StoredObject[]? Metadata { get; } = metadata;
-
-        public int Count => Keys.Count;
-
-        public int[] GroupLengths { get; } = new int[keys.Capacity];
-
-        public bool[] StartsGroup { get; } = new bool[keys.Capacity];
-
-        /// <summary>How many keys start a group: the first <see cref="GroupCount"/> entries of <see cref="GroupFingerprints"/> are theirs, in order.</summary>
-        public int GroupCount { get; set; }
-
-        public ulong[] GroupFingerprints { get; } = new ulong[keys.Capacity];
-
-        /// <summary>Per group of <see cref="GroupFingerprints"/>, whether a reference covers it (filled by the join).</summary>
-        public bool[] GroupReferenced { get; } = new bool[keys.Capacity];
-
-        /// <summary>An empty batch: one the join has finished with, or a new one.</summary>
-        public static ListedBatch Rent(ConcurrentQueue<ListedBatch> pool, bool withMetadata)
-        {
-            if (!pool.TryDequeue(out var batch))
-            {
-                return new ListedBatch(new KeyBatch(ListingBatchKeys), withMetadata ? new StoredObject[ListingBatchKeys] : null);
-            }
-
-            batch.Keys.Clear();
-            Array.Clear(batch.StartsGroup);
-            batch.GroupCount = 0;
-            return batch;
-        }
-
-        public void Add(StoredObject item)
-        {
-            Metadata![Keys.Count] = item;
-            Keys.Add(item.Key);
-        }
-    }
-
-    /// <summary>
-    /// Classifies listed keys in listing order: checks the order (each key after the one before, in
-    /// <see cref="ObjectKey.Compare(ReadOnlySpan{char}, ReadOnlySpan{char})"/> order), puts aside the trash and
-    /// keys the layout does not match, and finds each key's group, fingerprinting a group once, at its first key.
-    /// </summary>
-    private sealed class KeyClassifier(Layout layout, string trashPrefix, string storeName)
-    {
-        /// <summary>A key under the trash prefix.</summary>
-        public const int InTrash = -2;
-
-        /// <summary>A key the layout does not match.</summary>
-        public const int Unmatched = -1;
-
-        // Copies, not references into batches: the join hands batches back for reuse. The previous key is copied
-        // once per batch (its last key); a folder layout's group key once per group.
-        private char[] _previous = new char[256];
-        private int _previousLength = -1;
-        private char[] _group = new char[256];
-        private int _groupLength = -1;
-
-        public string Prefix => layout.FixedPrefix;
-
-        /// <summary>
-        /// How a partitioned listing may split the keys under <see cref="Prefix"/>: at the folders right after it when
-        /// the layout has a <c>/</c> after its first variable (<c>orgs/{org}/uploads/{asset}/</c>), else by sampling.
-        /// </summary>
-        public ListingSplit Split => layout.Template.AsSpan(layout.FixedPrefix.Length).Contains('/') ? ListingSplit.FirstFolder : ListingSplit.Sampled;
-
-        /// <exception cref="InvalidOperationException">A key is not after the one before.</exception>
-        public void Classify(ListedBatch batch)
-        {
-            var keys = batch.Keys;
-            for (var i = 0; i < batch.Count; i++)
-            {
-                var key = keys[i];
-                var previous = i > 0 ? keys[i - 1] : _previousLength >= 0 ? _previous.AsSpan(0, _previousLength) : default;
-                if ((i > 0 || _previousLength >= 0) && ObjectKey.Compare(key, previous) <= 0)
-                {
-                    throw new InvalidOperationException($"store '{storeName}' listed '{ObjectKey.Printable(key.ToString())}' after '{ObjectKey.Printable(previous.ToString())}': keys out of order; nothing is planned");
-                }
-
-                var length = ObjectKey.IsUnder(key, trashPrefix) ? InTrash : layout.MatchGroupLength(key);
-                batch.GroupLengths[i] = length;
-                if (length < 0)
-                {
-                    continue;
-                }
-
-                var groupKey = key[..length];
-                if (layout.IsFolder)
-                {
-                    if (_groupLength >= 0 && groupKey.SequenceEqual(_group.AsSpan(0, _groupLength)))
-                    {
-                        continue;
-                    }
-
-                    _groupLength = Copy(groupKey, ref _group);
-                }
-
-                // In an object layout each key is its own group, and keys only increase: every key starts one.
-                batch.StartsGroup[i] = true;
-                batch.GroupFingerprints[batch.GroupCount++] = KeyFingerprint.Of(groupKey);
-            }
-
-            if (batch.Count > 0)
-            {
-                _previousLength = Copy(keys[batch.Count - 1], ref _previous);
-            }
-        }
-
-        private static int Copy(ReadOnlySpan<char> from, ref char[] to)
-        {
-            if (from.Length > to.Length)
-            {
-                to = new char[Math.Max(from.Length, to.Length * 2)];
-            }
-
-            from.CopyTo(to);
-            return from.Length;
-        }
-    }
-
-    /// <summary>Collects an unreferenced group's objects as the join reads them: their keys, or their metadata when the listing had it.</summary>
-    private sealed class UnreferencedGroupBuilder(string key)
-    {
-        // Most groups of an object layout hold one object: lists only from the second one on.
-        private string? _onlyKey;
-        private List<string>? _keys;
-        private List<StoredObject>? _known;
-
-        public void Add(ListedBatch batch, int index)
-        {
-            if (batch.Metadata is { } metadata)
-            {
-                (_known ??= []).Add(metadata[index]);
-                return;
-            }
-
-            // An object layout's group key is the object's own key: keep one string for both.
-            var objectKey = batch.Keys[index];
-            var keyString = objectKey.Length == key.Length ? key : new string(objectKey);
-            if (_onlyKey is null && _keys is null)
-            {
-                _onlyKey = keyString;
-                return;
-            }
-
-            _keys ??= [_onlyKey!];
-            _keys.Add(keyString);
-        }
-
-        public UnreferencedGroup Build() =>
-            _known is not null ? new(key, null, [.. _known]) : new(key, _keys is not null ? [.. _keys] : [_onlyKey!], null);
     }
 }

@@ -13,7 +13,7 @@ namespace Reclaim.Engine.Tests.Planning;
 /// threads: a failure on any of them must fail the plan with that failure, not with the cancellation it causes.
 /// A store that fails on cue is the one part no real store does on demand, so a decorator over a real folder does it.
 /// </summary>
-public sealed class OrphanPlannerFailureTests : IDisposable
+public sealed class LayoutPlannerFailureTests : IDisposable
 {
     private readonly TemporaryFolder _folder = new();
 
@@ -25,7 +25,7 @@ public sealed class OrphanPlannerFailureTests : IDisposable
         var (policy, store, catalog) = await SetUpAsync(files: 12_000, referenced: 2_000);
         await using var failing = new FailingStore(store) { FailStatOn = "uploads/02500.bin" };
 
-        var plan = () => new OrphanPlanner(TimeProvider.System).PlanAsync(policy, failing, catalog, ".trash/", 100_000, null, CancellationToken.None);
+        var plan = () => new LayoutPlanner(TimeProvider.System).PlanAsync(policy, failing, catalog, ".trash/", 100_000, null, CancellationToken.None);
 
         (await plan.Should().ThrowAsync<IOException>()).WithMessage("stat failed on uploads/02500.bin");
     }
@@ -36,7 +36,7 @@ public sealed class OrphanPlannerFailureTests : IDisposable
         var (policy, store, catalog) = await SetUpAsync(files: 10, referenced: 5);
         await using var shuffled = new FailingStore(store) { SwapAfter = "uploads/00003.bin" };
 
-        var plan = () => new OrphanPlanner(TimeProvider.System).PlanAsync(policy, shuffled, catalog, ".trash/", 100_000, null, CancellationToken.None);
+        var plan = () => new LayoutPlanner(TimeProvider.System).PlanAsync(policy, shuffled, catalog, ".trash/", 100_000, null, CancellationToken.None);
 
         (await plan.Should().ThrowAsync<InvalidOperationException>()).WithMessage("*'uploads/00004.bin'*'uploads/00005.bin'*keys out of order*");
     }
@@ -46,7 +46,7 @@ public sealed class OrphanPlannerFailureTests : IDisposable
     {
         var (policy, store, catalog) = await SetUpAsync(files: 20_000, referenced: 5_000);
 
-        var plan = await new OrphanPlanner(TimeProvider.System).PlanAsync(policy, store, catalog, ".trash/", 100_000, null, CancellationToken.None);
+        var plan = await new LayoutPlanner(TimeProvider.System).PlanAsync(policy, store, catalog, ".trash/", 100_000, null, CancellationToken.None);
 
         plan.Totals.GroupsScanned.Should().Be(20_000);
         plan.Totals.GroupsReferenced.Should().Be(5_000);
