@@ -143,7 +143,7 @@ public sealed class PolicyPlan
     /// The groups proposed for removal, in key order (orphans, retention), read as a stream: the planner holds a bounded
     /// number in memory and spools the rest to disk (<see cref="PlannedGroups"/>).
     /// </summary>
-    public PlannedGroups Groups { get; init; } = [];
+    public PlannedGroups Groups { get; set; } = [];
 
     /// <summary>The rows selected (records), in query order.</summary>
     public List<PlannedRow> Rows { get; init; } = [];

@@ -12,6 +12,10 @@ public abstract class PlannedGroupSpool : IDisposable
     /// <param name="group">The group.</param>
     public abstract void Append(PlannedGroup group);
 
+    /// <summary>A new, empty spool of the same kind (in the same place).</summary>
+    /// <returns>The spool.</returns>
+    public abstract PlannedGroupSpool CreateEmpty();
+
     /// <summary>Reads every group appended so far, in the order appended. Several reads may run one after the other or at once.</summary>
     /// <returns>The groups, read lazily.</returns>
     public abstract IEnumerable<PlannedGroup> Read();
@@ -63,6 +67,10 @@ public sealed class PlannedGroups : ICollection<PlannedGroup>, IReadOnlyCollecti
         _spool = spool;
         _inMemory = inMemory;
     }
+
+    /// <summary>A new, empty sequence held the same way (in memory, or with a new spool of the same kind and the same head).</summary>
+    /// <returns>The sequence.</returns>
+    public PlannedGroups CreateEmpty() => _spool is null ? new PlannedGroups() : new PlannedGroups(_spool.CreateEmpty(), _inMemory);
 
     /// <summary>How many groups were added.</summary>
     public int Count => _head.Count + _spooled;

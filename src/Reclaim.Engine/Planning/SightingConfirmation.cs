@@ -29,13 +29,16 @@ public static class SightingConfirmation
             ? fingerprints.Distinct().ToDictionary(f => f, _ => now)
             : await sightings.SightAsync(policyPlan.Policy, fingerprints, now, cancellationToken);
         var totals = policyPlan.Totals;
-        var kept = new List<PlannedGroup>(policyPlan.Groups.Count);
+
+        // The groups are read as a stream (a large plan's are spooled on disk) and the confirmed ones written to a new
+        // sequence held the same way.
+        var kept = policyPlan.Groups.CreateEmpty();
         long held = 0;
         var latest = DateTimeOffset.MinValue;
-        for (var i = 0; i < policyPlan.Groups.Count; i++)
+        var i = 0;
+        foreach (var group in policyPlan.Groups)
         {
-            var group = policyPlan.Groups[i];
-            var seen = first[fingerprints[i]];
+            var seen = first[fingerprints[i++]];
             if (now - seen >= confirmAfter)
             {
                 kept.Add(group with { Reason = $"{group.Reason}; confirmed: orphaned since a plan {Duration.Format(now - seen)} before (confirm_after {Duration.Format(confirmAfter)})" });
@@ -55,8 +58,7 @@ public static class SightingConfirmation
         }
 
         totals.GroupsUnconfirmed += held;
-        policyPlan.Groups.Clear();
-        policyPlan.Groups.AddRange(kept);
+        policyPlan.Groups = kept;
         policyPlan.Warnings.Add(string.Create(CultureInfo.InvariantCulture,
             $"{held} orphaned groups are held by confirm_after {Duration.Format(confirmAfter)}: orphaned in no plan at least that long before; the first plan from {(latest + confirmAfter).UtcDateTime:yyyy-MM-dd HH:mm:ss}Z on proposes those still orphaned"));
     }

@@ -51,6 +51,8 @@ internal sealed class SpilledGroupSpool(string directory) : PlannedGroupSpool
         }
     }
 
+    public override PlannedGroupSpool CreateEmpty() => new SpilledGroupSpool(directory);
+
     public override IEnumerable<PlannedGroup> Read()
     {
         var (file, count) = Flushed();

@@ -44,6 +44,8 @@ public sealed class PlannedGroupsTests
 
         public override void Append(PlannedGroup group) => Items.Add(group);
 
+        public override PlannedGroupSpool CreateEmpty() => new ListSpool();
+
         public override IEnumerable<PlannedGroup> Read() => Items;
     }
 }
