@@ -201,6 +201,12 @@ public sealed class KeyClassifier(Layout layout, string trashPrefix, string stor
     /// <summary>The prefix to list: the layout's fixed prefix.</summary>
     public string Prefix => layout.FixedPrefix;
 
+    /// <summary>
+    /// How a partitioned listing may split the keys under <see cref="Prefix"/>: at the folders right after it when
+    /// the layout has a <c>/</c> after its first variable (<c>orgs/{org}/uploads/{asset}/</c>), else by sampling.
+    /// </summary>
+    public ListingSplit Split => layout.Template.AsSpan(layout.FixedPrefix.Length).Contains('/') ? ListingSplit.FirstFolder : ListingSplit.Sampled;
+
     /// <summary>Classifies the batch's keys, filling its <see cref="ListedBatch.GroupLengths"/>, <see cref="ListedBatch.StartsGroup"/> and group fingerprints.</summary>
     /// <param name="batch">The next listed batch, keys in listing order.</param>
     /// <exception cref="InvalidOperationException">A key is not after the one before.</exception>
