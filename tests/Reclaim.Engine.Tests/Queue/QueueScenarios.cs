@@ -562,7 +562,8 @@ public sealed class S3PostgresQueueScenarios : QueueScenarios<S3PostgresBackend>
         var printed = await Backend.CliAsync(Clock, "queue", "install-trigger", "--print");
 
         printed.ExitCode.Should().Be(0, printed.ToString());
-        var sql = printed.Json.GetProperty("triggers")[0].GetProperty("sql").GetString();
+        // --print writes the SQL itself, whatever the format, for psql or a migration file.
+        var sql = printed.Stdout;
         sql.Should().Contain("CREATE OR REPLACE FUNCTION reclaim_queue_notify()").And.Contain("pg_notify('reclaim_queue', TG_ARGV[0])")
             .And.Contain("DROP TRIGGER IF EXISTS reclaim_queue_notify ON media_cleanup_jobs")
             .And.Contain("AFTER INSERT ON media_cleanup_jobs FOR EACH STATEMENT EXECUTE FUNCTION reclaim_queue_notify('media_cleanup_jobs')");
