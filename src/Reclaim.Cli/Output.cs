@@ -336,7 +336,30 @@ internal sealed class Output
             var saving = policy.SavingPerMonth is { } s ? $", saves {s.ToString("0.00", CultureInfo.InvariantCulture)} per month" : string.Empty;
             var refused = policy.Refused ? " (a guard would refuse it now)" : string.Empty;
             _console.MarkupLine($"reclaimable by {Markup.Escape(policy.Policy)} in {Markup.Escape(policy.Store)}: {Format.Count(policy.Objects)} objects, {Format.Bytes(policy.Bytes)}{Markup.Escape(saving)}{Markup.Escape(refused)}");
+            if (policy.Cost is { } cost)
+            {
+                _console.MarkupLine($"  on {Markup.Escape(cost.Provider)}: {Markup.Escape(CostLine(cost))}");
+            }
+
+            foreach (var warning in policy.CostWarnings ?? [])
+            {
+                _console.MarkupLine($"  [yellow]warning[/] {Markup.Escape(policy.Policy)}: {Markup.Escape(warning)}");
+            }
         }
+    }
+
+    /// <summary>A policy's cost in one line: what deleting saves now and only after the minimum storage duration, and what the sweep's requests cost.</summary>
+    private static string CostLine(PolicyCost cost)
+    {
+        static string Money(decimal? amount) => amount is { } a ? a.ToString("0.00", CultureInfo.InvariantCulture) : "?";
+        var line = $"{Format.Bytes(cost.BytesSavingNow)} save {Money(cost.SavingNowPerMonth)} per month now";
+        if (cost.BytesSavingLater > 0)
+        {
+            line += $"; {Format.Bytes(cost.BytesSavingLater)} save {Money(cost.SavingLaterPerMonth)} per month only after the minimum storage duration " +
+                    $"(from {cost.SavesFrom!.Value.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}, all from {cost.SavesAllFrom!.Value.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)})";
+        }
+
+        return line + $"; the sweep's requests cost {Money(cost.RequestCost)}";
     }
 
     /// <summary><c>reclaim queue status</c>: each queue's depth, oldest pending request and requests in flight, then its recent failures.</summary>

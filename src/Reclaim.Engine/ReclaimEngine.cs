@@ -39,7 +39,8 @@ public sealed record UsageRow(string Store, string Prefix, long Objects, long By
 /// <param name="Bytes">Bytes (trash included).</param>
 /// <param name="PricePerGbMonth">The configured price per GB-month (GB = 2^30 bytes, as S3-style bills count), or <see langword="null"/>.</param>
 /// <param name="CostPerMonth">Bytes × price, or <see langword="null"/> when unpriced.</param>
-public sealed record UsageStore(string Store, long Objects, long Bytes, decimal? PricePerGbMonth, decimal? CostPerMonth);
+/// <param name="Provider">An s3 store's <c>provider</c> (<c>aws</c>, <c>wasabi</c>, <c>r2</c>, <c>b2</c>, <c>generic</c>), or <see langword="null"/> when it names none.</param>
+public sealed record UsageStore(string Store, long Objects, long Bytes, decimal? PricePerGbMonth, decimal? CostPerMonth, string? Provider = null);
 
 /// <summary>What a policy would reclaim now (a dry run), and what that saves.</summary>
 /// <param name="Policy">The policy.</param>
@@ -48,7 +49,12 @@ public sealed record UsageStore(string Store, long Objects, long Bytes, decimal?
 /// <param name="Bytes">Bytes it would remove.</param>
 /// <param name="SavingPerMonth">Bytes × the store's price, or <see langword="null"/> when unpriced.</param>
 /// <param name="Refused">Whether a guard would refuse it.</param>
-public sealed record UsageReclaimable(string Policy, string Store, long Objects, long Bytes, decimal? SavingPerMonth, bool Refused);
+/// <param name="Cost">
+/// On a store that names its <c>provider</c>: the plan's cost (bytes and $/month saving now and only after the minimum
+/// storage duration, the sweep's requests, the trash copies' new minimum), as <c>reclaim plan</c> gives it; otherwise <see langword="null"/>.
+/// </param>
+/// <param name="CostWarnings">The plan's cost warnings (<see cref="StorageCosts.Warnings"/>): bytes that save nothing yet, quarantine copies; empty without a provider.</param>
+public sealed record UsageReclaimable(string Policy, string Store, long Objects, long Bytes, decimal? SavingPerMonth, bool Refused, PolicyCost? Cost = null, IReadOnlyList<string>? CostWarnings = null);
 
 /// <summary>The usage report: prefixes, stores and reclaimable bytes.</summary>
 /// <param name="Prefixes">Objects and bytes by prefix.</param>
@@ -630,7 +636,7 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
         {
             var bytes = g.Sum(r => r.Bytes);
             var price = Config.Stores[g.Key].PricePerGbMonth;
-            return new UsageStore(g.Key, g.Sum(r => r.Objects), bytes, price, Cost(bytes, price));
+            return new UsageStore(g.Key, g.Sum(r => r.Objects), bytes, price, Cost(bytes, price), Config.Stores[g.Key].Costs?.Provider);
         }).ToList();
         var savings = new List<UsageReclaimable>();
         if (reclaimable)
@@ -642,7 +648,8 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
             {
                 var plan = await PlanAsync(names, force: false, progress, cancellationToken);
                 savings.AddRange(plan.Policies.Select(p => new UsageReclaimable(p.Policy, p.Store, p.Totals.ObjectsOrphaned, p.Totals.BytesReclaimable,
-                    Cost(p.Totals.BytesReclaimable, Config.Stores[p.Store].PricePerGbMonth), p.Refused)));
+                    Cost(p.Totals.BytesReclaimable, Config.Stores[p.Store].PricePerGbMonth), p.Refused, p.Cost,
+                    p.Cost is { } cost ? StorageCosts.Warnings(cost) : [])));
             }
         }
 

@@ -252,7 +252,8 @@ internal static class ApiEndpoints
             rows.Where(r => r.Store == s.Store && string.Equals(r.Prefix, trash, StringComparison.Ordinal)).Sum(r => r.Objects),
             rows.Where(r => r.Store == s.Store && string.Equals(r.Prefix, trash, StringComparison.Ordinal)).Sum(r => r.Bytes),
             s.PricePerGbMonth,
-            s.CostPerMonth)).ToList();
+            s.CostPerMonth,
+            s.Provider)).ToList();
         return TypedResults.Ok(new UsageView(stores, rows));
     }
 
@@ -401,7 +402,8 @@ public sealed record UsageView(IReadOnlyList<StoreUsage> Stores, IReadOnlyList<U
 /// <param name="TrashBytes">Bytes in the trash.</param>
 /// <param name="PricePerGbMonth">The configured price per GB-month (GB = 2^30 bytes), or <see langword="null"/>.</param>
 /// <param name="CostPerMonth">What the store's bytes cost per month at that price (as <c>reclaim usage</c> computes it), or <see langword="null"/> when unpriced.</param>
-public sealed record StoreUsage(string Store, long Objects, long Bytes, long TrashObjects, long TrashBytes, decimal? PricePerGbMonth, decimal? CostPerMonth);
+/// <param name="Provider">An s3 store's <c>provider</c> (its cost-aware plans: <c>cost</c> per policy in <c>GET /api/v1/status</c>), or <see langword="null"/>.</param>
+public sealed record StoreUsage(string Store, long Objects, long Bytes, long TrashObjects, long TrashBytes, decimal? PricePerGbMonth, decimal? CostPerMonth, string? Provider);
 
 /// <summary>What was removed per UTC day (<c>GET /api/v1/reclaimed?days=N</c>).</summary>
 /// <param name="Days">Days covered, today included.</param>

@@ -115,6 +115,8 @@ internal static class Dto
             ["totals"] = JsonSerializer.SerializeToNode(p.Totals, Json),
             ["guards"] = Guards(p.Guards),
             ["warnings"] = new JsonArray([.. p.Warnings.Select(w => (JsonNode?)w)]),
+            ["cost"] = p.Cost is null ? null : JsonSerializer.SerializeToNode(p.Cost, Json),
+            ["cost_warnings"] = new JsonArray([.. (p.Cost is null ? [] : StorageCosts.Warnings(p.Cost)).Select(w => (JsonNode?)w)]),
             ["groups_shown"] = Math.Min(p.Groups.Count, GroupsShown),
             ["groups"] = new JsonArray([.. p.Groups.Take(GroupsShown).Select(g => (JsonNode)new JsonObject
             {

@@ -63,10 +63,11 @@ public sealed class ServerHost : IAsyncDisposable
     /// <param name="otlpEndpoint">An OTLP collector to export metrics and logs to every half second, or none.</param>
     /// <param name="jwtYaml">More keys of <c>server.jwt</c>, each line indented by four spaces (a <c>role_map</c>).</param>
     /// <param name="editYaml">Changes the config's YAML before the server reads it (more stores or policies), or none.</param>
+    /// <param name="timeProvider">The server's clock; the system's when <see langword="null"/>.</param>
     /// <returns>The running server.</returns>
     public static async Task<ServerHost> StartAsync(
         int rateLimitPerMinute = 1000, string referencesQuery = "SELECT id AS asset FROM assets", string extraYaml = "", bool queueWorker = true, decimal? pricePerGbMonth = null,
-        Uri? otlpEndpoint = null, string jwtYaml = "", Func<string, string>? editYaml = null)
+        Uri? otlpEndpoint = null, string jwtYaml = "", Func<string, string>? editYaml = null, TimeProvider? timeProvider = null)
     {
         var host = new ServerHost();
         await host.SeedAsync();
@@ -76,6 +77,7 @@ public sealed class ServerHost : IAsyncDisposable
         var config = ConfigLoader.Load(host.ConfigPath);
         host._app = await ReclaimServer.BuildAsync(config, new ServerSettings { Urls = "http://127.0.0.1:0", JsonLogs = false, LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning, QueueWorker = queueWorker,
             OtlpEndpoint = otlpEndpoint, OtlpExportInterval = otlpEndpoint is null ? null : TimeSpan.FromMilliseconds(500),
+            TimeProvider = timeProvider ?? TimeProvider.System,
         }, CancellationToken.None);
         await host._app.StartAsync();
         var address = host._app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

@@ -39,6 +39,7 @@ public sealed record ProviderCosts(string Provider, decimal? PricePerGbMonth, Ti
 /// minimum (each copy is billed for the whole minimum even when purged sooner); 0 otherwise.
 /// </param>
 /// <param name="TrashMinimumCost">What those copies cost at least (their bytes × the price × the minimum in months), rounded to cents; <see langword="null"/> when unpriced.</param>
+/// <param name="MinStorageDurationSeconds">The provider's minimum storage duration the figures assume, in seconds (7776000 for Wasabi's 90 days); 0 when none.</param>
 public sealed record PolicyCost(
     string Provider,
     long BytesSavingNow,
@@ -52,7 +53,13 @@ public sealed record PolicyCost(
     long DeleteRequests,
     decimal RequestCost,
     long TrashMinimumBytes,
-    decimal? TrashMinimumCost);
+    decimal? TrashMinimumCost,
+    long MinStorageDurationSeconds = 0)
+{
+    /// <summary>The minimum storage duration as a <see cref="TimeSpan"/>.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public TimeSpan MinStorageDuration => TimeSpan.FromSeconds(MinStorageDurationSeconds);
+}
 
 /// <summary>The providers' table and the cost of a plan on them.</summary>
 public static class StorageCosts
@@ -121,22 +128,39 @@ public static class StorageCosts
         var trashBytes = quarantine && costs.MinStorageDuration > TimeSpan.Zero ? now_ + later : 0;
         var months = (decimal)costs.MinStorageDuration.TotalDays / DaysPerMonth;
         var cost = new PolicyCost(costs.Provider, now_, PerMonth(now_, costs.PricePerGbMonth), later, PerMonth(later, costs.PricePerGbMonth), first, last,
-            list, copy, delete, requestCost, trashBytes, PerMonth(trashBytes, costs.PricePerGbMonth) is { } perMonth ? Math.Round(perMonth * months, 2) : null);
+            list, copy, delete, requestCost, trashBytes, PerMonth(trashBytes, costs.PricePerGbMonth) is { } perMonth ? Math.Round(perMonth * months, 2) : null,
+            (long)costs.MinStorageDuration.TotalSeconds);
         policyPlan.Cost = cost;
-        var minimum = Duration.Format(costs.MinStorageDuration);
-        if (later > 0)
-        {
-            policyPlan.Warnings.Add(string.Create(CultureInfo.InvariantCulture,
-                $"{later} bytes are of objects younger than {costs.Provider}'s minimum storage duration {minimum}: deleting them saves nothing until they reach it (from {first!.Value.UtcDateTime:yyyy-MM-dd} to {last!.Value.UtcDateTime:yyyy-MM-dd}); {now_} bytes save now"));
-        }
-
-        if (trashBytes > 0)
-        {
-            policyPlan.Warnings.Add(string.Create(CultureInfo.InvariantCulture,
-                $"action quarantine on {costs.Provider} copies each object into the trash, and each copy starts a new {minimum} minimum: the trash copies of {trashBytes} bytes are billed for {minimum} even if purged sooner{(cost.TrashMinimumCost is { } c ? $" (about {c:0.00})" : string.Empty)}; action: delete avoids it"));
-        }
-
+        policyPlan.Warnings.AddRange(Warnings(cost));
         return cost;
+    }
+
+    /// <summary>
+    /// What a plan's cost warns about, as the plan, <c>reclaim usage</c> and the dashboard say it: the bytes that save
+    /// nothing until their objects reach the minimum storage duration, and, for quarantine on a provider with a
+    /// minimum, that each trash copy starts a new one. Empty when neither applies.
+    /// </summary>
+    /// <param name="cost">A policy's cost (<see cref="Apply"/>).</param>
+    /// <returns>Zero, one or two sentences.</returns>
+    public static IReadOnlyList<string> Warnings(PolicyCost cost)
+    {
+        ArgumentNullException.ThrowIfNull(cost);
+        var warnings = new List<string>(2);
+        var minimum = Duration.Format(cost.MinStorageDuration);
+        var provider = cost.Provider;
+        if (cost.BytesSavingLater > 0)
+        {
+            warnings.Add(string.Create(CultureInfo.InvariantCulture,
+                $"{cost.BytesSavingLater} bytes are of objects younger than {provider}'s minimum storage duration {minimum}: deleting them saves nothing until they reach it (from {cost.SavesFrom!.Value.UtcDateTime:yyyy-MM-dd} to {cost.SavesAllFrom!.Value.UtcDateTime:yyyy-MM-dd}); {cost.BytesSavingNow} bytes save now"));
+        }
+
+        if (cost.TrashMinimumBytes > 0)
+        {
+            warnings.Add(string.Create(CultureInfo.InvariantCulture,
+                $"action quarantine on {provider} copies each object into the trash, and each copy starts a new {minimum} minimum: the trash copies of {cost.TrashMinimumBytes} bytes are billed for {minimum} even if purged sooner{(cost.TrashMinimumCost is { } c ? $" (about {c:0.00})" : string.Empty)}; action: delete avoids it"));
+        }
+
+        return warnings;
     }
 
     private static long Pages(long keys) => (keys + KeysPerRequest - 1) / KeysPerRequest;

@@ -114,9 +114,46 @@ async function loadStores() {
       cell(row, `${s.trash_objects} (${bytes(s.trash_bytes)})`, "num");
       cell(row, money(s.cost_per_month), "num cost");
     }
+    showCosts(usage, status);
   } catch (e) {
     tbody.replaceChildren();
     cell(tbody.insertRow(), e.message, "error");
+  }
+}
+
+// Stores that name their provider: $/month now, and per policy of the dry run what deleting saves now and only once
+// its objects pass the provider's minimum storage duration, what the sweep's requests cost, and the plan's cost warnings
+// (each quarantine copy starting a new minimum) — the plan's own figures (GET /api/v1/status, "cost" per policy).
+function showCosts(usage, status) {
+  const tbody = $("costs").querySelector("tbody");
+  const warnings = $("cost-warnings");
+  tbody.replaceChildren();
+  warnings.replaceChildren();
+  const priced = usage.stores.filter((s) => s.provider != null);
+  $("cost-section").hidden = priced.length === 0;
+  for (const s of priced) {
+    const policies = (status?.policies ?? []).filter((p) => p.store === s.store && p.cost);
+    for (const p of policies.length ? policies : [null]) {
+      const row = tbody.insertRow();
+      row.dataset.store = s.store;
+      if (p) row.dataset.policy = p.policy;
+      cell(row, s.store);
+      cell(row, s.provider, "provider");
+      cell(row, money(s.cost_per_month), "num cost-now");
+      cell(row, p ? p.policy : (status ? "no policy proposes anything" : "?"));
+      if (!p) continue;
+      const c = p.cost;
+      cell(row, `${money(c.saving_now_per_month)} (${bytes(c.bytes_saving_now)})`, "num saves-now");
+      cell(row, `${money(c.saving_later_per_month)} (${bytes(c.bytes_saving_later)})`, "num saves-later");
+      cell(row, c.saves_from ? c.saves_from.slice(0, 10) + (c.saves_all_from && c.saves_all_from !== c.saves_from ? " … " + c.saves_all_from.slice(0, 10) : "") : "", "saves-from");
+      cell(row, money(c.request_cost), "num requests");
+      for (const w of p.cost_warnings ?? []) {
+        const item = document.createElement("li");
+        item.className = "error cost-warning";
+        item.textContent = `${p.policy}: ${w}`;
+        warnings.appendChild(item);
+      }
+    }
   }
 }
 
