@@ -15,9 +15,9 @@ namespace Reclaim.Data.State;
 public sealed partial class SqlStateStore : IStateStore, IQueueState
 {
     /// <summary>
-    /// The schema version this code writes and reads: the number of the last of <see cref="MigrationSteps"/> (5).
+    /// The schema version this code writes and reads: the number of the last of <see cref="MigrationSteps"/> (6).
     /// </summary>
-    public const int SchemaVersion = 5;
+    public const int SchemaVersion = 6;
 
     private readonly bool _postgres;
     private readonly string _sqliteConnectionString = string.Empty;
@@ -54,7 +54,8 @@ public sealed partial class SqlStateStore : IStateStore, IQueueState
     /// <item>who enqueued each own-queue request (<c>reclaim_queue.requested_by</c>);</item>
     /// <item>the run lifecycle: <c>reclaim_runs.error</c> (why a run failed or was interrupted), <c>owner</c> (the
     /// process running it: host, pid and start time) and <c>heartbeat_at</c>, and an index of pending actions;</item>
-    /// <item>sightings for <c>confirm_after</c>: when each group was first seen orphaned, per policy (<c>reclaim_sightings</c>).</item>
+    /// <item>sightings for <c>confirm_after</c>: when each group was first seen orphaned, per policy (<c>reclaim_sightings</c>);</item>
+    /// <item>partitioned runs: their key ranges, leases, plans and guard verdicts (<c>reclaim_partitioned_runs</c>, <c>reclaim_partition_ranges</c>).</item>
     /// </list>
     /// </remarks>
     private IReadOnlyList<MigrationStep> MigrationSteps(string identity) =>
@@ -64,6 +65,7 @@ public sealed partial class SqlStateStore : IStateStore, IQueueState
         new(3, "who enqueued each own-queue request", (connection, transaction, token) => AddColumnAsync(connection, transaction, "reclaim_queue", "requested_by", "TEXT", token)),
         new(4, "run errors, owners and heartbeats", AddRunLifecycleAsync),
         new(5, "sightings of orphaned groups", (connection, transaction, token) => ExecuteAsync(connection, transaction, SightingsSchema, token)),
+        new(6, "partitioned runs and their key ranges", (connection, transaction, token) => ExecuteAsync(connection, transaction, PartitionsSchema, token)),
     ];
 
     /// <summary>Opens state in a SQLite file, creating the file and its folder when missing.</summary>
