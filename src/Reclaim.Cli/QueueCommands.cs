@@ -23,9 +23,15 @@ internal static class QueueCommands
             // Awaited here, not returned: the signal registrations and the token source must outlive the run.
             var cli = context(result);
             using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var stopped = 0;
             void Stop(PosixSignalContext signal)
             {
                 signal.Cancel = true;
+                if (Interlocked.Exchange(ref stopped, 1) == 0)
+                {
+                    cli.Error.WriteLine($"{(signal.Signal == PosixSignal.SIGINT ? "interrupt (Ctrl+C)" : "SIGTERM")}: finishing the requests in progress, releasing the claimed ones not started, then exiting");
+                }
+
                 stopping.Cancel();
             }
 
@@ -38,7 +44,9 @@ internal static class QueueCommands
                 WorkerTotals totals;
 
                 // Under systemd (Type=notify): ready once the state is reachable and migrated; stopping on SIGTERM.
-                await engine.MigrateAsync(stopping.Token);
+                // A stop is not a failure: the migration (one short transaction) is finished rather than cancelled, and
+                // the worker then sees the stop before its first claim.
+                await engine.MigrateAsync(cancellationToken);
                 await using (var systemd = drainOnce ? null : Systemd.Ready(cli.Time))
                 {
                     using var stoppingNotice = stopping.Token.Register(() => systemd?.Stopping());

@@ -80,15 +80,33 @@ internal sealed class QueueWorker(Workspace workspace, IQueueState queueState, I
     public async Task<WorkerTotals> RunAsync(QueueSource source, bool once, CancellationToken stopping)
     {
         var totals = new WorkerTotals();
-        if (!once)
+        try
         {
-            // Before the first look, so that a row inserted after it is heard of.
-            await source.StartWatchingAsync(_logger, stopping);
+            if (!once)
+            {
+                // Before the first look, so that a row inserted after it is heard of.
+                await source.StartWatchingAsync(_logger, stopping);
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            // Stopped before the first claim: nothing was claimed, so nothing is left to finish or release.
+            return totals;
         }
 
         while (!stopping.IsCancellationRequested)
         {
-            await ObserveDepthAsync(source, stopping);
+            try
+            {
+                await ObserveDepthAsync(source, stopping);
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                // A stop while the depth is read (the first look at the queue, or one after a wait) ends the worker
+                // as cleanly as one during the wait: nothing is claimed at that point.
+                break;
+            }
+
             while (!stopping.IsCancellationRequested)
             {
                 var cycle = await CycleAsync(source, stopping);

@@ -189,6 +189,73 @@ public abstract class CrashSafetyScenarios<TBackend> : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task Worker_TerminatedWhileItsFirstCycleWaitsOnTheState_ExitsZero_AndTheRequestWaitsForTheNextWorker()
+    {
+        // Arrange: one request of the own queue, and the state held by another connection, so that the worker's
+        // start (its migration on SQLite, its first look at the queue on PostgreSQL) waits on it when it is stopped.
+        string[] keys = ["orgs/o9/uploads/requested/raw.mp4", "orgs/o9/uploads/requested/thumb.jpg"];
+        foreach (var key in keys)
+        {
+            await _backend.PutAsync(key, Content(key));
+        }
+
+        var enqueue = await _backend.CliAsync(TimeProvider.System, "enqueue", "--store", "media", "--prefix", "orgs/o9/uploads/requested/");
+        enqueue.ExitCode.Should().Be(0, enqueue.ToString());
+        var id = enqueue.Json.GetProperty("ids")[0].GetInt64().ToString(CultureInfo.InvariantCulture);
+        await using var hold = await HoldStateAsync();
+
+        // Act: SIGTERM once the worker handles signals and waits on the state; the state is let go once the worker has
+        // taken the signal in.
+        // -v: its first line (runtime_settings, at debug) comes once its signal handlers are in place.
+        await using var worker = ReclaimProcess.Start("worker", "-v", "-c", _backend.ConfigPath);
+        await WaitForAsync(() => Task.FromResult(worker.HasExited || worker.Stderr.Contains("runtime_settings", StringComparison.Ordinal)), "the worker to start");
+        if (_backend is S3PostgresBackend)
+        {
+            await WaitForAsync(async () => worker.HasExited || await CountAsync("SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%reclaim_queue%'") > 0,
+                "the worker's first look at the queue to wait on the lock");
+        }
+
+        await worker.SignalAsync("TERM");
+        var noticed = DateTime.UtcNow.AddSeconds(5);
+        while (!worker.Stderr.Contains("SIGTERM:", StringComparison.Ordinal) && !worker.HasExited && DateTime.UtcNow < noticed)
+        {
+            await Task.Delay(10);
+        }
+
+        await hold.DisposeAsync();
+        var code = await worker.WaitForExitAsync();
+
+        // Assert: a clean stop, and the request neither executed nor failed nor leased: the next worker takes it.
+        code.Should().Be(0, worker.ToString());
+        worker.Stderr.Should().NotContain("cancelled.");
+        (await _backend.StateQueryAsync($"SELECT processed_at, error FROM reclaim_queue WHERE id = {id}")).Single().Should().Equal([null, null]);
+        (await CountAsync($"SELECT COUNT(*) FROM reclaim_queue_leases WHERE request_id = '{id}'")).Should().Be(0);
+        var next = await _backend.CliAsync(TimeProvider.System, "worker", "--once");
+        next.ExitCode.Should().Be(0, next.ToString());
+        next.Json.GetProperty("processed").GetInt32().Should().Be(1, next.ToString());
+        var stored = await _backend.KeysAsync();
+        stored.Should().NotContain(keys);
+        stored.Count(k => k.StartsWith(Trash, StringComparison.Ordinal) && k.Contains("/orgs/o9/uploads/requested/", StringComparison.Ordinal)).Should().Be(keys.Length);
+    }
+
+    /// <summary>
+    /// Holds Reclaim's state so that a worker starting now waits on it: SQLite's write lock (the migration's
+    /// transaction waits for it) or, on PostgreSQL, an exclusive lock on the queue table (the first look at the queue
+    /// waits for it). Disposing lets it go.
+    /// </summary>
+    private async Task<IAsyncDisposable> HoldStateAsync()
+    {
+        System.Data.Common.DbConnection connection = _backend is S3PostgresBackend pg
+            ? new Npgsql.NpgsqlConnection(pg.ConnectionString)
+            : new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(_backend.Dir, ".reclaim", "state.db")};Pooling=false");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = _backend is S3PostgresBackend ? "BEGIN; LOCK TABLE reclaim_queue IN ACCESS EXCLUSIVE MODE" : "BEGIN IMMEDIATE";
+        await command.ExecuteNonQueryAsync();
+        return connection; // closing it rolls the transaction back
+    }
+
     /// <summary>Writes the orphan groups (three objects each) plus the live groups, and waits until they are past <c>min_age</c>.</summary>
     private async Task<HashSet<string>> SeedAsync(string label)
     {

@@ -292,6 +292,9 @@ public sealed class S3PostgresBackend : Backend
     /// <summary>The S3 endpoint.</summary>
     public string Endpoint => _endpoint;
 
+    /// <summary>The Npgsql connection string of the database holding the catalog and the state.</summary>
+    public string ConnectionString => _database!.ConnectionString;
+
     /// <inheritdoc/>
     public override async Task<List<string?[]>> QueryAsync(string sql)
     {
