@@ -23,10 +23,9 @@ var folder = options["--layout"] == "folder";
 var inMemory = options.ContainsKey("--in-memory");
 var layout = Layout.Parse(folder ? "orgs/{org}/assets/{asset}/" : "uploads/{shard}/{file}");
 var query = folder ? $"SELECT org, asset FROM {options["--table"]}" : $"SELECT shard, name AS file FROM {options["--table"]}";
-var policy = new PolicyConfig
+var policy = new OrphansPolicy
 {
     Name = "orphans",
-    Type = "orphans",
     Store = "media",
     Layout = layout,
     References = [new QueryConfig("app", query)],

@@ -71,8 +71,8 @@ internal sealed class Output
             [
                 new("policy", p => $"{Markup.Escape(p.Policy)}\n{Markup.Escape(p.Store)} · {Format.Action(p.Action)}"),
                 new("groups", p =>
-                    $"{Format.Count(p.Totals.GroupsScanned)} scanned\n{Format.Count(p.Totals.GroupsReferenced)} {(p.Type == "retention" ? "kept" : "referenced")}\n" +
-                    $"{Format.Count(p.Totals.GroupsTooYoung)} too young\n{Format.Count(p.Totals.GroupsOrphaned)} {(p.Type == "retention" ? "expired" : p.Type == "records" ? "selected" : "orphaned")}"),
+                    $"{Format.Count(p.Totals.GroupsScanned)} scanned\n{Format.Count(p.Totals.GroupsReferenced)} {(p.Type == PolicyKind.Retention ? "kept" : "referenced")}\n" +
+                    $"{Format.Count(p.Totals.GroupsTooYoung)} too young\n{Format.Count(p.Totals.GroupsOrphaned)} {(p.Type switch { PolicyKind.Retention => "expired", PolicyKind.Records => "selected", _ => "orphaned" })}"),
                 new("objects", p => $"{Format.Count(p.Totals.ObjectsOrphaned)} to remove\n{Format.Bytes(p.Totals.BytesReclaimable)}\n{Format.Count(p.Totals.ObjectsUnmatched)} unmatched"),
                 new("verdict", Verdict),
             ]));
@@ -122,7 +122,7 @@ internal sealed class Output
 
         foreach (var p in plan.Policies.Where(p => p.Totals.GroupsOrphaned > LayoutPlanner.SampleSize))
         {
-            Note($"… and {Format.Count(p.Totals.GroupsOrphaned - LayoutPlanner.SampleSize)} more {(p.Type == "records" ? "rows" : "groups")} of {p.Policy}");
+            Note($"… and {Format.Count(p.Totals.GroupsOrphaned - LayoutPlanner.SampleSize)} more {(p.Type == PolicyKind.Records ? "rows" : "groups")} of {p.Policy}");
         }
 
         foreach (var guard in plan.Guards.Where(g => !g.Passed))
@@ -594,7 +594,7 @@ internal sealed class Output
         var text = Describe(part.ObjectsDone, part.BytesDone, part.ObjectsSkipped, part.ObjectsFailed, dryRun);
         if (part.Planned is { } planned)
         {
-            var unit = planned.Type == "records" ? "rows" : "groups";
+            var unit = planned.Type == PolicyKind.Records ? "rows" : "groups";
             text += $"; planned: {Format.Count(planned.GroupsScanned)} {unit} scanned, {Format.Count(planned.GroupsProposed)} proposed, " +
                 $"{Format.Count(planned.KeptReferenced)} kept as referenced, {Format.Count(planned.KeptTooYoung)} too young, {Format.Count(planned.ObjectsUnmatched)} objects unmatched";
         }

@@ -82,8 +82,10 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
 {
     private readonly ILogger _logger = loggerFactory.CreateLogger("Reclaim.Engine");
 
-    /// <summary>The policy types this version plans.</summary>
-    public static IReadOnlyList<string> SupportedPolicyTypes { get; } = ["orphans", "retention", "records"];
+    /// <summary>Whether <paramref name="policy"/> is of a kind plans are made of (orphans, retention, records; a queue policy is worked by the queue worker).</summary>
+    /// <param name="policy">A policy.</param>
+    /// <returns><see langword="true"/> for a layout or records policy.</returns>
+    public static bool IsPlanned(PolicyConfig policy) => policy is LayoutPolicy or RecordsPolicy;
 
     /// <summary>The config.</summary>
     public ReclaimConfig Config => workspace.Config;
@@ -126,7 +128,7 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
         var selected = Select(policies);
         foreach (var (name, age) in options.MaxAge)
         {
-            if (!selected.Any(p => p.Type == "retention" && string.Equals(p.Name, name, StringComparison.Ordinal)) || age <= TimeSpan.Zero)
+            if (!selected.Any(p => p is RetentionPolicy && string.Equals(p.Name, name, StringComparison.Ordinal)) || age <= TimeSpan.Zero)
             {
                 throw new UsageException($"max_age {Duration.Format(age)} for '{name}': only a positive age for a retention policy of the run can be set");
             }
@@ -137,19 +139,20 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
         foreach (var configured in selected)
         {
             var overridden = options.MaxAge.TryGetValue(configured.Name, out var maxAge);
-            var policy = overridden ? configured with { MaxAge = maxAge } : configured;
+            var policy = overridden && configured is RetentionPolicy retention ? retention with { MaxAge = maxAge } : configured;
             var store = workspace.Store(policy.Store);
             PolicyPlan policyPlan;
-            if (policy.Type == "records")
+            if (policy is RecordsPolicy records)
             {
-                policyPlan = await new RecordsPlanner().PlanAsync(policy, store, workspace.Catalog(policy.Catalog!), Config.Trash.Prefix, Config.Guards.MaxDeleteCount + 1, cancellationToken);
+                policyPlan = await new RecordsPlanner().PlanAsync(records, store, workspace.Catalog(records.Catalog), Config.Trash.Prefix, Config.Guards.MaxDeleteCount + 1, cancellationToken);
             }
             else
             {
-                ICatalog CatalogOf(QueryConfig query) => ProtectingCatalog(policy, query, plan.CreatedAt, policy.MaxAge);
-                policyPlan = await planner.PlanAsync(policy, store, CatalogOf, Config.Trash.Prefix, Config.Guards.MaxDeleteCount + 1, progress, cancellationToken);
+                var layoutPolicy = (LayoutPolicy)policy;
+                ICatalog CatalogOf(QueryConfig query) => ProtectingCatalog(layoutPolicy, query, plan.CreatedAt);
+                policyPlan = await planner.PlanAsync(layoutPolicy, store, CatalogOf, Config.Trash.Prefix, Config.Guards.MaxDeleteCount + 1, progress, cancellationToken);
                 policyPlan.MaxAgeOverride = overridden ? maxAge : null;
-                if (policy.ConfirmAfter is { } confirmAfter)
+                if (layoutPolicy.ConfirmAfter is { } confirmAfter)
                 {
                     // Every plan records its sightings; a group goes only once it was orphaned in a plan that long before.
                     var sightings = await workspace.StateAsync(cancellationToken) as ISightings;
@@ -318,16 +321,17 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
                 }
 
                 GateTotals done;
-                if (policy.Type == "records")
+                if (policy is RecordsPolicy records)
                 {
-                    done = await ApplyRecordsAsync(gate, gateRun, state, policy, policyPlan, cancellationToken);
+                    done = await ApplyRecordsAsync(gate, gateRun, state, records, policyPlan, cancellationToken);
                 }
                 else
                 {
                     // The gate re-checks every protecting query of the policy (a list: each, on its own catalog).
-                    var queries = ProtectingQueries.Of(policy).Select(q => new ProtectingQuery(ProtectingCatalog(policy, q, plan.CreatedAt, policyPlan.MinAge), q.Query)).ToList();
+                    var layoutPolicy = Effective((LayoutPolicy)policy, policyPlan);
+                    var queries = layoutPolicy.ProtectingQueries.Select(q => new ProtectingQuery(ProtectingCatalog(layoutPolicy, q, plan.CreatedAt), q.Query)).ToList();
                     var removal = new GroupRemoval(policyPlan, workspace.Store(policy.Store), queries.FirstOrDefault()?.Catalog,
-                        queries.FirstOrDefault()?.Query, policy.Layout!, policyPlan.MinAge, Config.Trash.Prefix) { Queries = queries };
+                        queries.FirstOrDefault()?.Query, layoutPolicy.Layout, policyPlan.MinAge, Config.Trash.Prefix) { Queries = queries };
                     done = await gate.RemoveGroupsAsync(gateRun, removal, cancellationToken);
                 }
 
@@ -642,7 +646,7 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
         if (reclaimable)
         {
             var names = Config.Policies
-                .Where(p => SupportedPolicyTypes.Contains(p.Type, StringComparer.Ordinal) && (storeName is null || p.Store == storeName))
+                .Where(p => IsPlanned(p) && (storeName is null || p.Store == storeName))
                 .Select(p => p.Name).ToList();
             if (names.Count > 0)
             {
@@ -676,7 +680,7 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
         }
 
         var policies = Select([]).Where(p => storeName is null || string.Equals(p.Store, storeName, StringComparison.Ordinal)).ToList();
-        var usage = new VariableUsage(timeProvider, workspace.Store, (policy, query, start) => ProtectingCatalog(policy, query, start, policy.MaxAge), store => Config.Stores[store].PricePerGbMonth);
+        var usage = new VariableUsage(timeProvider, workspace.Store, (policy, query, start) => policy is LayoutPolicy layoutPolicy ? ProtectingCatalog(layoutPolicy, query, start) : workspace.Catalog(query.Catalog), store => Config.Stores[store].PricePerGbMonth);
         return usage.ReportAsync(policies, variable, Config.Trash.Prefix, progress, cancellationToken);
     }
 
@@ -750,7 +754,7 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
             }
         }
 
-        foreach (var policy in Config.Policies.Where(p => p.Type == "queue" && p.Layout is null && p.References is null))
+        foreach (var policy in Config.Policies.OfType<QueuePolicy>().Where(p => p.Layout is null && p.References is null))
         {
             results.Add(($"policy {policy.Name}", true,
                 $"warning: a queue with neither layout nor references empties the folder folder_depth ({policy.FolderDepth}) segments up from each path, " +
@@ -884,7 +888,7 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
     /// <exception cref="PlanFileException">Something does not match; nothing has been touched.</exception>
     private void CheckPlanMatchesPolicy(PolicyPlan policyPlan, PolicyConfig policy)
     {
-        if (policy.Type == "records")
+        if (policy is not LayoutPolicy layoutPolicy)
         {
             // A row's objects are rendered again from its columns at apply time, and the row is looked up in the
             // catalog again: the plan file's keys are not trusted. Only the action and store must agree.
@@ -897,7 +901,7 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
             return;
         }
 
-        var layout = policy.Layout!;
+        var layout = layoutPolicy.Layout;
         string Mismatch(string what) => $"the plan's policy '{policy.Name}' {what}: the plan file was edited or damaged; make a new plan";
         if (policyPlan.Action != policy.Action || !string.Equals(policyPlan.Store, policy.Store, StringComparison.Ordinal) ||
             !string.Equals(policyPlan.Layout, layout.Template, StringComparison.Ordinal))
@@ -975,9 +979,9 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
     /// (a file shared by two records) is skipped, recorded with the policy that protects it; the row's <c>after</c>
     /// still runs, since only the object is shared.
     /// </summary>
-    private async Task<GateTotals> ApplyRecordsAsync(DestructiveGate gate, GateRun gateRun, IStateStore? state, PolicyConfig policy, PolicyPlan policyPlan, CancellationToken cancellationToken)
+    private async Task<GateTotals> ApplyRecordsAsync(DestructiveGate gate, GateRun gateRun, IStateStore? state, RecordsPolicy policy, PolicyPlan policyPlan, CancellationToken cancellationToken)
     {
-        var catalog = workspace.Catalog(policy.Catalog!);
+        var catalog = workspace.Catalog(policy.Catalog);
         var store = workspace.Store(policy.Store);
         var templates = policy.Objects.Select(Core.Records.RecordTemplate.Parse).ToList();
         var totals = new GateTotals();
@@ -985,7 +989,7 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
         async Task<bool> StillSelectedAsync(int index, CancellationToken token)
         {
             var present = policyPlan.Rows[index].Columns.Where(c => c.Value is not null).ToList();
-            return present.Count == 0 || (await catalog.FindAsync(policy.Query!, present.Select(c => c.Key).ToList(), [present.Select(c => c.Value!).ToArray()], token)).Count > 0;
+            return present.Count == 0 || (await catalog.FindAsync(policy.Query, present.Select(c => c.Key).ToList(), [present.Select(c => c.Value!).ToArray()], token)).Count > 0;
         }
 
         // An object another live row still names through the store's protections is kept: the rows being removed
@@ -1051,7 +1055,7 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
         return totals;
     }
 
-    private async Task<ActionRecord?> RecordAfterAsync(IStateStore? state, GateRun run, PolicyConfig policy, string label, ActionOutcome outcome, string? error, CancellationToken cancellationToken)
+    private async Task<ActionRecord?> RecordAfterAsync(IStateStore? state, GateRun run, RecordsPolicy policy, string label, ActionOutcome outcome, string? error, CancellationToken cancellationToken)
     {
         if (state is null || run.DryRun)
         {
@@ -1080,10 +1084,10 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
     /// The catalog of a policy's protecting query; for a retention keep query that names <c>@cutoff</c>, a view binding it
     /// (<see cref="Cutoff"/>), the same at planning and at every re-check of the plan.
     /// </summary>
-    private ICatalog ProtectingCatalog(PolicyConfig policy, QueryConfig query, DateTimeOffset start, TimeSpan? maxAge)
+    private ICatalog ProtectingCatalog(LayoutPolicy policy, QueryConfig query, DateTimeOffset start)
     {
         var catalog = workspace.Catalog(query.Catalog);
-        if (policy.Type != "retention" || maxAge is not { } age || !RecordTemplate.Parameters(query.Query).Contains(CutoffParameter, StringComparer.Ordinal))
+        if (policy is not RetentionPolicy { MaxAge: var age } || age <= TimeSpan.Zero || !RecordTemplate.Parameters(query.Query).Contains(CutoffParameter, StringComparer.Ordinal))
         {
             return catalog;
         }
@@ -1097,8 +1101,9 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
     public const string CutoffParameter = "cutoff";
 
     /// <summary>The policy as its plan was made: with the plan's <c>max_age</c> override, if it has one.</summary>
-    private static PolicyConfig Effective(PolicyConfig policy, PolicyPlan policyPlan) =>
-        policy.Type == "retention" && policyPlan.MaxAgeOverride is { } maxAge && maxAge > TimeSpan.Zero ? policy with { MaxAge = maxAge } : policy;
+    private static T Effective<T>(T policy, PolicyPlan policyPlan)
+        where T : PolicyConfig =>
+        policy is RetentionPolicy retention && policyPlan.MaxAgeOverride is { } maxAge && maxAge > TimeSpan.Zero ? (T)(PolicyConfig)(retention with { MaxAge = maxAge }) : policy;
 
     /// <summary>
     /// The policies a command or request names: all of a supported type when none are named, otherwise each
@@ -1113,7 +1118,7 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
     {
         if (names.Count == 0)
         {
-            return Config.Policies.Where(p => SupportedPolicyTypes.Contains(p.Type, StringComparer.Ordinal)).ToList();
+            return Config.Policies.Where(IsPlanned).ToList();
         }
 
         var selected = new List<PolicyConfig>();
@@ -1121,9 +1126,9 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
         {
             var policy = Config.Policies.FirstOrDefault(p => string.Equals(p.Name, name, StringComparison.Ordinal))
                 ?? throw new UsageException($"no policy named '{name}' in {Config.Path} (policies: {string.Join(", ", Config.Policies.Select(p => p.Name))})");
-            if (!SupportedPolicyTypes.Contains(policy.Type, StringComparer.Ordinal))
+            if (!IsPlanned(policy))
             {
-                throw new UsageException($"policy '{name}' is of type '{policy.Type}', which this version does not plan yet (supported: {string.Join(", ", SupportedPolicyTypes)})");
+                throw new UsageException($"policy '{name}' is of type '{policy.Kind.Name()}', which this version does not plan yet (supported: orphans, retention, records)");
             }
 
             selected.Add(policy);

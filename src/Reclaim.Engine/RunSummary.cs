@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Reclaim.Core.Planning;
 using Reclaim.Core.State;
 
 namespace Reclaim.Engine;
@@ -193,7 +194,7 @@ public sealed record PlannedPartSummary
 {
     /// <summary>The policy's type (<c>orphans</c>, <c>retention</c>, <c>records</c>). Key <c>type</c>.</summary>
     [JsonPropertyName("type")]
-    public string? Type { get; init; }
+    public PolicyKind? Type { get; init; }
 
     /// <summary>Objects listed. Key <c>objects_scanned</c>.</summary>
     [JsonPropertyName("objects_scanned")]

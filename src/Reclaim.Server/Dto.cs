@@ -107,7 +107,7 @@ internal static class Dto
         ["policies"] = new JsonArray([.. plan.Policies.Select(p => (JsonNode)new JsonObject
         {
             ["policy"] = p.Policy,
-            ["type"] = p.Type,
+            ["type"] = p.Type.Name(),
             ["store"] = p.Store,
             ["action"] = p.Action.ToString().ToLowerInvariant(),
             ["layout"] = p.Layout,

@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Reclaim.Engine;
+using Reclaim.Engine.Configuration;
 using Reclaim.Engine.Queue;
 
 using Reclaim.Engine.Runtime;
@@ -30,7 +31,7 @@ public sealed partial class QueueHost(ReclaimEngine engine, ServerSettings setti
 
     /// <summary>The queues the worker drains: every <c>queue</c> policy's name, then <see cref="QueueService.OwnQueue"/>.</summary>
     public IReadOnlyList<string> Queues =>
-        [.. engine.Config.Policies.Where(p => p.Type == "queue").Select(p => p.Name).Append(QueueService.OwnQueue)];
+        [.. engine.Config.Policies.OfType<QueuePolicy>().Select(p => p.Name).Append(QueueService.OwnQueue)];
 
     /// <summary>Asks for an immediate drain of Reclaim's own queue (after an enqueue); several calls before the drain starts make one drain.</summary>
     public void Wake() => _wake.Writer.TryWrite(true);

@@ -87,7 +87,7 @@ public static class GuardEvaluator
         }
 
         // A records policy selects rows, not ages: no grace period to hold to the floor.
-        if (policy.Type != "records" && policy.MinAge < options.MinAgeFloor)
+        if (policy.Type != PolicyKind.Records && policy.MinAge < options.MinAgeFloor)
         {
             policy.Guards.Add(force
                 ? new GuardVerdict(MinAgeFloor, true, Invariant($"min_age {Duration.Format(policy.MinAge)} is below the floor {Duration.Format(options.MinAgeFloor)}; allowed by --force"))
@@ -102,7 +102,7 @@ public static class GuardEvaluator
     private static void EvaluateEmptyQuery(PolicyPlan policy, GuardOptions options)
     {
         var totals = policy.Totals;
-        var keep = policy.Type == "retention";
+        var keep = policy.Type == PolicyKind.Retention;
         var (guard, refuse, query) = keep
             ? (RefuseEmptyKeep, options.RefuseEmptyKeep, "keep")
             : (RefuseEmptyReferences, options.RefuseEmptyReferences, "references");

@@ -105,8 +105,8 @@ public sealed class PolicyPlan
     /// <summary>The policy's name.</summary>
     public required string Policy { get; init; }
 
-    /// <summary>The policy's type (<c>orphans</c>).</summary>
-    public required string Type { get; init; }
+    /// <summary>The policy's kind, written in plan files as the config's <c>type:</c> spells it (<c>orphans</c>).</summary>
+    public required PolicyKind Type { get; init; }
 
     /// <summary>The store the policy acts on.</summary>
     public required string Store { get; init; }

@@ -1,3 +1,5 @@
+using Reclaim.Core.Planning;
+
 namespace Reclaim.Engine.Configuration;
 
 /// <summary>The <c>server.compat</c> section and <c>server.jwt.role_map</c>.</summary>
@@ -8,8 +10,8 @@ internal sealed partial class ConfigBinder
     private static readonly string[] AdminCleanupKeys = ["orphaned_files", "failed_sessions", "wait"];
     private static readonly string[] MappedRoles = ["viewer", "operator", "admin", JwtConfig.NoRole];
 
-    /// <summary>The policy types a compat route may run: those <c>reclaim sweep</c> runs.</summary>
-    private static readonly string[] RunnableTypes = ["orphans", "retention", "records"];
+    /// <summary>The policy kinds a compat route may run: those <c>reclaim sweep</c> runs.</summary>
+    private static readonly PolicyKind[] RunnableKinds = [PolicyKind.Orphans, PolicyKind.Retention, PolicyKind.Records];
 
     /// <summary>Most days a retention request may name: ten years.</summary>
     private const int MaxRetentionDays = 3650;
@@ -68,8 +70,8 @@ internal sealed partial class ConfigBinder
         }
 
         section.CheckKeys(BulkCleanupKeys);
-        var run = CompatPolicies(section, "policies", policies, RunnableTypes, "the policies a bulk cleanup runs, for example policies: [expire-clips]") ?? [];
-        var retention = CompatPolicies(section, "retention_days_policies", policies, ["retention"], null) ?? [];
+        var run = CompatPolicies(section, "policies", policies, RunnableKinds, "the policies a bulk cleanup runs, for example policies: [expire-clips]") ?? [];
+        var retention = CompatPolicies(section, "retention_days_policies", policies, [PolicyKind.Retention], null) ?? [];
         foreach (var name in retention.Where(n => !run.Contains(n, StringComparer.Ordinal)))
         {
             section.Error("retention_days_policies", $"'{name}' is not in {section.PathOf("policies")}: list it there too, so a request runs it");
@@ -101,8 +103,8 @@ internal sealed partial class ConfigBinder
         }
 
         section.CheckKeys(AdminCleanupKeys);
-        var orphaned = CompatPolicies(section, "orphaned_files", policies, ["orphans"], null) ?? [];
-        var failed = CompatPolicies(section, "failed_sessions", policies, ["records"], null) ?? [];
+        var orphaned = CompatPolicies(section, "orphaned_files", policies, [PolicyKind.Orphans], null) ?? [];
+        var failed = CompatPolicies(section, "failed_sessions", policies, [PolicyKind.Records], null) ?? [];
         if (section.Value("orphaned_files") is null && section.Value("failed_sessions") is null)
         {
             section.Reader.Error(section.Anchor, $"{section.Path}: name the policies of at least one of 'orphaned_files' (orphans policies) and 'failed_sessions' (records policies)");
@@ -111,8 +113,8 @@ internal sealed partial class ConfigBinder
         return new AdminCleanupConfig { OrphanedFiles = orphaned, FailedSessions = failed, Wait = ReadTimeout(section, "wait") ?? TimeSpan.FromMinutes(5) };
     }
 
-    /// <summary>A list of policy names that must exist and be of one of <paramref name="types"/>.</summary>
-    private List<string>? CompatPolicies(ConfigSection section, string key, IReadOnlyList<PolicyConfig> policies, string[] types, string? required)
+    /// <summary>A list of policy names that must exist and be of one of <paramref name="kinds"/>.</summary>
+    private List<string>? CompatPolicies(ConfigSection section, string key, IReadOnlyList<PolicyConfig> policies, PolicyKind[] kinds, string? required)
     {
         var names = section.Strings(key, required);
         if (names is null)
@@ -128,9 +130,9 @@ internal sealed partial class ConfigBinder
             {
                 reader.Error(node, $"{section.PathOf(key)}: unknown policy '{name}'{Hint(name, [.. policies.Select(p => p.Name)], "policies")}");
             }
-            else if (!types.Contains(policy.Type, StringComparer.Ordinal))
+            else if (!kinds.Contains(policy.Kind))
             {
-                reader.Error(node, $"{section.PathOf(key)}: policy '{name}' is of type {policy.Type}; this list takes {string.Join(" or ", types)} policies");
+                reader.Error(node, $"{section.PathOf(key)}: policy '{name}' is of type {policy.Kind.Name()}; this list takes {string.Join(" or ", kinds.Select(k => k.Name()))} policies");
             }
             else if (!list.Contains(name, StringComparer.Ordinal))
             {

@@ -88,45 +88,70 @@ internal sealed partial class ConfigBinder
             return null;
         }
 
-        // A policy with a missing name or store is still read through, so every problem is reported; the caller drops it.
+        // A policy with a missing name or store is still read through, so every problem is reported; the caller drops
+        // it. A required key that is missing has been reported too: the policy is then dropped (null).
         var policyGuards = section.Section("guards") is { } own ? ReadGuards(own, guards, PolicyGuardKeys) : null;
-        var policy = new PolicyConfig { Name = name ?? string.Empty, Type = type, Store = store ?? string.Empty, Action = action, Guards = policyGuards, Location = reader.At(section.Node) };
+        var common = (Name: name ?? string.Empty, Store: store ?? string.Empty, Action: action, Guards: policyGuards, Location: reader.At(section.Node));
         switch (type)
         {
             case "orphans":
-                return policy with
+            {
+                var layout = ReadLayout(section);
+                var references = ReadQueries(section, "references", catalogs,
+                    "the catalog query whose rows name the live groups, for example references: {catalog: app, query: \"SELECT org_id AS org, id AS asset FROM media_assets\"}");
+                var minAge = section.Duration("min_age", positive: false);
+                var confirmAfter = section.Duration("confirm_after", positive: true);
+                return layout is null || references is null ? null : new OrphansPolicy
                 {
-                    Layout = ReadLayout(section),
-                    References = ReadQueries(section, "references", catalogs,
-                        "the catalog query whose rows name the live groups, for example references: {catalog: app, query: \"SELECT org_id AS org, id AS asset FROM media_assets\"}"),
-                    MinAge = section.Duration("min_age", positive: false) ?? policy.MinAge,
-                    ConfirmAfter = section.Duration("confirm_after", positive: true),
+                    Name = common.Name, Store = common.Store, Action = common.Action, Guards = common.Guards, Location = common.Location,
+                    Layout = layout,
+                    References = references,
+                    MinAge = minAge ?? TimeSpan.FromHours(24),
+                    ConfirmAfter = confirmAfter,
                 };
+            }
+
             case "retention":
+            {
                 var maxAge = section.Duration("max_age", positive: true);
                 if (section.Value("max_age") is null)
                 {
                     section.Missing("max_age", "the age past which groups go, for example max_age: 30d");
                 }
 
-                return policy with
+                var layout = ReadLayout(section);
+                var keep = ReadQueries(section, "keep", catalogs, required: null);
+                var confirmAfter = section.Duration("confirm_after", positive: true);
+                return layout is null || maxAge is null ? null : new RetentionPolicy
                 {
-                    Layout = ReadLayout(section),
-                    MaxAge = maxAge,
-                    Keep = ReadQueries(section, "keep", catalogs, required: null),
-                    ConfirmAfter = section.Duration("confirm_after", positive: true),
+                    Name = common.Name, Store = common.Store, Action = common.Action, Guards = common.Guards, Location = common.Location,
+                    Layout = layout,
+                    MaxAge = maxAge.Value,
+                    Keep = keep,
+                    ConfirmAfter = confirmAfter,
                 };
+            }
+
             case "records":
-                return policy with
+            {
+                var catalog = ReadCatalogName(section, "catalog", catalogs);
+                var query = section.String("query", "the SELECT whose rows name what goes");
+                var objects = ReadObjectTemplates(section);
+                var after = section.String("after");
+                var scope = section.String("scope");
+                return catalog is null || query is null ? null : new RecordsPolicy
                 {
-                    Catalog = ReadCatalogName(section, "catalog", catalogs),
-                    Query = section.String("query", "the SELECT whose rows name what goes"),
-                    Objects = ReadObjectTemplates(section),
-                    After = section.String("after"),
-                    Scope = section.String("scope"),
+                    Name = common.Name, Store = common.Store, Action = common.Action, Guards = common.Guards, Location = common.Location,
+                    Catalog = catalog,
+                    Query = query,
+                    Objects = objects,
+                    After = after,
+                    Scope = scope,
                 };
+            }
+
             default:
-                return ReadQueue(section, policy, catalogs);
+                return ReadQueue(section, common, catalogs);
         }
     }
 
@@ -137,7 +162,7 @@ internal sealed partial class ConfigBinder
         return owners.Count == 0 ? null : $"does not apply to {type} policies (it is a setting of {string.Join(" and ", owners)} policies)";
     }
 
-    private PolicyConfig ReadQueue(ConfigSection section, PolicyConfig policy, Named<CatalogConfig> catalogs)
+    private QueuePolicy? ReadQueue(ConfigSection section, (string Name, string Store, ActionKind Action, GuardOptions? Guards, ConfigLocation Location) common, Named<CatalogConfig> catalogs)
     {
         var table = section.String("table", "the deletion-request table, for example table: media_cleanup_jobs");
         if (table is not null && !TableName().IsMatch(table))
@@ -177,20 +202,26 @@ internal sealed partial class ConfigBinder
             section.Error("catalog", $"catalog '{catalog}' is mysql: a queue policy's table is read on a sqlite or postgres catalog (MySQL catalogs serve references, keep and records queries)");
         }
 
-        return policy with
+        if (catalog is null || table is null || target is null)
         {
-            Catalog = catalog,
+            return null;
+        }
+
+        var defaults = new QueuePolicy { Name = common.Name, Store = common.Store, Catalog = catalog, Table = table, Target = target };
+        return defaults with
+        {
+            Action = common.Action,
+            Guards = common.Guards,
+            Location = common.Location,
             Layout = layout,
             References = references,
-            Table = table,
-            Target = target,
-            FolderDepth = (int)(depth ?? policy.FolderDepth),
+            FolderDepth = (int)(depth ?? defaults.FolderDepth),
             RequirePrefix = requirePrefix,
-            PollInterval = worker.PollInterval ?? policy.PollInterval,
-            Lease = worker.Lease ?? policy.Lease,
-            MaxAttempts = worker.MaxAttempts ?? policy.MaxAttempts,
-            RetryDelay = worker.RetryDelay ?? policy.RetryDelay,
-            Concurrency = worker.Concurrency ?? policy.Concurrency,
+            PollInterval = worker.PollInterval ?? defaults.PollInterval,
+            Lease = worker.Lease ?? defaults.Lease,
+            MaxAttempts = worker.MaxAttempts ?? defaults.MaxAttempts,
+            RetryDelay = worker.RetryDelay ?? defaults.RetryDelay,
+            Concurrency = worker.Concurrency ?? defaults.Concurrency,
             BatchSize = worker.BatchSize,
         };
     }

@@ -2,6 +2,7 @@ using System.ComponentModel.DataAnnotations;
 using System.Reflection;
 using System.Text.Json.Nodes;
 using Reclaim.Core;
+using Reclaim.Core.Planning;
 using Reclaim.Core.State;
 
 namespace Reclaim.Engine.Configuration;
@@ -156,38 +157,38 @@ public static class ConfigRedactor
         var json = new JsonObject
         {
             ["name"] = policy.Name,
-            ["type"] = policy.Type,
+            ["type"] = policy.Kind.Name(),
             ["store"] = policy.Store,
             ["action"] = policy.Action == ActionKind.Delete ? "delete" : "quarantine",
         };
-        switch (policy.Type)
+        switch (policy)
         {
-            case "orphans":
-                json["layout"] = policy.Layout?.Template;
-                json["references"] = Query(policy.References);
-                json["min_age"] = Duration.Format(policy.MinAge);
-                json["confirm_after"] = policy.ConfirmAfter is { } orphansConfirm ? Duration.Format(orphansConfirm) : null;
+            case OrphansPolicy orphans:
+                json["layout"] = orphans.Layout.Template;
+                json["references"] = Query(orphans.References);
+                json["min_age"] = Duration.Format(orphans.MinAge);
+                json["confirm_after"] = orphans.ConfirmAfter is { } orphansConfirm ? Duration.Format(orphansConfirm) : null;
                 break;
-            case "retention":
-                json["layout"] = policy.Layout?.Template;
-                json["max_age"] = policy.MaxAge is { } maxAge ? Duration.Format(maxAge) : null;
-                json["keep"] = Query(policy.Keep);
-                json["confirm_after"] = policy.ConfirmAfter is { } retentionConfirm ? Duration.Format(retentionConfirm) : null;
+            case RetentionPolicy retention:
+                json["layout"] = retention.Layout.Template;
+                json["max_age"] = Duration.Format(retention.MaxAge);
+                json["keep"] = Query(retention.Keep);
+                json["confirm_after"] = retention.ConfirmAfter is { } retentionConfirm ? Duration.Format(retentionConfirm) : null;
                 break;
-            case "records":
-                json["catalog"] = policy.Catalog;
-                json["query"] = policy.Query;
-                json["objects"] = new JsonArray([.. policy.Objects.Select(o => (JsonNode?)o)]);
-                json["after"] = policy.After;
+            case RecordsPolicy records:
+                json["catalog"] = records.Catalog;
+                json["query"] = records.Query;
+                json["objects"] = new JsonArray([.. records.Objects.Select(o => (JsonNode?)o)]);
+                json["after"] = records.After;
                 break;
-            default:
-                json["catalog"] = policy.Catalog;
-                json["table"] = policy.Table;
-                json["target"] = policy.Target;
-                json["folder_depth"] = policy.FolderDepth;
-                json["layout"] = policy.Layout?.Template;
-                json["references"] = Query(policy.References);
-                json["require_prefix"] = policy.RequirePrefix;
+            case QueuePolicy queue:
+                json["catalog"] = queue.Catalog;
+                json["table"] = queue.Table;
+                json["target"] = queue.Target;
+                json["folder_depth"] = queue.FolderDepth;
+                json["layout"] = queue.Layout?.Template;
+                json["references"] = Query(queue.References);
+                json["require_prefix"] = queue.RequirePrefix;
                 break;
         }
 

@@ -100,7 +100,7 @@ internal sealed class GroupReferences(GroupRemoval removal, IReadOnlyList<Planne
             }
         }
 
-        var reason = removal.Plan.Type == "retention"
+        var reason = removal.Plan.Type == PolicyKind.Retention
             ? "kept now: the catalog's re-check found a keep row for the group"
             : "referenced now: the catalog's re-check found a reference to the group";
         return acting.Where(a => referenced.Contains(a.GroupKey)).ToDictionary(a => a.Key, _ => reason, StringComparer.Ordinal);

@@ -188,13 +188,24 @@ public sealed class StoreProtections
     public static StoreProtections Of(ReclaimConfig config, string store, Func<string, ICatalog> catalogs, TimeProvider clock)
     {
         var entries = new List<StoreProtection>();
-        foreach (var policy in config.Policies.Where(p => string.Equals(p.Store, store, StringComparison.Ordinal) && p.Layout is not null))
+        foreach (var policy in config.Policies.Where(p => string.Equals(p.Store, store, StringComparison.Ordinal)))
         {
+            var (layout, kind, maxAge) = policy switch
+            {
+                RetentionPolicy retention => (retention.Layout, "keep", retention.MaxAge),
+                LayoutPolicy orphans => (orphans.Layout, "references", (TimeSpan?)null),
+                QueuePolicy { Layout: { } queueLayout } => (queueLayout, "references", null),
+                _ => (null, "references", null),
+            };
+            if (layout is null)
+            {
+                continue;
+            }
+
             // Every query of a list protects: a group some row of any of them renders to is protected.
-            var kind = policy.Type == "retention" ? "keep" : "references";
             foreach (var query in Planning.ProtectingQueries.Of(policy))
             {
-                entries.Add(new StoreProtection(policy.Name, kind, policy.Layout!, query.Catalog, query.Query, policy.Type == "retention" ? policy.MaxAge : null));
+                entries.Add(new StoreProtection(policy.Name, kind, layout, query.Catalog, query.Query, maxAge));
             }
         }
 

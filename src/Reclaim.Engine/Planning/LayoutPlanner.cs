@@ -97,7 +97,7 @@ public sealed class LayoutPlanner(TimeProvider timeProvider)
     /// <returns>The policy's plan, without guard verdicts.</returns>
     /// <exception cref="CatalogException">A references query fails.</exception>
     /// <exception cref="InvalidOperationException">The store listed keys out of order.</exception>
-    public Task<PolicyPlan> PlanAsync(PolicyConfig policy, IObjectStore store, ICatalog? catalog, string trashPrefix, long maxGroupsKept, IProgress<ScanProgress>? progress, CancellationToken cancellationToken) =>
+    public Task<PolicyPlan> PlanAsync(LayoutPolicy policy, IObjectStore store, ICatalog? catalog, string trashPrefix, long maxGroupsKept, IProgress<ScanProgress>? progress, CancellationToken cancellationToken) =>
         PlanAsync(policy, store, catalog is null ? null : _ => catalog, trashPrefix, maxGroupsKept, progress, cancellationToken);
 
     /// <summary>Plans one policy.</summary>
@@ -112,7 +112,7 @@ public sealed class LayoutPlanner(TimeProvider timeProvider)
     /// <exception cref="CatalogException">The references query fails.</exception>
     /// <exception cref="InvalidOperationException">The store listed keys out of order.</exception>
     public async Task<PolicyPlan> PlanAsync(
-        PolicyConfig policy,
+        LayoutPolicy policy,
         IObjectStore store,
         Func<QueryConfig, ICatalog>? catalogs,
         string trashPrefix,
@@ -120,15 +120,10 @@ public sealed class LayoutPlanner(TimeProvider timeProvider)
         IProgress<ScanProgress>? progress,
         CancellationToken cancellationToken)
     {
-        var layout = policy.Layout ?? throw new ArgumentException("an orphans policy needs a layout", nameof(policy));
-        var retention = policy.Type == "retention";
-        var queries = ProtectingQueries.Of(policy);
-        if (!retention && queries.Count == 0)
-        {
-            throw new ArgumentException("an orphans policy needs references", nameof(policy));
-        }
-
-        var threshold = retention ? policy.MaxAge ?? throw new ArgumentException("a retention policy needs max_age", nameof(policy)) : policy.MinAge;
+        ArgumentNullException.ThrowIfNull(policy);
+        var layout = policy.Layout;
+        var queries = policy.ProtectingQueries;
+        var threshold = policy.AgeThreshold;
         var clock = Stopwatch.StartNew();
         var now = timeProvider.GetUtcNow();
 
@@ -142,7 +137,7 @@ public sealed class LayoutPlanner(TimeProvider timeProvider)
         var plan = new PolicyPlan
         {
             Policy = policy.Name,
-            Type = policy.Type,
+            Type = policy.Kind,
             Store = policy.Store,
             Action = policy.Action,
             Layout = layout.Template,
@@ -369,7 +364,7 @@ public sealed class LayoutPlanner(TimeProvider timeProvider)
         Channel<List<UnreferencedGroup>> unreferenced,
         IObjectStore store,
         Layout layout,
-        PolicyConfig policy,
+        LayoutPolicy policy,
         DateTimeOffset now,
         PolicyPlan plan,
         long maxObjectsKept,
@@ -435,7 +430,7 @@ public sealed class LayoutPlanner(TimeProvider timeProvider)
                                 if (ageSeconds != reasonAgeSeconds)
                                 {
                                     var age = Duration.Format(TimeSpan.FromSeconds(ageSeconds));
-                                    reason = policy.Type == "retention"
+                                    reason = policy is RetentionPolicy
                                         ? $"older than max_age {threshold} (newest object {age} old){(plan.ReferencesRequired ? "; not kept by the keep query" : string.Empty)}"
                                         : $"no reference renders to the group; newest object {age} old (min_age {threshold})";
                                     reasonAgeSeconds = ageSeconds;

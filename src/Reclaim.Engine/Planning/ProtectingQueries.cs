@@ -11,11 +11,11 @@ public static class ProtectingQueries
     public static IReadOnlyList<QueryConfig> Of(PolicyConfig policy)
     {
         ArgumentNullException.ThrowIfNull(policy);
-        return policy.Type switch
+        return policy switch
         {
-            "retention" => policy.Keep,
-            "orphans" or "queue" => policy.References,
-            _ => null,
-        } ?? [];
+            LayoutPolicy layout => layout.ProtectingQueries,
+            QueuePolicy queue => queue.References ?? [],
+            _ => [],
+        };
     }
 }

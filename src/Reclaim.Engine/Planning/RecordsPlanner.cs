@@ -26,7 +26,7 @@ public sealed class RecordsPlanner
     /// <param name="cancellationToken">Stops planning.</param>
     /// <returns>The policy's plan, without the standard guard verdicts.</returns>
     /// <exception cref="CatalogException">The query (or scope query) fails, for example a column the templates or <c>after</c> name is missing.</exception>
-    public async Task<PolicyPlan> PlanAsync(PolicyConfig policy, IObjectStore store, ICatalog catalog, string trashPrefix, long maxObjectsKept, CancellationToken cancellationToken)
+    public async Task<PolicyPlan> PlanAsync(RecordsPolicy policy, IObjectStore store, ICatalog catalog, string trashPrefix, long maxObjectsKept, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         var templates = policy.Objects.Select(RecordTemplate.Parse).ToList();
@@ -34,7 +34,7 @@ public sealed class RecordsPlanner
         var plan = new PolicyPlan
         {
             Policy = policy.Name,
-            Type = policy.Type,
+            Type = policy.Kind,
             Store = policy.Store,
             Action = policy.Action,
             Layout = string.Join(", ", policy.Objects),
@@ -46,7 +46,7 @@ public sealed class RecordsPlanner
         string? firstProblem = null;
         long problems = 0;
 
-        await foreach (var values in catalog.ReadAsync(policy.Query!, columns, cancellationToken))
+        await foreach (var values in catalog.ReadAsync(policy.Query, columns, cancellationToken))
         {
             var row = new Dictionary<string, string?>(StringComparer.Ordinal);
             for (var i = 0; i < columns.Count; i++)
@@ -150,7 +150,7 @@ public sealed class RecordsPlanner
     /// <param name="policy">The policy.</param>
     /// <param name="templates">Its parsed templates.</param>
     /// <returns>The column names, each once.</returns>
-    public static List<string> Columns(PolicyConfig policy, IReadOnlyList<RecordTemplate> templates) =>
+    public static List<string> Columns(RecordsPolicy policy, IReadOnlyList<RecordTemplate> templates) =>
         templates.SelectMany(t => t.Columns)
             .Concat(policy.After is null ? [] : RecordTemplate.Parameters(policy.After))
             .Distinct(StringComparer.Ordinal)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging;
+using Reclaim.Core.Planning;
 using Reclaim.Core.State;
 using Reclaim.Core.Storage;
 using Reclaim.Data.State;
@@ -217,23 +218,23 @@ public sealed class QueueService(Workspace workspace, TimeProvider timeProvider,
             throw new UsageException($"no queue policies in {Config.Path}: install-trigger installs a trigger on a queue policy's table");
         }
 
-        var sqlite = selected.Where(p => Config.Catalogs[p.Catalog!].Provider != "postgres").ToList();
+        var sqlite = selected.Where(p => Config.Catalogs[p.Catalog].Provider != "postgres").ToList();
         if (sqlite.Count > 0)
         {
-            throw new UsageException($"install-trigger needs a PostgreSQL catalog (LISTEN/NOTIFY); {string.Join(", ", sqlite.Select(p => $"policy '{p.Name}' uses catalog '{p.Catalog}' ({Config.Catalogs[p.Catalog!].Provider})"))}: on SQLite the worker polls every poll_interval");
+            throw new UsageException($"install-trigger needs a PostgreSQL catalog (LISTEN/NOTIFY); {string.Join(", ", sqlite.Select(p => $"policy '{p.Name}' uses catalog '{p.Catalog}' ({Config.Catalogs[p.Catalog].Provider})"))}: on SQLite the worker polls every poll_interval");
         }
 
         var triggers = new List<QueueTrigger>();
         foreach (var policy in selected)
         {
-            var sql = QueueNotifications.InstallSql(policy.Table!);
+            var sql = QueueNotifications.InstallSql(policy.Table);
             if (install)
             {
-                await using var table = new AppQueueTable(Config.Catalogs[policy.Catalog!], policy.Table!);
+                await using var table = new AppQueueTable(Config.Catalogs[policy.Catalog], policy.Table);
                 await table.ExecuteInTransactionAsync(sql, cancellationToken);
             }
 
-            triggers.Add(new QueueTrigger(policy.Name, policy.Catalog!, policy.Table!, sql, install));
+            triggers.Add(new QueueTrigger(policy.Name, policy.Catalog, policy.Table, sql, install));
         }
 
         return triggers;
@@ -312,13 +313,14 @@ public sealed class QueueService(Workspace workspace, TimeProvider timeProvider,
                 AdminRequiredException.ActionLimit);
         }
 
-        var layouts = Config.Policies.Where(p => string.Equals(p.Store, store, StringComparison.Ordinal) && p.Layout is not null).ToList();
+        var layouts = Config.Policies.Where(p => string.Equals(p.Store, store, StringComparison.Ordinal))
+            .Select(p => (p.Name, Layout: PolicyLayouts.LayoutOf(p))).Where(p => p.Layout is not null).ToList();
         foreach (var prefix in prefixes)
         {
-            if (layouts.FirstOrDefault(p => p.Layout!.SpansGroups(prefix)) is { } policy)
+            if (layouts.FirstOrDefault(p => p.Layout!.SpansGroups(prefix)) is { Layout: { } layout } policy)
             {
                 throw new AdminRequiredException(
-                    $"the prefix '{ObjectKey.Printable(prefix)}' spans more than one group of policy '{policy.Name}''s layout '{policy.Layout!.Template}': an operator may ask for one group's worth; {Change} name each group's folder",
+                    $"the prefix '{ObjectKey.Printable(prefix)}' spans more than one group of policy '{policy.Name}''s layout '{layout.Template}': an operator may ask for one group's worth; {Change} name each group's folder",
                     AdminRequiredException.GroupLimit);
             }
         }
@@ -364,25 +366,20 @@ public sealed class QueueService(Workspace workspace, TimeProvider timeProvider,
     }
 
     /// <summary>The named queue policies (all of them when <paramref name="names"/> is empty), ignoring the own queue's name.</summary>
-    private List<PolicyConfig> QueuePolicies(IReadOnlyList<string> names)
+    private List<QueuePolicy> QueuePolicies(IReadOnlyList<string> names)
     {
-        var queues = Config.Policies.Where(p => p.Type == "queue").ToList();
+        var queues = Config.Policies.OfType<QueuePolicy>().ToList();
         if (names.Count == 0)
         {
             return queues;
         }
 
-        var selected = new List<PolicyConfig>();
+        var selected = new List<QueuePolicy>();
         foreach (var name in names.Distinct(StringComparer.Ordinal).Where(n => n != OwnQueue))
         {
             var policy = Config.Policies.FirstOrDefault(p => string.Equals(p.Name, name, StringComparison.Ordinal))
                 ?? throw new UsageException($"no policy named '{name}' in {Config.Path} (queues: {string.Join(", ", queues.Select(q => q.Name).Append(OwnQueue))})");
-            if (policy.Type != "queue")
-            {
-                throw new UsageException($"policy '{name}' is of type '{policy.Type}', not queue");
-            }
-
-            selected.Add(policy);
+            selected.Add(policy as QueuePolicy ?? throw new UsageException($"policy '{name}' is of type '{policy.Kind.Name()}', not queue"));
         }
 
         return selected;

@@ -19,7 +19,7 @@ public sealed record QueueSettings(TimeSpan PollInterval, TimeSpan Lease, int Ma
     /// <summary>The settings of a queue policy (batch size 4 x concurrency when unset).</summary>
     /// <param name="policy">The policy.</param>
     /// <returns>The settings.</returns>
-    public static QueueSettings Of(PolicyConfig policy) =>
+    public static QueueSettings Of(QueuePolicy policy) =>
         new(policy.PollInterval, policy.Lease, policy.MaxAttempts, policy.RetryDelay, policy.Concurrency, policy.BatchSize ?? policy.Concurrency * 4);
 
     /// <summary>A queue policy's defaults: poll every 30 s, lease 5 min, 5 attempts, retry after 1 s, 8 at once, 32 per claim.</summary>
@@ -45,7 +45,7 @@ internal abstract class QueueSource(string name, QueueSettings settings) : IAsyn
     public QueueSettings Settings { get; } = settings;
 
     /// <summary>The <c>queue</c> policy whose table this is, or <see langword="null"/> for the own queue.</summary>
-    public virtual PolicyConfig? Policy => null;
+    public virtual QueuePolicy? Policy => null;
 
     /// <summary>Claims up to <paramref name="limit"/> pending requests oldest first, skipping those leased by others; resolves each.</summary>
     public abstract Task<List<ClaimedRequest>> ClaimAsync(IQueueState state, string worker, DateTimeOffset now, int limit, CancellationToken cancellationToken);
@@ -99,11 +99,11 @@ internal abstract class QueueSource(string name, QueueSettings settings) : IAsyn
 }
 
 /// <summary>A <c>queue</c> policy: the application's deletion-request table.</summary>
-internal sealed class AppQueueSource(PolicyConfig policy, ReclaimConfig config) : QueueSource(policy.Name, QueueSettings.Of(policy))
+internal sealed class AppQueueSource(QueuePolicy policy, ReclaimConfig config) : QueueSource(policy.Name, QueueSettings.Of(policy))
 {
-    private readonly AppQueueTable _table = new(config.Catalogs[policy.Catalog!], policy.Table!);
+    private readonly AppQueueTable _table = new(config.Catalogs[policy.Catalog], policy.Table);
 
-    public override PolicyConfig Policy => policy;
+    public override QueuePolicy Policy => policy;
 
     public override async Task<List<ClaimedRequest>> ClaimAsync(IQueueState state, string worker, DateTimeOffset now, int limit, CancellationToken cancellationToken)
     {
@@ -153,7 +153,7 @@ internal sealed class AppQueueSource(PolicyConfig policy, ReclaimConfig config) 
     /// <summary>On PostgreSQL, listens for the notifications of <c>reclaim queue install-trigger</c>'s trigger.</summary>
     public override async Task StartWatchingAsync(ILogger logger, CancellationToken cancellationToken)
     {
-        var catalog = config.Catalogs[policy.Catalog!];
+        var catalog = config.Catalogs[policy.Catalog];
         if (catalog.Provider != "postgres" || _listener is not null)
         {
             return;
@@ -161,7 +161,7 @@ internal sealed class AppQueueSource(PolicyConfig policy, ReclaimConfig config) 
 
         try
         {
-            _listener = await QueueListener.StartAsync(ConnectionStrings.ToNpgsql(catalog.Connection), Name, policy.Table!, logger, cancellationToken);
+            _listener = await QueueListener.StartAsync(ConnectionStrings.ToNpgsql(catalog.Connection), Name, policy.Table, logger, cancellationToken);
         }
         catch (Exception e) when (e is NpgsqlException or IOException or System.Net.Sockets.SocketException or TimeoutException)
         {
@@ -176,7 +176,7 @@ internal sealed class AppQueueSource(PolicyConfig policy, ReclaimConfig config) 
     private ClaimedRequest Resolve(AppQueueRow row, QueueLease lease)
     {
         var path = row.Path ?? string.Empty;
-        var problem = QueueTarget.TryResolve(row.Path, policy.Target == "folder", policy.FolderDepth, policy.RequirePrefix, out var target, policy.Layout);
+        var problem = QueueTarget.TryResolve(row.Path, policy.TargetsFolder, policy.FolderDepth, policy.RequirePrefix, out var target, policy.Layout);
         var store = problem is null ? Route(row.Bucket, out problem) : null;
         return new ClaimedRequest(row.Id, lease.Attempts, lease.LastError, store, target, policy.Action, problem, path);
     }

@@ -59,7 +59,7 @@ public sealed class VariableUsage(TimeProvider timeProvider, Func<string, IObjec
     /// <param name="policies">The policies.</param>
     /// <returns>The variables' names.</returns>
     public static IReadOnlyList<string> Variables(IEnumerable<PolicyConfig> policies) =>
-        [.. policies.Where(p => p.Type is "orphans" or "retention" && p.Layout is not null).SelectMany(p => p.Layout!.Variables).Distinct(StringComparer.Ordinal)];
+        [.. policies.OfType<LayoutPolicy>().SelectMany(p => p.Layout.Variables).Distinct(StringComparer.Ordinal)];
 
     /// <summary>The report for <paramref name="variable"/> over <paramref name="policies"/>.</summary>
     /// <param name="policies">Candidate policies (those of another type, or whose layout lacks the variable, are passed over).</param>
@@ -72,8 +72,8 @@ public sealed class VariableUsage(TimeProvider timeProvider, Func<string, IObjec
     /// <exception cref="CatalogException">A references or keep query fails.</exception>
     public async Task<VariableUsageReport> ReportAsync(IReadOnlyList<PolicyConfig> policies, string variable, string trashPrefix, IProgress<ScanProgress>? progress, CancellationToken cancellationToken)
     {
-        var layered = policies.Where(p => p.Type is "orphans" or "retention" && p.Layout is not null).ToList();
-        var selected = layered.Where(p => p.Layout!.Variables.Contains(variable, StringComparer.Ordinal)).ToList();
+        var layered = policies.OfType<LayoutPolicy>().ToList();
+        var selected = layered.Where(p => p.Layout.Variables.Contains(variable, StringComparer.Ordinal)).ToList();
         if (selected.Count == 0)
         {
             var known = Variables(layered);
@@ -101,16 +101,16 @@ public sealed class VariableUsage(TimeProvider timeProvider, Func<string, IObjec
     }
 
     private async Task<IEnumerable<VariableUsageRow>> PolicyAsync(
-        PolicyConfig policy, string variable, string trashPrefix, DateTimeOffset now, List<string> warnings, IProgress<ScanProgress>? progress, CancellationToken cancellationToken)
+        LayoutPolicy policy, string variable, string trashPrefix, DateTimeOffset now, List<string> warnings, IProgress<ScanProgress>? progress, CancellationToken cancellationToken)
     {
-        var layout = policy.Layout!;
+        var layout = policy.Layout;
         var index = layout.Variables.ToList().IndexOf(variable);
-        var retention = policy.Type == "retention";
-        var threshold = retention ? policy.MaxAge ?? TimeSpan.Zero : policy.MinAge;
+        var retention = policy is RetentionPolicy;
+        var threshold = policy.AgeThreshold;
         var references = new ReferenceSet();
         long read = 0;
         long unrenderable = 0;
-        var queries = ProtectingQueries.Of(policy);
+        var queries = policy.ProtectingQueries;
         foreach (var query in queries)
         {
             var (r, u) = await ReferenceLoader.LoadAsync(layout, query.Query, catalog(policy, query, now), references, cancellationToken);

@@ -86,10 +86,10 @@ internal static class AdminCleanupEndpoints
     private static Ok<AdminCleanupSettings> Settings(ReclaimConfig reclaim, AdminCleanupConfig config, DateTimeOffset now)
     {
         var names = config.OrphanedFiles.Concat(config.FailedSessions).ToHashSet(StringComparer.Ordinal);
-        var orphans = config.OrphanedFiles.Select(n => reclaim.Policies.First(p => string.Equals(p.Name, n, StringComparison.Ordinal))).FirstOrDefault();
+        var orphans = config.OrphanedFiles.Select(n => reclaim.Policies.First(p => string.Equals(p.Name, n, StringComparison.Ordinal))).OfType<OrphansPolicy>().FirstOrDefault();
         var entries = reclaim.Schedule.Select((entry, index) => (entry, index)).Where(e => e.entry.Policies.Any(names.Contains)).ToList();
         var schedule = ScheduleForecast.Next(reclaim.Schedule, now, 3).Where(v => entries.Any(e => e.index == v.Entry)).ToList();
-        var uploadDir = orphans?.Layout?.FixedPrefix is { Length: > 0 } prefix ? prefix.TrimEnd('/') : null;
+        var uploadDir = orphans?.Layout.FixedPrefix is { Length: > 0 } prefix ? prefix.TrimEnd('/') : null;
         return TypedResults.Ok(new AdminCleanupSettings(
             null,
             orphans is null ? null : orphans.MinAge.TotalHours,

@@ -24,7 +24,7 @@ public sealed class GuardAndRuleTests
     private static PolicyPlan Policy(long scanned, long orphaned, long references, TimeSpan minAge) => new()
     {
         Policy = "p",
-        Type = "orphans",
+        Type = PolicyKind.Orphans,
         Store = "s",
         Action = ActionKind.Quarantine,
         Layout = "x/{y}",

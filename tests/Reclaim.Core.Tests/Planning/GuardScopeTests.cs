@@ -8,7 +8,7 @@ public sealed class GuardScopeTests
 {
     private static readonly DateTimeOffset Now = new(2026, 6, 1, 12, 0, 0, TimeSpan.Zero);
 
-    private static PolicyPlan Policy(string type, long scanned, long orphaned, long references, string name = "p") => new()
+    private static PolicyPlan Policy(PolicyKind type, long scanned, long orphaned, long references, string name = "p") => new()
     {
         Policy = name,
         Type = type,
@@ -23,7 +23,7 @@ public sealed class GuardScopeTests
     [Fact]
     public void EvaluatePolicy_RetentionWhoseKeepQueryIsEmpty_IsNotRefusedByDefault()
     {
-        var plan = Policy("retention", 30, 2, 0);
+        var plan = Policy(PolicyKind.Retention, 30, 2, 0);
 
         GuardEvaluator.EvaluatePolicy(plan, GuardOptions.Default, force: false);
 
@@ -36,7 +36,7 @@ public sealed class GuardScopeTests
     [Fact]
     public void EvaluatePolicy_RetentionWhoseKeepQueryIsEmpty_IsRefusedWhenThePolicyOptsIn()
     {
-        var plan = Policy("retention", 30, 2, 0);
+        var plan = Policy(PolicyKind.Retention, 30, 2, 0);
 
         GuardEvaluator.EvaluatePolicy(plan, GuardOptions.Default with { RefuseEmptyKeep = true }, force: false);
 
@@ -48,7 +48,7 @@ public sealed class GuardScopeTests
     [Fact]
     public void EvaluatePolicy_RetentionKeepRowsThatRenderToNothing_AreEmptyForTheOptIn()
     {
-        var plan = Policy("retention", 30, 2, 5);
+        var plan = Policy(PolicyKind.Retention, 30, 2, 5);
         plan.Totals.ReferencesUnrenderable = 5;
 
         GuardEvaluator.EvaluatePolicy(plan, GuardOptions.Default with { RefuseEmptyKeep = true }, force: false);
@@ -59,7 +59,7 @@ public sealed class GuardScopeTests
     [Fact]
     public void EvaluatePolicy_RefuseEmptyReferencesOff_DoesNotTurnTheKeepGuardOn()
     {
-        var plan = Policy("retention", 30, 2, 0);
+        var plan = Policy(PolicyKind.Retention, 30, 2, 0);
 
         GuardEvaluator.EvaluatePolicy(plan, GuardOptions.Default with { RefuseEmptyReferences = true, RefuseEmptyKeep = false }, force: false);
 
@@ -69,7 +69,7 @@ public sealed class GuardScopeTests
     [Fact]
     public void EvaluatePolicy_OrphansWithEmptyReferences_IsStillRefused()
     {
-        var plan = Policy("orphans", 30, 2, 0);
+        var plan = Policy(PolicyKind.Orphans, 30, 2, 0);
 
         GuardEvaluator.EvaluatePolicy(plan, GuardOptions.Default with { RefuseEmptyKeep = false }, force: false);
 
@@ -82,7 +82,7 @@ public sealed class GuardScopeTests
     [InlineData(5, 3)]
     public void EvaluatePolicy_FewerGroupsThanTheMinimum_FractionDoesNotApply(long scanned, long orphaned)
     {
-        var plan = Policy("orphans", scanned, orphaned, 10);
+        var plan = Policy(PolicyKind.Orphans, scanned, orphaned, 10);
 
         GuardEvaluator.EvaluatePolicy(plan, GuardOptions.Default, force: false);
 
@@ -93,7 +93,7 @@ public sealed class GuardScopeTests
     [Fact]
     public void EvaluatePolicy_AtTheMinimumOfGroups_FractionApplies()
     {
-        var plan = Policy("orphans", 20, 3, 17);
+        var plan = Policy(PolicyKind.Orphans, 20, 3, 17);
 
         GuardEvaluator.EvaluatePolicy(plan, GuardOptions.Default, force: false);
 
@@ -103,11 +103,11 @@ public sealed class GuardScopeTests
     [Fact]
     public void EvaluatePolicy_MinimumOfGroupsIsConfigurable()
     {
-        var small = Policy("orphans", 4, 2, 2);
+        var small = Policy(PolicyKind.Orphans, 4, 2, 2);
         GuardEvaluator.EvaluatePolicy(small, GuardOptions.Default with { MinGroupsForFraction = 4 }, force: false);
         small.Guards.Single(g => !g.Passed).Guard.Should().Be("max_delete_fraction");
 
-        var large = Policy("orphans", 200, 40, 160);
+        var large = Policy(PolicyKind.Orphans, 200, 40, 160);
         GuardEvaluator.EvaluatePolicy(large, GuardOptions.Default with { MinGroupsForFraction = 1000 }, force: false);
         large.Refused.Should().BeFalse();
     }
@@ -115,8 +115,8 @@ public sealed class GuardScopeTests
     [Fact]
     public void Plan_OneRefusedPolicyAmongOthers_IsNotRefusedEntirely_AndItsObjectsDoNotCount()
     {
-        var refused = Policy("orphans", 30, 30, 0, "refused");
-        var good = Policy("orphans", 100, 2, 98, "good");
+        var refused = Policy(PolicyKind.Orphans, 30, 30, 0, "refused");
+        var good = Policy(PolicyKind.Orphans, 100, 2, 98, "good");
         GuardEvaluator.EvaluatePolicy(refused, GuardOptions.Default, force: false);
         GuardEvaluator.EvaluatePolicy(good, GuardOptions.Default, force: false);
         var plan = new Plan { CreatedAt = Now, ConfigPath = "/c.yaml", Policies = { refused, good } };
@@ -133,8 +133,8 @@ public sealed class GuardScopeTests
     [Fact]
     public void Plan_EveryPolicyRefused_IsRefusedEntirely()
     {
-        var a = Policy("orphans", 30, 30, 0, "a");
-        var b = Policy("orphans", 30, 30, 0, "b");
+        var a = Policy(PolicyKind.Orphans, 30, 30, 0, "a");
+        var b = Policy(PolicyKind.Orphans, 30, 30, 0, "b");
         GuardEvaluator.EvaluatePolicy(a, GuardOptions.Default, force: false);
         GuardEvaluator.EvaluatePolicy(b, GuardOptions.Default, force: false);
         var plan = new Plan { CreatedAt = Now, ConfigPath = "/c.yaml", Policies = { a, b } };
@@ -146,7 +146,7 @@ public sealed class GuardScopeTests
     [Fact]
     public void Plan_MaxDeleteCountRefusal_RefusesThePlanEntirely()
     {
-        var good = Policy("orphans", 1000, 50, 950);
+        var good = Policy(PolicyKind.Orphans, 1000, 50, 950);
         GuardEvaluator.EvaluatePolicy(good, GuardOptions.Default, force: false);
         var plan = new Plan { CreatedAt = Now, ConfigPath = "/c.yaml", Policies = { good } };
 

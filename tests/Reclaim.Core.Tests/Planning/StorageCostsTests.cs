@@ -12,7 +12,7 @@ public sealed class StorageCostsTests
 
     private static PolicyPlan Plan(ActionKind action, params int[] ageDays)
     {
-        var plan = new PolicyPlan { Policy = "orphan-uploads", Type = "orphans", Store = "wasabi", Action = action, Layout = "uploads/{asset}/", Definition = "x" };
+        var plan = new PolicyPlan { Policy = "orphan-uploads", Type = PolicyKind.Orphans, Store = "wasabi", Action = action, Layout = "uploads/{asset}/", Definition = "x" };
         foreach (var days in ageDays)
         {
             var modified = Now - TimeSpan.FromDays(days);

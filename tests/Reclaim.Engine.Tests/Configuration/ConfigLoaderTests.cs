@@ -120,28 +120,28 @@ public sealed class ConfigLoaderTests : IDisposable
         config.Catalogs["app"].Should().Be(new CatalogConfig("app", "postgres", "postgres://reclaim:pa55@db.internal:5432/app?sslmode=require"));
 
         config.Policies.Select(p => p.Name).Should().Equal("orphan-uploads", "expire-clips", "failed-sessions", "deletion-requests");
-        var orphans = config.Policies[0];
-        orphans.Type.Should().Be("orphans");
+        var orphans = config.Policies[0].Should().BeOfType<OrphansPolicy>().Which;
+        orphans.Kind.Should().Be(PolicyKind.Orphans);
         orphans.Store.Should().Be("wasabi");
-        orphans.Layout!.Template.Should().Be("orgs/{org}/uploads/{asset}/");
+        orphans.Layout.Template.Should().Be("orgs/{org}/uploads/{asset}/");
         orphans.References.Should().Equal(new QueryConfig("app", "SELECT org_id AS org, id AS asset FROM media_assets"));
         orphans.MinAge.Should().Be(TimeSpan.FromHours(24));
         orphans.Action.Should().Be(ActionKind.Quarantine);
         orphans.Location.Should().Be(new ConfigLocation(_folder.ConfigPath, 22, 5));
 
-        var retention = config.Policies[1];
-        retention.Layout!.Variables.Should().Equal("clip");
+        var retention = config.Policies[1].Should().BeOfType<RetentionPolicy>().Which;
+        retention.Layout.Variables.Should().Equal("clip");
         retention.MaxAge.Should().Be(TimeSpan.FromDays(5));
         retention.Keep!.Single().Catalog.Should().Be("app");
         retention.Action.Should().Be(ActionKind.Delete);
 
-        var records = config.Policies[2];
+        var records = config.Policies[2].Should().BeOfType<RecordsPolicy>().Which;
         records.Catalog.Should().Be("app");
         records.Store.Should().Be("media");
         records.Objects.Should().Equal("{file}");
         records.After.Should().Be("DELETE FROM sessions WHERE id = @id");
 
-        var queue = config.Policies[3];
+        var queue = config.Policies[3].Should().BeOfType<QueuePolicy>().Which;
         queue.Should().BeEquivalentTo(new { Catalog = "app", Table = "media_cleanup_jobs", Store = "wasabi", Target = "folder", FolderDepth = 2, RequirePrefix = "orgs/" });
         queue.Should().BeEquivalentTo(new { PollInterval = TimeSpan.FromSeconds(30), Lease = TimeSpan.FromMinutes(5), MaxAttempts = 5, Concurrency = 8, BatchSize = (int?)null }, "the worker's defaults");
 
@@ -181,7 +181,7 @@ public sealed class ConfigLoaderTests : IDisposable
                 references: {catalog: app, query: "SELECT id AS asset FROM assets"}
             """);
 
-        var policy = config.Policies.Should().ContainSingle().Which;
+        var policy = config.Policies.Should().ContainSingle().Which.Should().BeOfType<OrphansPolicy>().Which;
         policy.Action.Should().Be(ActionKind.Quarantine);
         policy.MinAge.Should().Be(TimeSpan.FromHours(24));
         config.Guards.Should().Be(GuardOptions.Default);
@@ -384,8 +384,9 @@ public sealed class ConfigLoaderTests : IDisposable
                 objects: ["{audio}", "hls/{hls}/"]
             """);
 
-        config.Policies[0].Objects.Should().Equal("{audio}", "hls/{hls}/");
-        config.Policies[0].After.Should().BeNull();
+        var records = config.Policies[0].Should().BeOfType<RecordsPolicy>().Which;
+        records.Objects.Should().Equal("{audio}", "hls/{hls}/");
+        records.After.Should().BeNull();
     }
 
     [Fact]

@@ -44,7 +44,7 @@ public sealed class ReferenceListConfigTests : IDisposable
                   - {catalog: archive, query: "SELECT clip FROM pinned"}
             """));
 
-        var uploads = config.Policies[0];
+        var uploads = (OrphansPolicy)config.Policies[0];
         uploads.References.Should().Equal(
             new QueryConfig("app", "SELECT org_id AS org, id AS asset FROM media_assets"),
             new QueryConfig("archive", "SELECT org, asset FROM archived"));

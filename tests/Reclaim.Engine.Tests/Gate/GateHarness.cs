@@ -96,7 +96,7 @@ internal sealed class GateHarness : IAsyncDisposable
         var plan = new PolicyPlan
         {
             Policy = "orphan-uploads",
-            Type = "orphans",
+            Type = PolicyKind.Orphans,
             Store = "media",
             Action = action,
             Layout = Layout.Template,

@@ -57,7 +57,7 @@ public sealed class LayoutPlannerFailureTests : IDisposable
 
     private static string Key(int i) => $"uploads/{i:D5}.bin";
 
-    private async Task<(PolicyConfig Policy, FileSystemStore Store, SqliteCatalog Catalog)> SetUpAsync(int files, int referenced)
+    private async Task<(LayoutPolicy Policy, FileSystemStore Store, SqliteCatalog Catalog)> SetUpAsync(int files, int referenced)
     {
         var root = _folder.Combine("media");
         Directory.CreateDirectory(Path.Combine(root, "uploads"));
@@ -104,7 +104,7 @@ public sealed class LayoutPlannerFailureTests : IDisposable
                 min_age: 24h
             """);
         var config = ConfigLoader.Load(configPath);
-        return (config.Policies[0], new FileSystemStore("media", root), new SqliteCatalog("app", database));
+        return ((LayoutPolicy)config.Policies[0], new FileSystemStore("media", root), new SqliteCatalog("app", database));
     }
 
     /// <summary>A real filesystem store that fails one stat, or lists two keys swapped, on cue.</summary>

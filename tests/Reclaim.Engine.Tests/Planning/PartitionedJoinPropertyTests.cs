@@ -92,7 +92,7 @@ public sealed class PartitionedJoinPropertyTests : IDisposable
         Directory.EnumerateFileSystemEntries(_spill.Path).Should().BeEmpty("spill files are unlinked as soon as they are made");
     }
 
-    private static (PolicyConfig Policy, MemoryStore Store, ScriptedCatalog Catalog) Build(Sample sample)
+    private static (OrphansPolicy Policy, MemoryStore Store, ScriptedCatalog Catalog) Build(Sample sample)
     {
         var layout = Layout.Parse(sample.Template);
         var random = new Random(sample.Seed);
@@ -136,10 +136,9 @@ public sealed class PartitionedJoinPropertyTests : IDisposable
             catalog.Add([.. layout.Variables.Select((v, j) => (v, j < values.Length ? values[j] : null))]);
         }
 
-        var policy = new PolicyConfig
+        var policy = new OrphansPolicy
         {
             Name = "p",
-            Type = "orphans",
             Store = "media",
             Layout = layout,
             References = [new QueryConfig("app", "SELECT")],

@@ -85,8 +85,9 @@ public sealed class QueueTargetTests : IDisposable
     {
         var config = _folder.Load(Queue("target: folder\n    layout: \"orgs/{org}/uploads/{asset}/\"\n    references: {catalog: app, query: \"SELECT org_id AS org, id AS asset FROM media_assets\"}"));
 
-        config.Policies[0].Layout!.Template.Should().Be("orgs/{org}/uploads/{asset}/");
-        config.Policies[0].References.Should().Equal(new QueryConfig("app", "SELECT org_id AS org, id AS asset FROM media_assets"));
+        var queue = config.Policies[0].Should().BeOfType<QueuePolicy>().Which;
+        queue.Layout!.Template.Should().Be("orgs/{org}/uploads/{asset}/");
+        queue.References.Should().Equal(new QueryConfig("app", "SELECT org_id AS org, id AS asset FROM media_assets"));
     }
 
     [Fact]
