@@ -135,7 +135,11 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
         }
 
         var plan = new Plan { CreatedAt = timeProvider.GetUtcNow(), ConfigPath = Config.Path };
-        var planner = new LayoutPlanner(timeProvider) { Timing = message => Log.PlannerTiming(_logger, message) };
+        var planner = new LayoutPlanner(timeProvider)
+        {
+            Timing = message => Log.PlannerTiming(_logger, message),
+            QuarantinedInPlace = await InPlaceQuarantineQueries.KeysByStoreAsync(workspace, selected.Select(p => p.Store), cancellationToken),
+        };
         foreach (var configured in selected)
         {
             var overridden = options.MaxAge.TryGetValue(configured.Name, out var maxAge);
@@ -161,7 +165,7 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
 
                 if (Config.Stores[policy.Store].Costs is { } costs)
                 {
-                    StorageCosts.Apply(policyPlan, costs, plan.CreatedAt);
+                    StorageCosts.Apply(policyPlan, costs, plan.CreatedAt, trashCopies: store is not IObjectTagging { QuarantinesByTag: true });
                 }
             }
 
@@ -496,6 +500,7 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
             }
         }
 
+        var tagged = await InPlaceQuarantineQueries.DueAsync(stateStore, [.. Config.Stores.Keys], now, retention, cancellationToken);
         var run = NewRun("purge", actor, ["trash"], dryRun);
         var state = dryRun ? NullState.Instance : stateStore;
         return await RecordedRunAsync(state, run, async (gate, gateRun) =>
@@ -504,6 +509,19 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
             foreach (var (storeName, objects) in byStore)
             {
                 perStore[storeName] = await gate.PurgeAsync(gateRun, workspace.Store(storeName), prefix, objects, cancellationToken);
+            }
+
+            foreach (var (storeName, objects) in tagged)
+            {
+                var inPlace = await gate.PurgeTaggedAsync(gateRun, workspace.Store(storeName), objects, cancellationToken);
+                if (perStore.TryGetValue(storeName, out var moved))
+                {
+                    moved.Add(inPlace);
+                }
+                else
+                {
+                    perStore[storeName] = inPlace;
+                }
             }
 
             return perStore;

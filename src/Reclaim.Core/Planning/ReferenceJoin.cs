@@ -182,9 +182,16 @@ public sealed class ListedBatch(KeyBatch keys, StoredObject[]? metadata)
 /// <param name="layout">The policy's layout.</param>
 /// <param name="trashPrefix">The trash prefix (its keys are never candidates).</param>
 /// <param name="storeName">The store's name, for messages.</param>
+/// <param name="quarantinedInPlace">
+/// Keys quarantined in place by tag (<c>quarantine_mode: tag</c>), counted as in the trash and never candidates: a
+/// listing does not show tags, so they come from the state's actions; <see langword="null"/> for none.
+/// </param>
 /// <remarks>Keeps the last key and group of the batch before: one classifier per listing, batches in order.</remarks>
-public sealed class KeyClassifier(Layout layout, string trashPrefix, string storeName)
+public sealed class KeyClassifier(Layout layout, string trashPrefix, string storeName, HashSet<string>? quarantinedInPlace = null)
 {
+    private readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>>? _inPlace =
+        quarantinedInPlace is { Count: > 0 } set ? set.GetAlternateLookup<ReadOnlySpan<char>>() : null;
+
     /// <summary>A key under the trash prefix.</summary>
     public const int InTrash = -2;
 
@@ -223,7 +230,7 @@ public sealed class KeyClassifier(Layout layout, string trashPrefix, string stor
                 throw new InvalidOperationException($"store '{storeName}' listed '{ObjectKey.Printable(key.ToString())}' after '{ObjectKey.Printable(previous.ToString())}': keys out of order; nothing is planned");
             }
 
-            var length = ObjectKey.IsUnder(key, trashPrefix) ? InTrash : layout.MatchGroupLength(key);
+            var length = ObjectKey.IsUnder(key, trashPrefix) || (_inPlace is { } inPlace && inPlace.Contains(key)) ? InTrash : layout.MatchGroupLength(key);
             batch.GroupLengths[i] = length;
             if (length < 0)
             {

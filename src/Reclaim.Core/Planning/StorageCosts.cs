@@ -16,7 +16,11 @@ namespace Reclaim.Core.Planning;
 /// <param name="ListPer1000">Price of 1000 LIST requests (ListObjectsV2 pages of up to 1000 keys).</param>
 /// <param name="CopyPer1000">Price of 1000 COPY requests (one per quarantined object).</param>
 /// <param name="DeletePer1000">Price of 1000 DELETE requests (one DeleteObjects call removes up to 1000 keys); 0 where deletes are free.</param>
-public sealed record ProviderCosts(string Provider, decimal? PricePerGbMonth, TimeSpan MinStorageDuration, decimal ListPer1000, decimal CopyPer1000, decimal DeletePer1000)
+/// <param name="ObjectTagging">
+/// Whether the provider's S3 API has object tagging (PutObjectTagging, GetObjectTagging), which
+/// <c>quarantine_mode: tag</c> needs; <see langword="true"/> unless the provider's documentation says it has none.
+/// </param>
+public sealed record ProviderCosts(string Provider, decimal? PricePerGbMonth, TimeSpan MinStorageDuration, decimal ListPer1000, decimal CopyPer1000, decimal DeletePer1000, bool ObjectTagging = true)
 {
     /// <summary>Whether deletes are free.</summary>
     public bool FreeDeletes => DeletePer1000 == 0;
@@ -39,6 +43,7 @@ public sealed record ProviderCosts(string Provider, decimal? PricePerGbMonth, Ti
 /// minimum (each copy is billed for the whole minimum even when purged sooner); 0 otherwise.
 /// </param>
 /// <param name="TrashMinimumCost">What those copies cost at least (their bytes × the price × the minimum in months), rounded to cents; <see langword="null"/> when unpriced.</param>
+/// <param name="TagRequests">PutObjectTagging requests (one per object) for quarantine in place (<c>quarantine_mode: tag</c>); 0 otherwise.</param>
 /// <param name="MinStorageDurationSeconds">The provider's minimum storage duration the figures assume, in seconds (7776000 for Wasabi's 90 days); 0 when none.</param>
 public sealed record PolicyCost(
     string Provider,
@@ -54,7 +59,8 @@ public sealed record PolicyCost(
     decimal RequestCost,
     long TrashMinimumBytes,
     decimal? TrashMinimumCost,
-    long MinStorageDurationSeconds = 0)
+    long MinStorageDurationSeconds = 0,
+    long TagRequests = 0)
 {
     /// <summary>The minimum storage duration as a <see cref="TimeSpan"/>.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
@@ -79,8 +85,8 @@ public static class StorageCosts
     {
         ["aws"] = new("aws", 0.023m, TimeSpan.Zero, 0.005m, 0.005m, 0m),
         ["wasabi"] = new("wasabi", 0.0068m, TimeSpan.FromDays(90), 0m, 0m, 0m),
-        ["r2"] = new("r2", 0.015m, TimeSpan.Zero, 0.0045m, 0.0045m, 0m),
-        ["b2"] = new("b2", 0.006m, TimeSpan.Zero, 0.004m, 0m, 0m),
+        ["r2"] = new("r2", 0.015m, TimeSpan.Zero, 0.0045m, 0.0045m, 0m, ObjectTagging: false),
+        ["b2"] = new("b2", 0.006m, TimeSpan.Zero, 0.004m, 0m, 0m, ObjectTagging: false),
         ["generic"] = new("generic", null, TimeSpan.Zero, 0m, 0m, 0m),
     };
 
@@ -98,8 +104,13 @@ public static class StorageCosts
     /// <param name="policyPlan">An orphans or retention policy's plan (its groups' objects).</param>
     /// <param name="costs">The store's provider costs, with the config's overrides.</param>
     /// <param name="now">The plan's time.</param>
+    /// <param name="trashCopies">
+    /// Whether a quarantine copies each object into the trash (the default); <see langword="false"/> for an s3 store's
+    /// <c>quarantine_mode: tag</c>, which tags it in place (one PutObjectTagging each, priced as a COPY: both are PUT-class
+    /// requests), deletes nothing until purge and starts no new minimum.
+    /// </param>
     /// <returns>The cost, also set as <see cref="PolicyPlan.Cost"/>.</returns>
-    public static PolicyCost Apply(PolicyPlan policyPlan, ProviderCosts costs, DateTimeOffset now)
+    public static PolicyCost Apply(PolicyPlan policyPlan, ProviderCosts costs, DateTimeOffset now, bool trashCopies = true)
     {
         ArgumentNullException.ThrowIfNull(policyPlan);
         ArgumentNullException.ThrowIfNull(costs);
@@ -121,15 +132,17 @@ public static class StorageCosts
         }
 
         var quarantine = policyPlan.Action == ActionKind.Quarantine;
+        var inPlace = quarantine && !trashCopies;
         var list = Pages(policyPlan.Totals.ObjectsScanned) + Pages(objects);
-        var copy = quarantine ? objects : 0;
-        var delete = Pages(objects);
-        var requestCost = Math.Round((list * costs.ListPer1000 / 1000m) + (copy * costs.CopyPer1000 / 1000m) + (delete * costs.DeletePer1000 / 1000m), 2);
-        var trashBytes = quarantine && costs.MinStorageDuration > TimeSpan.Zero ? now_ + later : 0;
+        var copy = quarantine && trashCopies ? objects : 0;
+        var tag = inPlace ? objects : 0;
+        var delete = inPlace ? 0 : Pages(objects);
+        var requestCost = Math.Round((list * costs.ListPer1000 / 1000m) + ((copy + tag) * costs.CopyPer1000 / 1000m) + (delete * costs.DeletePer1000 / 1000m), 2);
+        var trashBytes = quarantine && trashCopies && costs.MinStorageDuration > TimeSpan.Zero ? now_ + later : 0;
         var months = (decimal)costs.MinStorageDuration.TotalDays / DaysPerMonth;
         var cost = new PolicyCost(costs.Provider, now_, PerMonth(now_, costs.PricePerGbMonth), later, PerMonth(later, costs.PricePerGbMonth), first, last,
             list, copy, delete, requestCost, trashBytes, PerMonth(trashBytes, costs.PricePerGbMonth) is { } perMonth ? Math.Round(perMonth * months, 2) : null,
-            (long)costs.MinStorageDuration.TotalSeconds);
+            (long)costs.MinStorageDuration.TotalSeconds, tag);
         policyPlan.Cost = cost;
         policyPlan.Warnings.AddRange(Warnings(cost));
         return cost;

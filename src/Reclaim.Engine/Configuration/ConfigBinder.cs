@@ -173,6 +173,11 @@ internal sealed partial class ConfigBinder(ConfigReader reader, string path)
 
         var options = ReadS3Options(name, section);
         var costs = ReadProviderCosts(section, price);
+        if (options?.QuarantineMode == Stores.S3.S3StoreOptions.TagQuarantineMode && costs is { ObjectTagging: false })
+        {
+            section.Error("quarantine_mode", $"tag needs object tagging, which provider {costs.Provider}'s S3 API does not have (no PutObjectTagging): use quarantine_mode: copy, or action: delete");
+        }
+
         return options is null ? null : new StoreConfig { Name = name, Type = type, S3 = options, PricePerGbMonth = price ?? costs?.PricePerGbMonth, Costs = costs };
     }
 

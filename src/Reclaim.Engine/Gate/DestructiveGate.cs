@@ -53,7 +53,7 @@ namespace Reclaim.Engine.Gate;
 /// the sub-batches in flight finish and record, no new one starts, and the error is thrown.
 /// </para>
 /// </remarks>
-public sealed class DestructiveGate(IStateStore state, TimeProvider timeProvider, ILogger logger)
+public sealed partial class DestructiveGate(IStateStore state, TimeProvider timeProvider, ILogger logger)
 {
     /// <summary>Moves in flight at once when quarantining on a filesystem store or restoring: 8.</summary>
     public const int MoveParallelism = 8;
@@ -253,7 +253,7 @@ public sealed class DestructiveGate(IStateStore state, TimeProvider timeProvider
 
             var now = timeProvider.GetUtcNow();
             var actions = batch.Select(o => new ActionRecord(0, run.RunId, removal.Policy, removal.Store.Name, removal.Action, o.Key, o.Size, removal.GroupKey,
-                removal.Reason, Evidence(o), removal.Action == ActionKind.Quarantine ? TrashKey(removal.TrashPrefix, run.RunId, o.Key) : null,
+                removal.Reason, Evidence(o), removal.Action == ActionKind.Quarantine ? QuarantineKey(removal.Store, removal.TrashPrefix, run.RunId, o.Key) : null,
                 ActionOutcome.Pending, null, now)).ToList();
             var current = batch.ToDictionary(o => o.Key, StringComparer.Ordinal);
             await CommitAsync(run, new Commit(removal.Store, removal.Action, actions, current, protection, index++), totals, cancellationToken);
@@ -379,6 +379,11 @@ public sealed class DestructiveGate(IStateStore state, TimeProvider timeProvider
         if (action.Kind == ActionKind.After)
         {
             return SettledAction.Failed(action.Id, $"{From}: whether the statement ran is not known; the policy runs it again while the row is still selected");
+        }
+
+        if (IsInPlace(action))
+        {
+            return await SettleInPlaceAsync(store, action, cancellationToken);
         }
 
         var original = action.Kind == ActionKind.Purge ? null : await store.StatAsync(action.Key, cancellationToken);
@@ -510,7 +515,7 @@ public sealed class DestructiveGate(IStateStore state, TimeProvider timeProvider
                     }
                 }
 
-                var trashKey = removal.Plan.Action == ActionKind.Quarantine ? TrashKey(removal.TrashPrefix, run.RunId, planned.Key) : null;
+                var trashKey = removal.Plan.Action == ActionKind.Quarantine ? QuarantineKey(removal.Store, removal.TrashPrefix, run.RunId, planned.Key) : null;
                 actions.Add(new ActionRecord(0, run.RunId, removal.Plan.Policy, removal.Store.Name, removal.Plan.Action, planned.Key, planned.Size, group.GroupKey,
                     skip is null ? group.Reason : $"{group.Reason}; skipped: {skip}", evidence, trashKey,
                     skip is null ? ActionOutcome.Pending : ActionOutcome.Skipped, skip, now));
@@ -578,6 +583,13 @@ public sealed class DestructiveGate(IStateStore state, TimeProvider timeProvider
         {
             switch (commit.Kind)
             {
+                case ActionKind.Quarantine when commit.Store is IObjectTagging { QuarantinesByTag: true } tagging:
+                    await TagAsync(step, tagging, cancellationToken);
+                    break;
+                case ActionKind.Restore when commit.Store is IObjectTagging tagging && step.Acting.Any(IsInPlace):
+                    await UntagAsync(step, tagging, [.. step.Acting.Where(IsInPlace)], cancellationToken);
+                    await MoveAsync(step, [.. step.Acting.Where(a => !IsInPlace(a))], toTrash: false, cancellationToken);
+                    break;
                 case ActionKind.Quarantine when commit.Store is IObjectCopy copier:
                     await CopyThenDeleteAsync(step, copier, cancellationToken);
                     break;

@@ -86,6 +86,12 @@ public sealed class LayoutPlanner(TimeProvider timeProvider)
     /// <summary>Where spill files go: the system's temporary folder (<c>TMPDIR</c>) by default.</summary>
     public string SpillDirectory { get; init; } = Path.GetTempPath();
 
+    /// <summary>
+    /// The keys each store (by name) holds quarantined in place by tag, never candidates (see <see cref="KeyClassifier"/>);
+    /// <see langword="null"/> when no store quarantines by tag.
+    /// </summary>
+    public Func<string, HashSet<string>?>? QuarantinedInPlace { get; init; }
+
     /// <summary>Plans one policy whose protecting queries all run on <paramref name="catalog"/>.</summary>
     /// <param name="policy">An <c>orphans</c> or <c>retention</c> policy.</param>
     /// <param name="store">Its store.</param>
@@ -161,7 +167,7 @@ public sealed class LayoutPlanner(TimeProvider timeProvider)
         var listingTask = Task.Run(
             async () =>
             {
-                await ListAsync(store, snapshot?.Objects, new KeyClassifier(layout, trashPrefix, store.Name), pool, BatchKeys, channel.Writer, linked.Token);
+                await ListAsync(store, snapshot?.Objects, new KeyClassifier(layout, trashPrefix, store.Name, QuarantinedInPlace?.Invoke(store.Name)), pool, BatchKeys, channel.Writer, linked.Token);
                 listedMs = clock.ElapsedMilliseconds;
             },
             linked.Token);

@@ -88,6 +88,22 @@ public sealed record S3StoreOptions : IValidatableObject
     [Display(Name = "use_chunk_encoding")]
     public bool UseChunkEncoding { get; init; } = true;
 
+    /// <summary>The value of <see cref="QuarantineMode"/> that quarantines by tag: <c>tag</c>.</summary>
+    public const string TagQuarantineMode = "tag";
+
+    /// <summary>The value of <see cref="QuarantineMode"/> that quarantines by copy: <c>copy</c> (the default).</summary>
+    public const string CopyQuarantineMode = "copy";
+
+    /// <summary>
+    /// How <c>action: quarantine</c> keeps an object restorable (<c>quarantine_mode</c>): <c>copy</c> (the default)
+    /// copies it into the trash and deletes the original; <c>tag</c> tags it where it lies
+    /// (<c>reclaim-quarantined=RUN_ID</c>, <c>reclaim-quarantined-at=TIME</c>) and keeps it until purge, so a provider
+    /// with a minimum storage duration bills no new minimum for a trash copy. <c>tag</c> needs a service with
+    /// object tagging (AWS S3 and Wasabi have it; Cloudflare R2 and Backblaze B2 do not: see docs/configuration.md).
+    /// </summary>
+    [Display(Name = "quarantine_mode")]
+    public string QuarantineMode { get; init; } = CopyQuarantineMode;
+
     /// <summary>
     /// How many times one request is tried in all before its error is returned (<c>max_attempts</c>; 1 means no
     /// retry), from 1 to 20. Default 5. Only transient failures are retried (see <see cref="S3Store"/>).
@@ -172,6 +188,11 @@ public sealed record S3StoreOptions : IValidatableObject
         if (Endpoint is not null && (!Uri.TryCreate(Endpoint, UriKind.Absolute, out var endpoint) || endpoint.Scheme is not ("http" or "https")))
         {
             yield return new ValidationResult($"endpoint '{Endpoint}' is not an http:// or https:// URL (for example https://s3.us-east-1.wasabisys.com)", [nameof(Endpoint)]);
+        }
+
+        if (QuarantineMode is not (CopyQuarantineMode or TagQuarantineMode))
+        {
+            yield return new ValidationResult($"quarantine_mode must be {CopyQuarantineMode} (copy into the trash, the default) or {TagQuarantineMode} (tag in place)", [nameof(QuarantineMode)]);
         }
 
         if (AccessKey is null != SecretKey is null)
