@@ -67,7 +67,10 @@ public sealed class PolicyBusyException(string policy, string runId)
 /// <summary>
 /// Starts runs in the background (plan, then apply through the engine), one per policy at a time in this process,
 /// and keeps the most recent ones in memory with their plans so the API can show a dry run's plan. Shared by the
-/// HTTP API and the scheduler; on shutdown it cancels what is running (the gate stops between batches) and waits.
+/// HTTP API and the scheduler. On shutdown (SIGTERM, Ctrl+C) a run is stopped softly, as <c>reclaim sweep</c> is:
+/// planning stops, no new sub-batch starts, the ones in flight finish and record their outcomes, and the run ends
+/// <c>interrupted</c>; only when the host's shutdown timeout (30 s) passes are the store requests in flight abandoned
+/// (their actions stay pending until the next command that touches the run settles them).
 /// </summary>
 public sealed partial class RunCoordinator(ReclaimEngine engine, RunNotifier notifier, TimeProvider timeProvider, ILogger<RunCoordinator> logger)
     : IHostedService
@@ -78,6 +81,7 @@ public sealed partial class RunCoordinator(ReclaimEngine engine, RunNotifier not
     private readonly ConcurrentDictionary<string, TrackedRun> _runs = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<string> _order = new();
     private readonly CancellationTokenSource _stopping = new();
+    private readonly CancellationTokenSource _abort = new();
     private readonly ConcurrentDictionary<Task, byte> _tasks = new();
 
     /// <summary>The policies a request selects: the named ones, or every policy of a supported type.</summary>
@@ -122,7 +126,7 @@ public sealed partial class RunCoordinator(ReclaimEngine engine, RunNotifier not
         }
 
         Remember(run);
-        var task = Task.Run(() => ExecuteAsync(run, _stopping.Token));
+        var task = Task.Run(() => ExecuteAsync(run, _stopping.Token, _abort.Token));
         _tasks[task] = 0;
         _ = task.ContinueWith(t => _tasks.TryRemove(t, out _), TaskScheduler.Default);
         return run;
@@ -149,18 +153,27 @@ public sealed partial class RunCoordinator(ReclaimEngine engine, RunNotifier not
         }
         catch (OperationCanceledException)
         {
+            // The host's shutdown timeout: abandon the store requests still in flight, and let the runs record that.
+            await _abort.CancelAsync();
+            try
+            {
+                await Task.WhenAll(_tasks.Keys).WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None);
+            }
+            catch (TimeoutException)
+            {
+            }
         }
     }
 
-    private async Task ExecuteAsync(TrackedRun run, CancellationToken cancellationToken)
+    private async Task ExecuteAsync(TrackedRun run, CancellationToken stopping, CancellationToken abort)
     {
         const string Stopped = "the server stopped during the run";
         try
         {
             // A plan that cannot be made is recorded as a failed run, with its error, by the engine.
-            run.Plan = await engine.PlanRunAsync(run.Policies, force: false, progress: null, run.Actor, run.DryRun, cancellationToken, run.Id, Stopped, run.Options);
+            run.Plan = await engine.PlanRunAsync(run.Policies, force: false, progress: null, run.Actor, run.DryRun, stopping, run.Id, Stopped, run.Options);
             run.Phase = "applying";
-            run.Result = await engine.ApplyAsync(run.Plan, run.Actor, run.DryRun, cancellationToken, "sweep", run.Id, recordDryRun: true);
+            run.Result = await engine.ApplyAsync(run.Plan, run.Actor, run.DryRun, abort, "sweep", run.Id, recordDryRun: true, stopping: stopping);
             run.Status = StatusName(run.Result.Run.Status);
             if (ReclaimEngine.RefusalReasons(run.Plan) is { Count: > 0 } refused)
             {
