@@ -71,22 +71,25 @@ public sealed record PolicyCost(
 public static class StorageCosts
 {
     /// <summary>
-    /// The documented providers' costs (docs/configuration.md "Cost-aware plans"; list prices of December 2026 for a
-    /// standard storage class, first region; each field can be overridden per store):
+    /// The documented providers' costs (docs/configuration.md "Cost-aware plans", where each figure's source is; checked
+    /// 2026-12-02 against the providers' pricing pages; list prices for a standard storage class, first region, US dollars;
+    /// each field can be overridden per store):
     /// <list type="bullet">
-    /// <item><c>aws</c>: S3 Standard, $0.023/GB-month, no minimum, LIST and COPY $0.005 per 1000, DELETE free;</item>
-    /// <item><c>wasabi</c>: $0.0068/GB-month ($6.99/TB), 90-day minimum, no request fees;</item>
-    /// <item><c>r2</c>: Cloudflare R2, $0.015/GB-month, no minimum, LIST and COPY (class A) $0.0045 per 1000, DELETE free;</item>
-    /// <item><c>b2</c>: Backblaze B2, $0.006/GB-month, no minimum, LIST (class C) $0.004 per 1000, COPY and DELETE free;</item>
+    /// <item><c>aws</c>: S3 Standard, us-east-1, $0.023/GB-month (first 50 TB), no minimum, PUT/COPY/POST/LIST $0.005 per 1000, DELETE free;</item>
+    /// <item><c>wasabi</c>: pay-as-you-go $6.99/TB-month with TB = 1024 GB ($0.0068/GB-month), 90-day minimum, no request fees;</item>
+    /// <item><c>r2</c>: Cloudflare R2 Standard, $0.015/GB-month, no minimum, ListObjects and CopyObject (class A) $4.50 per million, DeleteObject free;</item>
+    /// <item><c>b2</c>: Backblaze B2, $0.006/GB-month, no minimum, ListObjectsV2 and CopyObject (class C) $0.004 per 1000 after 2500 free a day, DeleteObjects (class A) free;</item>
     /// <item><c>generic</c>: nothing known: no price, no minimum, free requests (set what applies).</item>
     /// </list>
+    /// Free allowances (R2's and B2's free operations, Wasabi's 1 TB monthly minimum charge) are not modelled: the request
+    /// cost is an upper bound.
     /// </summary>
     public static IReadOnlyDictionary<string, ProviderCosts> Providers { get; } = new Dictionary<string, ProviderCosts>(StringComparer.Ordinal)
     {
         ["aws"] = new("aws", 0.023m, TimeSpan.Zero, 0.005m, 0.005m, 0m),
         ["wasabi"] = new("wasabi", 0.0068m, TimeSpan.FromDays(90), 0m, 0m, 0m),
         ["r2"] = new("r2", 0.015m, TimeSpan.Zero, 0.0045m, 0.0045m, 0m, ObjectTagging: false),
-        ["b2"] = new("b2", 0.006m, TimeSpan.Zero, 0.004m, 0m, 0m, ObjectTagging: false),
+        ["b2"] = new("b2", 0.006m, TimeSpan.Zero, 0.004m, 0.004m, 0m, ObjectTagging: false),
         ["generic"] = new("generic", null, TimeSpan.Zero, 0m, 0m, 0m),
     };
 

@@ -70,4 +70,15 @@ public sealed class StorageCostsTests
         cost.RequestCost.Should().Be(Math.Round((4 * 0.005m / 1000m) + (3 * 0.005m / 1000m), 2));
         plan.Warnings.Should().BeEmpty("no minimum, so neither a wait nor a trash minimum");
     }
+
+    [Fact]
+    public void B2_CopyObject_IsAClassCTransaction_PricedAsAList()
+    {
+        // Backblaze's transaction pricing lists CopyObject (Put Object Copy) with ListObjectsV2 in class C, $0.004 per 1000.
+        var b2 = StorageCosts.Providers["b2"];
+
+        b2.CopyPer1000.Should().Be(0.004m);
+        b2.CopyPer1000.Should().Be(b2.ListPer1000);
+        b2.FreeDeletes.Should().BeTrue("DeleteObjects is a class A transaction, free");
+    }
 }
