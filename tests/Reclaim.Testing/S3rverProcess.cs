@@ -30,6 +30,12 @@ public sealed class S3rverProcess : IAsyncDisposable
     /// <summary>The server's URL, <c>http://127.0.0.1:PORT</c>.</summary>
     public Uri Endpoint { get; }
 
+    /// <summary>
+    /// The folder s3rver keeps its buckets in: an object is the file <c>{bucket}/{key}._S3rver_object</c>, whose
+    /// modification time is the object's LastModified (a test can age an object by setting it).
+    /// </summary>
+    public string DataFolder => _folder.Path;
+
     /// <summary>The folder of the launcher and its npm package (<c>tests/services</c>).</summary>
     public static string ServicesFolder => Path.Combine(TestEnvironment.RepositoryRoot, "tests", "services");
 
