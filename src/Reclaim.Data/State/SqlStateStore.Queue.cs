@@ -10,6 +10,7 @@ public sealed partial class SqlStateStore
 {
     private const string OwnColumns = "id, store, key, prefix, action, created_at, processed_at, error, requested_by";
 
+    /// <summary>Step 2 as version 2 had it: <c>requested_by</c> comes with step 3, so a database of any version gets the same steps.</summary>
     private static string QueueSchema(string identity) => $"""
         CREATE TABLE IF NOT EXISTS reclaim_queue_leases (
           source TEXT NOT NULL,
@@ -27,8 +28,7 @@ public sealed partial class SqlStateStore
           action TEXT NOT NULL,
           created_at BIGINT NOT NULL,
           processed_at BIGINT,
-          error TEXT,
-          requested_by TEXT);
+          error TEXT);
         CREATE INDEX IF NOT EXISTS reclaim_queue_pending ON reclaim_queue (processed_at, created_at, id);
         """;
 

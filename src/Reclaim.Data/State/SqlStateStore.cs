@@ -81,8 +81,21 @@ public sealed partial class SqlStateStore : IStateStore, IQueueState
     /// <inheritdoc/>
     /// <remarks>Applies, in one transaction, every step of the schema after the database's recorded version, recording each.</remarks>
     /// <exception cref="InvalidOperationException">The database has a newer schema than this Reclaim.</exception>
-    public async Task<int> MigrateAsync(CancellationToken cancellationToken)
+    public Task<int> MigrateAsync(CancellationToken cancellationToken) => MigrateToAsync(SchemaVersion, cancellationToken);
+
+    /// <summary>
+    /// Applies the steps after the database's recorded version up to <paramref name="targetVersion"/> only: tests
+    /// use it to make a database exactly as an older Reclaim left it.
+    /// </summary>
+    /// <param name="targetVersion">The version to stop at, 0 to <see cref="SchemaVersion"/>.</param>
+    /// <param name="cancellationToken">Cancels the migration (its transaction is rolled back).</param>
+    /// <returns><paramref name="targetVersion"/>, or the database's own version when it is already past it.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="targetVersion"/> is outside 0 to <see cref="SchemaVersion"/>.</exception>
+    /// <exception cref="InvalidOperationException">The database has a newer schema than this Reclaim.</exception>
+    internal async Task<int> MigrateToAsync(int targetVersion, CancellationToken cancellationToken)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(targetVersion);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(targetVersion, SchemaVersion);
         await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         if (_postgres)
@@ -105,14 +118,14 @@ public sealed partial class SqlStateStore : IStateStore, IQueueState
         }
 
         var identity = _postgres ? "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY" : "INTEGER PRIMARY KEY AUTOINCREMENT";
-        foreach (var step in MigrationSteps(identity).Where(s => s.Version > version))
+        foreach (var step in MigrationSteps(identity).Where(s => s.Version > version && s.Version <= targetVersion))
         {
             await step.ApplyAsync(connection, transaction, cancellationToken);
             await ExecuteAsync(connection, transaction, $"INSERT INTO reclaim_schema (version) VALUES ({step.Version})", cancellationToken);
         }
 
         await transaction.CommitAsync(cancellationToken);
-        return SchemaVersion;
+        return Math.Max(version, targetVersion);
     }
 
     private static string RunsSchema(string identity) => $"""

@@ -2,7 +2,7 @@ using Reclaim.Core.State;
 using Reclaim.Data.State;
 using Reclaim.Testing;
 
-namespace Reclaim.Engine.Tests.Scenarios;
+namespace Reclaim.Data.Tests.State;
 
 /// <summary>
 /// The state of a partitioned run on SQLite and PostgreSQL: ranges claimed once each by participants claiming at once,

@@ -4,7 +4,7 @@ using Reclaim.Core.References;
 using Reclaim.Data.Catalogs;
 using Reclaim.Testing;
 
-namespace Reclaim.Engine.Tests.Data;
+namespace Reclaim.Data.Tests.Catalogs;
 
 public sealed class SqliteReferenceReaderTests : IDisposable
 {

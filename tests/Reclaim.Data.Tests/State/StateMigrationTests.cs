@@ -4,7 +4,7 @@ using Reclaim.Core.State;
 using Reclaim.Data.State;
 using Reclaim.Testing;
 
-namespace Reclaim.Engine.Tests.Data;
+namespace Reclaim.Data.Tests.State;
 
 /// <summary>
 /// A state database made by schema version 2 (before own-queue requests recorded who enqueued them) is upgraded
@@ -16,7 +16,7 @@ public sealed class StateMigrationTests
     private const long CreatedAtMs = 1_740_000_000_000;
 
     /// <summary>Schema version 2 exactly as Reclaim created it; <c>{0}</c> is the identity column's type.</summary>
-    private const string SchemaV2 = """
+    internal const string SchemaV2 = """
         CREATE TABLE IF NOT EXISTS reclaim_schema (version INTEGER NOT NULL);
         CREATE TABLE IF NOT EXISTS reclaim_runs (
           id TEXT PRIMARY KEY,

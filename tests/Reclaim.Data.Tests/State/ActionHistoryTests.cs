@@ -2,7 +2,7 @@ using Reclaim.Core.State;
 using Reclaim.Data.State;
 using Reclaim.Testing;
 
-namespace Reclaim.Engine.Tests.Data;
+namespace Reclaim.Data.Tests.State;
 
 /// <summary><see cref="IActionHistory.DoneByDayAsync"/> on SQLite and PostgreSQL state: done actions only, per UTC day and kind.</summary>
 public sealed class ActionHistoryTests

@@ -3,7 +3,7 @@ using Reclaim.Core.Catalogs;
 using Reclaim.Data.Catalogs;
 using Reclaim.Testing;
 
-namespace Reclaim.Engine.Tests.Data;
+namespace Reclaim.Data.Tests.Catalogs;
 
 /// <summary>The MySQL catalog on a real MariaDB (the test script's), in a database whose collation folds case and accents.</summary>
 public sealed class MySqlCatalogTests : IAsyncLifetime

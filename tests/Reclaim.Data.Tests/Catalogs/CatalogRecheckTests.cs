@@ -4,7 +4,7 @@ using Reclaim.Core.Catalogs;
 using Reclaim.Data.Catalogs;
 using Reclaim.Testing;
 
-namespace Reclaim.Engine.Tests.Data;
+namespace Reclaim.Data.Tests.Catalogs;
 
 /// <summary>
 /// The gate's re-check query (<see cref="ICatalog.FindAsync"/>) on SQLite and PostgreSQL (and MySQL for the largest
