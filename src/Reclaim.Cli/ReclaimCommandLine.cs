@@ -148,11 +148,17 @@ public sealed class ReclaimCommandLine
         var export = new Option<string?>("--export") { Description = "Write the proposed objects to this file as CSV (policy, store, group, key, size, last_modified, the layout's values), to re-link instead of deleting." };
         var force = new Option<bool>("--force") { Description = "Accept a min_age below guards.min_age_floor." };
         var command = new Command("plan", "A dry run: per-policy candidates, bytes and guard verdicts; optionally writes the plan.") { policies, output, export, force };
+        var partition = PartitionCommands.AddTo(command);
         command.SetAction((result, cancellationToken) =>
         {
             var context = Context(result, stdout, stderr);
             return context.RunAsync(async engine =>
             {
+                if (partition.Requested(result))
+                {
+                    return await partition.PlanAsync(context, engine, result, result.GetValue(policies) ?? [], result.GetValue(force), cancellationToken);
+                }
+
                 var plan = await engine.PlanAsync(result.GetValue(policies) ?? [], result.GetValue(force), context.Progress(), cancellationToken);
 
                 var path = result.GetValue(output);
@@ -205,12 +211,20 @@ public sealed class ReclaimCommandLine
         var yes = new Option<bool>("--yes", "-y") { Description = "Apply without asking." };
         var force = new Option<bool>("--force") { Description = "Accept a min_age below guards.min_age_floor." };
         var command = new Command("sweep", "Plan, then apply.") { policies, dryRun, yes, force };
+        var partition = PartitionCommands.AddTo(command);
         command.SetAction(async (result, cancellationToken) =>
         {
             var context = Context(result, stdout, stderr);
             using var signals = new StopSignals(stderr, cancellationToken);
             return await context.RunAsync(async engine =>
             {
+                if (partition.Requested(result))
+                {
+                    return result.GetValue(dryRun)
+                        ? throw new UsageException("--dry-run and --partition: plan a share with `reclaim plan --partition I/N` instead")
+                        : await partition.SweepAsync(context, engine, result, result.GetValue(policies) ?? [], result.GetValue(force), result.GetValue(yes), signals);
+                }
+
                 // Planning touches nothing: the first signal stops it at once.
                 var planning = signals.Stopping;
                 var names = result.GetValue(policies) ?? [];

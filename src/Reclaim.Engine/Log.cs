@@ -64,4 +64,7 @@ internal static partial class Log
 
     [LoggerMessage(4009, LogLevel.Warning, "Queue {Queue}: the connection listening on channel {Channel} failed: {Error}; reconnecting in {DelayMs} ms, polling meanwhile", EventName = "job_queue_listen_lost")]
     public static partial void ListenLost(ILogger logger, string queue, string channel, string error, long delayMs);
+
+    [LoggerMessage(6001, LogLevel.Information, "Partitioned run {RunKey}: range {Range} {Phase}: {GroupCount} groups, {ObjectCount} objects, {SizeBytes} bytes", EventName = "partition_range")]
+    public static partial void PartitionRange(ILogger logger, string runKey, int range, string phase, long groupCount, long objectCount, long sizeBytes);
 }

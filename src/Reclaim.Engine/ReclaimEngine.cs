@@ -93,6 +93,9 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
     /// <summary>The deletion-request queue: worker, status, retry, enqueue.</summary>
     public Queue.QueueService Queue => new(workspace, timeProvider, loggerFactory);
 
+    /// <summary>Partitioned runs: several participants planning and applying one run's key ranges.</summary>
+    public Partitioning.PartitionedRuns Partitioned => new(this, workspace, timeProvider, loggerFactory);
+
     /// <summary>
     /// Makes a plan: a dry run of the selected policies (all when none are named), with guard verdicts.
     /// </summary>
@@ -144,7 +147,7 @@ public sealed class ReclaimEngine(Workspace workspace, TimeProvider timeProvider
         {
             var overridden = options.MaxAge.TryGetValue(configured.Name, out var maxAge);
             var policy = overridden && configured is RetentionPolicy retention ? retention with { MaxAge = maxAge } : configured;
-            var store = workspace.Store(policy.Store);
+            var store = Partitioning.PartitionedRuns.Scope(workspace.Store(policy.Store), policy, options.KeyRange);
             PolicyPlan policyPlan;
             if (policy is RecordsPolicy records)
             {

@@ -12,4 +12,10 @@ public sealed record PlanOptions
     /// plan records it (<see cref="Core.Planning.PolicyPlan.MaxAgeOverride"/>), so applying it re-checks with the same age.
     /// </summary>
     public IReadOnlyDictionary<string, TimeSpan> MaxAge { get; init; } = new Dictionary<string, TimeSpan>(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Plan only the keys of this range of a partitioned run (0 to <see cref="Core.Planning.KeySpaceRanges.Count"/> − 1,
+    /// see <see cref="Core.Planning.KeySpaceRanges"/>), or the whole store when <see langword="null"/> (the default).
+    /// </summary>
+    public int? KeyRange { get; init; }
 }

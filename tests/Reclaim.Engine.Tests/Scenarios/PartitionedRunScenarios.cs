@@ -1,0 +1,286 @@
+using System.Globalization;
+using System.Text.Json;
+using Reclaim.Engine.Tests.Support;
+using Reclaim.Testing;
+
+namespace Reclaim.Engine.Tests.Scenarios;
+
+/// <summary>
+/// A folder store whose catalog and state are one real PostgreSQL database: what participants of a partitioned run on
+/// several machines share (a folder store here, so that the test is about the run, not the store's speed).
+/// </summary>
+public sealed class FolderPostgresBackend : Backend
+{
+    private PostgresDatabase? _database;
+
+    /// <inheritdoc/>
+    protected override string StoreYaml => """
+          media:
+            type: filesystem
+            root: ./media
+        """;
+
+    /// <inheritdoc/>
+    protected override string CatalogYaml => $"""
+          app:
+            provider: postgres
+            connection: "{_database!.ConnectionString}"
+        """;
+
+    /// <inheritdoc/>
+    public override bool IsPostgres => true;
+
+    /// <inheritdoc/>
+    public override string StateYaml => $"""
+        state:
+          provider: postgres
+          connection: "{_database!.ConnectionString}"
+        """;
+
+    /// <inheritdoc/>
+    public override async Task InitializeAsync()
+    {
+        Directory.CreateDirectory(Path.Combine(Dir, "media"));
+        _database = await PostgresDatabase.CreateAsync();
+    }
+
+    /// <inheritdoc/>
+    public override Task ExecuteSqlAsync(string sql) => _database!.ExecuteAsync(sql);
+
+    /// <inheritdoc/>
+    public override async Task<List<string?[]>> QueryAsync(string sql)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(_database!.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand(sql, connection);
+        return await ReadAllAsync(command);
+    }
+
+    /// <inheritdoc/>
+    public override Task<List<string?[]>> StateQueryAsync(string sql) => QueryAsync(sql);
+
+    /// <inheritdoc/>
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (_database is not null)
+        {
+            await _database.DisposeAsync();
+        }
+    }
+}
+
+/// <summary>
+/// Partitioned runs with real <c>reclaim</c> child processes sharing one PostgreSQL state: two participants share a run
+/// (each of the 16 ranges applied exactly once, the union of what they planned is the single-process plan, referenced
+/// groups survive); a participant SIGKILLed while applying has its ranges finished by the other once its lease runs
+/// out; a guard that refuses the whole run's totals makes neither participant delete anything, though each one's
+/// share is within it. The references query sleeps a little in PostgreSQL (every plan of a range and every re-check
+/// reads it), so that each range takes long enough for both participants to take part and for a kill to land mid-run.
+/// </summary>
+[Collection(ProcessEnvironmentCollection.Name)]
+public sealed class PartitionedRunScenarios : IAsyncLifetime
+{
+    /// <summary>32 orgs, two per range (their ids' first hex digit); per org 3 referenced and 3 orphaned assets of 2 objects each.</summary>
+    private const int Orgs = 32;
+
+    private readonly FolderPostgresBackend _backend = new();
+    private HashSet<string> _referenced = [];
+    private HashSet<string> _orphaned = [];
+
+    public async Task InitializeAsync()
+    {
+        await _backend.InitializeAsync();
+        await _backend.ExecuteSqlAsync("CREATE TABLE media_assets (id TEXT NOT NULL, org_id TEXT NOT NULL, PRIMARY KEY (org_id, id))");
+        var old = DateTime.UtcNow.AddHours(-2);
+        var values = new List<string>();
+        for (var i = 0; i < Orgs; i++)
+        {
+            var org = (i * 8).ToString("x2", CultureInfo.InvariantCulture) + "org";
+            for (var asset = 0; asset < 6; asset++)
+            {
+                var live = asset < 3;
+                foreach (var file in new[] { "raw.mp4", "thumb.jpg" })
+                {
+                    var key = $"orgs/{org}/uploads/a{asset}/{file}";
+                    var path = Path.Combine(_backend.Dir, "media", key);
+                    Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                    await File.WriteAllTextAsync(path, key);
+                    File.SetLastWriteTimeUtc(path, old);
+                    (live ? _referenced : _orphaned).Add(key);
+                }
+
+                if (live)
+                {
+                    values.Add($"('a{asset}', '{org}')");
+                }
+            }
+        }
+
+        await _backend.ExecuteSqlAsync($"INSERT INTO media_assets (id, org_id) VALUES {string.Join(", ", values)}");
+        WriteConfig(maxDeleteCount: 100000);
+    }
+
+    public Task DisposeAsync() => _backend.DisposeAsync();
+
+    private void WriteConfig(int maxDeleteCount) => _backend.WriteConfig("""
+              - name: orphan-uploads
+                type: orphans
+                store: media
+                layout: "orgs/{org}/uploads/{asset}/"
+                references:
+                  catalog: app
+                  query: "SELECT org_id AS org, id AS asset FROM media_assets CROSS JOIN pg_sleep(0.25) AS s"
+                min_age: 1h
+                action: quarantine
+            """, $"""
+            guards:
+              max_delete_fraction: 1.0
+              max_delete_count: {maxDeleteCount}
+            {_backend.StateYaml}
+            """);
+
+    [Fact]
+    public async Task TwoParticipants_ShareARun_EachRangeAppliedOnce_UnionIsTheSingleProcessPlan_ReferencedGroupsSurvive()
+    {
+        var single = await _backend.CliAsync(TimeProvider.System, "plan", "--format", "json");
+        single.ExitCode.Should().Be(0, single.ToString());
+        var singleGroups = GroupKeys(single.Json);
+        singleGroups.Should().HaveCount(Orgs * 3);
+
+        await using var first = ReclaimProcess.Start("sweep", "--partition", "0/2", "--run-key", "job-a", "--yes", "--format", "json", "-c", _backend.ConfigPath);
+        await using var second = ReclaimProcess.Start("sweep", "--partition", "1/2", "--run-key", "job-a", "--yes", "--format", "json", "-c", _backend.ConfigPath);
+        var codes = await Task.WhenAll(first.WaitForExitAsync(180), second.WaitForExitAsync(180));
+
+        codes.Should().Equal([0, 0], $"participant 0:\n{first}\nparticipant 1:\n{second}");
+        var ranges = await RangesAsync("job-a");
+        ranges.Should().HaveCount(16).And.OnlyContain(r => r.Phase == "applied" && r.ApplyRunId != null);
+        ranges.Select(r => r.ApplyRunId).Should().OnlyHaveUniqueItems("each range is applied by its own run, once");
+        ranges.Select(r => r.PlannedBy).Distinct().Should().HaveCount(2, "both participants planned ranges");
+        var planned = ranges.SelectMany(r => GroupKeys(JsonDocument.Parse(r.Plan!).RootElement)).ToList();
+        planned.Should().OnlyHaveUniqueItems("no group is planned in two ranges");
+        planned.Should().BeEquivalentTo(singleGroups, "the union of what both planned is the single-process plan");
+        var applied = JsonDocument.Parse(first.Stdout).RootElement.GetProperty("applied").GetArrayLength() + JsonDocument.Parse(second.Stdout).RootElement.GetProperty("applied").GetArrayLength();
+        applied.Should().Be(16, "between them the participants applied the 16 ranges, each once");
+        await AssertSweptOnceAsync();
+    }
+
+    [Fact]
+    public async Task ParticipantKilledWhileApplying_TheOtherTakesItsRangeOverAfterTheLease_AndFinishesTheRun()
+    {
+        // Arrange: the run planned whole and its verdict recorded (one participant of one).
+        var plan = await _backend.CliAsync(TimeProvider.System, "plan", "--partition", "0/1", "--run-key", "job-b", "--format", "json");
+        plan.ExitCode.Should().Be(0, plan.ToString());
+        plan.Json.GetProperty("verdict").GetProperty("passed").GetBoolean().Should().BeTrue(plan.ToString());
+
+        // Act: participant 0 applies until it has finished two ranges and holds a third, and is SIGKILLed; participant
+        // 1 then applies the rest, taking over the range 0 held once its 3-second lease runs out.
+        await using var doomed = ReclaimProcess.Start("sweep", "--partition", "0/2", "--run-key", "job-b", "--lease", "3s", "--yes", "--format", "json", "-c", _backend.ConfigPath);
+        await WaitForAsync(async () => doomed.HasExited || (await RangesAsync("job-b")).Count(r => r.Phase == "applied") >= 2 && (await RangesAsync("job-b")).Any(r => r.Phase == "planned" && r.Owner != null && r.ApplyRunId != null),
+            "participant 0 to apply two ranges and hold a third");
+        doomed.HasExited.Should().BeFalse(doomed.ToString());
+        doomed.Kill();
+        var held = (await RangesAsync("job-b")).Where(r => r.Phase == "planned" && r.Owner != null).Select(r => r.Index).ToList();
+        held.Should().NotBeEmpty("participant 0 was killed holding a range");
+        await using var survivor = ReclaimProcess.Start("sweep", "--partition", "1/2", "--run-key", "job-b", "--lease", "3s", "--yes", "--format", "json", "-c", _backend.ConfigPath);
+        var code = await survivor.WaitForExitAsync(180);
+
+        // Assert
+        code.Should().Be(0, survivor.ToString());
+        var ranges = await RangesAsync("job-b");
+        ranges.Should().HaveCount(16).And.OnlyContain(r => r.Phase == "applied");
+        ranges.Where(r => held.Contains(r.Index)).Should().OnlyContain(r => r.Takeovers == 1 && r.AppliedBy != null && r.AppliedBy.EndsWith("#1", StringComparison.Ordinal),
+            "the survivor took over what the killed participant held");
+        survivor.Stderr.Should().Contain("taken over to apply");
+        JsonDocument.Parse(survivor.Stdout).RootElement.GetProperty("applied").EnumerateArray()
+            .Where(a => a.GetProperty("taken_over").GetBoolean()).Select(a => a.GetProperty("range").GetInt32()).Should().BeEquivalentTo(held);
+        await AssertSweptOnceAsync();
+    }
+
+    [Fact]
+    public async Task GuardRefusingTheWholeRunsTotals_NeitherParticipantDeletesAnything_ThoughEachShareIsWithinIt()
+    {
+        // 192 orphaned objects in all, about 96 in each participant's share: max_delete_count 150 refuses the run only.
+        WriteConfig(maxDeleteCount: 150);
+        var before = await _backend.KeysAsync();
+
+        await using var first = ReclaimProcess.Start("sweep", "--partition", "0/2", "--run-key", "job-c", "--yes", "--format", "json", "-c", _backend.ConfigPath);
+        await using var second = ReclaimProcess.Start("sweep", "--partition", "1/2", "--run-key", "job-c", "--yes", "--format", "json", "-c", _backend.ConfigPath);
+        var codes = await Task.WhenAll(first.WaitForExitAsync(180), second.WaitForExitAsync(180));
+
+        codes.Should().Equal([3, 3], $"participant 0:\n{first}\nparticipant 1:\n{second}");
+        first.Stderr.Should().Contain("max_delete_count").And.Contain("nothing was touched");
+        foreach (var participant in new[] { first, second })
+        {
+            var share = JsonDocument.Parse(participant.Stdout).RootElement.GetProperty("planned").EnumerateArray().Sum(p => p.GetProperty("objects").GetInt64());
+            share.Should().BeLessThan(150, "each participant's own share is within the guard");
+        }
+
+        (await _backend.KeysAsync()).Should().BeEquivalentTo(before, "nothing was deleted or moved");
+        (await _backend.StateQueryAsync("SELECT COUNT(*) FROM reclaim_actions")).Single()[0].Should().Be("0");
+        (await _backend.StateQueryAsync("SELECT COUNT(*) FROM reclaim_runs WHERE status = 'refused'")).Single()[0].Should().Be("1", "the refusal is in the history once");
+        (await RangesAsync("job-c")).Should().OnlyContain(r => r.Phase == "planned" && r.ApplyRunId == null);
+    }
+
+    [Theory]
+    [InlineData("3/2")]
+    [InlineData("x")]
+    [InlineData("1/0")]
+    [InlineData("-1/2")]
+    public async Task Partition_BadValue_IsAUsageError_AndNothingIsRecorded(string value)
+    {
+        var result = await _backend.CliAsync(TimeProvider.System, "sweep", "--partition", value, "--run-key", "job-d", "--yes");
+
+        result.ExitCode.Should().Be(2, result.ToString());
+        result.Stderr.Should().Contain("--partition");
+        (await _backend.KeysAsync()).Should().BeEquivalentTo(_referenced.Concat(_orphaned));
+    }
+
+    [Fact]
+    public async Task Partition_WithoutARunKey_IsAUsageError()
+    {
+        var result = await _backend.CliAsync(TimeProvider.System, "plan", "--partition", "0/2");
+
+        result.ExitCode.Should().Be(2, result.ToString());
+        result.Stderr.Should().Contain("--run-key");
+    }
+
+    /// <summary>Every referenced object is in place; every orphaned one is gone from its key and was quarantined by exactly one done action.</summary>
+    private async Task AssertSweptOnceAsync()
+    {
+        var runs = await _backend.CliAsync(TimeProvider.System, "runs", "--limit", "100", "--format", "json"); // settles the killed participant's run, if any
+        runs.ExitCode.Should().Be(0, runs.ToString());
+        var keys = await _backend.KeysAsync();
+        keys.Should().Contain(_referenced, "referenced groups survive");
+        keys.Should().NotContain(_orphaned);
+        var done = (await _backend.StateQueryAsync("SELECT key, COUNT(*) FROM reclaim_actions WHERE outcome = 'done' GROUP BY key"))
+            .ToDictionary(r => r[0]!, r => int.Parse(r[1]!, CultureInfo.InvariantCulture), StringComparer.Ordinal);
+        done.Keys.Should().BeEquivalentTo(_orphaned);
+        done.Values.Should().OnlyContain(n => n == 1, "each object was removed once");
+        (await _backend.StateQueryAsync("SELECT COUNT(*) FROM reclaim_actions WHERE outcome = 'pending'")).Single()[0].Should().Be("0");
+    }
+
+    private sealed record RangeRow(int Index, string Phase, string? Owner, string? PlannedBy, string? ApplyRunId, string? AppliedBy, int Takeovers, string? Plan);
+
+    private async Task<List<RangeRow>> RangesAsync(string runKey) =>
+        [.. (await _backend.StateQueryAsync($"SELECT range_index, phase, owner, planned_by, apply_run_id, applied_by, takeovers, plan FROM reclaim_partition_ranges WHERE run_key = '{runKey}' ORDER BY range_index"))
+            .Select(r => new RangeRow(int.Parse(r[0]!, CultureInfo.InvariantCulture), r[1]!, r[2], r[3], r[4], r[5], int.Parse(r[6]!, CultureInfo.InvariantCulture), r[7]))];
+
+    private static List<string> GroupKeys(JsonElement plan) =>
+        [.. (plan.TryGetProperty("plan", out var inner) ? inner : plan).GetProperty("policies").EnumerateArray()
+            .SelectMany(p => p.GetProperty("groups").EnumerateArray().Select(g => g.GetProperty("group_key").GetString()!))];
+
+    private static async Task WaitForAsync(Func<Task<bool>> condition, string what)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (clock.Elapsed > TimeSpan.FromSeconds(120))
+            {
+                throw new TimeoutException($"waited 120 s for {what}");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+}
