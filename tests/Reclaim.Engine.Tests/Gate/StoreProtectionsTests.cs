@@ -1,5 +1,6 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using Reclaim.Core.Catalogs;
 using Reclaim.Engine.Gate;
 using Reclaim.Engine.Runtime;
@@ -153,7 +154,7 @@ public sealed class StoreProtectionsTests : IAsyncLifetime
         var config = _folder.Load(File.ReadAllText(_folder.ConfigPath).Replace(
             "SELECT name AS clip FROM clips WHERE status = 'completed'", "SELECT name AS clip FROM recent WHERE created_at > @cutoff", StringComparison.Ordinal));
         await using var workspace = new Workspace(config, NullLoggerFactory.Instance);
-        var clock = new Reclaim.Testing.ManualClock(new DateTimeOffset(2026, 6, 1, 12, 0, 0, TimeSpan.Zero));
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 6, 1, 12, 0, 0, TimeSpan.Zero));
         var protections = StoreProtections.Of(config, "media", workspace.Catalog, clock);
 
         var now = await protections.FindAsync(["clips/new.mp4", "clips/old.mp4"], CancellationToken.None);

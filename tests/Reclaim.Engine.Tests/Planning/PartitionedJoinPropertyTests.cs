@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using CsCheck;
+using Microsoft.Extensions.Time.Testing;
 using Reclaim.Core.Layouts;
 using Reclaim.Core.Planning;
 using Reclaim.Core.Storage;
@@ -51,7 +52,7 @@ public sealed class PartitionedJoinPropertyTests : IDisposable
         await gen.SampleAsync(async sample =>
         {
             var (policy, store, catalog) = Build(sample);
-            var clock = new ManualClock(Now);
+            var clock = new FakeTimeProvider(Now);
             var inMemory = await new LayoutPlanner(clock) { SpillDirectory = _spill.Path, BatchKeys = sample.BatchKeys }
                 .PlanAsync(policy, store, catalog, ".trash/", 100_000, null, CancellationToken.None);
             string? timing = null;
@@ -82,9 +83,9 @@ public sealed class PartitionedJoinPropertyTests : IDisposable
         var (policy, store, catalog) = Build(sample);
         string? small = null, large = null;
 
-        await new LayoutPlanner(new ManualClock(Now)) { SpillDirectory = _spill.Path, Timing = t => small = t }
+        await new LayoutPlanner(new FakeTimeProvider(Now)) { SpillDirectory = _spill.Path, Timing = t => small = t }
             .PlanAsync(policy, store, catalog, ".trash/", 100_000, null, CancellationToken.None);
-        await new LayoutPlanner(new ManualClock(Now)) { SpillDirectory = _spill.Path, ReferencesInMemory = 10, Timing = t => large = t }
+        await new LayoutPlanner(new FakeTimeProvider(Now)) { SpillDirectory = _spill.Path, ReferencesInMemory = 10, Timing = t => large = t }
             .PlanAsync(policy, store, catalog, ".trash/", 100_000, null, CancellationToken.None);
 
         small.Should().Contain("joined in memory");
