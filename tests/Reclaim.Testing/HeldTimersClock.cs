@@ -3,7 +3,8 @@ namespace Reclaim.Testing;
 /// <summary>
 /// The system clock, except that timers due at or after <paramref name="holdFrom"/> (a worker's poll interval, say)
 /// do not fire on their own: <see cref="ReleaseHeld"/> fires them, as if that much time had passed. Shorter
-/// timers run in real time.
+/// timers run in real time. <c>FakeTimeProvider</c> holds every timer, the short ones a run needs (retries,
+/// heartbeats) too, so it cannot hold only the poll.
 /// </summary>
 /// <param name="holdFrom">The shortest due time that is held.</param>
 public sealed class HeldTimersClock(TimeSpan holdFrom) : TimeProvider
