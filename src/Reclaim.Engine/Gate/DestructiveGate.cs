@@ -140,6 +140,11 @@ public sealed partial class DestructiveGate(IStateStore state, TimeProvider time
                     return;
                 }
 
+                if (run.BeforeSubBatch is { } hook)
+                {
+                    await hook(index, batch.Groups, cancellationToken);
+                }
+
                 await RemoveSubBatchAsync(run, removal, batch.Groups, index, part, cancellationToken);
             }
             catch

@@ -18,6 +18,15 @@ public sealed record GateRun(string RunId, string Actor, bool DryRun)
     /// hard stop: it abandons the store requests in flight. Default: never cancelled.
     /// </summary>
     public CancellationToken Stopping { get; init; }
+
+    /// <summary>
+    /// Test seam of <see cref="DestructiveGate.RemoveGroupsAsync"/>: awaited when each sub-batch starts (with its
+    /// number, 0-based in key order, and its groups), before its re-read and so before its re-check query, which waits
+    /// for it. A test holds the sub-batches after the k-th here, commits references for their groups, and releases
+    /// them, without depending on how quickly the store goes. <see langword="null"/> (the default, and always outside
+    /// tests): nothing is called and nothing is allocated.
+    /// </summary>
+    internal Func<int, IReadOnlyList<PlannedGroup>, CancellationToken, ValueTask>? BeforeSubBatch { get; init; }
 }
 
 /// <summary>Everything the gate needs to remove the groups one policy proposed.</summary>

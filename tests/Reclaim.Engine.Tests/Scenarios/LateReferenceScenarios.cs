@@ -2,6 +2,9 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using Microsoft.Extensions.Logging.Abstractions;
+using Reclaim.Core.State;
+using Reclaim.Engine.Gate;
 using Reclaim.Engine.Tests.Support;
 using Reclaim.Testing;
 using Xunit.Abstractions;
@@ -71,9 +74,7 @@ public abstract class LateReferenceScenarios<TBackend>(ITestOutputHelper output)
     public async Task RowsCommittedDuringALargeSweep_KeepEveryGroupWhoseRowCameBeforeItsReCheck()
     {
         // Arrange: 900 orphan groups of three objects (three sub-batches), then on S3 a proxy adding 20 ms a request.
-        var keys = Enumerable.Range(0, OrphanGroups).SelectMany(i => new[] { "raw.mp4", "streaming/seg_000.ts", "thumb.jpg" }.Select(f => Group(i) + f))
-            .Append("orgs/o1/uploads/live/raw.mp4").ToList();
-        await Parallel.ForEachAsync(keys, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (key, _) => await _backend.PutAsync(key, Encoding.UTF8.GetBytes(key)));
+        await SeedAsync();
         if (_backend is S3PostgresBackend s3)
         {
             _proxy = new FaultProxy(new Uri(s3.Endpoint + "/"), 0) { Delay = TimeSpan.FromMilliseconds(20), RecordRequests = true };
@@ -121,6 +122,82 @@ public abstract class LateReferenceScenarios<TBackend>(ITestOutputHelper output)
             $"rows committed during the sweep: {writer.Committed.Count}; certainly before their re-check (kept): {beforeReCheck.Count}; committed after it (removed): {removedLate}; " +
             $"re-check window over {window.GetProperty("sub_batches").GetInt32()} sub-batches: median {window.GetProperty("median").GetDouble()} ms, max {window.GetProperty("max").GetDouble()} ms"));
         stored.Count(k => k.StartsWith(".reclaim-trash/", StringComparison.Ordinal)).Should().BeGreaterThan(0, "the sweep quarantined the groups no row saved");
+    }
+
+    [Fact]
+    public async Task RowsCommittedWhileTheGateHoldsTheLaterSubBatches_KeepTheirGroupsByteIdentical_AndTheFirstSubBatchGoes()
+    {
+        // Arrange: the 900 orphan groups planned (three sub-batches), and the gate held as each sub-batch after the
+        // first starts, until rows for every other group of that sub-batch are committed. Nothing here depends on how
+        // quickly the store goes: the held sub-batch's re-read and re-check come after the hook returns.
+        var keys = await SeedAsync();
+        await using var workspace = new Runtime.Workspace(Engine.Configuration.ConfigLoader.Load(_backend.ConfigPath), NullLoggerFactory.Instance);
+        var plan = (await new ReclaimEngine(workspace, _clock, NullLoggerFactory.Instance).PlanAsync(["orphan-uploads"], force: false, progress: null, CancellationToken.None)).Policies.Single();
+        plan.Groups.Count().Should().Be(OrphanGroups);
+        var state = await workspace.StateAsync(CancellationToken.None);
+        var runId = RunIds.New(_clock.GetUtcNow());
+        await state.StartRunAsync(new RunRecord(runId, "sweep", _clock.GetUtcNow(), null, RunStatus.Running, "test", "orphan-uploads", false, null), CancellationToken.None);
+        var subBatches = new ConcurrentDictionary<int, string[]>();
+        var saved = new ConcurrentBag<string>();
+        var run = new GateRun(runId, "test", false)
+        {
+            BeforeSubBatch = async (index, groups, _) =>
+            {
+                subBatches[index] = [.. groups.Select(g => g.GroupKey)];
+                if (index == 0)
+                {
+                    return;
+                }
+
+                foreach (var group in groups.Where((_, i) => i % 2 == 0))
+                {
+                    await _backend.ExecuteSqlAsync($"INSERT INTO media_assets (id, org_id) VALUES ('{group.Values[1]}', '{group.Values[0]}')");
+                    saved.Add(group.GroupKey);
+                }
+            },
+        };
+        var removal = new GroupRemoval(plan, workspace.Store("media"), workspace.Catalog("app"), "SELECT org_id AS org, id AS asset FROM media_assets",
+            Core.Layouts.Layout.Parse("orgs/{org}/uploads/{asset}/"), plan.MinAge, ".reclaim-trash/");
+
+        // Act
+        var totals = await new DestructiveGate(state, _clock, NullLogger.Instance).RemoveGroupsAsync(run, removal, CancellationToken.None);
+
+        // Assert: the held sub-batches' referenced groups are whole at their keys, byte-identical, with no trash copy;
+        // every other group (all of the first sub-batch's) is in the trash.
+        subBatches.Keys.Order().Should().Equal(0, 1, 2);
+        saved.Should().HaveCount(subBatches[1].Length / 2 + subBatches[1].Length % 2 + subBatches[2].Length / 2 + subBatches[2].Length % 2);
+        totals.GroupsSkipped.Should().Be(saved.Count);
+        totals.ObjectsDone.Should().Be((OrphanGroups - saved.Count) * 3);
+        var stored = await _backend.KeysAsync();
+        var trash = $".reclaim-trash/{runId}/";
+        foreach (var group in saved)
+        {
+            var own = keys.Where(k => k.StartsWith(group, StringComparison.Ordinal)).ToList();
+            own.Should().HaveCount(3);
+            foreach (var key in own)
+            {
+                stored.Should().Contain(key).And.NotContain(trash + key, $"the row of '{group}' was committed before its re-check");
+                (await ((Core.Storage.IObjectContent)_backend.Store).ReadAllAsync(key, CancellationToken.None)).Should().Equal(Encoding.UTF8.GetBytes(key));
+            }
+        }
+
+        foreach (var key in keys.Where(k => k.StartsWith("orgs/o1/uploads/a", StringComparison.Ordinal) && !saved.Any(g => k.StartsWith(g, StringComparison.Ordinal))))
+        {
+            stored.Should().Contain(trash + key).And.NotContain(key);
+        }
+
+        subBatches[0].Should().NotIntersectWith(saved);
+        var skipped = (await _backend.StateQueryAsync($"SELECT group_key, error FROM reclaim_actions WHERE run_id = '{runId}' AND outcome = 'skipped'")).ToList();
+        skipped.Select(a => a[0]).Distinct().Should().BeEquivalentTo(saved);
+    }
+
+    /// <summary>Writes the 900 orphan groups of three objects (each its key as content) and the live group.</summary>
+    private async Task<List<string>> SeedAsync()
+    {
+        var keys = Enumerable.Range(0, OrphanGroups).SelectMany(i => new[] { "raw.mp4", "streaming/seg_000.ts", "thumb.jpg" }.Select(f => Group(i) + f))
+            .Append("orgs/o1/uploads/live/raw.mp4").ToList();
+        await Parallel.ForEachAsync(keys, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (key, _) => await _backend.PutAsync(key, Encoding.UTF8.GetBytes(key)));
+        return keys;
     }
 
     /// <summary>Groups whose row committed before the proxy answered the last CopyObject of their objects (the re-check of a sub-batch follows all its copies).</summary>
