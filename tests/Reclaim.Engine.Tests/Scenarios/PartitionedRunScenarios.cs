@@ -198,6 +198,33 @@ public sealed class PartitionedRunScenarios : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ParticipantKilledWhilePlanning_TheOtherPlansItsRangeAfterTheLease_AndFinishesTheRun()
+    {
+        (await _backend.CliAsync(TimeProvider.System, "migrate")).ExitCode.Should().Be(0);
+
+        // Act: participant 0 plans until it has planned two ranges and holds a third, and is SIGKILLed; participant 1
+        // then plans the rest, takes over the range 0 held once its 3-second lease runs out, and applies the run.
+        await using var doomed = ReclaimProcess.Start("sweep", "--partition", "0/2", "--run-key", "job-e", "--lease", "3s", "--yes", "--format", "json", "-c", _backend.ConfigPath);
+        await WaitForAsync(async () => doomed.HasExited || (await RangesAsync("job-e")) is var ranges && ranges.Count(r => r.Phase == "planned") >= 2 && ranges.Any(r => r.Phase == "pending" && r.Owner != null),
+            "participant 0 to plan two ranges and hold a third");
+        doomed.HasExited.Should().BeFalse(doomed.ToString());
+        doomed.Kill();
+        var held = (await RangesAsync("job-e")).Where(r => r.Phase == "pending" && r.Owner != null).Select(r => r.Index).ToList();
+        held.Should().NotBeEmpty("participant 0 was killed holding a range");
+        await using var survivor = ReclaimProcess.Start("sweep", "--partition", "1/2", "--run-key", "job-e", "--lease", "3s", "--yes", "--format", "json", "-c", _backend.ConfigPath);
+        var code = await survivor.WaitForExitAsync(180);
+
+        // Assert
+        code.Should().Be(0, survivor.ToString());
+        survivor.Stderr.Should().Contain("taken over to plan");
+        var all = await RangesAsync("job-e");
+        all.Should().HaveCount(16).And.OnlyContain(r => r.Phase == "applied");
+        all.Where(r => held.Contains(r.Index)).Should().OnlyContain(r => r.Takeovers >= 1 && r.PlannedBy != null && r.PlannedBy.EndsWith("#1", StringComparison.Ordinal),
+            "the survivor planned what the killed participant held");
+        await AssertSweptOnceAsync();
+    }
+
+    [Fact]
     public async Task GuardRefusingTheWholeRunsTotals_NeitherParticipantDeletesAnything_ThoughEachShareIsWithinIt()
     {
         // 192 orphaned objects in all, about 96 in each participant's share: max_delete_count 150 refuses the run only.
