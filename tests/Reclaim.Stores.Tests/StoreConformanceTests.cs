@@ -8,7 +8,7 @@ namespace Reclaim.Stores.Tests;
 /// What every store must do (after rclone's <c>fstests</c>). Each concrete subclass hands every test a new, empty
 /// store; the scenarios come from docs/safety.md's invariants and edge cases.
 /// </summary>
-public abstract class StoreConformanceTests : IAsyncLifetime
+public abstract partial class StoreConformanceTests : IAsyncLifetime
 {
     private IObjectStore? _store;
 
