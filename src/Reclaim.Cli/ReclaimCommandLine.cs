@@ -225,41 +225,35 @@ public sealed class ReclaimCommandLine
                         : await partition.SweepAsync(context, engine, result, result.GetValue(policies) ?? [], result.GetValue(force), result.GetValue(yes), signals);
                 }
 
-                // Planning touches nothing: the first signal stops it at once.
-                var planning = signals.Stopping;
-                var names = result.GetValue(policies) ?? [];
-                var dry = result.GetValue(dryRun);
                 // A sweep is a run, dry or not (as a dry run through the API is): when its planning fails it is
                 // recorded as failed, with the error, and the run id it prints is one `reclaim runs show` finds.
-                var plan = await engine.PlanRunAsync(names, result.GetValue(force), context.Progress(), CliContext.Actor, dryRun: dry, planning,
-                    cancelledReason: "cancelled while planning (interrupted); nothing was touched");
-
                 // One JSON document per command: the plan when nothing of it runs, the run otherwise.
                 var output = new Output(context);
-                if (!context.Json || plan.RefusedEntirely)
+                var request = new SweepRequest
                 {
-                    output.Plan(plan, null);
-                }
-
-                if (plan.RefusedEntirely)
+                    Policies = result.GetValue(policies) ?? [],
+                    Actor = CliContext.Actor,
+                    DryRun = result.GetValue(dryRun),
+                    Force = result.GetValue(force),
+                    Progress = context.Progress(),
+                    CancelledReason = "cancelled while planning (interrupted); nothing was touched",
+                    Planned = plan =>
+                    {
+                        if (!context.Json || plan.RefusedEntirely)
+                        {
+                            output.Plan(plan, null);
+                        }
+                    },
+                    Confirm = result.GetValue(yes) ? null : plan => context.Confirm($"Remove {Format.Count(plan.ObjectsAccepted)} objects, {Format.Bytes(plan.BytesAccepted)}{RefusedNote(plan)}?"),
+                };
+                var sweep = await engine.SweepAsync(request, signals.Stopping, signals.Abort);
+                if (sweep.Refusal is { } refusal)
                 {
-                    var run = await engine.RecordRefusalAsync(plan, CliContext.Actor, CancellationToken.None, dryRun: dry);
-                    await stderr.WriteLineAsync($"refused: a guard refused the plan (recorded as run {run.Id}); nothing was touched.");
+                    await stderr.WriteLineAsync($"refused: a guard refused the plan (recorded as run {refusal.Id}); nothing was touched.");
                     return ExitCodes.Refused;
                 }
 
-                if (dry)
-                {
-                    return await FinishAsync(context, await engine.ApplyAsync(plan, CliContext.Actor, dryRun: true, signals.Abort, "sweep", recordDryRun: true, stopping: signals.Stopping), plan, signals);
-                }
-
-                if (plan.ObjectsAccepted > 0 && !result.GetValue(yes) &&
-                    !context.Confirm($"Remove {Format.Count(plan.ObjectsAccepted)} objects, {Format.Bytes(plan.BytesAccepted)}{RefusedNote(plan)}?"))
-                {
-                    return ExitCodes.Usage;
-                }
-
-                return await FinishAsync(context, await engine.ApplyAsync(plan, CliContext.Actor, dryRun: false, signals.Abort, "sweep", stopping: signals.Stopping), plan, signals);
+                return sweep.Result is { } run ? await FinishAsync(context, run, sweep.Plan, signals) : ExitCodes.Usage;
             });
         });
         return command;

@@ -170,15 +170,36 @@ public sealed partial class RunCoordinator(ReclaimEngine engine, RunNotifier not
         const string Stopped = "the server stopped during the run";
         try
         {
-            // A plan that cannot be made is recorded as a failed run, with its error, by the engine.
-            run.Plan = await engine.PlanRunAsync(run.Policies, force: false, progress: null, run.Actor, run.DryRun, stopping, run.Id, Stopped, run.Options);
-            run.Phase = "applying";
-            run.Result = await engine.ApplyAsync(run.Plan, run.Actor, run.DryRun, abort, "sweep", run.Id, recordDryRun: true, stopping: stopping);
-            run.Status = StatusName(run.Result.Run.Status);
-            if (ReclaimEngine.RefusalReasons(run.Plan) is { Count: > 0 } refused)
+            // A plan that cannot be made, or that a guard refuses entirely, is recorded as a run by the engine.
+            var request = new SweepRequest
             {
-                // Refused policies were left alone and the others applied: say which, and why.
-                run.Error = string.Join("; ", refused);
+                Policies = run.Policies,
+                Actor = run.Actor,
+                DryRun = run.DryRun,
+                RunId = run.Id,
+                CancelledReason = Stopped,
+                Options = run.Options,
+                Planned = plan =>
+                {
+                    run.Plan = plan;
+                    run.Phase = "applying";
+                },
+            };
+            var sweep = await engine.SweepAsync(request, stopping, abort);
+            if (sweep.Refusal is { } refusal)
+            {
+                run.Status = "refused";
+                run.Error = refusal.Error;
+            }
+            else if (sweep.Result is { } result)
+            {
+                run.Result = result;
+                run.Status = StatusName(result.Run.Status);
+                if (ReclaimEngine.RefusalReasons(sweep.Plan) is { Count: > 0 } refused)
+                {
+                    // Refused policies were left alone and the others applied: say which, and why.
+                    run.Error = string.Join("; ", refused);
+                }
             }
         }
         catch (GuardRefusedException e)

@@ -7,6 +7,7 @@ using Polly;
 using Polly.Retry;
 using Reclaim.Core.State;
 using Reclaim.Engine.Gate;
+using Reclaim.Engine.Runs;
 using Reclaim.Engine.Runtime;
 using Reclaim.Engine.Telemetry;
 
@@ -146,10 +147,9 @@ internal sealed class QueueWorker(Workspace workspace, IQueueState queueState, I
             return (0, totals);
         }
 
-        var run = new RunRecord(RunIds.New(timeProvider.GetUtcNow()), "queue", timeProvider.GetUtcNow(), null, RunStatus.Running, workerId, source.Name, false, null,
-            Owner: RunOwner.Current, HeartbeatAt: timeProvider.GetUtcNow());
-        await state.StartRunAsync(run, CancellationToken.None);
-        await using var runHeartbeat = RunHeartbeat.Start(state, run.Id, timeProvider);
+        var recorder = new RunRecorder(workspace, timeProvider);
+        await using var recorded = await recorder.StartAsync(state, recorder.NewRun("queue", workerId, [source.Name], false), CancellationToken.None);
+        var run = recorded.Run;
         var gate = new DestructiveGate(state, timeProvider, loggerFactory.CreateLogger<DestructiveGate>());
         var gateRun = new GateRun(run.Id, workerId, false);
         var inFlight = new ConcurrentDictionary<string, bool>(StringComparer.Ordinal);
@@ -189,7 +189,7 @@ internal sealed class QueueWorker(Workspace workspace, IQueueState queueState, I
             await heartbeat;
             var status = totals.Failed > 0 ? RunStatus.PartiallyFailed : RunStatus.Succeeded;
             var summary = new RunSummary { RequestsProcessed = totals.Processed, RequestsFailed = totals.Failed, RequestsReleased = totals.Released, ObjectsDone = totals.Objects, BytesDone = totals.Bytes }.ToJson();
-            await state.FinishRunAsync(run.Id, status, timeProvider.GetUtcNow(), summary, totals.Failed > 0 ? $"{totals.Failed} requests failed, each recorded with its error" : null, CancellationToken.None);
+            await recorded.FinishAsync(status, summary, totals.Failed > 0 ? $"{totals.Failed} requests failed, each recorded with its error" : null);
             Log.CycleComplete(_logger, source.Name, totals.Processed, totals.Failed, totals.Released, totals.Objects, totals.Bytes, clock.ElapsedMilliseconds);
         }
 
