@@ -19,6 +19,8 @@ work="${BENCH_WORK:-$here/bench/work/recheck-window}"
 eval "$(scripts/test-services.sh start "$services")"
 trap 'scripts/test-services.sh stop "$services" >/dev/null 2>&1 || true' EXIT
 rm -rf "$work"; mkdir -p "$work"
+export BENCH_STARTED="$(date -u +%Y-%m-%dT%H:%M:%SZ)" BENCH_LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)" \
+  BENCH_COMMIT="$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 
 export RCLONE_CONFIG_BENCH_TYPE=s3 RCLONE_CONFIG_BENCH_PROVIDER=Other RCLONE_CONFIG_BENCH_ENDPOINT="$RECLAIM_TEST_S3_ENDPOINT" \
   RCLONE_CONFIG_BENCH_ACCESS_KEY_ID=S3RVER RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY=S3RVER RCLONE_CONFIG_BENCH_REGION=us-east-1 \
@@ -107,6 +109,9 @@ with open(out, "w") as f:
     f.write("# Re-check window on s3rver + PostgreSQL\n\n")
     f.write(f"`bench/recheck-window.sh {groups} {rounds}`: {rounds} sweeps of {groups} orphan groups (3 objects each, "
             f"so {3 * groups // 1000} sub-batches of 1000 objects a sweep) per action; s3rver and PostgreSQL on loopback, {cpu} cores shared with other work.\n")
+    load_end = open("/proc/loadavg").read().split()[:3]
+    f.write(f"Run {os.environ.get('BENCH_STARTED', '?')} at commit {os.environ.get('BENCH_COMMIT', '?')}; load average (1, 5, 15 min) "
+            f"{os.environ.get('BENCH_LOAD_START', '?')} at the start, {' '.join(load_end)} at the end.\n")
     f.write("The window is measured by the gate for every sub-batch, from the start of the references re-check query to the "
             "sending of the last request that removes the sub-batch's objects (debug event `gate_window`). The baseline is "
             "the sweep's whole duration divided by its sub-batches, in the same run.\n\n")
