@@ -106,12 +106,16 @@ internal sealed class TrashService(Workspace workspace, TimeProvider timeProvide
         var now = timeProvider.GetUtcNow();
         var prefix = Config.Trash.Prefix;
         var stateStore = await workspace.StateAsync(cancellationToken);
+
+        // Read before the settling: the objects of a run this purge finds unsettled (a live run's, or a killed run's,
+        // which it settles just below) stay in the trash, restorable, until a later purge, when the run shows
+        // interrupted and what it moved.
+        var unsettled = await UnsettledTrashKeysAsync(stateStore, cancellationToken);
         if (!dryRun)
         {
             await new RunReconciler(workspace, stateStore, timeProvider, loggerFactory).SettleAllAsync(cancellationToken);
         }
 
-        var unsettled = await UnsettledTrashKeysAsync(stateStore, cancellationToken);
         var byStore = new Dictionary<string, List<StoredObject>>(StringComparer.Ordinal);
         foreach (var storeName in Config.Stores.Keys)
         {

@@ -190,6 +190,44 @@ public abstract class CrashSafetyScenarios<TBackend> : IAsyncLifetime
     }
 
     [Fact]
+    public async Task KilledQuarantine_PurgedPastRetention_KeepsItsTrashObjects_WhichARestoreBringsBackWhole()
+    {
+        // Arrange: a quarantine SIGKILLed once it has moved objects, its actions unsettled.
+        var keys = await SeedAsync("purge");
+        var movedBefore = MovedSoFar();
+        SetLatency(TimeSpan.FromMilliseconds(10));
+        await using var sweep = ReclaimProcess.Start("sweep", "--yes", "--format", "json", "-c", _backend.ConfigPath);
+        var runId = await WaitForRunningRunAsync(sweep);
+        // On S3 the originals go with the sub-batch's DeleteObjects, after its copies: wait for the first one to be answered.
+        await WaitForAsync(() => Task.FromResult(sweep.HasExited || (MovedSoFar() - movedBefore >= 50
+            && (_proxy is null || _proxy.Requests.Any(r => r.Method == "POST" && r.Url.Contains("delete", StringComparison.Ordinal))))), "objects to be moved");
+        sweep.Kill();
+        SetLatency(TimeSpan.Zero);
+        (await PendingOrUnfinishedAsync(runId)).Should().BeTrue("the kill must leave the run unsettled");
+        var before = await _backend.KeysAsync();
+        var onlyInTrash = keys.Where(k => !before.Contains(k) && before.Contains($"{Trash}{runId}/{k}")).ToList();
+        onlyInTrash.Should().NotBeEmpty("some objects must be in the trash alone when the purge comes");
+
+        // Act: a purge a month later, every trash object past retention; then a restore.
+        var purge = await _backend.CliAsync(new ManualClock(DateTimeOffset.UtcNow.AddDays(30)), "trash", "purge");
+        var afterPurge = await _backend.KeysAsync();
+        var restore = await _backend.CliAsync(TimeProvider.System, "restore", runId);
+
+        // Assert
+        purge.ExitCode.Should().Be(0, purge.ToString());
+        afterPurge.Should().Contain(onlyInTrash.Select(k => $"{Trash}{runId}/{k}"), "the purge leaves the objects of a run it found unsettled");
+        keys.Where(k => !afterPurge.Contains(k) && !afterPurge.Contains($"{Trash}{runId}/{k}")).Should().BeEmpty("nothing of the run is lost (a trash copy whose original is still in place may go)");
+        restore.ExitCode.Should().Be(0, restore.ToString());
+        var all = await _backend.ListAllAsync();
+        all.Where(o => o.Key.StartsWith(Trash, StringComparison.Ordinal)).Should().BeEmpty();
+        all.Select(o => o.Key).Should().BeEquivalentTo(keys);
+        foreach (var key in keys)
+        {
+            (await ((Core.Storage.IObjectContent)_backend.Store).ReadAllAsync(key, CancellationToken.None)).Should().Equal(Content(key), $"'{key}' is byte-identical");
+        }
+    }
+
+    [Fact]
     public async Task Worker_TerminatedWhileItsFirstCycleWaitsOnTheState_ExitsZero_AndTheRequestWaitsForTheNextWorker()
     {
         // Arrange: one request of the own queue, and the state held by another connection, so that the worker's
