@@ -108,7 +108,7 @@ cpu = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
 with open(out, "w") as f:
     f.write("# Re-check window on s3rver + PostgreSQL\n\n")
     f.write(f"`bench/recheck-window.sh {groups} {rounds}`: {rounds} sweeps of {groups} orphan groups (3 objects each, "
-            f"so {3 * groups // 1000} sub-batches of 1000 objects a sweep) per action; s3rver and PostgreSQL on loopback, {cpu} cores shared with other work.\n")
+            f"a sub-batch holds whole groups of at most 1000 objects, so {-(-groups // (1000 // 3))} sub-batches a sweep) per action; s3rver and PostgreSQL on loopback, {cpu} cores shared with other work.\n")
     load_end = open("/proc/loadavg").read().split()[:3]
     f.write(f"Run {os.environ.get('BENCH_STARTED', '?')} at commit {os.environ.get('BENCH_COMMIT', '?')}; load average (1, 5, 15 min) "
             f"{os.environ.get('BENCH_LOAD_START', '?')} at the start, {' '.join(load_end)} at the end.\n")
