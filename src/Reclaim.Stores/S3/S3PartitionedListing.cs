@@ -17,13 +17,21 @@ namespace Reclaim.Stores.S3;
 /// it has not started yet, and read again by it otherwise.
 /// </para>
 /// <para>
-/// The first bounds are the folders right after the prefix (<see cref="ListingSplit.FirstFolder"/>: a delimiter
-/// listing of at most <see cref="MaxFolderPages"/> pages), or none (<see cref="ListingSplit.Sampled"/>). Then, while
-/// fewer than <c>streams</c> requests are in flight and no range has a page to fetch, a range is split a few pages
-/// ahead of where it is: the keys of its last page say how much of the key space one page covers (keys read as
-/// numbers, digit by digit after their common prefix), and the split point is that far ahead. So the streams spread
-/// over the keys the consumer needs next, whatever their shape; a range whose keys are denser than guessed is split
-/// again from its own pages.
+/// The first bounds are at most <c>streams</c> − 1 of the folders right after the prefix, every k-th of them so that
+/// the first ranges hold about as many folders each (<see cref="ListingSplit.FirstFolder"/>: a delimiter listing of
+/// at most <see cref="MaxFolderPages"/> pages), or none (<see cref="ListingSplit.Sampled"/>). Then, while fewer than
+/// <c>streams</c> requests are in flight and no range has a page to fetch, a range is split
+/// <see cref="PagesPerPiece"/> pages ahead of where it is: the keys of its last page say how much of the key space
+/// one page covers (keys read as numbers, digit by digit after their common prefix), and the split point is that far
+/// ahead. So the streams spread over the keys the consumer needs next, whatever their shape; a range whose keys are
+/// denser than guessed is split again from its own pages.
+/// </para>
+/// <para>
+/// Requests: every range costs at most one page more than its keys fill (its last, partial page), so a listing of
+/// <c>N</c> keys sends about <c>N / pageKeys</c> pages plus one per range (<see cref="RangesMade"/>), and the
+/// ranges are at most <c>streams</c> plus one per <see cref="PagesPerPiece"/> pages listed. The last page of a range
+/// asks for about the keys left before the next range's start, not a whole page, so it reads few keys the next
+/// range reads again.
 /// </para>
 /// <para>
 /// Memory is bounded: at most <see cref="PrefetchPages"/> pages wait per range (the one being read and the next) and
@@ -38,8 +46,12 @@ internal sealed class S3PartitionedListing
     /// <summary>Pages of a delimiter listing read to find the first bounds: 4 (up to 4000 folders).</summary>
     public const int MaxFolderPages = 4;
 
-    /// <summary>Pages a split leaves to the range it cuts, beyond the page it may have in flight: 2.</summary>
-    private const int PagesPerPiece = 2;
+    /// <summary>
+    /// Pages a split leaves to the range it cuts, beyond the page it may have in flight: 4. Each piece costs about
+    /// one request more than its pages (its last, partial one), so smaller pieces spread the streams wider at the
+    /// price of more requests: 4 keeps the extra requests near a quarter of the pages listed at worst.
+    /// </summary>
+    public const int PagesPerPiece = 4;
 
     /// <summary>Key characters read as digits: printable ASCII, 0x20 to 0x7E, plus one digit for "no more characters".</summary>
     private const int DigitBase = 96;
@@ -52,6 +64,9 @@ internal sealed class S3PartitionedListing
     private readonly int _streams;
     private readonly int _pageKeys;
     private readonly List<Range> _ranges = [];
+
+    /// <summary>Every folder right after the prefix, in key order, when the delimiter listing found them: where splits cut.</summary>
+    private List<string> _folders = [];
     private readonly Dictionary<Task<ListObjectsV2Response>, Range> _inFlight = [];
     private int _buffered;
 
@@ -75,6 +90,9 @@ internal sealed class S3PartitionedListing
 
     /// <summary>The most ranges the listing had at once, for tests and logs.</summary>
     public int PeakRanges { get; private set; }
+
+    /// <summary>The ranges the listing made in all: its first ones and every split, for tests and logs.</summary>
+    public int RangesMade { get; private set; }
 
     private int MaxBufferedPages => 4 * _streams;
 
@@ -106,6 +124,8 @@ internal sealed class S3PartitionedListing
             }
 
             _ranges.Add(new Range { After = after });
+            RangesMade = _ranges.Count;
+            PeakRanges = _ranges.Count;
             string? previous = null;
             while (_ranges.Count > 0)
             {
@@ -153,7 +173,12 @@ internal sealed class S3PartitionedListing
         }
     }
 
-    /// <summary>The folders right after the prefix (a delimiter listing, at most <see cref="MaxFolderPages"/> pages), spread to about 4 per stream.</summary>
+    /// <summary>
+    /// At most <c>streams</c> − 1 of the folders right after the prefix (a delimiter listing, at most
+    /// <see cref="MaxFolderPages"/> pages): every k-th one, so that each first range holds about as many folders.
+    /// More first ranges than streams would only start on neighbouring folders that one page of an earlier range
+    /// spans, and read them twice; splitting spreads the streams from there.
+    /// </summary>
     private async Task<IReadOnlyList<string>> FolderBoundsAsync(CancellationToken cancellationToken)
     {
         var folders = new List<string>();
@@ -171,14 +196,14 @@ internal sealed class S3PartitionedListing
         }
 
         folders.Sort(ObjectKey.Comparer);
-        var wanted = 4 * _streams;
-        if (folders.Count <= wanted)
+        _folders = folders;
+        if (folders.Count < _streams)
         {
             return folders;
         }
 
-        // Every n-th folder: the ranges hold about the same number of folders.
-        return [.. Enumerable.Range(1, wanted - 1).Select(i => folders[(int)((long)i * folders.Count / wanted)])];
+        // Every k-th folder: the streams ranges hold about the same number of folders.
+        return [.. Enumerable.Range(1, _streams - 1).Select(i => folders[(int)((long)i * folders.Count / _streams)])];
     }
 
     /// <summary>
@@ -247,9 +272,16 @@ internal sealed class S3PartitionedListing
             previous = item.Key;
         }
 
-        if (listed.Count >= 2)
+        if (listed.Count > 0)
         {
-            (range.SpanFirst, range.SpanLast, range.SpanKeys) = (listed[0].Key, listed[^1].Key, listed.Count);
+            // The range's own keys so far, once they are more than the span it was given: the more keys (and folders)
+            // a span covers, the better it says how dense the keys ahead are.
+            range.OwnFirst ??= listed[0].Key;
+            range.OwnKeys += listed.Count;
+            if (range.OwnKeys >= 2 && range.OwnKeys >= range.SpanKeys)
+            {
+                (range.SpanFirst, range.SpanLast, range.SpanKeys) = (range.OwnFirst, listed[^1].Key, range.OwnKeys);
+            }
         }
 
         var taken = Take(range, listed, 0, out var past);
@@ -320,22 +352,9 @@ internal sealed class S3PartitionedListing
             return false;
         }
 
-        var common = CommonPrefixLength(range.SpanFirst!, range.SpanLast!);
-        if (!position.AsSpan().StartsWith(range.SpanFirst.AsSpan(0, common)))
-        {
-            return false;
-        }
-
-        var perKey = (Number(range.SpanLast!, common) - Number(range.SpanFirst!, common)) / (range.SpanKeys - 1);
         var ahead = (PagesPerPiece + (range.Fetching ? 1 : 0)) * _pageKeys;
-        var target = Number(position, common) + (perKey * ahead);
-        if (perKey <= 0 || target >= 1)
-        {
-            return false;
-        }
-
-        var split = string.Concat(range.SpanFirst.AsSpan(0, common), Text(target));
-        if (ObjectKey.Comparer.Compare(split, position) <= 0 || (range.UpTo is not null && ObjectKey.Comparer.Compare(split, range.UpTo) >= 0))
+        var split = FolderAhead(range, position, ahead) ?? KeyAhead(range, position, ahead);
+        if (split is null || ObjectKey.Comparer.Compare(split, position) <= 0 || (range.UpTo is not null && ObjectKey.Comparer.Compare(split, range.UpTo) >= 0))
         {
             return false;
         }
@@ -343,8 +362,50 @@ internal sealed class S3PartitionedListing
         var rest = new Range { After = split, UpTo = range.UpTo, SpanFirst = range.SpanFirst, SpanLast = range.SpanLast, SpanKeys = range.SpanKeys };
         range.UpTo = split;
         _ranges.Insert(_ranges.IndexOf(range) + 1, rest);
+        RangesMade++;
         PeakRanges = Math.Max(PeakRanges, _ranges.Count);
         return true;
+    }
+
+    /// <summary>
+    /// The folder about <paramref name="ahead"/> keys after <paramref name="position"/>, by how many keys a folder
+    /// held in the range's span; <see langword="null"/> when no folders are known or the span lies in one folder
+    /// (its keys are split by their spacing instead). A folder is a real boundary: a piece cut there is never empty
+    /// of keys, where a point read off the keys' spacing may fall between two folders, in key space no key uses.
+    /// </summary>
+    private string? FolderAhead(Range range, string position, int ahead)
+    {
+        var spanned = FoldersUpTo(range.SpanLast!) - FoldersUpTo(range.SpanFirst!);
+        if (spanned < 1)
+        {
+            return null;
+        }
+
+        var keysPerFolder = (double)range.SpanKeys / spanned;
+        var steps = (int)Math.Max(1, Math.Round(ahead / keysPerFolder));
+        var at = FoldersUpTo(position) + steps - 1;
+        return at < _folders.Count ? _folders[at] : null;
+    }
+
+    /// <summary>How many of the known folders sort at or before <paramref name="key"/>.</summary>
+    private int FoldersUpTo(string key)
+    {
+        var at = _folders.BinarySearch(key, ObjectKey.Comparer);
+        return at >= 0 ? at + 1 : ~at;
+    }
+
+    /// <summary>The key about <paramref name="ahead"/> keys after <paramref name="position"/>, by the spacing of the range's span.</summary>
+    private string? KeyAhead(Range range, string position, int ahead)
+    {
+        var common = CommonPrefixLength(range.SpanFirst!, range.SpanLast!);
+        if (!position.AsSpan().StartsWith(range.SpanFirst.AsSpan(0, common)))
+        {
+            return null;
+        }
+
+        var perKey = (Number(range.SpanLast!, common) - Number(range.SpanFirst!, common)) / (range.SpanKeys - 1);
+        var target = Number(position, common) + (perKey * ahead);
+        return perKey <= 0 || target >= 1 ? null : string.Concat(range.SpanFirst.AsSpan(0, common), Text(target));
     }
 
     /// <summary>
@@ -356,6 +417,16 @@ internal sealed class S3PartitionedListing
         if (range.UpTo is null || range.SpanKeys < 2 || (range.Cursor ?? range.After) is not { } position)
         {
             return _pageKeys;
+        }
+
+        var least = Math.Min(16, _pageKeys);
+        var spanned = FoldersUpTo(range.SpanLast!) - FoldersUpTo(range.SpanFirst!);
+        if (spanned >= 1)
+        {
+            // The folders left before the bound, the one the range is in counted whole.
+            var folders = FoldersUpTo(range.UpTo) - FoldersUpTo(position);
+            var keys = folders * (double)range.SpanKeys / spanned;
+            return (int)Math.Clamp(Math.Ceiling(keys * 1.25) + least, least, _pageKeys);
         }
 
         var common = CommonPrefixLength(range.SpanFirst!, range.SpanLast!);
@@ -372,7 +443,6 @@ internal sealed class S3PartitionedListing
         }
 
         var left = (Number(range.UpTo, common) - Number(position, common)) / perKey;
-        var least = Math.Min(16, _pageKeys);
         return (int)Math.Clamp(Math.Ceiling(left * 1.25) + least, least, _pageKeys);
     }
 
@@ -460,7 +530,16 @@ internal sealed class S3PartitionedListing
         /// <summary>Whether nothing more can be in it (its queued pages may still wait).</summary>
         public bool Done { get; set; }
 
-        /// <summary>The first and last keys of its last page and how many it had: how much key space one key spans.</summary>
+        /// <summary>The first key it listed itself.</summary>
+        public string? OwnFirst { get; set; }
+
+        /// <summary>The keys it listed itself (the keys handed to it by the range before it not counted).</summary>
+        public int OwnKeys { get; set; }
+
+        /// <summary>
+        /// The first and last keys of a run of listed keys and how many it had: how much key space one key spans.
+        /// The range's own keys from its first to its last, or, until they are more, its parent's.
+        /// </summary>
         public string? SpanFirst { get; set; }
 
         public string? SpanLast { get; set; }

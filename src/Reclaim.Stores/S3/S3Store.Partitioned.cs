@@ -15,11 +15,12 @@ public sealed partial class S3Store : IPartitionedListing
     /// Up to <see cref="S3StoreOptions.ListConcurrency"/> ListObjectsV2 requests in flight, each continuing its own
     /// range of keys, every range with its next page fetched while the current one is read; the ranges are merged
     /// back in key order, so the objects are exactly those, and in the order, of <see cref="ListAsync"/>. With
-    /// <see cref="ListingSplit.FirstFolder"/> the first ranges are the folders right after the prefix (one delimiter
-    /// listing request for up to 1000 folders); then, and with <see cref="ListingSplit.Sampled"/> from the start,
-    /// ranges are split a few pages ahead of where they are, by how densely their keys come. Requests: about one more
-    /// per range than a single listing (the page that runs past a range's end is read again by the next range when
-    /// that one has already started). With <c>list_concurrency: 1</c> this is <see cref="ListAsync"/> itself.
+    /// <see cref="ListingSplit.FirstFolder"/> the first ranges are at most one per stream, cut at every k-th of the
+    /// folders right after the prefix (one delimiter listing request for up to 1000 folders), and splits cut at those
+    /// folders too; with <see cref="ListingSplit.Sampled"/> ranges are split a few pages ahead of where they are, by
+    /// how densely their keys come. Requests: about one more per range than a single listing (a range's last, partial
+    /// page), the ranges being the streams plus one per <see cref="S3PartitionedListing.PagesPerPiece"/> pages at
+    /// most. With <c>list_concurrency: 1</c> this is <see cref="ListAsync"/> itself.
     /// </remarks>
     /// <exception cref="Amazon.S3.AmazonS3Exception">The service refused a listing request, or kept failing past the attempts allowed.</exception>
     /// <exception cref="TimeoutException">A listing request got no answer within the timeout, on every attempt.</exception>
