@@ -246,23 +246,14 @@ public sealed partial class DestructiveGate(IStateStore state, TimeProvider time
     /// </summary>
     private async Task RemoveObjectsAsync(GateRun run, RequestedRemoval removal, IReadOnlyList<StoredObject> objects, IProtection? protection, GateTotals totals, CancellationToken cancellationToken)
     {
-        var index = 0;
-        foreach (var batch in objects.Chunk(removal.Store.MaxDeleteBatch))
+        await CommitInBatchesAsync(run, removal.Store, objects, totals, (batch, now, index) =>
         {
-            if (StopRequested(run, cancellationToken))
-            {
-                totals.Stopped = true;
-                totals.GroupsNotStarted += batch.Length;
-                continue;
-            }
-
-            var now = timeProvider.GetUtcNow();
             var actions = batch.Select(o => new ActionRecord(0, run.RunId, removal.Policy, removal.Store.Name, removal.Action, o.Key, o.Size, removal.GroupKey,
                 removal.Reason, Evidence(o), removal.Action == ActionKind.Quarantine ? QuarantineKey(removal.Store, removal.TrashPrefix, run.RunId, o.Key) : null,
                 ActionOutcome.Pending, null, now)).ToList();
             var current = batch.ToDictionary(o => o.Key, StringComparer.Ordinal);
-            await CommitAsync(run, new Commit(removal.Store, removal.Action, actions, current, protection, index++), totals, cancellationToken);
-        }
+            return new Commit(removal.Store, removal.Action, actions, current, protection, index);
+        }, cancellationToken);
     }
 
     /// <summary>
@@ -277,22 +268,9 @@ public sealed partial class DestructiveGate(IStateStore state, TimeProvider time
     public async Task<GateTotals> RestoreAsync(GateRun run, IObjectStore store, IReadOnlyList<QuarantinedObject> objects, CancellationToken cancellationToken)
     {
         var totals = new GateTotals();
-        var index = 0;
-        foreach (var batch in objects.Chunk(store.MaxDeleteBatch))
-        {
-            if (StopRequested(run, cancellationToken))
-            {
-                totals.Stopped = true;
-                totals.GroupsNotStarted += batch.Length;
-                continue;
-            }
-
-            var now = timeProvider.GetUtcNow();
-            var actions = batch.Select(o => new ActionRecord(0, run.RunId, o.Policy, store.Name, ActionKind.Restore, o.Key, o.Size, o.Key,
-                "restore of a quarantined object", null, o.TrashKey, ActionOutcome.Pending, null, now)).ToList();
-            await CommitAsync(run, new Commit(store, ActionKind.Restore, actions, null, null, index++), totals, cancellationToken);
-        }
-
+        await CommitInBatchesAsync(run, store, objects, totals, (batch, now, index) => new Commit(store, ActionKind.Restore,
+            batch.Select(o => new ActionRecord(0, run.RunId, o.Policy, store.Name, ActionKind.Restore, o.Key, o.Size, o.Key,
+                "restore of a quarantined object", null, o.TrashKey, ActionOutcome.Pending, null, now)).ToList(), null, null, index), cancellationToken);
         return totals;
     }
 
@@ -318,22 +296,9 @@ public sealed partial class DestructiveGate(IStateStore state, TimeProvider time
         }
 
         var totals = new GateTotals();
-        var index = 0;
-        foreach (var batch in objects.Chunk(store.MaxDeleteBatch))
-        {
-            if (StopRequested(run, cancellationToken))
-            {
-                totals.Stopped = true;
-                totals.GroupsNotStarted += batch.Length;
-                continue;
-            }
-
-            var now = timeProvider.GetUtcNow();
-            var actions = batch.Select(o => new ActionRecord(0, run.RunId, "trash", store.Name, ActionKind.Purge, o.Key, o.Size, o.Key,
-                "quarantined past the trash retention", Evidence(o), o.Key, ActionOutcome.Pending, null, now)).ToList();
-            await CommitAsync(run, new Commit(store, ActionKind.Purge, actions, null, null, index++), totals, cancellationToken);
-        }
-
+        await CommitInBatchesAsync(run, store, objects, totals, (batch, now, index) => new Commit(store, ActionKind.Purge,
+            batch.Select(o => new ActionRecord(0, run.RunId, "trash", store.Name, ActionKind.Purge, o.Key, o.Size, o.Key,
+                "quarantined past the trash retention", Evidence(o), o.Key, ActionOutcome.Pending, null, now)).ToList(), null, null, index), cancellationToken);
         return totals;
     }
 
@@ -455,6 +420,28 @@ public sealed partial class DestructiveGate(IStateStore state, TimeProvider time
 
     private static bool StopRequested(GateRun run, CancellationToken cancellationToken) =>
         run.Stopping.IsCancellationRequested || cancellationToken.IsCancellationRequested;
+
+    /// <summary>
+    /// <paramref name="objects"/> in batches of the store's <see cref="IObjectStore.MaxDeleteBatch"/>, in order, each
+    /// through the commit step as the commit <paramref name="commitFor"/> builds from the batch, the time it starts and
+    /// its index (0, 1, …). Once the run is told to stop, no further batch starts: its objects count as not started.
+    /// </summary>
+    private async Task CommitInBatchesAsync<T>(GateRun run, IObjectStore store, IReadOnlyList<T> objects, GateTotals totals,
+        Func<T[], DateTimeOffset, int, Commit> commitFor, CancellationToken cancellationToken)
+    {
+        var index = 0;
+        foreach (var batch in objects.Chunk(store.MaxDeleteBatch))
+        {
+            if (StopRequested(run, cancellationToken))
+            {
+                totals.Stopped = true;
+                totals.GroupsNotStarted += batch.Length;
+                continue;
+            }
+
+            await CommitAsync(run, commitFor(batch, Clock.GetUtcNow(), index++), totals, cancellationToken);
+        }
+    }
 
     /// <summary>One sub-batch of a policy's groups: re-read, classify, then the commit step with the references as protection.</summary>
     private async Task RemoveSubBatchAsync(GateRun run, GroupRemoval removal, List<PlannedGroup> batch, int index, GateTotals totals, CancellationToken cancellationToken)

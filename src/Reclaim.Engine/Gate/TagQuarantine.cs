@@ -182,23 +182,10 @@ public sealed partial class DestructiveGate
         }
 
         var totals = new GateTotals();
-        var index = 0;
-        foreach (var batch in objects.Chunk(store.MaxDeleteBatch))
-        {
-            if (StopRequested(run, cancellationToken))
-            {
-                totals.Stopped = true;
-                totals.GroupsNotStarted += batch.Length;
-                continue;
-            }
-
-            var now = Clock.GetUtcNow();
-            var actions = batch.Select(o => new ActionRecord(0, run.RunId, "trash", store.Name, ActionKind.Purge, o.Key, o.Size, o.Key,
-                $"quarantined in place by run {o.QuarantineRunId}, past the trash retention", null, o.Key, ActionOutcome.Pending, null, now)).ToList();
-            var expected = batch.ToDictionary(o => o.Key, o => o.QuarantineRunId, StringComparer.Ordinal);
-            await CommitAsync(run, new Commit(store, ActionKind.Purge, actions, null, new TagRecheck(tagging, expected), index++), totals, cancellationToken);
-        }
-
+        await CommitInBatchesAsync(run, store, objects, totals, (batch, now, index) => new Commit(store, ActionKind.Purge,
+            batch.Select(o => new ActionRecord(0, run.RunId, "trash", store.Name, ActionKind.Purge, o.Key, o.Size, o.Key,
+                $"quarantined in place by run {o.QuarantineRunId}, past the trash retention", null, o.Key, ActionOutcome.Pending, null, now)).ToList(),
+            null, new TagRecheck(tagging, batch.ToDictionary(o => o.Key, o => o.QuarantineRunId, StringComparer.Ordinal)), index), cancellationToken);
         return totals;
     }
 
