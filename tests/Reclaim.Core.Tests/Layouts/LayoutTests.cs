@@ -161,10 +161,142 @@ public sealed class LayoutTests
 
         act.Should().Throw<ArgumentException>();
     }
+
+    [Fact]
+    public void Parse_NamesTheVariablesInOrder_AndWhetherGroupsAreFolders()
+    {
+        Folder.Variables.Should().Equal("org", "asset");
+        Folder.IsFolder.Should().BeTrue();
+        Folder.ToString().Should().Be("orgs/{org}/uploads/{asset}/");
+        var clips = Layout.Parse("clips/{clip...}");
+        clips.Variables.Should().Equal("clip");
+        clips.IsFolder.Should().BeFalse();
+        Layout.Parse("a/v{id}_x.mp3").Variables.Should().Equal("id");
+    }
+
+    [Theory]
+    [InlineData(null, "empty")]
+    [InlineData("orgs/./{org}/", "'.'")]
+    [InlineData("orgs\0/{org}/", "NUL")]
+    [InlineData("orgs/x}{org}/", "brace that is not a variable")]
+    [InlineData("orgs/{org}{/", "brace that is not a variable")]
+    [InlineData("orgs/{org}x}/", "brace that is not a variable")]
+    [InlineData("orgs/{org}/x}", "brace that is not a variable")]
+    [InlineData("clips/{clip...}x", "whole segment")]
+    public void Parse_MoreInvalidTemplates_SayWhy(string? template, string reason)
+    {
+        Layout.TryParse(template, out var layout, out var error).Should().BeFalse();
+        layout.Should().BeNull();
+        error.Should().Contain(reason);
+        FluentActions.Invoking(() => Layout.Parse(template!)).Should().Throw<FormatException>().WithMessage($"*{reason}*");
+    }
+
+    [Fact]
+    public void Parse_AValidTemplate_ReportsNoError()
+    {
+        Layout.TryParse("u/{id}/", out var layout, out var error).Should().BeTrue();
+        layout!.Template.Should().Be("u/{id}/");
+        error.Should().BeNull();
+    }
+
+    [Theory]
+    [InlineData("a/{x}/b/{y}", "a/1/b/2", "a/1/b/2")]
+    [InlineData("a/{x}/b/{y}", "a/1/c/2", null)]
+    [InlineData("a/{x}/b/{y}", "a/1/b", null)]
+    [InlineData("a/{x}/b/{y}", "a/1/b/2/3", null)]
+    [InlineData("a/{x}/b/", "a/1/b/", "a/1/b/")]
+    [InlineData("a/{x}/b/", "a/1/b", null)]
+    [InlineData("a/{x}/b/", "a/1/bb/x", null)]
+    [InlineData("v{id}.mp3", "v1.mp3", "v1.mp3")]
+    [InlineData("v{id}.mp3", "v.mp3", null)]
+    [InlineData("v{id}.mp3", "w1.mp3", null)]
+    [InlineData("v{id}.mp3", "v1.mp4", null)]
+    [InlineData("{a}/{b...}", "x/y/z", "x/y/z")]
+    [InlineData("{a}/{b...}", "x/", null)]
+    [InlineData("{a}/{b...}", "x", null)]
+    public void MatchGroup_EverySegmentMustMatch_AndAnObjectLayoutsKeyEndsWithTheTemplate(string template, string key, string? group)
+    {
+        Layout.Parse(template).MatchGroup(key).Should().Be(group);
+        Layout.Parse(template).MatchGroupLength(key).Should().Be(group?.Length ?? -1);
+    }
+
+    [Theory]
+    [InlineData("clips/{clip...}", "a//b")]
+    [InlineData("clips/{clip...}", "a/")]
+    [InlineData("clips/{clip...}", "")]
+    [InlineData("clips/{clip...}", null)]
+    [InlineData("v{id}.mp3", "a/b")]
+    public void Render_AValueThatCouldNeverMatch_RendersNothing(string template, string? value)
+    {
+        var layout = Layout.Parse(template);
+
+        layout.Render([value]).Should().BeNull();
+        layout.RenderFingerprint([value]).Should().BeNull();
+    }
+
+    [Fact]
+    public void Render_LiteralsPrefixesAndSuffixes_AreWrittenAroundTheValues()
+    {
+        Layout.Parse("media/v{id}_x.mp3").Render(["7"]).Should().Be("media/v7_x.mp3");
+        Layout.Parse("{a}/lit/p{b}s/").Render(["1", "2"]).Should().Be("1/lit/p2s/");
+    }
+
+    [Fact]
+    public void Render_TheWrongNumberOfValues_IsRefused()
+    {
+        FluentActions.Invoking(() => Folder.Render(["1"])).Should().Throw<ArgumentException>().WithMessage("expected 2 values, got 1*");
+        FluentActions.Invoking(() => Folder.RenderFingerprint(["1", "2", "3"])).Should().Throw<ArgumentException>();
+    }
+
+    [Fact]
+    public void ExtractValues_OfAKeyThatIsNotAGroupKey_IsRefused()
+    {
+        FluentActions.Invoking(() => Folder.ExtractValues("orgs/1/uploads/abc/raw.mp4")).Should().Throw<ArgumentException>().WithMessage("*not a group key*");
+        FluentActions.Invoking(() => Folder.ExtractValues("orgs/1/uploads/abc")).Should().Throw<ArgumentException>();
+        FluentActions.Invoking(() => Layout.Parse("u/{f}").ExtractValues("u/a/b")).Should().Throw<ArgumentException>();
+    }
+
+    [Fact]
+    public void ExtractValues_SkipsLiteralSegments_AndStripsEachValuesPrefixAndSuffix()
+    {
+        Layout.Parse("{a}/lit/p{b}s/").ExtractValues("1/lit/p2s/").Should().Equal("1", "2");
+        Layout.Parse("{a}/{rest...}").ExtractValues("x/y/z.mp4").Should().Equal("x", "y/z.mp4");
+    }
+
+    [Fact]
+    public void SpansGroups_AnEmptyPrefix_IsRefused()
+    {
+        FluentActions.Invoking(() => Folder.SpansGroups(string.Empty)).Should().Throw<ArgumentException>();
+    }
 }
 
 public sealed class LayoutFingerprintTests
 {
+    [Theory]
+    [InlineData(1)]
+    [InlineData(300)]
+    [InlineData(5000)]
+    public void RenderFingerprint_OfLongKeys_EqualsTheFingerprintOfTheRenderedKey(int length)
+    {
+        var layout = Layout.Parse("orgs/{org}/uploads/{asset}/");
+        var values = new[] { new string('o', length), new string('a', length) };
+
+        layout.RenderFingerprint(values).Should().Be(Reclaim.Core.References.KeyFingerprint.Of(layout.Render(values)));
+        layout.RenderFingerprint(["1", "2"]).Should().Be(Reclaim.Core.References.KeyFingerprint.Of("orgs/1/uploads/2/"), "a short key after a long one");
+    }
+
+    [Fact]
+    public void RenderFingerprint_FromSpansOfOneBuffer_EqualsTheFingerprintOfTheRenderedKey()
+    {
+        var layout = Layout.Parse("orgs/{org}/uploads/{asset}/");
+        var buffer = "17abc".AsSpan();
+
+        layout.RenderFingerprint(buffer, [0..2, 2..5], [false, false]).Should().Be(Reclaim.Core.References.KeyFingerprint.Of("orgs/17/uploads/abc/"));
+        layout.RenderFingerprint(buffer, [default, 2..5], [true, false]).Should().BeNull("a NULL value renders nothing");
+        layout.RenderFingerprint(buffer, [0..0, 2..5], [false, false]).Should().BeNull("an empty value renders nothing");
+        FluentActions.Invoking(() => layout.RenderFingerprint("x".AsSpan(), [0..1], [false])).Should().Throw<ArgumentException>();
+    }
+
     [Theory]
     [InlineData("orgs/{org}/uploads/{asset}/", new[] { "1", "abc" })]
     [InlineData("audio/{id}.mp3", new[] { "42" })]

@@ -110,6 +110,169 @@ public sealed class ReferenceJoinTests
         last.Keys!.Single().Should().BeSameAs(last.Key);
     }
 
+    [Fact]
+    public void Join_FolderLayoutWithoutMetadata_CollectsEveryKeyOfAGroupInOrder()
+    {
+        var classifier = new KeyClassifier(Layout.Parse("o/{asset}/"), ".trash/", "media");
+        var references = new ReferenceSet();
+        references.Seal();
+        var batch = Batch(false, "o/a/1", "o/a/2", "o/a/3", "o/b/1");
+        var totals = new PolicyTotals();
+        var closed = new List<UnreferencedGroup>();
+
+        classifier.Classify(batch);
+        batch.LookUp(references);
+        var open = ReferenceJoin.Join(batch, totals, null, closed);
+
+        closed.Should().ContainSingle();
+        closed[0].Key.Should().Be("o/a/");
+        closed[0].Keys.Should().Equal("o/a/1", "o/a/2", "o/a/3");
+        closed[0].Known.Should().BeNull();
+        open!.Build().Keys.Should().Equal("o/b/1");
+        totals.BytesScanned.Should().Be(0, "a key listing has no sizes");
+        totals.ObjectsScanned.Should().Be(4);
+    }
+
+    [Fact]
+    public void Join_AReferencedGroup_IsCountedButNotCollected_AndClosesTheOpenOne()
+    {
+        var classifier = new KeyClassifier(Layout.Parse("o/{asset}/"), ".trash/", "media");
+        var references = new ReferenceSet();
+        references.Add("o/b/");
+        references.Seal();
+        var batch = Batch(true, "o/a/1", "o/b/1", "o/b/2");
+        var totals = new PolicyTotals();
+        var closed = new List<UnreferencedGroup>();
+
+        classifier.Classify(batch);
+        batch.LookUp(references);
+        var open = ReferenceJoin.Join(batch, totals, null, closed);
+
+        open.Should().BeNull("the last group is referenced: nothing left open");
+        closed.Select(g => g.Key).Should().Equal("o/a/");
+        closed[0].Known!.Select(o => o.Key).Should().Equal("o/a/1");
+        (totals.GroupsScanned, totals.GroupsReferenced, totals.BytesScanned).Should().Be((2L, 1L, 30L));
+    }
+
+    [Fact]
+    public void Join_AddsToTheTotalsGiven_AndRefusesNullArguments()
+    {
+        var classifier = new KeyClassifier(Layout.Parse("o/{asset}/"), ".trash/", "media");
+        var references = new ReferenceSet();
+        references.Seal();
+        var batch = Batch(true, "o/a/1");
+        var totals = new PolicyTotals { ObjectsScanned = 5, GroupsScanned = 2, BytesScanned = 7 };
+        classifier.Classify(batch);
+        batch.LookUp(references);
+
+        ReferenceJoin.Join(batch, totals, null, []);
+
+        (totals.ObjectsScanned, totals.GroupsScanned, totals.BytesScanned).Should().Be((6L, 3L, 17L));
+        FluentActions.Invoking(() => ReferenceJoin.Join(null!, totals, null, [])).Should().Throw<ArgumentNullException>();
+        FluentActions.Invoking(() => ReferenceJoin.Join(batch, null!, null, [])).Should().Throw<ArgumentNullException>();
+        FluentActions.Invoking(() => ReferenceJoin.Join(batch, totals, null, null!)).Should().Throw<ArgumentNullException>();
+    }
+
+    [Fact]
+    public void Classify_KeysQuarantinedInPlace_CountAsInTheTrash_AndAreNeverCandidates()
+    {
+        var classifier = new KeyClassifier(Layout.Parse("o/{asset}/"), ".trash/", "media", new HashSet<string>(StringComparer.Ordinal) { "o/a/2" });
+        var references = new ReferenceSet();
+        references.Seal();
+        var batch = Batch(false, "o/a/1", "o/a/2", "o/b/1");
+        var totals = new PolicyTotals();
+        var closed = new List<UnreferencedGroup>();
+
+        classifier.Classify(batch);
+        batch.LookUp(references);
+        ReferenceJoin.Join(batch, totals, null, closed);
+
+        batch.GroupLengths[..3].Should().Equal(4, KeyClassifier.InTrash, 4);
+        closed.Single().Keys.Should().Equal("o/a/1");
+        (totals.ObjectsInTrash, totals.ObjectsScanned).Should().Be((1L, 2L));
+    }
+
+    [Fact]
+    public void Classify_AnEmptySetOfKeysQuarantinedInPlace_SetsNothingAside()
+    {
+        var classifier = new KeyClassifier(Layout.Parse("o/{asset}/"), ".trash/", "media", new HashSet<string>(StringComparer.Ordinal));
+        var batch = Batch(false, "o/a/1");
+
+        classifier.Classify(batch);
+
+        batch.GroupLengths[0].Should().Be(4);
+    }
+
+    [Fact]
+    public void Classify_KeysOutOfOrderAcrossBatches_AreRefused_AnEmptyBatchInBetweenChangesNothing()
+    {
+        var classifier = new KeyClassifier(Layout.Parse("o/{asset}/"), ".trash/", "media");
+        classifier.Classify(Batch(false, "o/a/1", "o/b/1"));
+        classifier.Classify(Batch(false));
+
+        var act = () => classifier.Classify(Batch(false, "o/a/2"));
+
+        act.Should().Throw<InvalidOperationException>().WithMessage("store 'media' listed 'o/a/2' after 'o/b/1': keys out of order*");
+    }
+
+    [Fact]
+    public void Classify_KeysAndGroupsLongerThanItsBuffers_AreComparedWhole_AcrossBatches()
+    {
+        var folder = "o/" + new string('x', 300) + "/";
+        var classifier = new KeyClassifier(Layout.Parse("o/{asset}/"), ".trash/", "media");
+        var first = Batch(false, folder + "1", folder + "2");
+        var second = Batch(false, folder + "3", "o/y/1");
+        var third = Batch(false, folder + "4");
+
+        classifier.Classify(first);
+        classifier.Classify(second);
+
+        first.StartsGroup[..2].Should().Equal(true, false);
+        second.StartsGroup[..2].Should().Equal([false, true], "the long group goes on; its whole key is compared");
+        second.GroupCount.Should().Be(1);
+        classifier.Invoking(c => c.Classify(third)).Should().Throw<InvalidOperationException>("the whole long key before is remembered");
+    }
+
+    [Theory]
+    [InlineData("orgs/{org}/uploads/{asset}/", "orgs/", ListingSplit.FirstFolder)]
+    [InlineData("media/{asset}/", "media/", ListingSplit.FirstFolder)]
+    [InlineData("media/{asset}.mp4", "media/", ListingSplit.Sampled)]
+    [InlineData("media/{file}", "media/", ListingSplit.Sampled)]
+    public void Classifier_ListsTheLayoutsFixedPrefix_SplitByFolderWhenAFolderFollowsTheFirstVariable(string layout, string prefix, ListingSplit split)
+    {
+        var classifier = new KeyClassifier(Layout.Parse(layout), ".trash/", "media");
+
+        classifier.Prefix.Should().Be(prefix);
+        classifier.Split.Should().Be(split);
+    }
+
+    [Fact]
+    public void Rent_ReusesAPooledBatch_Emptied()
+    {
+        var pool = new ConcurrentQueue<ListedBatch>();
+        var classifier = new KeyClassifier(Layout.Parse("o/{asset}/"), ".trash/", "media");
+        var used = Batch(true, "o/a/1", "o/b/1");
+        classifier.Classify(used);
+        pool.Enqueue(used);
+
+        var rented = ListedBatch.Rent(pool, withMetadata: true, 16);
+
+        rented.Should().BeSameAs(used);
+        rented.Count.Should().Be(0);
+        rented.GroupCount.Should().Be(0);
+        rented.StartsGroup.Should().OnlyContain(s => !s);
+        ListedBatch.Rent(pool, withMetadata: false, 4).Metadata.Should().BeNull("the pool is empty again: a new batch");
+        ListedBatch.Rent(pool, withMetadata: true, 4).Metadata.Should().HaveCount(4);
+    }
+
+    [Fact]
+    public void Add_ToABatchWithoutMetadata_IsRefused()
+    {
+        var batch = Batch(false);
+
+        batch.Invoking(b => b.Add(new StoredObject("o/a/1", 1, Old))).Should().Throw<InvalidOperationException>();
+    }
+
     private static ListedBatch Batch(bool withMetadata, params string[] keys)
     {
         var batch = ListedBatch.Rent(new ConcurrentQueue<ListedBatch>(), withMetadata, 16);
