@@ -80,7 +80,7 @@ internal sealed class PartitionCommands
     /// <returns>0, or 3 when the run's verdict refused it.</returns>
     public async Task<int> PlanAsync(CliContext context, ReclaimEngine engine, ParseResult result, IReadOnlyList<string> policies, bool force, CancellationToken cancellationToken)
     {
-        var request = Request(result, policies, force);
+        var request = Request(result, policies, force, apply: false);
         var runs = Runs(context, engine);
         var (planned, verdict) = await runs.PlanShareAsync(request, context.Progress(), cancellationToken);
         context.ClearProgress();
@@ -103,7 +103,7 @@ internal sealed class PartitionCommands
     /// <returns>0, 3 (refused), 4 (some action failed) or the interrupted code.</returns>
     public async Task<int> SweepAsync(CliContext context, ReclaimEngine engine, ParseResult result, IReadOnlyList<string> policies, bool force, bool yes, StopSignals signals)
     {
-        var request = Request(result, policies, force);
+        var request = Request(result, policies, force, apply: true);
         var runs = Runs(context, engine);
         var (shared, _) = await runs.PlanShareAsync(request, context.Progress(), signals.Stopping);
         var (verdict, more) = await runs.AwaitVerdictAsync(request, context.Progress(), signals.Stopping);
@@ -135,7 +135,7 @@ internal sealed class PartitionCommands
         return applied.Any(a => a.Run?.Run.Status is RunStatus.PartiallyFailed or RunStatus.Failed) ? ExitCodes.PartiallyFailed : ExitCodes.Ok;
     }
 
-    private PartitionRequest Request(ParseResult result, IReadOnlyList<string> policies, bool force)
+    private PartitionRequest Request(ParseResult result, IReadOnlyList<string> policies, bool force, bool apply)
     {
         var (participant, participants) = PartitionRequest.ParsePartition(result.GetValue(_partition)!);
         var key = result.GetValue(_runKey) ?? Environment.GetEnvironmentVariable(RunKeyVariable);
@@ -146,7 +146,11 @@ internal sealed class PartitionCommands
 
         return new PartitionRequest(key, participant, participants, policies, force,
             DurationOf(result.GetValue(_lease), "--lease", PartitionRequest.DefaultLease),
-            DurationOf(result.GetValue(_wait), "--wait", PartitionRequest.DefaultWait));
+            DurationOf(result.GetValue(_wait), "--wait", PartitionRequest.DefaultWait))
+        {
+            Actor = CliContext.Actor,
+            Apply = apply,
+        };
     }
 
     private static TimeSpan DurationOf(string? text, string option, TimeSpan fallback)

@@ -50,7 +50,17 @@ internal static class QueueCommands
                 await using (var systemd = drainOnce ? null : Systemd.Ready(cli.Time))
                 {
                     using var stoppingNotice = stopping.Token.Register(() => systemd?.Stopping());
-                    totals = await engine.Queue.RunWorkerAsync(result.GetValue(policies) ?? [], drainOnce, stopping.Token);
+                    // Between queue requests, the worker also joins the open partitioned runs in state (server.join_partitioned_runs).
+                    var joining = drainOnce ? Task.CompletedTask : PartitionedRunHost.RunAsync(engine, engine.Config, stopping.Token);
+                    try
+                    {
+                        totals = await engine.Queue.RunWorkerAsync(result.GetValue(policies) ?? [], drainOnce, stopping.Token);
+                    }
+                    finally
+                    {
+                        await stopping.CancelAsync();
+                        await joining;
+                    }
                 }
 
                 if (cli.Json)

@@ -67,4 +67,13 @@ internal static partial class Log
 
     [LoggerMessage(6001, LogLevel.Information, "Partitioned run {RunKey}: range {Range} {Phase}: {GroupCount} groups, {ObjectCount} objects, {SizeBytes} bytes", EventName = "partition_range")]
     public static partial void PartitionRange(ILogger logger, string runKey, int range, string phase, long groupCount, long objectCount, long sizeBytes);
+
+    [LoggerMessage(6002, LogLevel.Information, "Partitioned run {RunKey} finished as run {RunId}: {Status}, {ParticipantCount} participants, {ObjectCount} objects, {SizeBytes} bytes", EventName = "partitioned_run_finished")]
+    public static partial void PartitionedRunFinished(ILogger logger, string runKey, string runId, string status, int participantCount, long objectCount, long sizeBytes);
+
+    [LoggerMessage(6003, LogLevel.Warning, "Partitioned run {RunKey} is not joined by this replica: {Reason}", EventName = "partitioned_run_not_joined")]
+    public static partial void PartitionedRunNotJoined(ILogger logger, string runKey, string reason);
+
+    [LoggerMessage(6004, LogLevel.Error, "Joining open partitioned runs failed; the next pass tries again", EventName = "partitioned_run_join_failed")]
+    public static partial void PartitionedRunJoinFailed(ILogger logger, Exception exception);
 }

@@ -93,6 +93,11 @@ public sealed record RunSummary
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public long? RequestsReleased { get; init; }
 
+    /// <summary>A partitioned run's summary run (kind <c>partitioned</c>): its key, participants and range runs; <see langword="null"/> for other kinds. Key <c>partitioned</c>.</summary>
+    [JsonPropertyName("partitioned")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public Partitioning.PartitionedRunSummary? Partitioned { get; init; }
+
     /// <summary>
     /// Per part — a policy of a sweep or apply, a store of a restore or purge — what was done, keyed by its name
     /// (ordinal). Key <c>parts</c>; empty for a queue cycle, a refusal or a failure.

@@ -108,6 +108,7 @@ public static class ReclaimServer
         services.AddSingleton(settings);
         services.AddSingleton<QueueHost>();
         services.AddHostedService(sp => sp.GetRequiredService<QueueHost>());
+        services.AddHostedService<PartitionedRunHost>();
         services.ConfigureHttpJsonOptions(o =>
         {
             o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;

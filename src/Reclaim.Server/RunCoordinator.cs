@@ -5,6 +5,7 @@ using Reclaim.Core.Planning;
 using Reclaim.Core.State;
 using Reclaim.Engine;
 using Reclaim.Engine.Gate;
+using Reclaim.Engine.Partitioning;
 using Reclaim.Engine.Planning;
 using Reclaim.Engine.Telemetry;
 
@@ -130,6 +131,57 @@ public sealed partial class RunCoordinator(ReclaimEngine engine, RunNotifier not
         _tasks[task] = 0;
         _ = task.ContinueWith(t => _tasks.TryRemove(t, out _), TaskScheduler.Default);
         return run;
+    }
+
+    /// <summary>
+    /// Takes part in a partitioned run from start to end (a <c>partitioned</c> schedule entry's firing), holding its
+    /// policies in this process meanwhile as a run does; stopped softly and then hard on shutdown, as a run is.
+    /// </summary>
+    /// <param name="request">The run and this participant.</param>
+    /// <param name="cancellationToken">Cancels it (the scheduler's shutdown).</param>
+    /// <returns>What this replica did in it, and the run's verdict.</returns>
+    /// <exception cref="PolicyBusyException">A policy is already running in this process.</exception>
+    /// <exception cref="UsageException">A policy cannot be partitioned, or the run was started with another config.</exception>
+    /// <exception cref="TimeoutException">Other participants held ranges past the request's wait.</exception>
+    public async Task<PartitionParticipation> ParticipateAsync(PartitionRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var selected = Resolve(request.Policies);
+        var holder = $"partitioned run {request.RunKey}";
+        lock (_sync)
+        {
+            foreach (var policy in selected)
+            {
+                if (_busy.TryGetValue(policy, out var busy))
+                {
+                    throw new PolicyBusyException(policy, busy);
+                }
+            }
+
+            foreach (var policy in selected)
+            {
+                _busy[policy] = holder;
+            }
+        }
+
+        using var hard = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _abort.Token);
+        var task = engine.Partitioned.ParticipateAsync(request, null, hard.Token, _stopping.Token);
+        _tasks[task] = 0;
+        try
+        {
+            return await task;
+        }
+        finally
+        {
+            _tasks.TryRemove(task, out _);
+            lock (_sync)
+            {
+                foreach (var policy in selected)
+                {
+                    _busy.Remove(policy);
+                }
+            }
+        }
     }
 
     /// <summary>A run this process started recently, or <see langword="null"/>.</summary>

@@ -9,6 +9,7 @@ internal sealed class ChildProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _output = new();
+    private readonly ConcurrentQueue<string> _stdout = new();
 
     private ChildProcess(Process process) => _process = process;
 
@@ -17,6 +18,9 @@ internal sealed class ChildProcess : IAsyncDisposable
 
     /// <summary>Everything it wrote, for failure messages.</summary>
     public string Output => string.Join('\n', _output);
+
+    /// <summary>What it wrote on stdout only.</summary>
+    public string Stdout => string.Join('\n', _stdout);
 
     /// <summary>Its process id.</summary>
     public int Id => _process.Id;
@@ -41,7 +45,14 @@ internal sealed class ChildProcess : IAsyncDisposable
         }
 
         var child = new ChildProcess(new Process { StartInfo = start });
-        child._process.OutputDataReceived += (_, e) => child.Collect(e.Data);
+        child._process.OutputDataReceived += (_, e) =>
+        {
+            child.Collect(e.Data);
+            if (e.Data is not null)
+            {
+                child._stdout.Enqueue(e.Data);
+            }
+        };
         child._process.ErrorDataReceived += (_, e) => child.Collect(e.Data);
         child._process.Start();
         child._process.BeginOutputReadLine();
@@ -67,6 +78,15 @@ internal sealed class ChildProcess : IAsyncDisposable
 
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await _process.WaitForExitAsync(timeout.Token);
+        return _process.ExitCode;
+    }
+
+    /// <summary>Waits for it to exit by itself, its output read to the end.</summary>
+    /// <param name="cancellationToken">Stops waiting.</param>
+    /// <returns>The exit code.</returns>
+    public async Task<int> WaitForExitAsync(CancellationToken cancellationToken)
+    {
+        await _process.WaitForExitAsync(cancellationToken);
         return _process.ExitCode;
     }
 

@@ -28,7 +28,23 @@ public sealed record PartitionedRunRecord(
     DateTimeOffset CreatedAt,
     bool? VerdictPassed,
     string? Verdict,
-    string? VerdictBy);
+    string? VerdictBy)
+{
+    /// <summary>The policies the run plans, in the order the first participant named them, or <see langword="null"/> for a run recorded before they were kept (schema step 7).</summary>
+    public IReadOnlyList<string>? Policies { get; init; }
+
+    /// <summary>Whether the run accepts a grace period below <c>min_age_floor</c> (<c>--force</c>).</summary>
+    public bool Force { get; init; }
+
+    /// <summary>Who started the run (the first participant's actor: <c>schedule:N</c>, a user), recorded on the range runs every participant applies; <see langword="null"/> for an older run.</summary>
+    public string? Actor { get; init; }
+
+    /// <summary>Whether some participant asked for the run to be applied (a <c>sweep</c> or a scheduled firing; not only <c>plan</c>). Replicas that join a run by themselves apply only such a run.</summary>
+    public bool Apply { get; init; }
+
+    /// <summary>The run in <c>reclaim runs</c> that sums the whole partitioned run up (kind <c>partitioned</c>, its participants and range runs), recorded once by the participant that saw it end; <see langword="null"/> until then.</summary>
+    public string? SummaryRunId { get; init; }
+}
 
 /// <summary>One key range of a partitioned run, as recorded.</summary>
 /// <param name="Index">The range's index, from 0.</param>
@@ -165,4 +181,35 @@ public interface IPartitionedRuns
     /// <param name="cancellationToken">Cancels the write.</param>
     /// <returns>Whether this call recorded it; <see langword="false"/> when a verdict was there already or a range is not planned yet.</returns>
     Task<bool> RecordVerdictAsync(string runKey, bool passed, string verdict, string by, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Records what the run plans and who started it (kept from the first call), and whether it is to be applied (once
+    /// any participant asks, it stays asked): so that a replica joining by itself runs it the same way.
+    /// </summary>
+    /// <param name="runKey">The run's key.</param>
+    /// <param name="policies">Its policies.</param>
+    /// <param name="force">Whether it accepts a grace period below the floor.</param>
+    /// <param name="actor">Who starts it.</param>
+    /// <param name="apply">Whether this participant applies it (a sweep).</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <returns>A task.</returns>
+    Task RecordRequestAsync(string runKey, IReadOnlyList<string> policies, bool force, string actor, bool apply, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The runs still open that were recorded after <paramref name="createdAfter"/>, oldest first: those without a
+    /// verdict yet (a range to plan, or the verdict to evaluate), and those to be applied (<see cref="PartitionedRunRecord.Apply"/>) whose verdict passed and that
+    /// have a range still to apply. A refused run, a planned run nobody asked to apply, and a run recorded without its
+    /// policies are not listed.
+    /// </summary>
+    /// <param name="createdAfter">The oldest run to list (UTC).</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The runs.</returns>
+    Task<IReadOnlyList<PartitionedRunRecord>> ListOpenRunsAsync(DateTimeOffset createdAfter, CancellationToken cancellationToken);
+
+    /// <summary>Records the run that sums the finished partitioned run up, once: only the first call for a run whose every range is applied (or whose verdict refused it) records it.</summary>
+    /// <param name="runKey">The run's key.</param>
+    /// <param name="summaryRunId">The summary run's id.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <returns>Whether this call recorded it (and so writes the summary run).</returns>
+    Task<bool> RecordSummaryAsync(string runKey, string summaryRunId, CancellationToken cancellationToken);
 }

@@ -6,7 +6,7 @@ using static Reclaim.Data.DbCommands;
 namespace Reclaim.Data.State;
 
 /// <summary>
-/// Partitioned runs (schema step 6): <c>reclaim_partitioned_runs</c>, one row per run key with the guards' verdict,
+/// Partitioned runs (schema steps 6 and 7): <c>reclaim_partitioned_runs</c>, one row per run key with the guards' verdict,
 /// and <c>reclaim_partition_ranges</c>, one row per key range with its phase, lease, totals and plan. A range's
 /// plan is kept in its row (not in a file) because every participant reaches the state database and none reaches
 /// another's disk; a plan is JSON text, at most a range's share of the run's <c>max_delete_count</c> objects.
@@ -40,6 +40,8 @@ public sealed partial class SqlStateStore : IPartitionedRuns
           takeovers INTEGER NOT NULL,
           PRIMARY KEY (run_key, range_index));
         """;
+
+    private const string PartitionedRunColumns = "run_key, definition, ranges, created_at, verdict_passed, verdict, verdict_by, policies, forced, actor, apply_requested, summary_run_id";
 
     private const string RangeColumns = "range_index, phase, owner, lease_until, totals, planned_by, apply_run_id, applied_by, takeovers";
 
@@ -88,23 +90,92 @@ public sealed partial class SqlStateStore : IPartitionedRuns
 
     private static async Task<PartitionedRunRecord?> ReadPartitionedRunAsync(DbConnection connection, string runKey, CancellationToken cancellationToken)
     {
-        await using var command = Command(connection, null,
-            "SELECT run_key, definition, ranges, created_at, verdict_passed, verdict, verdict_by FROM reclaim_partitioned_runs WHERE run_key = @key");
+        await using var command = Command(connection, null, $"SELECT {PartitionedRunColumns} FROM reclaim_partitioned_runs WHERE run_key = @key");
         Add(command, "key", runKey);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken))
-        {
-            return null;
-        }
+        return await reader.ReadAsync(cancellationToken) ? ReadPartitionedRun(reader) : null;
+    }
 
-        return new PartitionedRunRecord(
+    private static PartitionedRunRecord ReadPartitionedRun(DbDataReader reader) =>
+        new(
             reader.GetString(0),
             reader.GetString(1),
             Convert.ToInt32(reader.GetValue(2), CultureInfo.InvariantCulture),
             DateTimeOffset.FromUnixTimeMilliseconds(Convert.ToInt64(reader.GetValue(3), CultureInfo.InvariantCulture)),
             reader.IsDBNull(4) ? null : Convert.ToInt64(reader.GetValue(4), CultureInfo.InvariantCulture) != 0,
             reader.IsDBNull(5) ? null : reader.GetString(5),
-            reader.IsDBNull(6) ? null : reader.GetString(6));
+            reader.IsDBNull(6) ? null : reader.GetString(6))
+        {
+            Policies = reader.IsDBNull(7) ? null : reader.GetString(7).Split('\n'),
+            Force = !reader.IsDBNull(8) && Convert.ToInt64(reader.GetValue(8), CultureInfo.InvariantCulture) != 0,
+            Actor = reader.IsDBNull(9) ? null : reader.GetString(9),
+            Apply = !reader.IsDBNull(10) && Convert.ToInt64(reader.GetValue(10), CultureInfo.InvariantCulture) != 0,
+            SummaryRunId = reader.IsDBNull(11) ? null : reader.GetString(11),
+        };
+
+    /// <summary>Step 7: what a partitioned run plans, who started it, whether it is applied, and its summary run.</summary>
+    private async Task AddPartitionedRunRequestAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
+    {
+        await AddColumnAsync(connection, transaction, "reclaim_partitioned_runs", "policies", "TEXT", cancellationToken);
+        await AddColumnAsync(connection, transaction, "reclaim_partitioned_runs", "forced", "INTEGER", cancellationToken);
+        await AddColumnAsync(connection, transaction, "reclaim_partitioned_runs", "actor", "TEXT", cancellationToken);
+        await AddColumnAsync(connection, transaction, "reclaim_partitioned_runs", "apply_requested", "INTEGER", cancellationToken);
+        await AddColumnAsync(connection, transaction, "reclaim_partitioned_runs", "summary_run_id", "TEXT", cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public async Task RecordRequestAsync(string runKey, IReadOnlyList<string> policies, bool force, string actor, bool apply, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(policies);
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, null, """
+            UPDATE reclaim_partitioned_runs
+            SET policies = COALESCE(policies, @policies), forced = COALESCE(forced, @forced), actor = COALESCE(actor, @actor),
+                apply_requested = CASE WHEN @apply = 1 THEN 1 ELSE COALESCE(apply_requested, 0) END
+            WHERE run_key = @key
+            """);
+        Add(command, "policies", string.Join('\n', policies));
+        Add(command, "forced", force ? 1 : 0);
+        Add(command, "actor", actor);
+        Add(command, "apply", apply ? 1 : 0);
+        Add(command, "key", runKey);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public async Task<IReadOnlyList<PartitionedRunRecord>> ListOpenRunsAsync(DateTimeOffset createdAfter, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, null, $"""
+            SELECT {PartitionedRunColumns} FROM reclaim_partitioned_runs r
+            WHERE created_at > @after AND policies IS NOT NULL AND (
+              verdict_passed IS NULL
+              OR (verdict_passed = 1 AND apply_requested = 1 AND EXISTS (SELECT 1 FROM reclaim_partition_ranges g WHERE g.run_key = r.run_key AND g.phase <> 'applied')))
+            ORDER BY created_at, run_key
+            """);
+        Add(command, "after", createdAfter.ToUnixTimeMilliseconds());
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var runs = new List<PartitionedRunRecord>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            runs.Add(ReadPartitionedRun(reader));
+        }
+
+        return runs;
+    }
+
+    /// <inheritdoc/>
+    public async Task<bool> RecordSummaryAsync(string runKey, string summaryRunId, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, null, """
+            UPDATE reclaim_partitioned_runs SET summary_run_id = @summary
+            WHERE run_key = @key AND summary_run_id IS NULL AND verdict_passed IS NOT NULL
+              AND (verdict_passed = 0 OR NOT EXISTS (SELECT 1 FROM reclaim_partition_ranges WHERE run_key = @key AND phase <> 'applied'))
+            """);
+        Add(command, "summary", summaryRunId);
+        Add(command, "key", runKey);
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
     /// <inheritdoc/>

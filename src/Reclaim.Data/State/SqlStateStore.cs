@@ -15,9 +15,9 @@ namespace Reclaim.Data.State;
 public sealed partial class SqlStateStore : IStateStore, IQueueState
 {
     /// <summary>
-    /// The schema version this code writes and reads: the number of the last of <see cref="MigrationSteps"/> (6).
+    /// The schema version this code writes and reads: the number of the last of <see cref="MigrationSteps"/> (7).
     /// </summary>
-    public const int SchemaVersion = 6;
+    public const int SchemaVersion = 7;
 
     private readonly bool _postgres;
     private readonly string _sqliteConnectionString = string.Empty;
@@ -55,7 +55,8 @@ public sealed partial class SqlStateStore : IStateStore, IQueueState
     /// <item>the run lifecycle: <c>reclaim_runs.error</c> (why a run failed or was interrupted), <c>owner</c> (the
     /// process running it: host, pid and start time) and <c>heartbeat_at</c>, and an index of pending actions;</item>
     /// <item>sightings for <c>confirm_after</c>: when each group was first seen orphaned, per policy (<c>reclaim_sightings</c>);</item>
-    /// <item>partitioned runs: their key ranges, leases, plans and guard verdicts (<c>reclaim_partitioned_runs</c>, <c>reclaim_partition_ranges</c>).</item>
+    /// <item>partitioned runs: their key ranges, leases, plans and guard verdicts (<c>reclaim_partitioned_runs</c>, <c>reclaim_partition_ranges</c>);</item>
+    /// <item>what a partitioned run plans and who started it, whether it is to be applied, and its summary run, so replicas join it by themselves (<c>reclaim_partitioned_runs.policies</c>, <c>forced</c>, <c>actor</c>, <c>apply_requested</c>, <c>summary_run_id</c>).</item>
     /// </list>
     /// </remarks>
     private IReadOnlyList<MigrationStep> MigrationSteps(string identity) =>
@@ -66,6 +67,7 @@ public sealed partial class SqlStateStore : IStateStore, IQueueState
         new(4, "run errors, owners and heartbeats", AddRunLifecycleAsync),
         new(5, "sightings of orphaned groups", (connection, transaction, token) => ExecuteAsync(connection, transaction, SightingsSchema, token)),
         new(6, "partitioned runs and their key ranges", (connection, transaction, token) => ExecuteAsync(connection, transaction, PartitionsSchema, token)),
+        new(7, "partitioned runs that replicas join by themselves", AddPartitionedRunRequestAsync),
     ];
 
     /// <summary>Opens state in a SQLite file, creating the file and its folder when missing.</summary>

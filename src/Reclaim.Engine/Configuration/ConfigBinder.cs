@@ -33,8 +33,8 @@ internal sealed partial class ConfigBinder(ConfigReader reader, string path)
     private static readonly string[] PolicyGuardKeys =
         ["max_delete_fraction", "min_groups_for_fraction", "refuse_empty_references", "refuse_empty_keep", "min_age_floor"];
     private static readonly string[] TrashKeys = ["prefix", "retention"];
-    private static readonly string[] ScheduleKeys = ["policies", "cron", "timezone", "run_on_startup"];
-    private static readonly string[] ServerKeys = ["urls", "tokens", "jwt", "webhook_url", "rate_limit_per_minute", "cluster_checkin_interval", "compat"];
+    private static readonly string[] ScheduleKeys = ["policies", "cron", "timezone", "run_on_startup", "partitioned"];
+    private static readonly string[] ServerKeys = ["urls", "tokens", "jwt", "webhook_url", "rate_limit_per_minute", "cluster_checkin_interval", "join_partitioned_runs", "compat"];
     private static readonly string[] JwtKeys = ["secret", "authority", "audience", "issuer", "role_claim", "name_claim", "role_map"];
     private static readonly string[] TokenKeys = ["name", "role", "sha256"];
     private static readonly string[] Roles = ["viewer", "operator", "admin"];
@@ -64,7 +64,7 @@ internal sealed partial class ConfigBinder(ConfigReader reader, string path)
         var guards = ReadGuards(section.Section("guards"), GuardOptions.Default, GuardKeys);
         var policies = ReadPolicies(section, stores, catalogs, guards);
         var trash = ReadTrash(section.Section("trash"));
-        var schedule = ReadSchedule(section, policies.Declared);
+        var schedule = ReadSchedule(section, policies.Declared, policies.Configs, state);
         var server = ReadServer(section.Section("server"), policies.Configs);
         var ownQueue = ReadOwnQueue(section.Section("own_queue"), stores);
         if (reader.Errors.Count > 0)
@@ -356,7 +356,7 @@ internal sealed partial class ConfigBinder(ConfigReader reader, string path)
         }
     }
 
-    private List<ScheduleConfig> ReadSchedule(ConfigSection root, HashSet<string> policies)
+    private List<ScheduleConfig> ReadSchedule(ConfigSection root, HashSet<string> policies, IReadOnlyList<PolicyConfig> configs, StateConfig? state)
     {
         var schedule = new List<ScheduleConfig>();
         if (root.Value("schedule") is not { } node)
@@ -393,13 +393,45 @@ internal sealed partial class ConfigBinder(ConfigReader reader, string path)
 
             var zone = ReadTimeZone(entry);
             var onStartup = entry.Bool("run_on_startup") ?? false;
+            var partitioned = entry.Bool("partitioned") ?? false;
+            if (partitioned)
+            {
+                CheckPartitioned(entry, names ?? [], configs, state);
+            }
+
             if (names is { Count: > 0 } && cron is not null && zone is not null)
             {
-                schedule.Add(new ScheduleConfig([.. names.Select(n => n.Text)], cron, zone) { RunOnStartup = onStartup });
+                schedule.Add(new ScheduleConfig([.. names.Select(n => n.Text)], cron, zone) { RunOnStartup = onStartup, Partitioned = partitioned });
             }
         }
 
         return schedule;
+    }
+
+    /// <summary>
+    /// A <c>partitioned: true</c> entry is one run shared by every replica, through the state database: it needs
+    /// PostgreSQL state, and policies a partitioned run can plan (<c>orphans</c> and <c>retention</c>, without
+    /// <c>confirm_after</c>, whose sightings are kept per whole plan).
+    /// </summary>
+    private void CheckPartitioned(ConfigSection entry, IReadOnlyList<(string Text, YamlNode Node)> names, IReadOnlyList<PolicyConfig> configs, StateConfig? state)
+    {
+        if (state is not null && state.Provider != "postgres")
+        {
+            entry.Error("partitioned", "a partitioned schedule entry is shared by every replica through the state database: set state.provider: postgres (state is sqlite here)");
+        }
+
+        foreach (var (name, node) in names)
+        {
+            var policy = configs.FirstOrDefault(p => string.Equals(p.Name, name, StringComparison.Ordinal));
+            if (policy is not null and not LayoutPolicy)
+            {
+                reader.Error(node, $"{entry.PathOf("policies")}: policy '{name}' ({PolicyKinds.Name(policy.Kind)}) cannot be partitioned: a partitioned run plans orphans and retention policies; give it its own entry without 'partitioned'");
+            }
+            else if (policy is LayoutPolicy { ConfirmAfter: not null })
+            {
+                reader.Error(node, $"{entry.PathOf("policies")}: policy '{name}' has confirm_after, whose sightings are kept per whole plan: it cannot be partitioned; give it its own entry without 'partitioned'");
+            }
+        }
     }
 
     /// <summary>
@@ -489,6 +521,7 @@ internal sealed partial class ConfigBinder(ConfigReader reader, string path)
         var checkin = section.Duration("cluster_checkin_interval", positive: true);
         return new ServerConfig(urls, tokens)
         {
+            JoinPartitionedRuns = section.Bool("join_partitioned_runs") ?? defaults.JoinPartitionedRuns,
             ClusterCheckinInterval = checkin ?? defaults.ClusterCheckinInterval,
             Jwt = ReadJwt(section.Section("jwt")),
             Compat = ReadCompat(section.Section("compat"), policies),

@@ -61,10 +61,12 @@ public static class ConfigRedactor
                 ["cron"] = s.Cron,
                 ["timezone"] = s.TimeZone,
                 ["run_on_startup"] = s.RunOnStartup,
+                ["partitioned"] = s.Partitioned,
             })]),
             ["server"] = new JsonObject
             {
                 ["urls"] = config.Server.Urls,
+                ["join_partitioned_runs"] = config.Server.JoinPartitionedRuns,
                 ["tokens"] = new JsonArray([.. (config.Server.Tokens ?? []).Select(t => (JsonNode)new JsonObject
                 {
                     ["name"] = t.Name,

@@ -163,6 +163,16 @@ public sealed record ScheduleConfig(IReadOnlyList<string> Policies, string Cron,
     /// one's start runs them once.
     /// </summary>
     public bool RunOnStartup { get; init; }
+
+    /// <summary>
+    /// Make each firing one partitioned run that every <c>reclaim serve</c> and <c>reclaim worker</c> replica on the
+    /// same PostgreSQL state takes part in (<c>partitioned</c>, default <see langword="false"/>): its key ranges are
+    /// planned and applied by whichever replicas claim them, the guards judge the whole run once, and no replica
+    /// deletes before they have. The run's key is the entry's policies and the firing's scheduled time, the same on
+    /// every replica. Needs <c>state.provider: postgres</c> and <c>orphans</c> or <c>retention</c> policies without
+    /// <c>confirm_after</c> (checked at load).
+    /// </summary>
+    public bool Partitioned { get; init; }
 }
 
 /// <summary>An API key, stored as the SHA-256 hex of the key.</summary>
@@ -197,6 +207,23 @@ public sealed record ServerConfig(string Urls = "http://127.0.0.1:8080", IReadOn
     /// this plus three times this is taken for dead and its firings are taken over.
     /// </summary>
     public TimeSpan ClusterCheckinInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// With PostgreSQL state, whether <c>reclaim serve</c> and <c>reclaim worker</c> take part in the open partitioned
+    /// runs they find in state (<c>server.join_partitioned_runs</c>, default <see langword="true"/>): every
+    /// <see cref="ClusterCheckinInterval"/> they claim a free or lease-expired range of a run started in the last
+    /// 6 hours and plan it, or, once the run's guard verdict passed and a participant asked for it to be applied,
+    /// apply it. Only runs this replica's config makes the same way are joined. Ignored with SQLite state.
+    /// </summary>
+    public bool JoinPartitionedRuns { get; init; } = true;
+
+    /// <summary>
+    /// The lease on a key range a <c>reclaim serve</c> or <c>reclaim worker</c> replica claims in a partitioned run:
+    /// four times <see cref="ClusterCheckinInterval"/> (20 s by default), the time after which the clustered scheduler
+    /// takes a silent replica for dead too. It is renewed every third of it; a replica that dies has its range taken
+    /// over by another once it runs out.
+    /// </summary>
+    public TimeSpan PartitionLease => ClusterCheckinInterval * 4;
 
     /// <summary>Routes answering an application's own cleanup clients in their shapes (<c>server.compat</c>); all off by default.</summary>
     public CompatConfig Compat { get; init; } = new();

@@ -28,8 +28,14 @@ public sealed record PartitionRequest(string RunKey, int Participant, int Partic
     /// <summary>The default <see cref="Lease"/>: 2 minutes, as a run's owner lease (eight 15-second renewals).</summary>
     public static readonly TimeSpan DefaultLease = RunOwner.Lease;
 
-    /// <summary>The default <see cref="Wait"/>: 6 hours.</summary>
+    /// <summary>The default <see cref="Wait"/>: 6 hours. Replicas joining runs by themselves join those recorded within it.</summary>
     public static readonly TimeSpan DefaultWait = TimeSpan.FromHours(6);
+
+    /// <summary>Who runs it, as recorded on the run (the first participant's is kept, and every participant's range runs carry it); <see langword="null"/> records <c>unknown</c>.</summary>
+    public string? Actor { get; init; }
+
+    /// <summary>Whether this participant applies the run (a sweep, a scheduled firing) rather than only planning it; once one participant asks, replicas that join by themselves apply it too.</summary>
+    public bool Apply { get; init; }
 
     /// <summary>Parses <c>I/N</c> (<c>--partition</c>): two decimal integers, 0 ≤ I &lt; N.</summary>
     /// <param name="text">The text, for example <c>0/2</c>.</param>
@@ -64,6 +70,13 @@ public sealed record PartitionRequest(string RunKey, int Participant, int Partic
 /// <param name="Run">The run that applied it (apply phase only), or <see langword="null"/>.</param>
 public sealed record RangeOutcome(int Index, bool TakenOver, long Totals, long Objects, long Bytes, RunResult? Run);
 
+/// <summary>What one participant did in a partitioned run (<see cref="PartitionedRuns.ParticipateAsync"/>).</summary>
+/// <param name="Planned">The ranges it planned.</param>
+/// <param name="Applied">The ranges it applied (none when the verdict refused the run or the run was not to be applied).</param>
+/// <param name="Verdict">The run's verdict.</param>
+/// <param name="SummaryRunId">The run summing the whole partitioned run up in <c>reclaim runs</c>, when this participant saw it end and recorded it; <see langword="null"/> otherwise.</param>
+public sealed record PartitionParticipation(IReadOnlyList<RangeOutcome> Planned, IReadOnlyList<RangeOutcome> Applied, PartitionVerdict Verdict, string? SummaryRunId);
+
 /// <summary>The guards' verdict over a whole partitioned run.</summary>
 /// <param name="Passed">Whether the run may be applied (not refused entirely: a refused policy is skipped alone, as in a sweep).</param>
 /// <param name="Plan">The whole run's plan: every policy with its totals summed over the ranges and its verdicts; no groups.</param>
@@ -95,6 +108,12 @@ public sealed record PartitionVerdict(bool Passed, Plan Plan, bool RecordedByThi
 public sealed class PartitionedRuns(ReclaimEngine engine, Workspace workspace, TimeProvider timeProvider, ILoggerFactory loggerFactory)
 {
     private static readonly JsonSerializerOptions Compact = new(PlanFile.Options) { WriteIndented = false };
+
+    /// <summary>The runs this process takes part in now (a participant's owner is the process), by key: a replica joining runs by itself leaves them to the participant already in it.</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> ActiveRuns = new(StringComparer.Ordinal);
+
+    /// <summary>Runs this process found it cannot join (another config), logged once each.</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> Unjoinable = new(StringComparer.Ordinal);
 
     private readonly ILogger _logger = loggerFactory.CreateLogger("Reclaim.Engine.Partitioning");
 
@@ -208,7 +227,10 @@ public sealed class PartitionedRuns(ReclaimEngine engine, Workspace workspace, T
     /// <returns>The ranges this participant applied.</returns>
     /// <exception cref="GuardRefusedException">The verdict refused the run.</exception>
     /// <exception cref="TimeoutException">Ranges held by other participants were not applied within <see cref="PartitionRequest.Wait"/>.</exception>
-    public async Task<IReadOnlyList<RangeOutcome>> ApplyShareAsync(PartitionRequest request, PartitionVerdict verdict, string actor, CancellationToken cancellationToken, CancellationToken stopping = default)
+    public Task<IReadOnlyList<RangeOutcome>> ApplyShareAsync(PartitionRequest request, PartitionVerdict verdict, string actor, CancellationToken cancellationToken, CancellationToken stopping = default) =>
+        ApplyAsync(request, verdict, actor, waitForOthers: true, cancellationToken, stopping);
+
+    private async Task<IReadOnlyList<RangeOutcome>> ApplyAsync(PartitionRequest request, PartitionVerdict verdict, string actor, bool waitForOthers, CancellationToken cancellationToken, CancellationToken stopping)
     {
         ArgumentNullException.ThrowIfNull(verdict);
         if (!verdict.Passed)
@@ -230,7 +252,7 @@ public sealed class PartitionedRuns(ReclaimEngine engine, Workspace workspace, T
             {
                 var ranges = await state.ListRangesAsync(request.RunKey, cancellationToken);
                 var left = ranges.Where(r => r.Phase != RangePhase.Applied).ToList();
-                if (left.Count == 0)
+                if (left.Count == 0 || !waitForOthers)
                 {
                     break;
                 }
@@ -294,6 +316,241 @@ public sealed class PartitionedRuns(ReclaimEngine engine, Workspace workspace, T
         return applied;
     }
 
+    /// <summary>
+    /// Takes part in the run from start to end, as a scheduled firing does: plans this participant's share, waits for
+    /// the run's verdict, and, when it passed and <see cref="PartitionRequest.Apply"/> is set, applies the ranges it
+    /// claims and waits for the others'; then, when the run has ended, records its summary run once. A run that ended
+    /// already (every range applied, or refused) is found so and nothing is done again.
+    /// </summary>
+    /// <param name="request">The run and this participant.</param>
+    /// <param name="progress">Listing progress; may be <see langword="null"/>.</param>
+    /// <param name="cancellationToken">The hard stop.</param>
+    /// <param name="stopping">The soft stop: planning ends, the range being applied ends interrupted and is given back.</param>
+    /// <returns>What this participant did, and the verdict (a refused run applies nothing and throws nothing).</returns>
+    /// <exception cref="UsageException">The state records no partitioned runs, a policy cannot be partitioned, or the run key was started with another definition.</exception>
+    /// <exception cref="TimeoutException">The others did not finish within <see cref="PartitionRequest.Wait"/>.</exception>
+    public async Task<PartitionParticipation> ParticipateAsync(PartitionRequest request, IProgress<ScanProgress>? progress, CancellationToken cancellationToken, CancellationToken stopping = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        using var active = Participating(request.RunKey);
+        using var both = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stopping);
+        var (shared, _) = await PlanShareAsync(request, progress, both.Token);
+        var (verdict, more) = await AwaitVerdictAsync(request, progress, both.Token);
+        var planned = shared.Concat(more).ToList();
+        IReadOnlyList<RangeOutcome> applied = [];
+        if (verdict.Passed && request.Apply)
+        {
+            applied = await ApplyAsync(request, verdict, request.Actor ?? "unknown", waitForOthers: true, cancellationToken, stopping);
+        }
+
+        var summary = await TrySummaryAsync(await StateAsync(cancellationToken), request, verdict, CancellationToken.None);
+        return new PartitionParticipation(planned, applied, verdict, summary);
+    }
+
+    /// <summary>
+    /// One pass of a replica joining runs by itself (<c>reclaim serve</c> and <c>reclaim worker</c> with
+    /// <c>server.join_partitioned_runs</c>): for each open run recorded within <see cref="PartitionRequest.DefaultWait"/>
+    /// that this process is not already in and that this config makes the same way, plans every range it can claim
+    /// (free, or whose lease ran out), evaluates the verdict when every range is planned, and, for a run to be applied
+    /// whose verdict passed, applies every range it can claim. It never waits for ranges other participants hold.
+    /// </summary>
+    /// <param name="lease">How long a range this replica claims stays its own without a renewal (renewed every third of it).</param>
+    /// <param name="cancellationToken">The hard stop.</param>
+    /// <param name="stopping">The soft stop: the range being planned is given back, the one being applied ends interrupted and is given back.</param>
+    /// <returns>How many ranges this pass planned and applied.</returns>
+    public async Task<int> JoinOpenRunsAsync(TimeSpan lease, CancellationToken cancellationToken, CancellationToken stopping = default)
+    {
+        if (await workspace.StateAsync(cancellationToken) is not IPartitionedRuns state)
+        {
+            return 0;
+        }
+
+        var done = 0;
+        var open = await state.ListOpenRunsAsync(timeProvider.GetUtcNow() - PartitionRequest.DefaultWait, cancellationToken);
+        foreach (var run in open)
+        {
+            if (stopping.IsCancellationRequested)
+            {
+                break;
+            }
+
+            if (ActiveRuns.ContainsKey(run.RunKey))
+            {
+                continue; // this process takes part in it already (a scheduled firing)
+            }
+
+            var request = new PartitionRequest(run.RunKey, 0, 1, run.Policies!, run.Force, lease, TimeSpan.Zero) { Actor = run.Actor };
+            using var active = Participating(run.RunKey);
+            try
+            {
+                using var both = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stopping);
+                var (planned, verdict) = await PlanShareAsync(request, null, both.Token);
+                done += planned.Count;
+                if (verdict is { Passed: true } && run.Apply)
+                {
+                    var applied = await ApplyAsync(request, verdict, run.Actor ?? "unknown", waitForOthers: false, cancellationToken, stopping);
+                    done += applied.Count;
+                }
+
+                if (verdict is not null)
+                {
+                    await TrySummaryAsync(state, request, verdict, CancellationToken.None);
+                }
+            }
+            catch (UsageException e)
+            {
+                // Another config (other policies, another version's fingerprint): the run is its participants' to finish.
+                if (Unjoinable.TryAdd(run.RunKey, 0))
+                {
+                    Engine.Log.PartitionedRunNotJoined(_logger, run.RunKey, e.Message);
+                }
+            }
+        }
+
+        return done;
+    }
+
+    /// <summary>
+    /// Joins open runs (<see cref="JoinOpenRunsAsync"/>) every <paramref name="interval"/> until stopped; a pass that
+    /// fails is logged and the next one tries again.
+    /// </summary>
+    /// <param name="interval">Time between passes (<c>server.cluster_checkin_interval</c>).</param>
+    /// <param name="lease">The lease of each range claimed (<see cref="ServerConfig.PartitionLease"/>).</param>
+    /// <param name="cancellationToken">The hard stop.</param>
+    /// <param name="stopping">The soft stop, ending the loop after the range in hand.</param>
+    /// <returns>A task that ends when stopped.</returns>
+    public async Task JoinOpenRunsContinuouslyAsync(TimeSpan interval, TimeSpan lease, CancellationToken cancellationToken, CancellationToken stopping)
+    {
+        while (!stopping.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await JoinOpenRunsAsync(lease, cancellationToken, stopping);
+            }
+            catch (Exception e) when (!stopping.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                Engine.Log.PartitionedRunJoinFailed(_logger, e);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+
+            try
+            {
+                await Task.Delay(interval, timeProvider, stopping);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Once every range of a run to be applied is applied, records the run that sums the whole partitioned
+    /// run up, exactly once whichever participant gets there (a conditional write): kind <c>partitioned</c>, the
+    /// range runs' totals, its participants, and each range's run; and counts it once in the run metrics.
+    /// </summary>
+    private async Task<string?> TrySummaryAsync(IPartitionedRuns state, PartitionRequest request, PartitionVerdict verdict, CancellationToken cancellationToken)
+    {
+        var run = await state.GetPartitionedRunAsync(request.RunKey, cancellationToken);
+        // A refused run is in the history already, as the refused run its verdict recorded.
+        if (run is null || run.SummaryRunId is not null || !verdict.Passed || !run.Apply)
+        {
+            return null;
+        }
+
+        var ranges = await state.ListRangesAsync(request.RunKey, cancellationToken);
+        if (ranges.Any(r => r.Phase != RangePhase.Applied))
+        {
+            return null;
+        }
+
+        var id = RunIds.New(timeProvider.GetUtcNow());
+        if (!await state.RecordSummaryAsync(request.RunKey, id, cancellationToken))
+        {
+            return null;
+        }
+
+        var history = await workspace.StateAsync(cancellationToken);
+        var parts = new Dictionary<string, RunPartSummary>(StringComparer.Ordinal);
+        var statuses = new List<RunStatus>();
+        var (objects, bytes, skipped, failed) = (0L, 0L, 0L, 0L);
+        foreach (var range in ranges.Where(r => r.ApplyRunId is not null))
+        {
+            var rangeRun = await history.GetRunAsync(range.ApplyRunId!, cancellationToken);
+            if (rangeRun is null)
+            {
+                continue;
+            }
+
+            statuses.Add(rangeRun.Status);
+            var summary = RunSummary.Parse(rangeRun.Summary);
+            objects += summary?.ObjectsDone ?? 0;
+            bytes += summary?.BytesDone ?? 0;
+            skipped += summary?.ObjectsSkipped ?? 0;
+            failed += summary?.ObjectsFailed ?? 0;
+            foreach (var (name, part) in summary?.Parts ?? new Dictionary<string, RunPartSummary>(StringComparer.Ordinal))
+            {
+                parts[name] = parts.TryGetValue(name, out var sum)
+                    ? sum with { ObjectsDone = sum.ObjectsDone + part.ObjectsDone, BytesDone = sum.BytesDone + part.BytesDone, ObjectsSkipped = sum.ObjectsSkipped + part.ObjectsSkipped, ObjectsFailed = sum.ObjectsFailed + part.ObjectsFailed }
+                    : part with { Planned = null };
+            }
+        }
+
+        var status = statuses.Contains(RunStatus.Failed) ? RunStatus.Failed
+            : statuses.Contains(RunStatus.PartiallyFailed) || failed > 0 ? RunStatus.PartiallyFailed
+            : RunStatus.Succeeded;
+        var participants = ranges.SelectMany(r => new[] { r.PlannedBy, r.AppliedBy }).OfType<string>().Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        var recorded = new RunSummary
+        {
+            ObjectsDone = objects,
+            BytesDone = bytes,
+            ObjectsSkipped = skipped,
+            ObjectsFailed = failed,
+            Parts = parts,
+            Partitioned = new PartitionedRunSummary
+            {
+                RunKey = request.RunKey,
+                Participants = participants,
+                Ranges = [.. ranges.Select(r => new PartitionedRangeSummary { Range = r.Index, RunId = r.ApplyRunId, PlannedBy = r.PlannedBy, AppliedBy = r.AppliedBy, Takeovers = r.Takeovers })],
+            },
+        };
+        var policies = verdict.Plan.Policies.Select(p => p.Policy).ToList();
+        var now = timeProvider.GetUtcNow();
+        await history.StartRunAsync(new RunRecord(id, "partitioned", run.CreatedAt, null, RunStatus.Running, run.Actor ?? "unknown", string.Join(',', policies), false, null, Owner: RunOwner.Current, HeartbeatAt: now), cancellationToken);
+        var error = status == RunStatus.Succeeded ? null : $"{failed} actions failed in the range runs; see each with reclaim runs show";
+        await history.FinishRunAsync(id, status, now, recorded.ToJson(), error, cancellationToken);
+        var statusName = status switch { RunStatus.Succeeded => "succeeded", RunStatus.PartiallyFailed => "partially_failed", _ => "failed" };
+        foreach (var policy in policies)
+        {
+            var part = parts.GetValueOrDefault(policy);
+            Telemetry.ReclaimMetrics.RunFinished(policy, statusName, false, part?.ObjectsDone ?? 0, part?.BytesDone ?? 0);
+        }
+
+        Engine.Log.PartitionedRunFinished(_logger, request.RunKey, id, statusName, participants.Count, objects, bytes);
+        return id;
+    }
+
+    /// <summary>Marks <paramref name="runKey"/> as one this process takes part in, until disposed.</summary>
+    private static Membership Participating(string runKey)
+    {
+        ActiveRuns.AddOrUpdate(runKey, 1, (_, n) => n + 1);
+        return new Membership(runKey);
+    }
+
+    private readonly struct Membership(string runKey) : IDisposable
+    {
+        public void Dispose()
+        {
+            if (ActiveRuns.AddOrUpdate(runKey, 0, (_, n) => n - 1) <= 0)
+            {
+                ActiveRuns.TryRemove(new KeyValuePair<string, int>(runKey, 0));
+            }
+        }
+    }
+
     /// <summary>The run as recorded, its ranges, and, once every range is planned, its verdict.</summary>
     /// <param name="runKey">The run's key.</param>
     /// <param name="cancellationToken">Cancels the read.</param>
@@ -331,6 +588,8 @@ public sealed class PartitionedRuns(ReclaimEngine engine, Workspace workspace, T
             throw new UsageException($"partitioned run '{request.RunKey}' was started with other policies or another config (definition {run.Definition}, here {definition}): give every participant the same config, policies and --force, or use another --run-key");
         }
 
+        // What the run plans, and whether it is applied, for the replicas that join it by themselves.
+        await state.RecordRequestAsync(request.RunKey, [.. policies.Select(p => p.Name)], request.Force, request.Actor ?? "unknown", request.Apply, cancellationToken);
         return (state, policies);
     }
 
@@ -457,8 +716,12 @@ public sealed class PartitionedRuns(ReclaimEngine engine, Workspace workspace, T
         {
             if (!passed)
             {
-                // The refusal is in the history as a refused run, as a sweep's is; nothing was touched.
+                // The refusal is in the history as a refused run, as a sweep's is, and counted once; nothing was touched.
                 await engine.RecordRefusalAsync(whole, $"partitioned:{request.RunKey}", CancellationToken.None);
+                foreach (var policy in whole.Policies)
+                {
+                    Telemetry.ReclaimMetrics.RunFinished(policy.Policy, "refused", false, 0, 0);
+                }
             }
 
             return new PartitionVerdict(passed, whole, true);

@@ -40,4 +40,60 @@ public sealed class ScheduleConfigTests : IDisposable
     {
         _folder.SingleError(Policy + $"server:\n  cluster_checkin_interval: {value}\n", 19, 29).Message.Should().Contain("server.cluster_checkin_interval").And.Contain(message);
     }
+
+    private const string PostgresState = "state:\n  provider: postgres\n  connection: \"Host=127.0.0.1;Database=reclaim\"\n";
+
+    [Fact]
+    public void Load_Partitioned_WithPostgresState_IsReadPerEntry_AndReplicasJoinRunsByDefault()
+    {
+        var config = _folder.Load(Policy + "    partitioned: true\n  - policies: [uploads]\n    cron: \"0 4 * * *\"\n" + PostgresState);
+
+        config.Schedule.Select(s => s.Partitioned).Should().Equal(true, false);
+        config.Server.JoinPartitionedRuns.Should().BeTrue();
+        config.Server.PartitionLease.Should().Be(TimeSpan.FromSeconds(20), "four times the 5 s cluster check-in");
+        ConfigRedactor.ToJson(config)["schedule"]![0]!["partitioned"]!.GetValue<bool>().Should().BeTrue();
+        _folder.Load(Policy + PostgresState + "server:\n  join_partitioned_runs: false\n").Server.JoinPartitionedRuns.Should().BeFalse();
+    }
+
+    [Fact]
+    public void Load_PartitionedWithSqliteState_IsAnErrorAtTheValue()
+    {
+        _folder.SingleError(Policy + "    partitioned: true\n", 18, 18).Message.Should()
+            .Contain("schedule[0].partitioned").And.Contain("state.provider: postgres");
+    }
+
+    [Fact]
+    public void Load_PartitionedPolicyWithConfirmAfter_IsAnErrorAtThePolicysName()
+    {
+        var yaml = ConfigLoaderErrorTests.Orphans() + "\n    confirm_after: 1h\nschedule:\n  - policies: [uploads]\n    cron: \"0 3 * * *\"\n    partitioned: true\n" + PostgresState;
+
+        _folder.SingleError(yaml, 17, 16).Message.Should().Contain("policy 'uploads' has confirm_after").And.Contain("cannot be partitioned");
+    }
+
+    [Fact]
+    public void Load_PartitionedRecordsPolicy_IsAnErrorAtThePolicysName()
+    {
+        var yaml = ConfigLoaderErrorTests.Orphans() + """
+
+              - name: failed
+                type: records
+                catalog: app
+                query: "SELECT id, path AS file FROM sessions"
+                store: media
+                objects: "{file}"
+            schedule:
+              - policies: [uploads, failed]
+                cron: "0 3 * * *"
+                partitioned: true
+
+            """ + PostgresState;
+
+        _folder.SingleError(yaml, 22, 25).Message.Should().Contain("policy 'failed' (records) cannot be partitioned");
+    }
+
+    [Fact]
+    public void Load_PartitionedNotABoolean_IsAnErrorAtTheValue()
+    {
+        _folder.SingleError(Policy + "    partitioned: sometimes\n" + PostgresState, 18, 18).Message.Should().Contain("schedule[0].partitioned: expected true or false");
+    }
 }
