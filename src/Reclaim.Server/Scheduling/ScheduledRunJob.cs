@@ -93,6 +93,11 @@ public sealed partial class ScheduledRunJob(RunCoordinator coordinator, ReclaimC
         {
             LogSkipped(logger, entry, e.Message);
         }
+        catch (OperationCanceledException)
+        {
+            // Shutting down: the range in hand was given back; the other replicas finish the run.
+            LogSkipped(logger, entry, $"the server stopped while it took part in partitioned run {runKey}; the other replicas finish it");
+        }
     }
 
     [LoggerMessage(EventId = 304, EventName = "ScheduledPartitionedRun", Level = LogLevel.Information, Message = "schedule entry {Entry} takes part in partitioned run {RunKey} of {Policies} for the firing due at {ScheduledFireTime}")]

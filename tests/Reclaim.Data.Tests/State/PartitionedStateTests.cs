@@ -144,4 +144,96 @@ public sealed class PartitionedStateTests
 
         (await state.ClaimRangeAsync("job-4", RangePhase.Planned, 0, 1, "p", Now.AddHours(1), Now.AddHours(2), CancellationToken.None)).Should().BeNull();
     }
+
+    [Theory]
+    [InlineData("sqlite")]
+    [InlineData("postgres")]
+    public async Task ListOpenRuns_ListsRunsToPlanAndRunsToApply_NotPlanOnlyRefusedFinishedOrOldOnes(string provider)
+    {
+        await using var test = await TestState.OpenAsync(provider);
+        var state = test.State;
+        async Task PlanAllAsync(string key)
+        {
+            while (await state.ClaimRangeAsync(key, RangePhase.Pending, 0, 1, "p", Now, Now + Lease, CancellationToken.None) is { } claim)
+            {
+                (await state.RecordPlannedAsync(key, claim.Index, "p", "{}", "{}", Now, CancellationToken.None)).Should().BeTrue();
+            }
+        }
+
+        foreach (var key in new[] { "pending", "plan-only", "to-apply", "refused", "applied", "old", "unrecorded" })
+        {
+            await state.JoinRunAsync(key, "d", 2, key == "old" ? Now.AddDays(-1) : Now, CancellationToken.None);
+            if (key != "unrecorded")
+            {
+                await state.RecordRequestAsync(key, ["a", "b"], force: key == "to-apply", "schedule:0", apply: key is not ("plan-only" or "pending"), CancellationToken.None);
+            }
+        }
+
+        foreach (var key in new[] { "plan-only", "to-apply", "refused", "applied" })
+        {
+            await PlanAllAsync(key);
+            (await state.RecordVerdictAsync(key, key != "refused", "{}", "p", Now, CancellationToken.None)).Should().BeTrue();
+        }
+
+        while (await state.ClaimRangeAsync("applied", RangePhase.Planned, 0, 1, "p", Now, Now + Lease, CancellationToken.None) is { } claim)
+        {
+            (await state.RecordAppliedAsync("applied", claim.Index, "p", $"run-{claim.Index}", Now, CancellationToken.None)).Should().BeTrue();
+        }
+
+        var open = await state.ListOpenRunsAsync(Now.AddHours(-6), CancellationToken.None);
+
+        open.Select(r => r.RunKey).Should().Equal("pending", "to-apply");
+        var toApply = open.Single(r => r.RunKey == "to-apply");
+        toApply.Policies.Should().Equal("a", "b");
+        toApply.Force.Should().BeTrue();
+        toApply.Actor.Should().Be("schedule:0");
+        toApply.Apply.Should().BeTrue();
+        open.Single(r => r.RunKey == "pending").Apply.Should().BeFalse();
+    }
+
+    [Theory]
+    [InlineData("sqlite")]
+    [InlineData("postgres")]
+    public async Task RecordRequest_KeepsTheFirstRequest_AndApplyOnceAskedStaysAsked(string provider)
+    {
+        await using var test = await TestState.OpenAsync(provider);
+        var state = test.State;
+        await state.JoinRunAsync("job", "d", 1, Now, CancellationToken.None);
+
+        await state.RecordRequestAsync("job", ["first"], force: false, "cli:a", apply: false, CancellationToken.None);
+        await state.RecordRequestAsync("job", ["second"], force: true, "cli:b", apply: true, CancellationToken.None);
+        await state.RecordRequestAsync("job", ["third"], force: true, "cli:c", apply: false, CancellationToken.None);
+
+        var run = await state.GetPartitionedRunAsync("job", CancellationToken.None);
+        run!.Policies.Should().Equal("first");
+        run.Force.Should().BeFalse();
+        run.Actor.Should().Be("cli:a");
+        run.Apply.Should().BeTrue("a sweep asked for it, and a later plan does not take that back");
+    }
+
+    [Theory]
+    [InlineData("sqlite")]
+    [InlineData("postgres")]
+    public async Task RecordSummary_OnlyOnceEveryRangeIsApplied_AndOnlyOnce(string provider)
+    {
+        await using var test = await TestState.OpenAsync(provider);
+        var state = test.State;
+        await state.JoinRunAsync("job", "d", 2, Now, CancellationToken.None);
+        while (await state.ClaimRangeAsync("job", RangePhase.Pending, 0, 1, "p", Now, Now + Lease, CancellationToken.None) is { } claim)
+        {
+            await state.RecordPlannedAsync("job", claim.Index, "p", "{}", "{}", Now, CancellationToken.None);
+        }
+
+        await state.RecordVerdictAsync("job", true, "{}", "p", Now, CancellationToken.None);
+        var first = await state.ClaimRangeAsync("job", RangePhase.Planned, 0, 1, "p", Now, Now + Lease, CancellationToken.None);
+        await state.RecordAppliedAsync("job", first!.Index, "p", "run-0", Now, CancellationToken.None);
+        (await state.RecordSummaryAsync("job", "early", CancellationToken.None)).Should().BeFalse("a range is still to apply");
+
+        var second = await state.ClaimRangeAsync("job", RangePhase.Planned, 0, 1, "p", Now, Now + Lease, CancellationToken.None);
+        await state.RecordAppliedAsync("job", second!.Index, "p", "run-1", Now, CancellationToken.None);
+        var writes = await Task.WhenAll(Enumerable.Range(0, 4).Select(i => Task.Run(() => state.RecordSummaryAsync("job", $"summary-{i}", CancellationToken.None))));
+
+        writes.Count(w => w).Should().Be(1, "one participant's summary is recorded");
+        (await state.GetPartitionedRunAsync("job", CancellationToken.None))!.SummaryRunId.Should().Be($"summary-{Array.IndexOf(writes, true)}");
+    }
 }
