@@ -83,6 +83,10 @@ stop_s3rver() {
   kill "$pid" 2>/dev/null || true
   while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
 }
+# The machine's 1-minute load average, sampled every 10 s while the benchmark runs: reported with the figures.
+: > "$work/load.log"
+( while :; do cut -d' ' -f1 /proc/loadavg >> "$work/load.log"; sleep 10; done ) &
+pids+=("$!")
 node "$here/bench/latency-proxy.js" --port "$proxyport" --control-port "$controlport" --target "http://127.0.0.1:$s3port" --delay-ms 25 >"$work/proxy.log" 2>&1 &
 pids+=("$!")
 for _ in $(seq 1 100); do grep -qs listening "$work/proxy.log" && break; sleep 0.1; done
@@ -194,8 +198,9 @@ done
 section() {
   echo "## $1"
   echo
-  echo "Measured $(date -u +%Y-%m-%d) at $(git -C "$here" rev-parse --short HEAD) on $(nproc) cores ($(uname -m)), median of $runs runs, with \`bench/s3-vs-rclone.sh $part $n\`; rclone $(rclone version | head -1 | awk '{print $2}'), s3rver 3.7.1."
+  echo "Measured $(date -u +%Y-%m-%d) at $(git -C "$here" rev-parse --short HEAD) on $(nproc) cores ($(uname -m)), median of $runs runs, with \`RUNS=$runs RCLONE_DEFAULTS=${RCLONE_DEFAULTS:-1} LATENCIES=\"${latencies[*]}\" bench/s3-vs-rclone.sh $part $n\`; rclone $(rclone version | head -1 | awk '{print $2}'), s3rver 3.7.1."
   echo "$n objects under \`uploads/{shard}/{file}\` (1000 shards), 10 % orphans, all two days old; SQLite catalog; every request held by the proxy for the latency shown."
+  echo "Load average (1 minute, sampled every 10 s) $(sort -n "$work/load.log" | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%s–%s", lo, hi}') during the run."
   echo
   echo "| command | seconds | s3rver CPU s | requests | connections | most in flight | requests by operation |"
   echo "| --- | ---: | ---: | ---: | ---: | ---: | --- |"
