@@ -39,8 +39,17 @@ public static class PlanFile
     /// <param name="path">The plan file.</param>
     /// <param name="cancellationToken">Cancels the read.</param>
     /// <returns>The plan.</returns>
+    /// <remarks>
+    /// The file is read as a stream: each policy's first <see cref="LayoutPlanner.DefaultGroupsInMemory"/> groups are
+    /// held in memory and the rest spooled to a temporary file, as the planner holds them, so reading a plan of
+    /// millions of groups takes about the memory of a plan of a few thousand.
+    /// </remarks>
     /// <exception cref="PlanFileException">The file is missing, not JSON, of another version, or not a plan.</exception>
-    public static async Task<Plan> ReadAsync(string path, CancellationToken cancellationToken)
+    public static Task<Plan> ReadAsync(string path, CancellationToken cancellationToken) =>
+        ReadAsync(path, Path.GetTempPath(), LayoutPlanner.DefaultGroupsInMemory, cancellationToken);
+
+    /// <summary>Reads a plan, spooling each policy's groups beyond the first <paramref name="groupsInMemory"/> to <paramref name="spillDirectory"/>.</summary>
+    internal static async Task<Plan> ReadAsync(string path, string spillDirectory, int groupsInMemory, CancellationToken cancellationToken)
     {
         if (!File.Exists(path))
         {
@@ -49,25 +58,32 @@ public static class PlanFile
 
         try
         {
-            await using var stream = File.OpenRead(path);
-            var document = await JsonSerializer.DeserializeAsync<PlanDocument>(stream, Options, cancellationToken);
-            if (document?.Plan is null)
+            await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
+            var (version, hasPlan, plan) = await Task.Run(() => new PlanFileReader(stream, Options, spillDirectory, groupsInMemory).Read(cancellationToken), cancellationToken);
+            if (!hasPlan)
             {
                 throw new PlanFileException($"{path}: not a plan file");
             }
 
-            if (document.FormatVersion != Plan.FormatVersion)
+            if (version != Plan.FormatVersion || plan is null)
             {
-                throw new PlanFileException($"{path}: plan format {document.FormatVersion} is not supported (this Reclaim reads {Plan.FormatVersion})");
+                throw new PlanFileException($"{path}: plan format {version} is not supported (this Reclaim reads {Plan.FormatVersion})");
             }
 
-            return document.Plan;
+            return plan;
         }
         catch (JsonException e)
         {
             var where = e.LineNumber is { } line ? $":{line + 1}:{(e.BytePositionInLine ?? 0) + 1}" : string.Empty;
             throw new PlanFileException($"{path}{where}: not a valid plan file: {e.Message}");
         }
+    }
+
+    /// <summary>Reads a plan whole, as <see cref="JsonSerializer"/> reads it: the reference the streamed read is tested against.</summary>
+    internal static async Task<Plan?> ReadWholeAsync(string path, CancellationToken cancellationToken)
+    {
+        await using var stream = File.OpenRead(path);
+        return (await JsonSerializer.DeserializeAsync<PlanDocument>(stream, Options, cancellationToken))?.Plan;
     }
 
     private sealed record PlanDocument(int FormatVersion, Plan Plan);
