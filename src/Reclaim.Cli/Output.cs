@@ -39,7 +39,16 @@ internal sealed class Output
         return console;
     }
 
-    public void Json(object value) => _context.Out.WriteLine(JsonSerializer.Serialize(value, PlanFile.Options));
+    /// <summary>Writes <paramref name="value"/> as indented JSON and a line end, streamed: a plan of millions of groups is never one string.</summary>
+    public void Json(object value)
+    {
+        using (var stream = new TextWriterStream(_context.Out))
+        {
+            JsonSerializer.Serialize(stream, value, PlanFile.Options);
+        }
+
+        _context.Out.WriteLine();
+    }
 
     public void Plan(Plan plan, string? planPath)
     {
