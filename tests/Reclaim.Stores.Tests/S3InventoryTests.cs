@@ -61,18 +61,21 @@ public sealed class S3InventoryTests(S3BucketFixture bucket) : IClassFixture<S3B
             : await S3Inventories.WriteToFolderAsync(_folder.Path, sourceBucket ?? bucket.Bucket, rows, parquet, CreatedAt);
     }
 
-    private S3Store Store(string? manifest) => new(bucket.StoreOptions(StorePrefix) with { InventoryManifest = manifest, ListConcurrency = 2 });
+    private S3Store Store(string? manifest, int runObjects = SortedObjectSpill.DefaultRunObjects) =>
+        new(bucket.StoreOptions(StorePrefix) with { InventoryManifest = manifest, ListConcurrency = 2 }) { InventoryRunObjects = runObjects };
 
     [Theory]
-    [InlineData(false, true)]
-    [InlineData(true, true)]
-    [InlineData(false, false)]
-    [InlineData(true, false)]
-    public async Task Snapshot_OfTheBucket_YieldsExactlyTheLiveListing(bool parquet, bool inBucket)
+    [InlineData(false, true, SortedObjectSpill.DefaultRunObjects)]
+    [InlineData(true, true, SortedObjectSpill.DefaultRunObjects)]
+    [InlineData(false, false, SortedObjectSpill.DefaultRunObjects)]
+    [InlineData(true, false, SortedObjectSpill.DefaultRunObjects)]
+    [InlineData(false, true, 3)] // the external sort writes runs of 3 objects and merges them
+    [InlineData(true, false, 1)]
+    public async Task Snapshot_OfTheBucket_YieldsExactlyTheLiveListing(bool parquet, bool inBucket, int runObjects)
     {
         // Arrange
         var manifest = await ManifestAsync(parquet, inBucket);
-        await using var store = Store(manifest);
+        await using var store = Store(manifest, runObjects);
         var live = await store.ListAsync(string.Empty, default).CollectAsync();
 
         // Act

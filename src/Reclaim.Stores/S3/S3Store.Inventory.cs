@@ -17,8 +17,10 @@ public sealed partial class S3Store : ISnapshotListing
     /// that it is an inventory of this store's bucket; enumerating the snapshot then fetches the data files the
     /// manifest names, <see cref="S3StoreOptions.ListConcurrency"/> at a time, checks each against the manifest's size
     /// and MD5, keeps the current objects under the store's prefix and <paramref name="prefix"/>, and yields them in key
-    /// order. Memory: the snapshot's objects under the prefix are held and sorted (inventory files are not in key
-    /// order), about 150 bytes an object plus its key.
+    /// order. Memory is flat whatever the inventory's size: inventory files are not in key order, so the objects are put
+    /// in order by an external sort, every <see cref="SortedObjectSpill.DefaultRunObjects"/> of them sorted and
+    /// written to a temporary file (about 30 bytes an object plus twice its key's length on disk), the files then
+    /// merged as the snapshot is read: about 20 MB of objects and 64 KiB per run file are held.
     /// </remarks>
     /// <exception cref="InventoryException">The manifest is missing, malformed, or of another bucket; while enumerating, a data file is missing, damaged or malformed.</exception>
     /// <exception cref="AmazonS3Exception">The service refused a request other than with 404, or kept failing past the attempts allowed.</exception>
@@ -43,6 +45,12 @@ public sealed partial class S3Store : ISnapshotListing
 
         return new ListingSnapshot(manifest.CreatedAt, location, ReadSnapshotAsync(manifest, location, _prefix + prefix, cancellationToken));
     }
+
+    /// <summary>Objects read from an inventory file handed to the sort at once: 4096.</summary>
+    private const int AddBatch = 4096;
+
+    /// <summary>Objects the inventory's external sort holds before writing a run: <see cref="SortedObjectSpill.DefaultRunObjects"/>; tests lower it to make many runs of few objects.</summary>
+    internal int InventoryRunObjects { get; init; } = SortedObjectSpill.DefaultRunObjects;
 
     private async Task<byte[]> ReadManifestAsync(string location, CancellationToken cancellationToken)
     {
@@ -76,7 +84,7 @@ public sealed partial class S3Store : ISnapshotListing
 
     private async IAsyncEnumerable<StoredObject> ReadSnapshotAsync(InventoryManifest manifest, string location, string keyPrefix, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var objects = new List<StoredObject>();
+        using var objects = new SortedObjectSpill(Path.GetTempPath(), InventoryRunObjects);
         var folder = Directory.CreateTempSubdirectory("reclaim-inventory-");
         try
         {
@@ -88,16 +96,21 @@ public sealed partial class S3Store : ISnapshotListing
                 {
                     var name = destination is not null && ParseS3Url(location) is not null ? $"s3://{destination}/{file.Key}" : file.Key;
                     var path = await FetchAsync(file, location, destination, folder.FullName, token).ConfigureAwait(false);
-                    var read = new List<StoredObject>();
-                    await InventoryFileReader.ReadAsync(path, manifest, name, keyPrefix, read.Add, token).ConfigureAwait(false);
+                    // Into the sort a batch at a time: a data file of millions of rows is never held whole.
+                    var read = new List<StoredObject>(AddBatch);
+                    await InventoryFileReader.ReadAsync(path, manifest, name, keyPrefix, item =>
+                    {
+                        read.Add(item);
+                        if (read.Count == AddBatch)
+                        {
+                            objects.Add(read);
+                            read.Clear();
+                        }
+                    }, token).ConfigureAwait(false);
+                    objects.Add(read);
                     if (path.StartsWith(folder.FullName, StringComparison.Ordinal))
                     {
                         File.Delete(path);
-                    }
-
-                    lock (objects)
-                    {
-                        objects.AddRange(read);
                     }
                 }).ConfigureAwait(false);
         }
@@ -107,15 +120,15 @@ public sealed partial class S3Store : ISnapshotListing
         }
 
         // Inventory files list objects in no particular order; plans need the listing's.
-        objects.Sort((x, y) => ObjectKey.Comparer.Compare(x.Key, y.Key));
-        for (var i = 0; i < objects.Count; i++)
+        string? previous = null;
+        foreach (var item in objects.ReadSorted())
         {
-            var item = objects[i];
-            if (i > 0 && string.Equals(objects[i - 1].Key, item.Key, StringComparison.Ordinal))
+            if (string.Equals(previous, item.Key, StringComparison.Ordinal))
             {
                 throw new InventoryException($"inventory manifest {location} lists '{ObjectKey.Printable(item.Key)}' twice as a current object: its files overlap, or it mixes two inventories");
             }
 
+            previous = item.Key;
             yield return item with { Key = item.Key[_prefix.Length..] };
         }
     }
