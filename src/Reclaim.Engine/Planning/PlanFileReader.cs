@@ -102,57 +102,45 @@ internal sealed class PlanFileReader
             return null;
         }
 
-        // The plan's own properties as written, the policies left out, then read by the serializer.
-        var rest = new ArrayBufferWriter<byte>();
         var policies = new List<PolicyPlan>();
-        using (var writer = new Utf8JsonWriter(rest))
-        {
-            writer.WriteStartObject();
-            Expect(Next(), JsonTokenType.StartObject);
-            while (Next() is var token && token.Type == JsonTokenType.PropertyName)
-            {
-                if (token.Is(PoliciesName) && Peek() == JsonTokenType.StartArray)
-                {
-                    Next();
-                    while (Peek() != JsonTokenType.EndArray)
-                    {
-                        policies.Add(ReadPolicy(cancellationToken));
-                    }
-
-                    Next();
-                    continue;
-                }
-
-                writer.WritePropertyName(token.Name);
-                writer.WriteRawValue(RawValue(), skipInputValidation: true);
-            }
-
-            writer.WriteEndObject();
-        }
-
-        var plan = JsonSerializer.Deserialize<Plan>(rest.WrittenSpan, _options) ?? throw new JsonException("the plan is null");
+        var plan = ReadObject<Plan>(PoliciesName, () => policies.Add(ReadPolicy(cancellationToken))) ?? throw new JsonException("the plan is null");
         plan.Policies.AddRange(policies);
         return plan;
     }
 
     private PolicyPlan ReadPolicy(CancellationToken cancellationToken)
     {
-        var rest = new ArrayBufferWriter<byte>();
         PlannedGroups? groups = null;
+        var policy = ReadObject<PolicyPlan>(GroupsName, () =>
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            groups ??= new PlannedGroups(new SpilledGroupSpool(_spillDirectory), _groupsInMemory);
+            groups.Add(Deserialize<PlannedGroup>() ?? throw new JsonException("a planned group is null"));
+        }) ?? throw new JsonException("a policy's plan is null");
+        policy.Groups = groups ?? policy.Groups;
+        return policy;
+    }
+
+    /// <summary>
+    /// Reads an object whose <paramref name="arrayName"/> array is read item by item by <paramref name="readItem"/>,
+    /// and whose other properties are read by the serializer as <typeparamref name="T"/> (copied as written into a
+    /// small document of their own).
+    /// </summary>
+    private T? ReadObject<T>(string arrayName, Action readItem)
+    {
+        var rest = new ArrayBufferWriter<byte>();
         using (var writer = new Utf8JsonWriter(rest))
         {
             writer.WriteStartObject();
             Expect(Next(), JsonTokenType.StartObject);
             while (Next() is var token && token.Type == JsonTokenType.PropertyName)
             {
-                if (token.Is(GroupsName) && Peek() == JsonTokenType.StartArray)
+                if (token.Is(arrayName) && Peek() == JsonTokenType.StartArray)
                 {
-                    groups = new PlannedGroups(new SpilledGroupSpool(_spillDirectory), _groupsInMemory);
                     Next();
                     while (Peek() != JsonTokenType.EndArray)
                     {
-                        cancellationToken.ThrowIfCancellationRequested();
-                        groups.Add(Deserialize<PlannedGroup>() ?? throw new JsonException("a planned group is null"));
+                        readItem();
                     }
 
                     Next();
@@ -166,13 +154,7 @@ internal sealed class PlanFileReader
             writer.WriteEndObject();
         }
 
-        var policy = JsonSerializer.Deserialize<PolicyPlan>(rest.WrittenSpan, _options) ?? throw new JsonException("a policy's plan is null");
-        if (groups is not null)
-        {
-            policy.Groups = groups;
-        }
-
-        return policy;
+        return JsonSerializer.Deserialize<T>(rest.WrittenSpan, _options);
     }
 
     private static void Expect(Token token, JsonTokenType type)
