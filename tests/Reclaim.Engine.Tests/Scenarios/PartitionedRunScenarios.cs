@@ -1,5 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
+using Microsoft.Extensions.Logging.Abstractions;
+using Reclaim.Engine.Configuration;
+using Reclaim.Engine.Partitioning;
+using Reclaim.Engine.Runtime;
 using Reclaim.Engine.Tests.Support;
 using Reclaim.Testing;
 
@@ -247,6 +251,45 @@ public sealed class PartitionedRunScenarios : IAsyncLifetime
         (await _backend.StateQueryAsync("SELECT COUNT(*) FROM reclaim_actions")).Single()[0].Should().Be("0");
         (await _backend.StateQueryAsync("SELECT COUNT(*) FROM reclaim_runs WHERE status = 'refused'")).Single()[0].Should().Be("1", "the refusal is in the history once");
         (await RangesAsync("job-c")).Should().OnlyContain(r => r.Phase == "planned" && r.ApplyRunId == null);
+    }
+
+    [Fact]
+    public async Task ParticipatingInARunThatEnded_DoesNothingAgain_AndTheRunIsSummedUpOnce()
+    {
+        // Arrange: a scheduled firing's participation, as a serve replica takes part (participant 0 of 1).
+        await using var workspace = new Workspace(ConfigLoader.Load(_backend.ConfigPath), NullLoggerFactory.Instance);
+        var engine = new ReclaimEngine(workspace, TimeProvider.System, NullLoggerFactory.Instance);
+        await engine.MigrateAsync(CancellationToken.None);
+        var request = new PartitionRequest("schedule:orphan-uploads@2026-12-02T03:00:00Z", 0, 1, ["orphan-uploads"], Force: false, TimeSpan.FromSeconds(3), TimeSpan.FromMinutes(5))
+        {
+            Actor = "schedule:0",
+            Apply = true,
+        };
+        var first = await engine.Partitioned.ParticipateAsync(request, null, CancellationToken.None);
+        first.Applied.Should().HaveCount(16);
+        first.SummaryRunId.Should().NotBeNull();
+        var runs = (await _backend.StateQueryAsync("SELECT COUNT(*) FROM reclaim_runs")).Single()[0];
+        var keys = await _backend.KeysAsync();
+
+        // Act: the same firing again (a misfire fired late, another replica's copy of it).
+        var again = await engine.Partitioned.ParticipateAsync(request, null, CancellationToken.None);
+        var joined = await engine.Partitioned.JoinOpenRunsAsync(TimeSpan.FromSeconds(3), CancellationToken.None);
+
+        // Assert
+        again.Planned.Should().BeEmpty();
+        again.Applied.Should().BeEmpty();
+        again.Verdict.Passed.Should().BeTrue();
+        again.SummaryRunId.Should().BeNull("the run was summed up once, by the first");
+        joined.Should().Be(0, "an ended run is not open");
+        (await _backend.StateQueryAsync("SELECT COUNT(*) FROM reclaim_runs")).Single()[0].Should().Be(runs, "nothing new is in the history");
+        (await _backend.KeysAsync()).Should().BeEquivalentTo(keys);
+        var summary = (await _backend.StateQueryAsync($"SELECT kind, actor, status, summary FROM reclaim_runs WHERE id = '{first.SummaryRunId}'")).Single();
+        summary[0..3].Should().Equal("partitioned", "schedule:0", "succeeded");
+        var partitioned = JsonDocument.Parse(summary[3]!).RootElement;
+        partitioned.GetProperty("objects_done").GetInt64().Should().Be(_orphaned.Count);
+        partitioned.GetProperty("partitioned").GetProperty("ranges").GetArrayLength().Should().Be(16);
+        partitioned.GetProperty("partitioned").GetProperty("participants").GetArrayLength().Should().Be(1);
+        await AssertSweptOnceAsync();
     }
 
     [Theory]
