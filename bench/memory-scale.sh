@@ -8,6 +8,11 @@
 # The listing is generated (bench/MemoryScale: keys in key order, every object two days old): a folder of 16M files
 # needs more inodes than this machine's disk has, and the listing source is not what is measured.
 # Peak RSS is GNU time's %M. Usage: bench/memory-scale.sh [N...]   (default 1000000 4000000 16000000)
+#        bench/memory-scale.sh streams [PLAN_GROUPS [INVENTORY_N...]]   (default 1000000, then 1000000 4000000):
+#   the plan file and the S3 Inventory apart from planning, each twice in the same invocation: the plan file of
+#   PLAN_GROUPS one-object groups read as `reclaim apply` reads it (streamed) and as the serializer reads it whole (the
+#   reader before); an S3 Inventory of N objects (8 gzip CSV files, rows in no key order) read in key order by the
+#   external sort and by holding and sorting every object (the reader before). No PostgreSQL is needed.
 # PostgreSQL: BENCH_PG (a connection string), or one is started with scripts/test-services.sh.
 # Results: bench/results/memory-scale.md
 set -euo pipefail
@@ -17,6 +22,64 @@ sizes=("$@")
 work="${BENCH_WORK:-$here/bench/work}/memory-scale"
 mkdir -p "$work"
 export TMPDIR="$work/tmp"; mkdir -p "$TMPDIR"
+
+if [ "${sizes[0]}" = streams ]; then
+  plan_groups="${sizes[1]:-1000000}"
+  inventories=("${sizes[@]:2}"); [ ${#inventories[@]} -gt 0 ] || inventories=(1000000 4000000)
+  dotnet build "$here/bench/MemoryScale" -c Release -clp:ErrorsOnly >/dev/null
+  harness="$here/bench/MemoryScale/bin/Release/net10.0/MemoryScale"
+  measure() { # label, then the harness's arguments: prints a table row
+    local label="$1"; shift
+    local out; out=$( { /usr/bin/time -f "TIME %e %M" "$harness" "$@" 2>"$work/timing.txt"; } 2>&1 )
+    local line; line=$(grep '^TIME' "$work/timing.txt" || grep '^TIME' <<<"$out")
+    read -r _ secs rss <<<"$line"
+    echo "$label: ${secs}s $((rss / 1024)) MB — $(grep -v '^TIME' <<<"$out")" >&2
+    echo "| $label | $secs | $((rss / 1024)) | $(grep -v '^TIME' <<<"$out") |"
+  }
+  rows=()
+  plan="$work/plan-$plan_groups.json"
+  [ -f "$plan" ] || "$harness" --make-plan "$plan_groups" --out "$plan" >&2
+  rows+=("$(measure "plan file of $plan_groups groups, streamed (apply)" --read-plan "$plan")")
+  rows+=("$(measure "plan file of $plan_groups groups, read whole (before)" --read-plan "$plan" --whole)")
+  for n in "${inventories[@]}"; do
+    inv="$work/inventory-$n"
+    if [ ! -f "$inv/.built" ]; then
+      rm -rf "$inv"; echo "building an inventory of $n objects ..." >&2
+      python3 - "$inv" "$n" <<'PY'
+import gzip, hashlib, json, os, sys
+root, n = sys.argv[1], int(sys.argv[2])
+files, entries = 8, []
+data = os.path.join(root, "inventory", "bench", "gen", "data")
+os.makedirs(data, exist_ok=True)
+for f in range(files):
+    key = f"inventory/bench/gen/data/part-{f}.csv.gz"
+    path = os.path.join(root, key)
+    with gzip.open(path, "wt", compresslevel=1, newline="") as out:
+        # Round-robin over the files and backwards in each: no file is in key order.
+        for i in range(n - 1 - ((n - 1 - f) % files), -1, -files):
+            out.write(f'"bench","uploads/{i % 1000:03d}/{i:09d}.bin","1000","2026-11-29T00:00:00.000Z","d41d8cd98f00b204e9800998ecf8427e","true","false"\n')
+    with open(path, "rb") as done:
+        entries.append({"key": key, "size": os.path.getsize(path), "MD5checksum": hashlib.md5(done.read()).hexdigest()})
+manifest = {"sourceBucket": "bench", "destinationBucket": "arn:aws:s3:::inventories", "version": "2016-11-30",
+            "creationTimestamp": "1764547200000", "fileFormat": "CSV",
+            "fileSchema": "Bucket, Key, Size, LastModifiedDate, ETag, IsLatest, IsDeleteMarker", "files": entries}
+folder = os.path.join(root, "inventory", "bench", "gen", "2026-12-01T00-00Z")
+os.makedirs(folder, exist_ok=True)
+json.dump(manifest, open(os.path.join(folder, "manifest.json"), "w"))
+PY
+      touch "$inv/.built"
+    fi
+    manifest="$inv/inventory/bench/gen/2026-12-01T00-00Z/manifest.json"
+    rows+=("$(measure "S3 Inventory of $n objects, external sort" --inventory "$manifest")")
+    rows+=("$(measure "S3 Inventory of $n objects, held and sorted (before)" --inventory "$manifest" --whole)")
+  done
+  {
+    echo "| what | time (s) | peak RSS (MB) | totals |"
+    echo "| --- | ---: | ---: | --- |"
+    printf '%s\n' "${rows[@]}"
+  } | tee "$work/streams.md"
+  exit 0
+fi
 
 if [ -z "${BENCH_PG:-}" ]; then
   eval "$("$here/scripts/test-services.sh" start "$work/svc")"

@@ -3,6 +3,7 @@
 // prints the totals and the planner's phase timings. bench/memory-scale.sh runs it under GNU time for peak RSS.
 //
 // Usage: MemoryScale --objects N --layout object|folder --pg CONNECTION --table NAME --out PLAN.json [--in-memory]
+//        MemoryScale --make-plan N --out PLAN.json | --read-plan PLAN.json [--whole] | --inventory MANIFEST.json [--whole]  (Streams.cs)
 //   object: keys uploads/{shard}/{file} (1000 shards), one object per group;
 //   folder: keys orgs/{org}/assets/{asset}/{a,b,c,d}.bin (100 orgs), four objects per group.
 //   --in-memory: join and hold the proposed groups in memory whatever their number (the planner before spilling).
@@ -18,6 +19,12 @@ using Reclaim.Engine.Planning;
 
 var options = args.Select((a, i) => (a, i)).Where(x => x.a.StartsWith("--", StringComparison.Ordinal))
     .ToDictionary(x => x.a, x => x.i + 1 < args.Length && !args[x.i + 1].StartsWith("--", StringComparison.Ordinal) ? args[x.i + 1] : "", StringComparer.Ordinal);
+if (options.ContainsKey("--make-plan") || options.ContainsKey("--read-plan") || options.ContainsKey("--inventory"))
+{
+    await Streams.RunAsync(options);
+    return;
+}
+
 var objects = long.Parse(options["--objects"], CultureInfo.InvariantCulture);
 var folder = options["--layout"] == "folder";
 var inMemory = options.ContainsKey("--in-memory");
