@@ -220,6 +220,7 @@ public sealed class ApplicationRoleTests(RoleMapServer server) : IClassFixture<R
         var tbilisi = entries[0]!;
         tbilisi["timezone"]!.GetValue<string>().Should().Be("Asia/Tbilisi", "the config takes the zone by its city and names it by its IANA id");
         tbilisi["quartz_cron"]!.GetValue<string>().Should().Be("0 0 3 * * ?");
+        tbilisi["partitioned"]!.GetValue<bool>().Should().BeFalse("an entry is taken by one replica unless it says partitioned: true");
         var firings = tbilisi["next_firings"]!.AsArray();
         firings.Should().HaveCount(3);
         foreach (var firing in firings)

@@ -19,7 +19,11 @@ public sealed record ScheduleFiring(DateTimeOffset Local, DateTimeOffset Utc);
 /// <param name="Error">Why no firing could be computed (an expression Quartz rejects, an unknown zone), or <see langword="null"/>.</param>
 public sealed record ScheduleEntryView(
     int Entry, IReadOnlyList<string> Policies, string Cron, string? QuartzCron, string Timezone, bool RunOnStartup,
-    IReadOnlyList<ScheduleFiring> NextFirings, string? Error);
+    IReadOnlyList<ScheduleFiring> NextFirings, string? Error)
+{
+    /// <summary>Whether each firing is one partitioned run every replica takes part in (<c>partitioned</c>); JSON <c>partitioned</c>.</summary>
+    public bool Partitioned { get; init; }
+}
 
 /// <summary>
 /// Computes a schedule's coming firings with Quartz's own <see cref="CronExpression"/> in each entry's time zone,
@@ -69,7 +73,7 @@ public static class ScheduleForecast
                 error = e.Message;
             }
 
-            views.Add(new ScheduleEntryView(i, entry.Policies, entry.Cron, quartz, entry.TimeZone, entry.RunOnStartup, firings, error));
+            views.Add(new ScheduleEntryView(i, entry.Policies, entry.Cron, quartz, entry.TimeZone, entry.RunOnStartup, firings, error) { Partitioned = entry.Partitioned });
         }
 
         return views;
