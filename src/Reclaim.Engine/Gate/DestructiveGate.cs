@@ -351,7 +351,10 @@ public sealed partial class DestructiveGate(IStateStore state, TimeProvider time
             return SettledAction.Failed(action.Id, $"{From}: whether the statement ran is not known; the policy runs it again while the row is still selected");
         }
 
-        if (IsInPlace(action))
+        // A purge deletes the object at its own key (a trash key, or the original key of an object quarantined in
+        // place, both recorded as its trash key too), so whether that key still holds it settles it on any store:
+        // no tags are read.
+        if (IsInPlace(action) && action.Kind != ActionKind.Purge)
         {
             return await SettleInPlaceAsync(store, action, cancellationToken);
         }

@@ -137,7 +137,7 @@ public sealed partial class DestructiveGate
         });
     }
 
-    /// <summary>Settles an in-place action from the object's tags (see <see cref="ReconcileAsync"/>).</summary>
+    /// <summary>Settles an in-place quarantine or restore from the object's tags (see <see cref="ReconcileAsync"/>; a purge is settled by its key alone).</summary>
     private static async Task<SettledAction> SettleInPlaceAsync(IObjectStore store, ActionRecord action, CancellationToken cancellationToken)
     {
         const string From = "settled from the object's tags after its run ended";
@@ -156,8 +156,7 @@ public sealed partial class DestructiveGate
             ActionKind.Restore when tags is null => SettledAction.Failed(action.Id, $"{From}: not at its key any more"),
             ActionKind.Restore when quarantinedBy is not null => SettledAction.Skipped(action.Id, $"{From}: still tagged as quarantined, not restored"),
             ActionKind.Restore => SettledAction.Done(action.Id),
-            ActionKind.Purge when tags is null => SettledAction.Done(action.Id),
-            _ => SettledAction.Skipped(action.Id, $"{From}: still at its key, not purged"),
+            _ => SettledAction.Failed(action.Id, $"{From}: a {action.Kind.ToString().ToLowerInvariant()} is not kept in place; what became of it is not known"),
         };
     }
 

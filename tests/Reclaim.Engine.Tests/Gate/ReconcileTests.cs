@@ -1,0 +1,139 @@
+using Reclaim.Core.State;
+using Reclaim.Core.Storage;
+using Reclaim.Engine.Gate;
+using Reclaim.Testing;
+
+namespace Reclaim.Engine.Tests.Gate;
+
+/// <summary>
+/// Settling the actions a run left pending from what the store holds now: each outcome recorded, nothing lost, a
+/// leftover copy removed only when it is the same object.
+/// </summary>
+public sealed class ReconcileTests
+{
+    private const string Key = "orgs/o1/uploads/a0000/raw.mp4";
+
+    [Theory]
+    [InlineData(ActionKind.Delete, false, false, ActionOutcome.Done, null)]
+    [InlineData(ActionKind.Delete, true, false, ActionOutcome.Skipped, "still at its key, not deleted")]
+    [InlineData(ActionKind.Purge, false, false, ActionOutcome.Done, null)]
+    [InlineData(ActionKind.Purge, false, true, ActionOutcome.Skipped, "still in the trash, not purged")]
+    [InlineData(ActionKind.Quarantine, false, false, ActionOutcome.Skipped, "neither at its key nor in the trash (removed by someone else)")]
+    [InlineData(ActionKind.Quarantine, true, false, ActionOutcome.Skipped, "still at its key, never moved")]
+    [InlineData(ActionKind.Quarantine, false, true, ActionOutcome.Done, null)]
+    [InlineData(ActionKind.Restore, false, false, ActionOutcome.Failed, "neither in the trash nor at its key")]
+    [InlineData(ActionKind.Restore, true, false, ActionOutcome.Done, null)]
+    [InlineData(ActionKind.Restore, false, true, ActionOutcome.Skipped, "still in the trash, not restored")]
+    public async Task APendingAction_IsSettledFromWhereTheStoreHoldsItsObject(ActionKind kind, bool atKey, bool inTrash, ActionOutcome outcome, string? error)
+    {
+        await using var h = await GateHarness.CreateAsync();
+        var run = await h.StartRunAsync();
+        var trashKey = DestructiveGate.TrashKey(GateHarness.TrashPrefix, run.RunId, Key);
+        if (atKey)
+        {
+            await h.PutAsync(Key);
+        }
+
+        if (inTrash)
+        {
+            await h.PutAsync(trashKey);
+        }
+
+        var pending = await PendingAsync(h, run, kind, kind == ActionKind.Purge ? trashKey : Key, kind == ActionKind.Delete ? null : trashKey);
+
+        var settled = await h.Gate().ReconcileAsync(h.Store, pending, CancellationToken.None);
+
+        var recorded = (await h.ActionsAsync(run.RunId)).Single();
+        recorded.Outcome.Should().Be(outcome);
+        settled[recorded.Id].Outcome.Should().Be(outcome);
+        if (error is null)
+        {
+            recorded.Error.Should().BeNull();
+        }
+        else
+        {
+            recorded.Error.Should().Be($"settled from the store after its run ended: {error}");
+        }
+
+        (await h.KeysAsync()).Should().HaveCount((atKey ? 1 : 0) + (inTrash ? 1 : 0), "settling moves and deletes nothing here");
+    }
+
+    [Theory]
+    [InlineData(ActionKind.Quarantine, ActionOutcome.Skipped, "still at its key (the move did not complete); its leftover copy in the trash was removed")]
+    [InlineData(ActionKind.Restore, ActionOutcome.Done, "restored; its leftover copy in the trash was removed")]
+    public async Task AtBothKeys_TheSameObject_IsAtItsKey_AndTheLeftoverTrashCopyIsRemoved(ActionKind kind, ActionOutcome outcome, string error)
+    {
+        await using var h = await GateHarness.CreateAsync();
+        var run = await h.StartRunAsync();
+        var trashKey = DestructiveGate.TrashKey(GateHarness.TrashPrefix, run.RunId, Key);
+        await h.PutAsync(Key);
+        await h.Store.WriteAsync(trashKey, new MemoryStream(GateHarness.Content(Key)), CancellationToken.None);
+        File.SetLastWriteTimeUtc(Path.Combine(h.Root, trashKey), File.GetLastWriteTimeUtc(Path.Combine(h.Root, Key)));
+        var pending = await PendingAsync(h, run, kind, Key, trashKey);
+
+        await h.Gate().ReconcileAsync(h.Store, pending, CancellationToken.None);
+
+        var recorded = (await h.ActionsAsync(run.RunId)).Single();
+        (recorded.Outcome, recorded.Error).Should().Be((outcome, $"settled from the store after its run ended: {error}"));
+        (await h.KeysAsync()).Should().Equal(Key);
+    }
+
+    [Theory]
+    [InlineData(ActionKind.Quarantine, ActionOutcome.Done, "the trash holds it; another object has been written at its key since")]
+    [InlineData(ActionKind.Restore, ActionOutcome.Failed, "an object has reappeared at the original key; it is kept and this one stays in the trash")]
+    public async Task AtBothKeys_DifferentObjects_BothAreKept(ActionKind kind, ActionOutcome outcome, string error)
+    {
+        await using var h = await GateHarness.CreateAsync();
+        var run = await h.StartRunAsync();
+        var trashKey = DestructiveGate.TrashKey(GateHarness.TrashPrefix, run.RunId, Key);
+        await h.Store.WriteAsync(Key, new MemoryStream([1, 2, 3]), CancellationToken.None);
+        await h.PutAsync(trashKey);
+        var pending = await PendingAsync(h, run, kind, Key, trashKey);
+
+        await h.Gate().ReconcileAsync(h.Store, pending, CancellationToken.None);
+
+        var recorded = (await h.ActionsAsync(run.RunId)).Single();
+        (recorded.Outcome, recorded.Error).Should().Be((outcome, $"settled from the store after its run ended: {error}"));
+        (await h.KeysAsync()).Should().BeEquivalentTo([Key, trashKey]);
+        (await h.Store.ReadAllAsync(Key, CancellationToken.None)).Should().Equal([1, 2, 3]);
+    }
+
+    [Fact]
+    public async Task ARecordsPolicysAfterStatement_IsSettledFailed_SinceWhetherItRanIsNotKnown()
+    {
+        await using var h = await GateHarness.CreateAsync();
+        var run = await h.StartRunAsync();
+        var pending = await PendingAsync(h, run, ActionKind.After, "row id=7", null);
+
+        await h.Gate().ReconcileAsync(h.Store, pending, CancellationToken.None);
+
+        var recorded = (await h.ActionsAsync(run.RunId)).Single();
+        recorded.Outcome.Should().Be(ActionOutcome.Failed);
+        recorded.Error.Should().StartWith("settled from the store after its run ended: whether the statement ran is not known");
+        h.Store.Requests.Should().BeEmpty("nothing in the store tells");
+    }
+
+    [Fact]
+    public async Task ManyPendingActions_AreEachSettled_AndAllRecorded()
+    {
+        await using var h = await GateHarness.CreateAsync();
+        var run = await h.StartRunAsync();
+        var keys = await h.PutGroupsAsync(20);
+        var actions = keys.Select((k, i) => new ActionRecord(0, run.RunId, "orphan-uploads", "media", ActionKind.Delete, k, 1, k, "orphan", null, null,
+            ActionOutcome.Pending, null, h.Clock.GetUtcNow())).ToList();
+        var pending = await h.State.RecordIntentAsync(actions, CancellationToken.None);
+        await h.Store.DeleteAsync([.. keys.Where((_, i) => i % 2 == 0)], CancellationToken.None);
+
+        var settled = await h.Gate().ReconcileAsync(h.Store, pending, CancellationToken.None);
+
+        settled.Should().HaveCount(60);
+        var recorded = await h.ActionsAsync(run.RunId);
+        recorded.Where(a => a.Outcome == ActionOutcome.Done).Select(a => a.Key).Should().BeEquivalentTo(keys.Where((_, i) => i % 2 == 0));
+        recorded.Where(a => a.Outcome == ActionOutcome.Skipped).Select(a => a.Key).Should().BeEquivalentTo(keys.Where((_, i) => i % 2 == 1));
+    }
+
+    private static async Task<IReadOnlyList<ActionRecord>> PendingAsync(GateHarness h, GateRun run, ActionKind kind, string key, string? trashKey) =>
+        await h.State.RecordIntentAsync(
+            [new ActionRecord(0, run.RunId, "orphan-uploads", "media", kind, key, 10, key, "test", null, trashKey, ActionOutcome.Pending, null, h.Clock.GetUtcNow())],
+            CancellationToken.None);
+}
