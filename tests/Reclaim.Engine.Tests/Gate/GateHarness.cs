@@ -127,6 +127,15 @@ internal sealed class GateHarness : IAsyncDisposable
         return new GateRun(id, "test", dryRun) { Stopping = stopping };
     }
 
+    /// <summary>Cancels <paramref name="source"/> whenever the store is asked for <paramref name="operation"/> (a stop that comes mid-run), the request going on.</summary>
+    public void CancelOn(string operation, CancellationTokenSource source) => Store.Before = async (request, _) =>
+    {
+        if (request.Operation == operation)
+        {
+            await source.CancelAsync();
+        }
+    };
+
     public async Task<List<ActionRecord>> ActionsAsync(string runId) => await State.ListActionsAsync(runId, CancellationToken.None).CollectAsync();
 
     /// <summary>Every key in the store, trash included.</summary>
