@@ -16,27 +16,12 @@ namespace Reclaim.Engine;
 /// JSON keys are snake_case (below, per member); <see langword="null"/> members are left out. Serialized by
 /// System.Text.Json source generation (<see cref="RunSummaryJson"/>), so the recorded text and every reader agree.
 /// </remarks>
-public sealed record RunSummary
+public sealed record RunSummary : RunCounts
 {
-    /// <summary>Objects deleted, quarantined, restored or purged (a queue cycle: removed). Key <c>objects_done</c>.</summary>
-    [JsonPropertyName("objects_done")]
-    public long ObjectsDone { get; init; }
-
-    /// <summary>Bytes of <see cref="ObjectsDone"/>. Key <c>bytes_done</c>.</summary>
-    [JsonPropertyName("bytes_done")]
-    public long BytesDone { get; init; }
-
-    /// <summary>Objects the gate's re-check kept (referenced now, young now, changed or gone). Key <c>objects_skipped</c>.</summary>
-    [JsonPropertyName("objects_skipped")]
-    public long ObjectsSkipped { get; init; }
-
-    /// <summary>Groups (or records rows) skipped whole. Key <c>groups_skipped</c>.</summary>
+    /// <summary>Groups (or records rows) skipped whole. Key <c>groups_skipped</c>, after <c>objects_skipped</c>.</summary>
     [JsonPropertyName("groups_skipped")]
+    [JsonPropertyOrder(-2)]
     public long GroupsSkipped { get; init; }
-
-    /// <summary>Objects the store failed on, each recorded with its error. Key <c>objects_failed</c>.</summary>
-    [JsonPropertyName("objects_failed")]
-    public long ObjectsFailed { get; init; }
 
     /// <summary>Up to 10 failures, <c>key: error</c>. Key <c>sample_errors</c>; empty when none.</summary>
     [JsonPropertyName("sample_errors")]
@@ -148,6 +133,33 @@ public sealed record RunSummary
     public static RunSummary? Of(RunRecord run) => Parse(run.Summary);
 }
 
+/// <summary>
+/// What was done to objects, as a whole run (<see cref="RunSummary"/>) and each of its parts (<see cref="RunPartSummary"/>)
+/// report it: one set of counters with one set of keys, written first in this order.
+/// </summary>
+public abstract record RunCounts
+{
+    /// <summary>Objects deleted, quarantined, restored or purged (a queue cycle: removed). Key <c>objects_done</c>.</summary>
+    [JsonPropertyName("objects_done")]
+    [JsonPropertyOrder(-5)]
+    public long ObjectsDone { get; init; }
+
+    /// <summary>Bytes of <see cref="ObjectsDone"/>. Key <c>bytes_done</c>.</summary>
+    [JsonPropertyName("bytes_done")]
+    [JsonPropertyOrder(-4)]
+    public long BytesDone { get; init; }
+
+    /// <summary>Objects the gate's re-check kept (referenced now, young now, changed or gone). Key <c>objects_skipped</c>.</summary>
+    [JsonPropertyName("objects_skipped")]
+    [JsonPropertyOrder(-3)]
+    public long ObjectsSkipped { get; init; }
+
+    /// <summary>Objects the store failed on, each recorded with its error. Key <c>objects_failed</c>.</summary>
+    [JsonPropertyName("objects_failed")]
+    [JsonPropertyOrder(-1)]
+    public long ObjectsFailed { get; init; }
+}
+
 /// <summary>The window between the gate's re-check of a sub-batch and its act, in milliseconds (rounded to 3 decimals).</summary>
 public sealed record RecheckWindowSummary
 {
@@ -165,23 +177,8 @@ public sealed record RecheckWindowSummary
 }
 
 /// <summary>What a run did in one part (a policy of a sweep or apply, a store of a restore or purge).</summary>
-public sealed record RunPartSummary
+public sealed record RunPartSummary : RunCounts
 {
-    /// <summary>Objects done. Key <c>objects_done</c>.</summary>
-    [JsonPropertyName("objects_done")]
-    public long ObjectsDone { get; init; }
-
-    /// <summary>Bytes done. Key <c>bytes_done</c>.</summary>
-    [JsonPropertyName("bytes_done")]
-    public long BytesDone { get; init; }
-
-    /// <summary>Objects the re-check kept. Key <c>objects_skipped</c>.</summary>
-    [JsonPropertyName("objects_skipped")]
-    public long ObjectsSkipped { get; init; }
-
-    /// <summary>Objects the store failed on. Key <c>objects_failed</c>.</summary>
-    [JsonPropertyName("objects_failed")]
-    public long ObjectsFailed { get; init; }
 
     /// <summary>The refusing guard verdicts of this policy (<c>guard: message</c>), when a guard refused it. Key <c>refused</c>.</summary>
     [JsonPropertyName("refused")]
