@@ -126,6 +126,16 @@ public sealed class PlannedGroupsTests
         new PlannedGroups(spool, 1).Invoking(g => g.Add(null!)).Should().Throw<ArgumentNullException>();
     }
 
+    [Fact]
+    public void DisposingASpool_ReleasesWhatItHolds()
+    {
+        var spool = new ListSpool();
+
+        spool.Dispose();
+
+        spool.Released.Should().Equal(true);
+    }
+
     private static PlannedGroup Group(int i) =>
         new($"g{i}/", [$"{i}"], [new StoredObject($"g{i}/f", i, DateTimeOffset.UnixEpoch)], DateTimeOffset.UnixEpoch, "reason");
 
@@ -138,5 +148,13 @@ public sealed class PlannedGroupsTests
         public override PlannedGroupSpool CreateEmpty() => new ListSpool();
 
         public override IEnumerable<PlannedGroup> Read() => Items;
+
+        public List<bool> Released { get; } = [];
+
+        protected override void Dispose(bool disposing)
+        {
+            Released.Add(disposing);
+            base.Dispose(disposing);
+        }
     }
 }
