@@ -6,7 +6,7 @@ namespace Reclaim.Testing;
 /// A fresh database on the test MariaDB server (started by <c>scripts/test-services.sh</c>, which exports
 /// <c>RECLAIM_TEST_MYSQL</c>), dropped on dispose.
 /// </summary>
-public sealed class MariaDbDatabase : IAsyncDisposable
+public sealed class MariaDbDatabase : ITestDatabase
 {
     /// <summary>The environment variable holding the server's MySqlConnector connection string.</summary>
     public const string ServerVariable = "RECLAIM_TEST_MYSQL";
@@ -52,15 +52,22 @@ public sealed class MariaDbDatabase : IAsyncDisposable
         return new MariaDbDatabase(server, name);
     }
 
-    /// <summary>Runs SQL statements.</summary>
-    /// <param name="sql">One or more statements.</param>
-    /// <returns>A task.</returns>
+    /// <inheritdoc/>
     public async Task ExecuteAsync(string sql)
     {
         await using var connection = new MySqlConnection(ConnectionString);
         await connection.OpenAsync();
         await using var command = new MySqlCommand(sql, connection);
         await command.ExecuteNonQueryAsync();
+    }
+
+    /// <inheritdoc/>
+    public async Task<List<string?[]>> QueryAsync(string sql)
+    {
+        await using var connection = new MySqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new MySqlCommand(sql, connection);
+        return await SqlRows.ReadAllAsync(command);
     }
 
     /// <inheritdoc/>

@@ -6,7 +6,7 @@ namespace Reclaim.Testing;
 /// A fresh database on the test PostgreSQL server (started by <c>scripts/test.sh</c>, which exports
 /// <c>RECLAIM_TEST_PG</c>), dropped on dispose.
 /// </summary>
-public sealed class PostgresDatabase : IAsyncDisposable
+public sealed class PostgresDatabase : ITestDatabase
 {
     /// <summary>The environment variable holding the server's Npgsql connection string.</summary>
     public const string ServerVariable = "RECLAIM_TEST_PG";
@@ -45,15 +45,22 @@ public sealed class PostgresDatabase : IAsyncDisposable
         return new PostgresDatabase(server, name);
     }
 
-    /// <summary>Runs SQL statements.</summary>
-    /// <param name="sql">One or more statements.</param>
-    /// <returns>A task.</returns>
+    /// <inheritdoc/>
     public async Task ExecuteAsync(string sql)
     {
         await using var connection = new NpgsqlConnection(ConnectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(sql, connection);
         await command.ExecuteNonQueryAsync();
+    }
+
+    /// <inheritdoc/>
+    public async Task<List<string?[]>> QueryAsync(string sql)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        return await SqlRows.ReadAllAsync(command);
     }
 
     /// <inheritdoc/>
