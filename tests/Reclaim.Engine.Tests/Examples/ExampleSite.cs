@@ -1,11 +1,7 @@
+using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
-using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.Logging.Abstractions;
-using Npgsql;
-using Reclaim.Core.Storage;
 using Reclaim.Engine.Configuration;
-using Reclaim.Engine.Runtime;
 using Reclaim.Engine.Tests.Support;
 using Reclaim.Testing;
 
@@ -18,18 +14,10 @@ namespace Reclaim.Engine.Tests.Examples;
 /// </summary>
 /// <param name="example">The example's folder name under <c>examples/</c>.</param>
 /// <param name="configFile">The config file to copy (<c>reclaim.yaml</c>, <c>reclaim.s3.yaml</c>).</param>
-public abstract class ExampleSite(string example, string configFile) : IAsyncLifetime
+public abstract class ExampleSite(string example, string configFile) : ReclaimSite($"reclaim-example-{example}-")
 {
-    private IObjectStore? _store;
-
-    /// <summary>The temporary folder holding the copied config, its store folder, catalog and state.</summary>
-    public string Dir { get; } = Directory.CreateTempSubdirectory($"reclaim-example-{example}-").FullName;
-
     /// <summary>The copied config file's path.</summary>
-    public string ConfigPath => Path.Combine(Dir, configFile);
-
-    /// <summary>The store, as the product opens it from the config.</summary>
-    public IObjectStore Store => _store ?? throw new InvalidOperationException("initialize first");
+    public override string ConfigPath => Path.Combine(Dir, configFile);
 
     /// <summary>An SQL expression for the catalog's time <paramref name="days"/> days before its own now.</summary>
     /// <param name="days">Days.</param>
@@ -39,46 +27,18 @@ public abstract class ExampleSite(string example, string configFile) : IAsyncLif
     /// <summary>An SQL literal for <paramref name="time"/> (UTC, whole seconds) as the catalog stores timestamps: SQLite's text form by default.</summary>
     /// <param name="time">The time.</param>
     /// <returns>The literal.</returns>
-    public virtual string Timestamp(DateTimeOffset time) => $"'{time.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture)}'";
+    public virtual string Timestamp(DateTimeOffset time) => $"'{time.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)}'";
 
-    /// <summary>Runs statements on the catalog.</summary>
-    /// <param name="sql">Statements.</param>
-    /// <returns>A task.</returns>
-    public abstract Task ExecuteSqlAsync(string sql);
-
-    /// <summary>The first column of a query's rows, as text, sorted ordinally.</summary>
-    /// <param name="sql">A SELECT.</param>
-    /// <returns>The values.</returns>
-    public abstract Task<List<string>> ColumnAsync(string sql);
-
-    /// <summary>Creates what the copied config points at: the catalog, the bucket or folder, the <c>.env</c> file.</summary>
+    /// <summary>Creates what the copied config points at: the catalog (set as <see cref="ReclaimSite.Database"/>), the bucket or folder, the <c>.env</c> file.</summary>
     /// <returns>A task.</returns>
     protected abstract Task PrepareAsync();
 
     /// <inheritdoc/>
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
         File.Copy(Path.Combine(TestEnvironment.RepositoryRoot, "examples", example, configFile), ConfigPath);
         await PrepareAsync();
-        var config = ConfigLoader.Load(ConfigPath);
-        _store = StoreFactory.Create(config.Stores.Values.Single(), NullLoggerFactory.Instance);
-    }
-
-    /// <inheritdoc/>
-    public virtual async Task DisposeAsync()
-    {
-        if (_store is not null)
-        {
-            await _store.DisposeAsync();
-        }
-
-        try
-        {
-            Directory.Delete(Dir, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        OpenStore();
     }
 
     /// <summary>Replaces text in the copied config (a test's variation on the example).</summary>
@@ -96,14 +56,14 @@ public abstract class ExampleSite(string example, string configFile) : IAsyncLif
     /// <returns>The content.</returns>
     public static byte[] Content(string key) => Encoding.UTF8.GetBytes($"sample bytes of {key}\n");
 
-    /// <summary>Writes objects through the store.</summary>
+    /// <summary>Writes objects through the store, each holding <see cref="Content"/>.</summary>
     /// <param name="keys">The keys.</param>
     /// <returns>A task.</returns>
     public async Task PutAsync(params string[] keys)
     {
         foreach (var key in keys)
         {
-            await ((IObjectContent)Store).WriteAsync(key, new MemoryStream(Content(key)), CancellationToken.None);
+            await PutAsync(key, Content(key));
         }
     }
 
@@ -125,19 +85,6 @@ public abstract class ExampleSite(string example, string configFile) : IAsyncLif
         return new ManualClock(newest + age);
     }
 
-    /// <summary>Every object, trash included, in key order.</summary>
-    /// <returns>The objects.</returns>
-    public async Task<List<StoredObject>> ListAllAsync()
-    {
-        var all = new List<StoredObject>();
-        await foreach (var item in Store.ListAsync(string.Empty, CancellationToken.None))
-        {
-            all.Add(item);
-        }
-
-        return all;
-    }
-
     /// <summary>Every key outside the trash, sorted ordinally.</summary>
     /// <returns>The keys.</returns>
     public async Task<List<string>> LiveKeysAsync() =>
@@ -148,12 +95,6 @@ public abstract class ExampleSite(string example, string configFile) : IAsyncLif
     public async Task<List<string>> TrashedKeysAsync() =>
         (await ListAllAsync()).Select(o => o.Key).Where(k => k.StartsWith(".reclaim-trash/", StringComparison.Ordinal))
             .Select(k => k.Split('/', 3)[2]).Order(StringComparer.Ordinal).ToList();
-
-    /// <summary>Runs the CLI with the copied config.</summary>
-    /// <param name="clock">The clock the command sees.</param>
-    /// <param name="args">The arguments (without <c>-c</c>).</param>
-    /// <returns>The result.</returns>
-    public Task<CliResult> CliAsync(TimeProvider clock, params string[] args) => CliRun.RunAsync(clock, [.. args, "-c", ConfigPath]);
 
     /// <summary>The actions <c>reclaim runs show</c> reports for a run.</summary>
     /// <param name="clock">The clock.</param>
@@ -168,6 +109,32 @@ public abstract class ExampleSite(string example, string configFile) : IAsyncLif
             .Select(a => (a.GetProperty("kind").GetString()!, a.GetProperty("key").GetString()!, a.GetProperty("outcome").GetString()!))
             .ToList();
     }
+
+    /// <summary>
+    /// Writes a catalog into the copied config where it reads <c>${CATALOG_PROVIDER}</c> and <c>${DATABASE_URL}</c>,
+    /// and creates the folder store's root.
+    /// </summary>
+    /// <param name="provider">The catalog provider the copy must use.</param>
+    /// <param name="connection">Its connection value.</param>
+    /// <returns>A task.</returns>
+    protected async Task UseCatalogAsync(string provider, string connection)
+    {
+        var yaml = await File.ReadAllTextAsync(ConfigPath);
+        yaml.Should().Contain("${DATABASE_URL");
+        yaml.Should().Match(y => y.Contains("${CATALOG_PROVIDER", StringComparison.Ordinal) || y.Contains($"provider: {provider}", StringComparison.Ordinal), "the copy must use {0}", provider);
+        yaml = Regex.Replace(yaml, @"\$\{CATALOG_PROVIDER(:-[^}]*)?\}", provider);
+        yaml = Regex.Replace(yaml, @"\$\{DATABASE_URL(:-[^}]*)?\}", $"\"{connection}\"");
+        await File.WriteAllTextAsync(ConfigPath, yaml);
+        CreateFolderStoreRoot();
+    }
+
+    /// <summary>Creates the root folder of the config's folder store.</summary>
+    protected void CreateFolderStoreRoot() => Directory.CreateDirectory(ConfigLoader.Load(ConfigPath).Stores.Values.Single().Root!);
+
+    /// <summary>An SQL literal for <paramref name="time"/> as a PostgreSQL <c>TIMESTAMPTZ</c> in UTC.</summary>
+    /// <param name="time">The time.</param>
+    /// <returns>The literal.</returns>
+    protected static string PostgresTimestamp(DateTimeOffset time) => $"TIMESTAMPTZ '{time.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)}+00'";
 }
 
 /// <summary>An example on its folder store and SQLite catalog, as the example's config names them.</summary>
@@ -175,44 +142,15 @@ public abstract class ExampleSite(string example, string configFile) : IAsyncLif
 /// <param name="database">The SQLite file the config names (relative to the config).</param>
 public abstract class FolderSqliteSite(string example, string database) : ExampleSite(example, "reclaim.yaml")
 {
-    private string ConnectionString => $"Data Source={Path.Combine(Dir, database)};Pooling=false";
-
     /// <inheritdoc/>
     public override string DaysAgo(int days) => $"datetime('now', '-{days} days')";
 
     /// <inheritdoc/>
     protected override Task PrepareAsync()
     {
-        var config = ConfigLoader.Load(ConfigPath);
-        Directory.CreateDirectory(config.Stores.Values.Single().Root!);
+        Database = new SqliteDatabase(Path.Combine(Dir, database));
+        CreateFolderStoreRoot();
         return Task.CompletedTask;
-    }
-
-    /// <inheritdoc/>
-    public override async Task ExecuteSqlAsync(string sql)
-    {
-        await using var connection = new SqliteConnection(ConnectionString);
-        await connection.OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        await command.ExecuteNonQueryAsync();
-    }
-
-    /// <inheritdoc/>
-    public override async Task<List<string>> ColumnAsync(string sql)
-    {
-        await using var connection = new SqliteConnection(ConnectionString);
-        await connection.OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        var values = new List<string>();
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
-        {
-            values.Add(reader.GetValue(0).ToString()!);
-        }
-
-        return values.Order(StringComparer.Ordinal).ToList();
     }
 }
 
@@ -225,9 +163,7 @@ public abstract class FolderSqliteSite(string example, string database) : Exampl
 public abstract class S3PostgresSite(string example, string configFile) : ExampleSite(example, configFile)
 {
     /// <inheritdoc/>
-    public override string Timestamp(DateTimeOffset time) => $"TIMESTAMPTZ '{time.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture)}+00'";
-
-    private PostgresDatabase? _database;
+    public override string Timestamp(DateTimeOffset time) => PostgresTimestamp(time);
 
     /// <inheritdoc/>
     public override string DaysAgo(int days) => $"now() - interval '{days} days'";
@@ -235,20 +171,20 @@ public abstract class S3PostgresSite(string example, string configFile) : Exampl
     /// <inheritdoc/>
     protected override async Task PrepareAsync()
     {
-        _database = await PostgresDatabase.CreateAsync();
-        var bucket = "example-" + Guid.NewGuid().ToString("N")[..12];
-        var endpoint = (await TestS3Service.CreateBucketAsync(bucket)).ToString().TrimEnd('/');
+        var database = await PostgresDatabase.CreateAsync();
+        Database = database;
+        var bucket = await TestBucket.CreateAsync("example");
         // The values go into the copied file where the example reads them from the environment: the CLI loads a
         // .env file into the process environment, which in-process runs of parallel tests would share.
         var values = new Dictionary<string, string>(StringComparer.Ordinal)
         {
-            ["S3_BUCKET"] = bucket,
-            ["S3_ENDPOINT"] = endpoint,
+            ["S3_BUCKET"] = bucket.Name,
+            ["S3_ENDPOINT"] = bucket.EndpointText,
             ["S3_FORCE_PATH_STYLE"] = "true",
             ["S3_USE_CHUNK_ENCODING"] = "false",
             ["S3_ACCESS_KEY"] = TestEnvironment.S3rverAccessKey,
             ["S3_SECRET_KEY"] = TestEnvironment.S3rverSecretKey,
-            ["DATABASE_URL"] = $"\"{_database.ConnectionString}\"",
+            ["DATABASE_URL"] = $"\"{database.ConnectionString}\"",
         };
         var yaml = await File.ReadAllTextAsync(ConfigPath);
         foreach (var (name, value) in values)
@@ -258,44 +194,6 @@ public abstract class S3PostgresSite(string example, string configFile) : Exampl
         }
 
         await File.WriteAllTextAsync(ConfigPath, yaml);
-    }
-
-    /// <inheritdoc/>
-    public override Task ExecuteSqlAsync(string sql) => _database!.ExecuteAsync(sql);
-
-    /// <inheritdoc/>
-    public override Task<List<string>> ColumnAsync(string sql) => PostgresColumnAsync(_database!, sql);
-
-    /// <summary>The first column of a query's rows on a test database, as text, sorted ordinally.</summary>
-    internal static async Task<List<string>> PostgresColumnAsync(PostgresDatabase database, string sql)
-    {
-        await using var connection = new NpgsqlConnection(database.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        return await ReadColumnAsync(command);
-    }
-
-    /// <summary>The first column of a command's rows, as text, sorted ordinally.</summary>
-    internal static async Task<List<string>> ReadColumnAsync(System.Data.Common.DbCommand command)
-    {
-        var values = new List<string>();
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
-        {
-            values.Add(reader.GetValue(0).ToString()!);
-        }
-
-        return values.Order(StringComparer.Ordinal).ToList();
-    }
-
-    /// <inheritdoc/>
-    public override async Task DisposeAsync()
-    {
-        await base.DisposeAsync();
-        if (_database is not null)
-        {
-            await _database.DisposeAsync();
-        }
     }
 }
 
@@ -309,9 +207,7 @@ public abstract class S3PostgresSite(string example, string configFile) : Exampl
 public abstract class FolderPostgresSite(string example, string configFile = "reclaim.yaml") : ExampleSite(example, configFile)
 {
     /// <inheritdoc/>
-    public override string Timestamp(DateTimeOffset time) => $"TIMESTAMPTZ '{time.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture)}+00'";
-
-    private PostgresDatabase? _database;
+    public override string Timestamp(DateTimeOffset time) => PostgresTimestamp(time);
 
     /// <inheritdoc/>
     public override string DaysAgo(int days) => $"now() - interval '{days} days'";
@@ -319,44 +215,9 @@ public abstract class FolderPostgresSite(string example, string configFile = "re
     /// <inheritdoc/>
     protected override async Task PrepareAsync()
     {
-        _database = await PostgresDatabase.CreateAsync();
-        await UseCatalogAsync(this, "postgres", _database.ConnectionString);
-    }
-
-    /// <summary>
-    /// Writes a catalog into the copied config where it reads <c>${CATALOG_PROVIDER}</c> and <c>${DATABASE_URL}</c>,
-    /// and creates the folder store's root.
-    /// </summary>
-    /// <param name="site">The example.</param>
-    /// <param name="provider">The catalog provider the copy must use.</param>
-    /// <param name="connection">Its connection value.</param>
-    /// <returns>A task.</returns>
-    internal static async Task UseCatalogAsync(ExampleSite site, string provider, string connection)
-    {
-        var yaml = await File.ReadAllTextAsync(site.ConfigPath);
-        yaml.Should().Contain("${DATABASE_URL");
-        yaml.Should().Match(y => y.Contains("${CATALOG_PROVIDER", StringComparison.Ordinal) || y.Contains($"provider: {provider}", StringComparison.Ordinal), "the copy must use {0}", provider);
-        yaml = Regex.Replace(yaml, @"\$\{CATALOG_PROVIDER(:-[^}]*)?\}", provider);
-        yaml = Regex.Replace(yaml, @"\$\{DATABASE_URL(:-[^}]*)?\}", $"\"{connection}\"");
-        await File.WriteAllTextAsync(site.ConfigPath, yaml);
-        var config = ConfigLoader.Load(site.ConfigPath);
-        Directory.CreateDirectory(config.Stores.Values.Single().Root!);
-    }
-
-    /// <inheritdoc/>
-    public override Task ExecuteSqlAsync(string sql) => _database!.ExecuteAsync(sql);
-
-    /// <inheritdoc/>
-    public override Task<List<string>> ColumnAsync(string sql) => S3PostgresSite.PostgresColumnAsync(_database!, sql);
-
-    /// <inheritdoc/>
-    public override async Task DisposeAsync()
-    {
-        await base.DisposeAsync();
-        if (_database is not null)
-        {
-            await _database.DisposeAsync();
-        }
+        var database = await PostgresDatabase.CreateAsync();
+        Database = database;
+        await UseCatalogAsync("postgres", database.ConnectionString);
     }
 }
 
@@ -369,37 +230,14 @@ public abstract class FolderPostgresSite(string example, string configFile = "re
 /// <param name="configFile">The config to copy.</param>
 public abstract class FolderMariaDbSite(string example, string configFile = "reclaim.yaml") : ExampleSite(example, configFile)
 {
-    private MariaDbDatabase? _database;
-
     /// <inheritdoc/>
     public override string DaysAgo(int days) => $"NOW() - INTERVAL {days} DAY";
 
     /// <inheritdoc/>
     protected override async Task PrepareAsync()
     {
-        _database = await MariaDbDatabase.CreateAsync();
-        await FolderPostgresSite.UseCatalogAsync(this, "mysql", _database.Url);
-    }
-
-    /// <inheritdoc/>
-    public override Task ExecuteSqlAsync(string sql) => _database!.ExecuteAsync(sql);
-
-    /// <inheritdoc/>
-    public override async Task<List<string>> ColumnAsync(string sql)
-    {
-        await using var connection = new MySqlConnector.MySqlConnection(_database!.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new MySqlConnector.MySqlCommand(sql, connection);
-        return await S3PostgresSite.ReadColumnAsync(command);
-    }
-
-    /// <inheritdoc/>
-    public override async Task DisposeAsync()
-    {
-        await base.DisposeAsync();
-        if (_database is not null)
-        {
-            await _database.DisposeAsync();
-        }
+        var database = await MariaDbDatabase.CreateAsync();
+        Database = database;
+        await UseCatalogAsync("mysql", database.Url);
     }
 }

@@ -1,7 +1,3 @@
-using Microsoft.Extensions.Logging.Abstractions;
-using Reclaim.Core.Storage;
-using Reclaim.Engine.Configuration;
-using Reclaim.Engine.Runtime;
 using Reclaim.Testing;
 
 namespace Reclaim.Engine.Tests.Support;
@@ -10,34 +6,16 @@ namespace Reclaim.Engine.Tests.Support;
 /// A store and a catalog for end-to-end scenarios: the same scenarios run on a folder + SQLite, on S3
 /// (s3rver) + PostgreSQL, and (orphans, retention and records) on a folder + MariaDB.
 /// </summary>
-public abstract class Backend : IAsyncLifetime
+public abstract class Backend() : ReclaimSite("reclaim-scenario-")
 {
-    private IObjectStore? _store;
-
-    /// <summary>A temporary folder for the config, state and plan files.</summary>
-    public string Dir { get; } = Directory.CreateTempSubdirectory("reclaim-scenario-").FullName;
-
-    /// <summary>The config file's path.</summary>
-    public string ConfigPath => Path.Combine(Dir, "reclaim.yaml");
+    /// <inheritdoc/>
+    public override string ConfigPath => Path.Combine(Dir, "reclaim.yaml");
 
     /// <summary>The YAML under <c>stores:</c> defining a store named <c>media</c> (indented by 2).</summary>
     protected abstract string StoreYaml { get; }
 
     /// <summary>The YAML under <c>catalogs:</c> defining a catalog named <c>app</c> (indented by 2).</summary>
     protected abstract string CatalogYaml { get; }
-
-    /// <summary>The store, as the product opens it.</summary>
-    public IObjectStore Store => _store ?? throw new InvalidOperationException("write the config first");
-
-    /// <summary>Runs SQL on the catalog.</summary>
-    /// <param name="sql">Statements.</param>
-    /// <returns>A task.</returns>
-    public abstract Task ExecuteSqlAsync(string sql);
-
-    /// <summary>Runs a query on the catalog; every column as text (SQL NULL as <see langword="null"/>).</summary>
-    /// <param name="sql">A SELECT.</param>
-    /// <returns>The rows.</returns>
-    public abstract Task<List<string?[]>> QueryAsync(string sql);
 
     /// <summary>Whether the catalog is PostgreSQL.</summary>
     public abstract bool IsPostgres { get; }
@@ -68,52 +46,11 @@ public abstract class Backend : IAsyncLifetime
         command.CommandText = sql;
         try
         {
-            return await ReadAllAsync(command);
+            return await SqlRows.ReadAllAsync(command);
         }
         catch (Microsoft.Data.Sqlite.SqliteException e) when (e.Message.Contains("no such table", StringComparison.Ordinal))
         {
             return [];
-        }
-    }
-
-    /// <summary>Reads rows from any open ADO.NET command.</summary>
-    /// <param name="command">The command.</param>
-    /// <returns>The rows, as text.</returns>
-    protected static async Task<List<string?[]>> ReadAllAsync(System.Data.Common.DbCommand command)
-    {
-        var rows = new List<string?[]>();
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
-        {
-            var row = new string?[reader.FieldCount];
-            for (var i = 0; i < row.Length; i++)
-            {
-                row[i] = reader.IsDBNull(i) ? null : Convert.ToString(reader.GetValue(i), System.Globalization.CultureInfo.InvariantCulture);
-            }
-
-            rows.Add(row);
-        }
-
-        return rows;
-    }
-
-    /// <inheritdoc/>
-    public abstract Task InitializeAsync();
-
-    /// <inheritdoc/>
-    public virtual async Task DisposeAsync()
-    {
-        if (_store is not null)
-        {
-            await _store.DisposeAsync();
-        }
-
-        try
-        {
-            Directory.Delete(Dir, recursive: true);
-        }
-        catch (IOException)
-        {
         }
     }
 
@@ -133,53 +70,22 @@ public abstract class Backend : IAsyncLifetime
             {extra}
             """;
         File.WriteAllText(ConfigPath, yaml);
-        if (_store is null)
-        {
-            var config = ConfigLoader.Load(ConfigPath);
-            _store = StoreFactory.Create(config.Stores["media"], NullLoggerFactory.Instance);
-        }
+        OpenStore("media");
     }
 
-    /// <summary>Writes an object through the store.</summary>
-    /// <param name="key">The key.</param>
-    /// <param name="content">The bytes.</param>
-    /// <returns>A task.</returns>
-    public async Task PutAsync(string key, byte[] content)
-    {
-        await ((IObjectContent)Store).WriteAsync(key, new MemoryStream(content), CancellationToken.None);
-    }
-
-    /// <summary>Every object in the store, trash included, in key order.</summary>
-    /// <returns>The objects.</returns>
-    public async Task<List<StoredObject>> ListAllAsync()
-    {
-        var all = new List<StoredObject>();
-        await foreach (var item in Store.ListAsync(string.Empty, CancellationToken.None))
-        {
-            all.Add(item);
-        }
-
-        return all;
-    }
+    /// <summary>Reads rows from any open ADO.NET command.</summary>
+    /// <param name="command">The command.</param>
+    /// <returns>The rows, as text.</returns>
+    protected static Task<List<string?[]>> ReadAllAsync(System.Data.Common.DbCommand command) => SqlRows.ReadAllAsync(command);
 
     /// <summary>Every key in the store, trash included.</summary>
     /// <returns>The keys.</returns>
     public async Task<HashSet<string>> KeysAsync() => (await ListAllAsync()).Select(o => o.Key).ToHashSet(StringComparer.Ordinal);
-
-    /// <summary>Runs the CLI with this backend's config.</summary>
-    /// <param name="clock">The clock.</param>
-    /// <param name="args">The arguments (without <c>-c</c>).</param>
-    /// <returns>The result.</returns>
-    public Task<CliResult> CliAsync(TimeProvider clock, params string[] args) => CliRun.RunAsync(clock, [.. args, "-c", ConfigPath]);
 }
 
 /// <summary>A folder store and a SQLite catalog.</summary>
 public sealed class FolderSqliteBackend : Backend
 {
-    private string Root => Path.Combine(Dir, "media");
-
-    private string Database => Path.Combine(Dir, "app.db");
-
     /// <inheritdoc/>
     protected override string StoreYaml => """
           media:
@@ -195,49 +101,31 @@ public sealed class FolderSqliteBackend : Backend
         """;
 
     /// <inheritdoc/>
-    public override Task InitializeAsync()
-    {
-        Directory.CreateDirectory(Root);
-        return ExecuteSqlAsync("CREATE TABLE IF NOT EXISTS ping (x INTEGER)");
-    }
-
-    /// <inheritdoc/>
-    public override async Task ExecuteSqlAsync(string sql)
-    {
-        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Database};Pooling=false");
-        await connection.OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        await command.ExecuteNonQueryAsync();
-    }
-
-    /// <inheritdoc/>
     public override bool IsPostgres => false;
 
     /// <inheritdoc/>
-    public override async Task<List<string?[]>> QueryAsync(string sql)
+    public override Task InitializeAsync()
     {
-        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Database};Pooling=false");
-        await connection.OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        return await ReadAllAsync(command);
+        Directory.CreateDirectory(Path.Combine(Dir, "media"));
+        Database = new SqliteDatabase(Path.Combine(Dir, "app.db"));
+        return ExecuteSqlAsync("CREATE TABLE IF NOT EXISTS ping (x INTEGER)");
     }
 }
 
 /// <summary>An S3 bucket on s3rver and a PostgreSQL catalog.</summary>
 public sealed class S3PostgresBackend : Backend
 {
-    private PostgresDatabase? _database;
-    private string _bucket = string.Empty;
-    private string _endpoint = string.Empty;
+    private PostgresDatabase? _postgres;
+    private TestBucket? _bucket;
+
+    private PostgresDatabase Postgres => _postgres ?? throw new InvalidOperationException("initialize first");
 
     /// <inheritdoc/>
     protected override string StoreYaml => $"""
           media:
             type: s3
-            bucket: {_bucket}
-            endpoint: {ProxyEndpoint ?? _endpoint}
+            bucket: {_bucket?.Name}
+            endpoint: {ProxyEndpoint ?? Endpoint}
             region: us-east-1
             force_path_style: true
             access_key: {TestEnvironment.S3rverAccessKey}
@@ -249,19 +137,15 @@ public sealed class S3PostgresBackend : Backend
     protected override string CatalogYaml => $"""
           app:
             provider: postgres
-            connection: "{_database!.ConnectionString}"
+            connection: "{Postgres.ConnectionString}"
         """;
 
     /// <inheritdoc/>
     public override async Task InitializeAsync()
     {
-        _database = await PostgresDatabase.CreateAsync();
-        _bucket = "scenario-" + Guid.NewGuid().ToString("N")[..12];
-        _endpoint = (await TestS3Service.CreateBucketAsync(_bucket)).ToString().TrimEnd('/');
+        Database = _postgres = await PostgresDatabase.CreateAsync();
+        _bucket = await TestBucket.CreateAsync("scenario");
     }
-
-    /// <inheritdoc/>
-    public override Task ExecuteSqlAsync(string sql) => _database!.ExecuteAsync(sql);
 
     /// <summary>An endpoint in front of the S3 server (a <see cref="Reclaim.Testing.FaultProxy"/>) that the config names instead of the server, once the config is written again; <see langword="null"/> for the server itself.</summary>
     public string? ProxyEndpoint { get; set; }
@@ -286,39 +170,20 @@ public sealed class S3PostgresBackend : Backend
     public override string StateYaml => $"""
         state:
           provider: postgres
-          connection: "{_database!.ConnectionString}"
+          connection: "{Postgres.ConnectionString}"
         """;
 
-    /// <summary>The S3 endpoint.</summary>
-    public string Endpoint => _endpoint;
+    /// <summary>The S3 endpoint, without a trailing slash.</summary>
+    public string Endpoint => _bucket?.EndpointText ?? string.Empty;
 
     /// <summary>The Npgsql connection string of the database holding the catalog and the state.</summary>
-    public string ConnectionString => _database!.ConnectionString;
-
-    /// <inheritdoc/>
-    public override async Task<List<string?[]>> QueryAsync(string sql)
-    {
-        await using var connection = new Npgsql.NpgsqlConnection(_database!.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new Npgsql.NpgsqlCommand(sql, connection);
-        return await ReadAllAsync(command);
-    }
-
-    /// <inheritdoc/>
-    public override async Task DisposeAsync()
-    {
-        await base.DisposeAsync();
-        if (_database is not null)
-        {
-            await _database.DisposeAsync();
-        }
-    }
+    public string ConnectionString => Postgres.ConnectionString;
 }
 
 /// <summary>A folder store and a MySQL catalog on MariaDB (the test script's server), reached through a <c>mysql://</c> URL.</summary>
 public sealed class FolderMariaDbBackend : Backend
 {
-    private MariaDbDatabase? _database;
+    private MariaDbDatabase? _mariaDb;
 
     /// <inheritdoc/>
     protected override string StoreYaml => """
@@ -331,7 +196,7 @@ public sealed class FolderMariaDbBackend : Backend
     protected override string CatalogYaml => $"""
           app:
             provider: mysql
-            connection: "{_database!.Url}"
+            connection: "{_mariaDb!.Url}"
         """;
 
     /// <inheritdoc/>
@@ -344,28 +209,6 @@ public sealed class FolderMariaDbBackend : Backend
     public override async Task InitializeAsync()
     {
         Directory.CreateDirectory(Path.Combine(Dir, "media"));
-        _database = await MariaDbDatabase.CreateAsync();
-    }
-
-    /// <inheritdoc/>
-    public override Task ExecuteSqlAsync(string sql) => _database!.ExecuteAsync(sql);
-
-    /// <inheritdoc/>
-    public override async Task<List<string?[]>> QueryAsync(string sql)
-    {
-        await using var connection = new MySqlConnector.MySqlConnection(_database!.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new MySqlConnector.MySqlCommand(sql, connection);
-        return await ReadAllAsync(command);
-    }
-
-    /// <inheritdoc/>
-    public override async Task DisposeAsync()
-    {
-        await base.DisposeAsync();
-        if (_database is not null)
-        {
-            await _database.DisposeAsync();
-        }
+        Database = _mariaDb = await MariaDbDatabase.CreateAsync();
     }
 }
