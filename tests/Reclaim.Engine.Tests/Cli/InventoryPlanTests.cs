@@ -1,5 +1,4 @@
 using Amazon.S3.Model;
-using Microsoft.Data.Sqlite;
 using Reclaim.Engine.Planning;
 using Reclaim.Engine.Tests.Support;
 using Reclaim.Testing;
@@ -14,33 +13,24 @@ namespace Reclaim.Engine.Tests.Cli;
 public sealed class InventoryPlanTests : IAsyncLifetime
 {
     private readonly TemporaryFolder _folder = new("inventory-plan");
-    private readonly string _bucket = "inv-" + Guid.NewGuid().ToString("N")[..12];
-    private Uri _endpoint = null!;
+    private TestBucket _s3 = null!;
 
     /// <summary>Two days after the objects were written: every group is past its grace period by the clock.</summary>
     private readonly ManualClock _clock = new(DateTimeOffset.UtcNow.AddDays(2));
 
     public async Task InitializeAsync()
     {
-        _endpoint = await TestS3Service.CreateBucketAsync(_bucket);
-        using var client = TestS3Service.CreateClient(_endpoint);
-        var keys = Enumerable.Range(0, 30).SelectMany(i => new[] { $"orgs/o{i % 3}/uploads/a{i:D2}/raw.mp4", $"orgs/o{i % 3}/uploads/a{i:D2}/thumb 1.jpg" })
-            .Append("orgs/o1/uploads/readme.txt").Append("other/x.bin");
-        await Parallel.ForEachAsync(keys, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (key, token) =>
-            await client.PutObjectAsync(new PutObjectRequest { BucketName = _bucket, Key = key, ContentBody = key, UseChunkEncoding = false }, token));
+        _s3 = await TestBucket.CreateAsync("inv");
+        await _s3.PutObjectsAsync(Enumerable.Range(0, 30).SelectMany(i => new[] { $"orgs/o{i % 3}/uploads/a{i:D2}/raw.mp4", $"orgs/o{i % 3}/uploads/a{i:D2}/thumb 1.jpg" })
+            .Append("orgs/o1/uploads/readme.txt").Append("other/x.bin"));
 
         // Every third asset has a row.
-        await using var catalog = new SqliteConnection($"Data Source={Path.Join(_folder.Path, "app.db")}");
-        await catalog.OpenAsync();
-        await using var create = catalog.CreateCommand();
-        create.CommandText = "CREATE TABLE media_assets (org_id TEXT, id TEXT);" +
-            string.Concat(Enumerable.Range(0, 30).Where(i => i % 3 == 0).Select(i => $"INSERT INTO media_assets VALUES ('o{i % 3}', 'a{i:D2}');"));
-        await create.ExecuteNonQueryAsync();
+        await new SqliteDatabase(Path.Join(_folder.Path, "app.db")).ExecuteAsync("CREATE TABLE media_assets (org_id TEXT, id TEXT);" +
+            string.Concat(Enumerable.Range(0, 30).Where(i => i % 3 == 0).Select(i => $"INSERT INTO media_assets VALUES ('o{i % 3}', 'a{i:D2}');")));
     }
 
     public Task DisposeAsync()
     {
-        SqliteConnection.ClearAllPools();
         _folder.Dispose();
         return Task.CompletedTask;
     }
@@ -55,8 +45,8 @@ public sealed class InventoryPlanTests : IAsyncLifetime
             stores:
               media:
                 type: s3
-                bucket: {{_bucket}}
-                endpoint: {{_endpoint}}
+                bucket: {{_s3.Name}}
+                endpoint: {{_s3.Endpoint}}
                 force_path_style: true
                 access_key: {{TestEnvironment.S3rverAccessKey}}
                 secret_key: {{TestEnvironment.S3rverSecretKey}}{{inventory}}
@@ -85,8 +75,8 @@ public sealed class InventoryPlanTests : IAsyncLifetime
 
     private async Task<List<InventoryRow>> RowsAsync()
     {
-        using var client = TestS3Service.CreateClient(_endpoint);
-        return await S3Inventories.FromListingAsync(client, _bucket, string.Empty);
+        using var client = _s3.CreateClient();
+        return await S3Inventories.FromListingAsync(client, _s3.Name, string.Empty);
     }
 
     [Theory]
@@ -98,15 +88,15 @@ public sealed class InventoryPlanTests : IAsyncLifetime
     {
         // Arrange: an inventory taken a day after the uploads.
         var createdAt = DateTimeOffset.UtcNow.AddDays(1);
-        using var client = TestS3Service.CreateClient(_endpoint);
+        using var client = _s3.CreateClient();
         var rows = await RowsAsync();
         var manifest = inBucket
-            ? await S3Inventories.WriteToBucketAsync(client, _bucket, _bucket, "inventories/", rows, parquet, createdAt)
-            : await S3Inventories.WriteToFolderAsync(_folder.Path, _bucket, rows, parquet, createdAt);
+            ? await S3Inventories.WriteToBucketAsync(client, _s3.Name, _s3.Name, "inventories/", rows, parquet, createdAt)
+            : await S3Inventories.WriteToFolderAsync(_folder.Path, _s3.Name, rows, parquet, createdAt);
 
         // Act: the live plan, then an upload the inventory does not know of, then the plan from the inventory.
         var live = await PlanAsync("live", null);
-        await client.PutObjectAsync(new PutObjectRequest { BucketName = _bucket, Key = "orgs/o1/uploads/after/new.mp4", ContentBody = "new", UseChunkEncoding = false });
+        await client.PutObjectAsync(new PutObjectRequest { BucketName = _s3.Name, Key = "orgs/o1/uploads/after/new.mp4", ContentBody = "new", UseChunkEncoding = false });
         var fromInventory = await PlanAsync("inventory", manifest);
 
         // Assert: 20 of the 30 assets are orphans, the same groups with the same objects either way (and not the
@@ -124,7 +114,7 @@ public sealed class InventoryPlanTests : IAsyncLifetime
     {
         // Arrange: an inventory that claims to be from an hour before the uploads (what it lists is newer than it).
         var rows = await RowsAsync();
-        var manifest = await S3Inventories.WriteToFolderAsync(_folder.Path, _bucket, rows, parquet: false, DateTimeOffset.UtcNow.AddHours(-1));
+        var manifest = await S3Inventories.WriteToFolderAsync(_folder.Path, _s3.Name, rows, parquet: false, DateTimeOffset.UtcNow.AddHours(-1));
 
         // Act
         var live = await PlanAsync("live", null);
@@ -148,7 +138,7 @@ public sealed class InventoryPlanTests : IAsyncLifetime
         switch (problem)
         {
             case "malformed":
-                await File.WriteAllTextAsync(manifest, "{\"sourceBucket\": \"" + _bucket + "\", \"files\": [");
+                await File.WriteAllTextAsync(manifest, "{\"sourceBucket\": \"" + _s3.Name + "\", \"files\": [");
                 break;
             case "other-bucket":
                 manifest = await S3Inventories.WriteToFolderAsync(_folder.Path, "another-bucket", await RowsAsync(), parquet: true, DateTimeOffset.UtcNow);

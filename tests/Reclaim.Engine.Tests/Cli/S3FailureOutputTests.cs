@@ -8,18 +8,12 @@ namespace Reclaim.Engine.Tests.Cli;
 public sealed class S3FailureOutputTests : IAsyncLifetime
 {
     private readonly TemporaryFolder _folder = new("s3-failure");
-    private string _bucket = string.Empty;
-    private Uri _endpoint = null!;
+    private TestBucket _s3 = null!;
 
     public async Task InitializeAsync()
     {
-        _bucket = "fail-" + Guid.NewGuid().ToString("N")[..12];
-        _endpoint = await TestS3Service.CreateBucketAsync(_bucket);
-        await using var catalog = new SqliteConnection($"Data Source={Path.Join(_folder.Path, "app.db")}");
-        await catalog.OpenAsync();
-        await using var create = catalog.CreateCommand();
-        create.CommandText = "CREATE TABLE media_assets (org_id TEXT, id TEXT); INSERT INTO media_assets VALUES ('o1', 'a1');";
-        await create.ExecuteNonQueryAsync();
+        _s3 = await TestBucket.CreateAsync("fail");
+        await new SqliteDatabase(Path.Join(_folder.Path, "app.db")).ExecuteAsync("CREATE TABLE media_assets (org_id TEXT, id TEXT); INSERT INTO media_assets VALUES ('o1', 'a1');");
     }
 
     public Task DisposeAsync()
@@ -33,14 +27,14 @@ public sealed class S3FailureOutputTests : IAsyncLifetime
     public async Task Plan_S3ListingTimesOut_NamesStoreOperationPrefixAttemptsAndLimits_NotACancellation()
     {
         // Arrange: the service holds every request past the store's 1 s timeout.
-        await using var proxy = new FaultProxy(_endpoint, failureRate: 1) { Kinds = [Fault.Timeout], Hold = TimeSpan.FromSeconds(5) };
+        await using var proxy = new FaultProxy(_s3.Endpoint, failureRate: 1) { Kinds = [Fault.Timeout], Hold = TimeSpan.FromSeconds(5) };
         var config = Path.Join(_folder.Path, "reclaim.yaml");
         await File.WriteAllTextAsync(config, $$"""
             version: 1
             stores:
               media:
                 type: s3
-                bucket: {{_bucket}}
+                bucket: {{_s3.Name}}
                 endpoint: {{proxy.Endpoint}}
                 force_path_style: true
                 access_key: {{TestEnvironment.S3rverAccessKey}}

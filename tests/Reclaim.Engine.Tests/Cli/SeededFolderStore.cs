@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Text;
-using Microsoft.Data.Sqlite;
 using Reclaim.Engine.Tests.Support;
 using Reclaim.Testing;
 
@@ -55,9 +54,11 @@ internal sealed class SeededFolderStore : IDisposable
     public static readonly string[] Unmatched = ["orgs/o1/exports/r.csv", "tmp/x.part", "orgs/o1/uploads/loose.mp4"];
 
     private readonly TemporaryFolder _folder = new("bad-input");
+    private readonly SqliteDatabase _catalog;
 
     public SeededFolderStore()
     {
+        _catalog = new SqliteDatabase(Database);
         Directory.CreateDirectory(Root);
         foreach (var (org, asset) in Referenced.Concat(Orphans))
         {
@@ -130,24 +131,10 @@ internal sealed class SeededFolderStore : IDisposable
     }
 
     /// <summary>Runs SQL on the catalog.</summary>
-    public void Sql(string sql)
-    {
-        using var connection = new SqliteConnection($"Data Source={Database};Pooling=false");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.ExecuteNonQuery();
-    }
+    public void Sql(string sql) => _catalog.Execute(sql);
 
     /// <summary>Runs a query returning one number on the catalog.</summary>
-    public long Count(string sql)
-    {
-        using var connection = new SqliteConnection($"Data Source={Database};Pooling=false;Mode=ReadOnly");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        return (long)command.ExecuteScalar()!;
-    }
+    public long Count(string sql) => _catalog.Count(sql);
 
     /// <summary>Writes <paramref name="yaml"/> as the config.</summary>
     public void WriteConfig(string yaml)

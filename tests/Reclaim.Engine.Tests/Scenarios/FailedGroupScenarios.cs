@@ -13,37 +13,25 @@ namespace Reclaim.Engine.Tests.Scenarios;
 public sealed class FailedGroupScenarios : IAsyncLifetime
 {
     private readonly TemporaryFolder _folder = new("failed-group");
-    private string _bucket = string.Empty;
-    private Uri _endpoint = null!;
+    private TestBucket _s3 = null!;
     private FaultProxy _proxy = null!;
 
     private string Config => Path.Join(_folder.Path, "reclaim.yaml");
 
     public async Task InitializeAsync()
     {
-        _bucket = "failed-group-" + Guid.NewGuid().ToString("N")[..12];
-        _endpoint = await TestS3Service.CreateBucketAsync(_bucket);
-        using var s3 = TestS3Service.CreateClient(_endpoint);
-        foreach (var asset in new[] { "a1", "a2", "a3", "a4" })
-        {
-            foreach (var file in new[] { "raw.mp4", "thumb.jpg" })
-            {
-                await s3.PutObjectAsync(new PutObjectRequest { BucketName = _bucket, Key = $"orgs/o1/uploads/{asset}/{file}", ContentBody = asset + file, UseChunkEncoding = false });
-            }
-        }
-
-        await using var catalog = new SqliteConnection($"Data Source={Path.Join(_folder.Path, "app.db")}");
-        await catalog.OpenAsync();
-        await using var create = catalog.CreateCommand();
-        create.CommandText = "CREATE TABLE media_assets (org_id TEXT, id TEXT); INSERT INTO media_assets VALUES ('o1', 'a1');";
-        await create.ExecuteNonQueryAsync();
-        _proxy = new FaultProxy(_endpoint, 0);
+        _s3 = await TestBucket.CreateAsync("failed-group");
+        await _s3.PutObjectsAsync(
+            from asset in new[] { "a1", "a2", "a3", "a4" } from file in new[] { "raw.mp4", "thumb.jpg" } select $"orgs/o1/uploads/{asset}/{file}",
+            key => key.Split('/')[3] + key.Split('/')[4]);
+        await new SqliteDatabase(Path.Join(_folder.Path, "app.db")).ExecuteAsync("CREATE TABLE media_assets (org_id TEXT, id TEXT); INSERT INTO media_assets VALUES ('o1', 'a1');");
+        _proxy = new FaultProxy(_s3.Endpoint, 0);
         await File.WriteAllTextAsync(Config, $$"""
             version: 1
             stores:
               media:
                 type: s3
-                bucket: {{_bucket}}
+                bucket: {{_s3.Name}}
                 endpoint: {{_proxy.Endpoint}}
                 force_path_style: true
                 access_key: {{TestEnvironment.S3rverAccessKey}}
@@ -124,8 +112,8 @@ public sealed class FailedGroupScenarios : IAsyncLifetime
 
     private async Task<List<string>> KeysAsync()
     {
-        using var s3 = TestS3Service.CreateClient(_endpoint);
-        var listed = await s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = _bucket });
+        using var s3 = TestS3Service.CreateClient(_s3.Endpoint);
+        var listed = await s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = _s3.Name });
         return [.. (listed.S3Objects ?? []).Select(o => o.Key)];
     }
 }
