@@ -130,7 +130,7 @@ public sealed partial class PartitionedReplicaTests : IAsyncLifetime
         // Act: once a range is being applied (its run recorded, its lease held), SIGKILL the replica applying it.
         string? runKey = null;
         RangeRow? victimRange = null;
-        await ServeProcess.WaitForAsync(async () =>
+        await ServeProcess.FreezeWhenAsync([a.ProcessId, b.ProcessId], async () =>
         {
             runKey ??= (await QueryAsync("SELECT run_key FROM reclaim_partitioned_runs ORDER BY run_key LIMIT 1")).FirstOrDefault()?[0];
             victimRange = runKey is null ? null : (await RangesAsync(runKey)).FirstOrDefault(r => r.Phase == "planned" && r.Owner != null && r.ApplyRunId != null);
@@ -139,6 +139,7 @@ public sealed partial class PartitionedReplicaTests : IAsyncLifetime
         var (victim, survivor) = Pid(victimRange!.Owner) == a.ProcessId ? (a, b) : (b, a);
         Pid(victimRange.Owner).Should().Be(victim.ProcessId);
         victim.Kill();
+        await ServeProcess.ResumeAsync(survivor.ProcessId);
         var held = (await RangesAsync(runKey!)).Where(r => r.Phase == "planned" && r.Owner is { } owner && Pid(owner) == victim.ProcessId).Select(r => r.Index).ToList();
         held.Should().Contain(victimRange.Index);
 
@@ -187,7 +188,7 @@ public sealed partial class PartitionedReplicaTests : IAsyncLifetime
         // A config without a schedule: the run is started by a CLI participant alone.
         await WriteConfigAsync(maxDeleteCount: 100000, schedule: false);
         await using var doomed = ChildProcess.Start(["sweep", "--partition", "0/2", "--run-key", "job-w", "--lease", "3s", "--yes", "--format", "json", "-c", ConfigPath], null);
-        await ServeProcess.WaitForAsync(async () => doomed.HasExited || (await RangesAsync("job-w")) is var r && r.Count(x => x.Phase == "applied") >= 1 && r.Any(x => x.Phase == "planned" && x.Owner != null && x.ApplyRunId != null),
+        await ServeProcess.FreezeWhenAsync([doomed.Id], async () => doomed.HasExited || (await RangesAsync("job-w")) is var r && r.Count(x => x.Phase == "applied") >= 1 && r.Any(x => x.Phase == "planned" && x.Owner != null && x.ApplyRunId != null),
             120, () => $"the participant to apply a range and hold another\n{doomed.Output}");
         doomed.HasExited.Should().BeFalse(doomed.Output);
         doomed.Kill();

@@ -162,6 +162,50 @@ public sealed class ServeProcess : IAsyncDisposable
     }
 
 
+    /// <summary>
+    /// Waits until <paramref name="condition"/> holds and freezes the processes <paramref name="processIds"/> (SIGSTOP)
+    /// in that state: a process seen holding a lease can finish its work before a kill lands, so the state is read again
+    /// once they are frozen, and they are let go on (SIGCONT) when it changed in between. The caller kills or resumes
+    /// them (<see cref="ResumeAsync"/>).
+    /// </summary>
+    /// <param name="processIds">The processes to freeze.</param>
+    /// <param name="condition">The state to freeze them in.</param>
+    /// <param name="seconds">How long at most.</param>
+    /// <param name="what">What is waited for, for the timeout's message.</param>
+    /// <returns>A task.</returns>
+    /// <exception cref="TimeoutException">The state was not seen with the processes frozen in time.</exception>
+    public static async Task FreezeWhenAsync(IReadOnlyList<int> processIds, Func<Task<bool>> condition, int seconds, Func<string> what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while (true)
+        {
+            await WaitForAsync(condition, (int)Math.Max(1, (deadline - DateTime.UtcNow).TotalSeconds), what);
+            await SignalAsync(processIds, "STOP");
+            await Task.Delay(100); // delivered: what they had sent is committed or not
+            if (await condition())
+            {
+                return;
+            }
+
+            await SignalAsync(processIds, "CONT");
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"waited {seconds} s to freeze the processes while {what()}");
+            }
+        }
+    }
+
+    /// <summary>Lets frozen processes go on (SIGCONT).</summary>
+    /// <param name="processIds">The processes.</param>
+    /// <returns>A task.</returns>
+    public static Task ResumeAsync(params int[] processIds) => SignalAsync(processIds, "CONT");
+
+    private static async Task SignalAsync(IReadOnlyList<int> processIds, string signal)
+    {
+        using var kill = Process.Start("kill", [$"-{signal}", .. processIds.Select(id => id.ToString(CultureInfo.InvariantCulture))]);
+        await kill.WaitForExitAsync();
+    }
+
     private LoggedFiring? Firing(string line)
     {
         if (!line.StartsWith('{'))

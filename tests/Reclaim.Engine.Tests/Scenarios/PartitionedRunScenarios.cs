@@ -180,9 +180,8 @@ public sealed class PartitionedRunScenarios : IAsyncLifetime
         // Act: participant 0 applies until it has finished two ranges and holds a third, and is SIGKILLed; participant
         // 1 then applies the rest, taking over the range 0 held once its 3-second lease runs out.
         await using var doomed = ReclaimProcess.Start("sweep", "--partition", "0/2", "--run-key", "job-b", "--lease", "3s", "--yes", "--format", "json", "-c", _backend.ConfigPath);
-        await WaitForAsync(async () => doomed.HasExited || (await RangesAsync("job-b")).Count(r => r.Phase == "applied") >= 2 && (await RangesAsync("job-b")).Any(r => r.Phase == "planned" && r.Owner != null && r.ApplyRunId != null),
+        await FreezeWhenAsync(doomed, async () => (await RangesAsync("job-b")) is var ranges && ranges.Count(r => r.Phase == "applied") >= 2 && ranges.Any(r => r.Phase == "planned" && r.Owner != null && r.ApplyRunId != null),
             "participant 0 to apply two ranges and hold a third");
-        doomed.HasExited.Should().BeFalse(doomed.ToString());
         doomed.Kill();
         var held = (await RangesAsync("job-b")).Where(r => r.Phase == "planned" && r.Owner != null).Select(r => r.Index).ToList();
         held.Should().NotBeEmpty("participant 0 was killed holding a range");
@@ -209,9 +208,8 @@ public sealed class PartitionedRunScenarios : IAsyncLifetime
         // Act: participant 0 plans until it has planned two ranges and holds a third, and is SIGKILLed; participant 1
         // then plans the rest, takes over the range 0 held once its 3-second lease runs out, and applies the run.
         await using var doomed = ReclaimProcess.Start("sweep", "--partition", "0/2", "--run-key", "job-e", "--lease", "3s", "--yes", "--format", "json", "-c", _backend.ConfigPath);
-        await WaitForAsync(async () => doomed.HasExited || (await RangesAsync("job-e")) is var ranges && ranges.Count(r => r.Phase == "planned") >= 2 && ranges.Any(r => r.Phase == "pending" && r.Owner != null),
+        await FreezeWhenAsync(doomed, async () => (await RangesAsync("job-e")) is var ranges && ranges.Count(r => r.Phase == "planned") >= 2 && ranges.Any(r => r.Phase == "pending" && r.Owner != null),
             "participant 0 to plan two ranges and hold a third");
-        doomed.HasExited.Should().BeFalse(doomed.ToString());
         doomed.Kill();
         var held = (await RangesAsync("job-e")).Where(r => r.Phase == "pending" && r.Owner != null).Select(r => r.Index).ToList();
         held.Should().NotBeEmpty("participant 0 was killed holding a range");
@@ -339,6 +337,33 @@ public sealed class PartitionedRunScenarios : IAsyncLifetime
     private static List<string> GroupKeys(JsonElement plan) =>
         [.. (plan.TryGetProperty("plan", out var inner) ? inner : plan).GetProperty("policies").EnumerateArray()
             .SelectMany(p => p.GetProperty("groups").EnumerateArray().Select(g => g.GetProperty("group_key").GetString()!))];
+
+    /// <summary>
+    /// Waits until <paramref name="condition"/> holds and freezes <paramref name="process"/> (SIGSTOP) in that state: a
+    /// participant seen holding a range can finish it before a kill lands, so the state is read again once it is
+    /// frozen, and it is let go on (SIGCONT) when the range was finished in between.
+    /// </summary>
+    private static async Task FreezeWhenAsync(ReclaimProcess process, Func<Task<bool>> condition, string what)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            await WaitForAsync(async () => process.HasExited || await condition(), what);
+            process.HasExited.Should().BeFalse($"the participant was to be stopped while {what}\n{process}");
+            await process.SignalAsync("STOP");
+            await Task.Delay(100); // the signal is delivered; what it had sent is committed or not
+            if (await condition())
+            {
+                return;
+            }
+
+            await process.SignalAsync("CONT");
+            if (clock.Elapsed > TimeSpan.FromSeconds(120))
+            {
+                throw new TimeoutException($"waited 120 s to stop the participant while {what}");
+            }
+        }
+    }
 
     private static async Task WaitForAsync(Func<Task<bool>> condition, string what)
     {
