@@ -20,8 +20,7 @@ public sealed class RugbycodexTranscoderExampleTests : IAsyncLifetime
 
     private readonly string _dir = Directory.CreateTempSubdirectory("reclaim-transcoder-").FullName;
     private PostgresDatabase? _database;
-    private string _bucket = string.Empty;
-    private Uri? _endpoint;
+    private TestBucket? _s3;
 
     private string Scratch => Path.Combine(_dir, "transcode");
 
@@ -30,8 +29,7 @@ public sealed class RugbycodexTranscoderExampleTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _database = await PostgresDatabase.CreateAsync();
-        _bucket = "transcoder-" + Guid.NewGuid().ToString("N")[..10];
-        _endpoint = await TestS3Service.CreateBucketAsync(_bucket);
+        _s3 = await TestBucket.CreateAsync("transcoder");
     }
 
     public async Task DisposeAsync()
@@ -118,8 +116,8 @@ public sealed class RugbycodexTranscoderExampleTests : IAsyncLifetime
 
     private async Task<List<string>> BucketKeysAsync()
     {
-        using var s3 = TestS3Service.CreateClient(_endpoint!);
-        return (await s3.ListObjectsV2Async(new Amazon.S3.Model.ListObjectsV2Request { BucketName = _bucket })).S3Objects.Select(o => o.Key).ToList();
+        using var s3 = _s3!.CreateClient();
+        return (await s3.ListObjectsV2Async(new Amazon.S3.Model.ListObjectsV2Request { BucketName = _s3!.Name })).S3Objects.Select(o => o.Key).ToList();
     }
 
     private Dictionary<string, string> Environment()
@@ -128,8 +126,8 @@ public sealed class RugbycodexTranscoderExampleTests : IAsyncLifetime
         return new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["DATABASE_URL"] = $"postgresql://{builder.Username}@{builder.Host}:{builder.Port}/{builder.Database}",
-            ["BUCKET_NAME"] = _bucket,
-            ["WASABI_ENDPOINT"] = _endpoint!.ToString().TrimEnd('/'),
+            ["BUCKET_NAME"] = _s3!.Name,
+            ["WASABI_ENDPOINT"] = _s3!.EndpointText,
             ["WASABI_KEY"] = TestEnvironment.S3rverAccessKey,
             ["WASABI_SECRET"] = TestEnvironment.S3rverSecretKey,
             ["WASABI_PATH_STYLE"] = "true",

@@ -14,15 +14,13 @@ namespace Reclaim.Engine.Tests.Queue;
 public sealed class RugbycodexExampleTests : IAsyncLifetime
 {
     private PostgresDatabase? _database;
-    private string _bucket = string.Empty;
-    private Uri? _endpoint;
+    private TestBucket? _s3;
     private readonly string _state = Path.Combine(Directory.CreateTempSubdirectory("reclaim-rugbycodex-").FullName, "state.db");
 
     public async Task InitializeAsync()
     {
         _database = await PostgresDatabase.CreateAsync();
-        _bucket = "rugbycodex-" + Guid.NewGuid().ToString("N")[..10];
-        _endpoint = await TestS3Service.CreateBucketAsync(_bucket);
+        _s3 = await TestBucket.CreateAsync("rugbycodex");
     }
 
     public async Task DisposeAsync()
@@ -38,8 +36,8 @@ public sealed class RugbycodexExampleTests : IAsyncLifetime
         var environment = new Dictionary<string, string>
         {
             ["DATABASE_URL"] = $"postgresql://{builder.Username}@{builder.Host}:{builder.Port}/{builder.Database}",
-            ["BUCKET_NAME"] = _bucket,
-            ["WASABI_ENDPOINT"] = _endpoint!.ToString().TrimEnd('/'),
+            ["BUCKET_NAME"] = _s3!.Name,
+            ["WASABI_ENDPOINT"] = _s3!.EndpointText,
             ["WASABI_KEY"] = TestEnvironment.S3rverAccessKey,
             ["WASABI_SECRET"] = TestEnvironment.S3rverSecretKey,
             ["WASABI_PATH_STYLE"] = "true",
@@ -96,8 +94,8 @@ public sealed class RugbycodexExampleTests : IAsyncLifetime
             jobs["orgs/rc/uploads/deleted-2/thumbnail.jpg"].Should().BeNull();
             jobs["orgs/rc/uploads/live-2/raw/match.mp4"].Should().StartWith("still referenced by policy 'deletion-requests' (references)")
                 .And.Contain("'orgs/rc/uploads/live-2/'").And.Contain("after 5 attempts");
-            using var s3 = TestS3Service.CreateClient(_endpoint);
-            var keys = (await s3.ListObjectsV2Async(new Amazon.S3.Model.ListObjectsV2Request { BucketName = _bucket })).S3Objects.Select(o => o.Key).ToList();
+            using var s3 = _s3!.CreateClient();
+            var keys = (await s3.ListObjectsV2Async(new Amazon.S3.Model.ListObjectsV2Request { BucketName = _s3!.Name })).S3Objects.Select(o => o.Key).ToList();
             keys.Should().NotContain(k => k.StartsWith("orgs/rc/uploads/deleted-1/", StringComparison.Ordinal) || k.StartsWith("orgs/rc/uploads/deleted-2/", StringComparison.Ordinal));
             keys.Should().Contain(["orgs/rc/uploads/deleted-10/raw/match.mp4", "orgs/rc/uploads/live-1/raw/match.mp4", "orgs/rc/uploads/lost-1/thumbnail.jpg", "exports/report.csv"]);
             keys.Where(k => k.StartsWith("orgs/rc/uploads/live-2/", StringComparison.Ordinal)).Should().HaveCount(5, "the live asset's job was not executed");

@@ -73,11 +73,6 @@ public abstract class Backend() : ReclaimSite("reclaim-scenario-")
         OpenStore("media");
     }
 
-    /// <summary>Reads rows from any open ADO.NET command.</summary>
-    /// <param name="command">The command.</param>
-    /// <returns>The rows, as text.</returns>
-    protected static Task<List<string?[]>> ReadAllAsync(System.Data.Common.DbCommand command) => SqlRows.ReadAllAsync(command);
-
     /// <summary>Every key in the store, trash included.</summary>
     /// <returns>The keys.</returns>
     public async Task<HashSet<string>> KeysAsync() => (await ListAllAsync()).Select(o => o.Key).ToHashSet(StringComparer.Ordinal);
@@ -211,4 +206,49 @@ public sealed class FolderMariaDbBackend : Backend
         Directory.CreateDirectory(Path.Combine(Dir, "media"));
         Database = _mariaDb = await MariaDbDatabase.CreateAsync();
     }
+}
+
+/// <summary>
+/// A folder store whose catalog and state are one real PostgreSQL database: what participants of a partitioned run on
+/// several machines share (a folder store, so that a test is about the run, not the store's speed).
+/// </summary>
+public sealed class FolderPostgresBackend : Backend
+{
+    private PostgresDatabase? _postgres;
+
+    private PostgresDatabase Postgres => _postgres ?? throw new InvalidOperationException("initialize first");
+
+    /// <inheritdoc/>
+    protected override string StoreYaml => """
+          media:
+            type: filesystem
+            root: ./media
+        """;
+
+    /// <inheritdoc/>
+    protected override string CatalogYaml => $"""
+          app:
+            provider: postgres
+            connection: "{Postgres.ConnectionString}"
+        """;
+
+    /// <inheritdoc/>
+    public override bool IsPostgres => true;
+
+    /// <inheritdoc/>
+    public override string StateYaml => $"""
+        state:
+          provider: postgres
+          connection: "{Postgres.ConnectionString}"
+        """;
+
+    /// <inheritdoc/>
+    public override async Task InitializeAsync()
+    {
+        Directory.CreateDirectory(Path.Combine(Dir, "media"));
+        Database = _postgres = await PostgresDatabase.CreateAsync();
+    }
+
+    /// <inheritdoc/>
+    public override Task<List<string?[]>> StateQueryAsync(string sql) => QueryAsync(sql);
 }

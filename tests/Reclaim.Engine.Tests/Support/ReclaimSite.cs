@@ -33,12 +33,12 @@ public abstract class ReclaimSite(string label) : IAsyncLifetime
     /// <summary>Runs statements on the catalog.</summary>
     /// <param name="sql">Statements.</param>
     /// <returns>A task.</returns>
-    public virtual Task ExecuteSqlAsync(string sql) => Catalog.ExecuteAsync(sql);
+    public Task ExecuteSqlAsync(string sql) => Catalog.ExecuteAsync(sql);
 
     /// <summary>Runs a query on the catalog; every column as text (SQL NULL as <see langword="null"/>).</summary>
     /// <param name="sql">A SELECT.</param>
     /// <returns>The rows.</returns>
-    public virtual Task<List<string?[]>> QueryAsync(string sql) => Catalog.QueryAsync(sql);
+    public Task<List<string?[]>> QueryAsync(string sql) => Catalog.QueryAsync(sql);
 
     /// <summary>The first column of a query's rows on the catalog, as text, sorted ordinally.</summary>
     /// <param name="sql">A SELECT.</param>
