@@ -63,9 +63,10 @@ public sealed partial class DestructiveGate
                 {
                     step.Skip(action, "gone since the re-check; nothing was tagged");
                 }
-                else if (tags.Count >= MaxTagsPerObject && !tags.ContainsKey(RunTag))
+                else if (tags.Keys.Union([RunTag, AtTag], StringComparer.Ordinal).Count() > MaxTagsPerObject)
                 {
-                    step.Fail(action, $"store '{store.Name}': the object has {tags.Count} tags already, S3's limit: it cannot be tagged as quarantined; nothing was done");
+                    // The quarantine's two tags are added to the object's own: S3 refuses a tag set over its limit.
+                    step.Fail(action, $"store '{store.Name}': the object has {tags.Count} tags already and quarantine adds 2, over S3's limit of {MaxTagsPerObject} per object: it cannot be tagged as quarantined; nothing was done");
                 }
                 else
                 {

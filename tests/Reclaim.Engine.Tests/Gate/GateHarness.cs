@@ -21,11 +21,11 @@ internal sealed class GateHarness : IAsyncDisposable
 
     private readonly TemporaryFolder _folder = new("gate");
 
-    private GateHarness(bool copying)
+    private GateHarness(bool copying, bool tagging)
     {
         Directory.CreateDirectory(Root);
         var files = new FileSystemStore("media", Root);
-        Store = copying ? new CopyingStore(files) : new InterceptingStore(files);
+        Store = tagging ? new TaggingStore(files) : copying ? new CopyingStore(files) : new InterceptingStore(files);
         State = SqlStateStore.Sqlite(_folder.Combine("state.db"));
     }
 
@@ -43,10 +43,13 @@ internal sealed class GateHarness : IAsyncDisposable
 
     public TimeSpan MinAge { get; } = TimeSpan.FromHours(24);
 
-    /// <summary>A harness with migrated state; <paramref name="copying"/> makes the store quarantine by copy, as S3 does.</summary>
-    public static async Task<GateHarness> CreateAsync(bool copying = false)
+    /// <summary>
+    /// A harness with migrated state; <paramref name="copying"/> makes the store quarantine by copy, as S3 does;
+    /// <paramref name="tagging"/> makes it a <see cref="TaggingStore"/> that quarantines in place by tag.
+    /// </summary>
+    public static async Task<GateHarness> CreateAsync(bool copying = false, bool tagging = false)
     {
-        var harness = new GateHarness(copying);
+        var harness = new GateHarness(copying, tagging);
         await harness.State.MigrateAsync(CancellationToken.None);
         return harness;
     }
