@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Reclaim.Core.Planning;
 using Reclaim.Core.Storage;
 
@@ -29,24 +28,24 @@ internal sealed class SpilledGroupSpool(string directory) : PlannedGroupSpool
             }
 
             var writer = _writer;
-            WriteString(writer, group.GroupKey);
+            writer.WriteNullableString(group.GroupKey);
             writer.Write(group.Values.Length);
             foreach (var value in group.Values)
             {
-                WriteString(writer, value);
+                writer.WriteNullableString(value);
             }
 
             writer.Write(group.Objects.Count);
             foreach (var item in group.Objects)
             {
-                WriteString(writer, item.Key);
+                writer.WriteNullableString(item.Key);
                 writer.Write(item.Size);
                 WriteTime(writer, item.LastModified);
-                WriteString(writer, item.ETag);
+                writer.WriteNullableString(item.ETag);
             }
 
             WriteTime(writer, group.Newest);
-            WriteString(writer, group.Reason);
+            writer.WriteNullableString(group.Reason);
             _count++;
         }
     }
@@ -74,21 +73,21 @@ internal sealed class SpilledGroupSpool(string directory) : PlannedGroupSpool
         string? previousReason = null;
         for (long n = 0; n < count; n++)
         {
-            var key = ReadString(reader)!;
+            var key = reader.ReadNullableString()!;
             var values = new string[reader.ReadInt32()];
             for (var i = 0; i < values.Length; i++)
             {
-                values[i] = ReadString(reader)!;
+                values[i] = reader.ReadNullableString()!;
             }
 
             var objects = new StoredObject[reader.ReadInt32()];
             for (var i = 0; i < objects.Length; i++)
             {
-                objects[i] = new StoredObject(ReadString(reader)!, reader.ReadInt64(), ReadTime(reader), ReadString(reader));
+                objects[i] = new StoredObject(reader.ReadNullableString()!, reader.ReadInt64(), ReadTime(reader), reader.ReadNullableString());
             }
 
             var newest = ReadTime(reader);
-            var reason = ReadString(reader)!;
+            var reason = reader.ReadNullableString()!;
 
             // Groups written together mostly share one reason: one string for them.
             reason = string.Equals(reason, previousReason, StringComparison.Ordinal) ? previousReason! : reason;
@@ -109,33 +108,6 @@ internal sealed class SpilledGroupSpool(string directory) : PlannedGroupSpool
                 _file = null;
             }
         }
-    }
-
-    private static void WriteString(BinaryWriter writer, string? value)
-    {
-        if (value is null)
-        {
-            writer.Write(-1);
-            return;
-        }
-
-        writer.Write(value.Length);
-        writer.Write(MemoryMarshal.AsBytes(value.AsSpan()));
-    }
-
-    private static string? ReadString(BinaryReader reader)
-    {
-        var length = reader.ReadInt32();
-        if (length < 0)
-        {
-            return null;
-        }
-
-        return string.Create(length, reader, static (chars, r) =>
-        {
-            var bytes = MemoryMarshal.AsBytes(chars);
-            r.BaseStream.ReadExactly(bytes);
-        });
     }
 
     private static void WriteTime(BinaryWriter writer, DateTimeOffset time)

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Reclaim.Core.Storage;
 
 namespace Reclaim.Stores.Inventory;
@@ -131,11 +130,11 @@ internal sealed class SortedObjectSpill : IDisposable
         using var reader = new BinaryReader(run, System.Text.Encoding.UTF8, leaveOpen: true);
         while (run.Position < length)
         {
-            var key = ReadString(reader)!;
+            var key = reader.ReadNullableString()!;
             var size = reader.ReadInt64();
             var ticks = reader.ReadInt64();
             var offset = TimeSpan.FromMinutes(reader.ReadInt16());
-            yield return new StoredObject(key, size, new DateTimeOffset(ticks, offset), ReadString(reader));
+            yield return new StoredObject(key, size, new DateTimeOffset(ticks, offset), reader.ReadNullableString());
         }
     }
 
@@ -156,37 +155,14 @@ internal sealed class SortedObjectSpill : IDisposable
         {
             foreach (var item in _current)
             {
-                WriteString(writer, item.Key);
+                writer.WriteNullableString(item.Key);
                 writer.Write(item.Size);
                 writer.Write(item.LastModified.Ticks);
                 writer.Write((short)item.LastModified.Offset.TotalMinutes);
-                WriteString(writer, item.ETag);
+                writer.WriteNullableString(item.ETag);
             }
         }
 
         _current = new List<StoredObject>(_runObjects);
-    }
-
-    private static void WriteString(BinaryWriter writer, string? value)
-    {
-        if (value is null)
-        {
-            writer.Write(-1);
-            return;
-        }
-
-        writer.Write(value.Length);
-        writer.Write(MemoryMarshal.AsBytes(value.AsSpan()));
-    }
-
-    private static string? ReadString(BinaryReader reader)
-    {
-        var length = reader.ReadInt32();
-        if (length < 0)
-        {
-            return null;
-        }
-
-        return string.Create(length, reader.BaseStream, static (chars, stream) => stream.ReadExactly(MemoryMarshal.AsBytes(chars)));
     }
 }
