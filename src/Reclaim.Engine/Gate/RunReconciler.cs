@@ -8,7 +8,8 @@ namespace Reclaim.Engine.Gate;
 /// <summary>
 /// Settles runs that ended without recording all their outcomes: a run still recorded as running whose process is
 /// gone (<see cref="RunOwner.IsAlive"/>), and any finished run with actions still pending (a hard stop, or an older
-/// Reclaim). Its pending actions are settled from the store's state (<see cref="DestructiveGate.ReconcileAsync"/>)
+/// Reclaim; not a run already interrupted whose pending actions are all in stores the config no longer has, which
+/// stays as it was settled). Its pending actions are settled from the store's state (<see cref="DestructiveGate.ReconcileAsync"/>)
 /// and the run is marked <see cref="RunStatus.Interrupted"/> with the reason. The commands that touch runs —
 /// <c>runs</c>, <c>runs show</c>, <c>restore</c>, <c>sweep</c>/<c>apply</c> and <c>trash purge</c> — call it first.
 /// </summary>
@@ -56,7 +57,10 @@ internal sealed class RunReconciler(Workspace workspace, IStateStore state, Time
             }
         }
 
-        if (run.Status != RunStatus.Running && pending.Count == 0)
+        // A run already interrupted whose pending actions are all in stores the config no longer has was settled as far
+        // as it can be: settling it again would learn nothing and only repeat the reason in its record.
+        if (run.Status != RunStatus.Running &&
+            (pending.Count == 0 || (run.Status == RunStatus.Interrupted && pending.TrueForAll(a => !workspace.Config.Stores.ContainsKey(a.Store)))))
         {
             return false;
         }
