@@ -26,24 +26,21 @@ public sealed class ReconcileTests
     [InlineData(ActionKind.Restore, false, true, ActionOutcome.Skipped, "still in the trash, not restored")]
     public async Task APendingAction_IsSettledFromWhereTheStoreHoldsItsObject(ActionKind kind, bool atKey, bool inTrash, ActionOutcome outcome, string? error)
     {
-        await using var h = await GateHarness.CreateAsync();
-        var run = await h.StartRunAsync();
-        var trashKey = DestructiveGate.TrashKey(GateHarness.TrashPrefix, run.RunId, Key);
+        await using var scene = await Scene.CreateAsync();
         if (atKey)
         {
-            await h.PutAsync(Key);
+            await scene.H.PutAsync(Key);
         }
 
         if (inTrash)
         {
-            await h.PutAsync(trashKey);
+            await scene.H.PutAsync(scene.TrashKey);
         }
 
-        var pending = await PendingAsync(h, run, kind, kind == ActionKind.Purge ? trashKey : Key, kind == ActionKind.Delete ? null : trashKey);
+        var pending = await scene.PendingAsync(kind, kind == ActionKind.Purge ? scene.TrashKey : Key, kind == ActionKind.Delete ? null : scene.TrashKey);
 
-        var settled = await h.Gate().ReconcileAsync(h.Store, pending, CancellationToken.None);
+        var (settled, recorded) = await scene.SettleAsync(pending);
 
-        var recorded = (await h.ActionsAsync(run.RunId)).Single();
         recorded.Outcome.Should().Be(outcome);
         settled[recorded.Id].Outcome.Should().Be(outcome);
         if (error is null)
@@ -55,7 +52,7 @@ public sealed class ReconcileTests
             recorded.Error.Should().Be($"settled from the store after its run ended: {error}");
         }
 
-        (await h.KeysAsync()).Should().HaveCount((atKey ? 1 : 0) + (inTrash ? 1 : 0), "settling moves and deletes nothing here");
+        (await scene.H.KeysAsync()).Should().HaveCount((atKey ? 1 : 0) + (inTrash ? 1 : 0), "settling moves and deletes nothing here");
     }
 
     [Theory]
@@ -63,17 +60,14 @@ public sealed class ReconcileTests
     [InlineData(ActionKind.Restore, ActionOutcome.Done, "restored; its leftover copy in the trash was removed")]
     public async Task AtBothKeys_TheSameObject_IsAtItsKey_AndTheLeftoverTrashCopyIsRemoved(ActionKind kind, ActionOutcome outcome, string error)
     {
-        await using var h = await GateHarness.CreateAsync();
-        var run = await h.StartRunAsync();
-        var trashKey = DestructiveGate.TrashKey(GateHarness.TrashPrefix, run.RunId, Key);
+        await using var scene = await Scene.CreateAsync();
+        var h = scene.H;
         await h.PutAsync(Key);
-        await h.Store.WriteAsync(trashKey, new MemoryStream(GateHarness.Content(Key)), CancellationToken.None);
-        File.SetLastWriteTimeUtc(Path.Combine(h.Root, trashKey), File.GetLastWriteTimeUtc(Path.Combine(h.Root, Key)));
-        var pending = await PendingAsync(h, run, kind, Key, trashKey);
+        await h.Store.WriteAsync(scene.TrashKey, new MemoryStream(GateHarness.Content(Key)), CancellationToken.None);
+        File.SetLastWriteTimeUtc(Path.Combine(h.Root, scene.TrashKey), File.GetLastWriteTimeUtc(Path.Combine(h.Root, Key)));
 
-        await h.Gate().ReconcileAsync(h.Store, pending, CancellationToken.None);
+        var (_, recorded) = await scene.SettleAsync(await scene.PendingAsync(kind, Key, scene.TrashKey));
 
-        var recorded = (await h.ActionsAsync(run.RunId)).Single();
         (recorded.Outcome, recorded.Error).Should().Be((outcome, $"settled from the store after its run ended: {error}"));
         (await h.KeysAsync()).Should().Equal(Key);
     }
@@ -83,34 +77,28 @@ public sealed class ReconcileTests
     [InlineData(ActionKind.Restore, ActionOutcome.Failed, "an object has reappeared at the original key; it is kept and this one stays in the trash")]
     public async Task AtBothKeys_DifferentObjects_BothAreKept(ActionKind kind, ActionOutcome outcome, string error)
     {
-        await using var h = await GateHarness.CreateAsync();
-        var run = await h.StartRunAsync();
-        var trashKey = DestructiveGate.TrashKey(GateHarness.TrashPrefix, run.RunId, Key);
+        await using var scene = await Scene.CreateAsync();
+        var h = scene.H;
         await h.Store.WriteAsync(Key, new MemoryStream([1, 2, 3]), CancellationToken.None);
-        await h.PutAsync(trashKey);
-        var pending = await PendingAsync(h, run, kind, Key, trashKey);
+        await h.PutAsync(scene.TrashKey);
 
-        await h.Gate().ReconcileAsync(h.Store, pending, CancellationToken.None);
+        var (_, recorded) = await scene.SettleAsync(await scene.PendingAsync(kind, Key, scene.TrashKey));
 
-        var recorded = (await h.ActionsAsync(run.RunId)).Single();
         (recorded.Outcome, recorded.Error).Should().Be((outcome, $"settled from the store after its run ended: {error}"));
-        (await h.KeysAsync()).Should().BeEquivalentTo([Key, trashKey]);
+        (await h.KeysAsync()).Should().BeEquivalentTo([Key, scene.TrashKey]);
         (await h.Store.ReadAllAsync(Key, CancellationToken.None)).Should().Equal([1, 2, 3]);
     }
 
     [Fact]
     public async Task ARecordsPolicysAfterStatement_IsSettledFailed_SinceWhetherItRanIsNotKnown()
     {
-        await using var h = await GateHarness.CreateAsync();
-        var run = await h.StartRunAsync();
-        var pending = await PendingAsync(h, run, ActionKind.After, "row id=7", null);
+        await using var scene = await Scene.CreateAsync();
 
-        await h.Gate().ReconcileAsync(h.Store, pending, CancellationToken.None);
+        var (_, recorded) = await scene.SettleAsync(await scene.PendingAsync(ActionKind.After, "row id=7", null));
 
-        var recorded = (await h.ActionsAsync(run.RunId)).Single();
         recorded.Outcome.Should().Be(ActionOutcome.Failed);
         recorded.Error.Should().StartWith("settled from the store after its run ended: whether the statement ran is not known");
-        h.Store.Requests.Should().BeEmpty("nothing in the store tells");
+        scene.H.Store.Requests.Should().BeEmpty("nothing in the store tells");
     }
 
     [Fact]
@@ -132,8 +120,33 @@ public sealed class ReconcileTests
         recorded.Where(a => a.Outcome == ActionOutcome.Skipped).Select(a => a.Key).Should().BeEquivalentTo(keys.Where((_, i) => i % 2 == 1));
     }
 
-    private static async Task<IReadOnlyList<ActionRecord>> PendingAsync(GateHarness h, GateRun run, ActionKind kind, string key, string? trashKey) =>
-        await h.State.RecordIntentAsync(
-            [new ActionRecord(0, run.RunId, "orphan-uploads", "media", kind, key, 10, key, "test", null, trashKey, ActionOutcome.Pending, null, h.Clock.GetUtcNow())],
-            CancellationToken.None);
+    /// <summary>A gate harness with a run started, for one pending action of that run about <see cref="Key"/>.</summary>
+    private sealed class Scene(GateHarness h, GateRun run) : IAsyncDisposable
+    {
+        public GateHarness H => h;
+
+        /// <summary>Where the run's quarantine puts <see cref="Key"/>.</summary>
+        public string TrashKey { get; } = DestructiveGate.TrashKey(GateHarness.TrashPrefix, run.RunId, Key);
+
+        public static async Task<Scene> CreateAsync()
+        {
+            var h = await GateHarness.CreateAsync();
+            return new Scene(h, await h.StartRunAsync());
+        }
+
+        /// <summary>Records the intent of one action of the run, left pending.</summary>
+        public async Task<IReadOnlyList<ActionRecord>> PendingAsync(ActionKind kind, string key, string? trashKey) =>
+            await h.State.RecordIntentAsync(
+                [new ActionRecord(0, run.RunId, "orphan-uploads", "media", kind, key, 10, key, "test", null, trashKey, ActionOutcome.Pending, null, h.Clock.GetUtcNow())],
+                CancellationToken.None);
+
+        /// <summary>Settles <paramref name="pending"/> and reads back the run's one action.</summary>
+        public async Task<(IReadOnlyDictionary<long, SettledAction> Settled, ActionRecord Recorded)> SettleAsync(IReadOnlyList<ActionRecord> pending)
+        {
+            var settled = await h.Gate().ReconcileAsync(h.Store, pending, CancellationToken.None);
+            return (settled, (await h.ActionsAsync(run.RunId)).Single());
+        }
+
+        public ValueTask DisposeAsync() => h.DisposeAsync();
+    }
 }
