@@ -107,13 +107,56 @@ public sealed class FolderSqliteBackend : Backend
     }
 }
 
-/// <summary>An S3 bucket on s3rver and a PostgreSQL catalog.</summary>
-public sealed class S3PostgresBackend : Backend
+/// <summary>
+/// A backend whose catalog and state are one fresh database on the test PostgreSQL server; the store is the subclass's.
+/// </summary>
+public abstract class PostgresBackend : Backend
 {
     private PostgresDatabase? _postgres;
-    private TestBucket? _bucket;
+
+    /// <summary>The Npgsql connection string of the database holding the catalog and the state.</summary>
+    public string ConnectionString => Postgres.ConnectionString;
+
+    /// <inheritdoc/>
+    public override bool IsPostgres => true;
+
+    /// <inheritdoc/>
+    public override string StateYaml => $"""
+        state:
+          provider: postgres
+          connection: "{ConnectionString}"
+        """;
+
+    /// <inheritdoc/>
+    protected override string CatalogYaml => $"""
+          app:
+            provider: postgres
+            connection: "{ConnectionString}"
+        """;
 
     private PostgresDatabase Postgres => _postgres ?? throw new InvalidOperationException("initialize first");
+
+    /// <inheritdoc/>
+    public override async Task InitializeAsync() => Database = _postgres = await PostgresDatabase.CreateAsync();
+
+    /// <inheritdoc/>
+    public override async Task<List<string?[]>> StateQueryAsync(string sql)
+    {
+        try
+        {
+            return await QueryAsync(sql);
+        }
+        catch (Npgsql.PostgresException e) when (e.SqlState == "42P01")
+        {
+            return []; // undefined_table: not migrated yet
+        }
+    }
+}
+
+/// <summary>An S3 bucket on s3rver and a PostgreSQL catalog.</summary>
+public sealed class S3PostgresBackend : PostgresBackend
+{
+    private TestBucket? _bucket;
 
     /// <inheritdoc/>
     protected override string StoreYaml => $"""
@@ -129,50 +172,17 @@ public sealed class S3PostgresBackend : Backend
         """;
 
     /// <inheritdoc/>
-    protected override string CatalogYaml => $"""
-          app:
-            provider: postgres
-            connection: "{Postgres.ConnectionString}"
-        """;
-
-    /// <inheritdoc/>
     public override async Task InitializeAsync()
     {
-        Database = _postgres = await PostgresDatabase.CreateAsync();
+        await base.InitializeAsync();
         _bucket = await TestBucket.CreateAsync("scenario");
     }
 
     /// <summary>An endpoint in front of the S3 server (a <see cref="Reclaim.Testing.FaultProxy"/>) that the config names instead of the server, once the config is written again; <see langword="null"/> for the server itself.</summary>
     public string? ProxyEndpoint { get; set; }
 
-    /// <inheritdoc/>
-    public override async Task<List<string?[]>> StateQueryAsync(string sql)
-    {
-        try
-        {
-            return await QueryAsync(sql);
-        }
-        catch (Npgsql.PostgresException e) when (e.SqlState == "42P01")
-        {
-            return []; // undefined_table: not migrated yet
-        }
-    }
-
-    /// <inheritdoc/>
-    public override bool IsPostgres => true;
-
-    /// <inheritdoc/>
-    public override string StateYaml => $"""
-        state:
-          provider: postgres
-          connection: "{Postgres.ConnectionString}"
-        """;
-
     /// <summary>The S3 endpoint, without a trailing slash.</summary>
     public string Endpoint => _bucket?.EndpointText ?? string.Empty;
-
-    /// <summary>The Npgsql connection string of the database holding the catalog and the state.</summary>
-    public string ConnectionString => Postgres.ConnectionString;
 }
 
 /// <summary>A folder store and a MySQL catalog on MariaDB (the test script's server), reached through a <c>mysql://</c> URL.</summary>
@@ -212,12 +222,8 @@ public sealed class FolderMariaDbBackend : Backend
 /// A folder store whose catalog and state are one real PostgreSQL database: what participants of a partitioned run on
 /// several machines share (a folder store, so that a test is about the run, not the store's speed).
 /// </summary>
-public sealed class FolderPostgresBackend : Backend
+public sealed class FolderPostgresBackend : PostgresBackend
 {
-    private PostgresDatabase? _postgres;
-
-    private PostgresDatabase Postgres => _postgres ?? throw new InvalidOperationException("initialize first");
-
     /// <inheritdoc/>
     protected override string StoreYaml => """
           media:
@@ -226,29 +232,9 @@ public sealed class FolderPostgresBackend : Backend
         """;
 
     /// <inheritdoc/>
-    protected override string CatalogYaml => $"""
-          app:
-            provider: postgres
-            connection: "{Postgres.ConnectionString}"
-        """;
-
-    /// <inheritdoc/>
-    public override bool IsPostgres => true;
-
-    /// <inheritdoc/>
-    public override string StateYaml => $"""
-        state:
-          provider: postgres
-          connection: "{Postgres.ConnectionString}"
-        """;
-
-    /// <inheritdoc/>
     public override async Task InitializeAsync()
     {
         Directory.CreateDirectory(Path.Combine(Dir, "media"));
-        Database = _postgres = await PostgresDatabase.CreateAsync();
+        await base.InitializeAsync();
     }
-
-    /// <inheritdoc/>
-    public override Task<List<string?[]>> StateQueryAsync(string sql) => QueryAsync(sql);
 }
