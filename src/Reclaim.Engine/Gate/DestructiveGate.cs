@@ -270,7 +270,10 @@ public sealed partial class DestructiveGate(IStateStore state, TimeProvider time
         var totals = new GateTotals();
         await CommitInBatchesAsync(run, store, objects, totals, (batch, now, index) => new Commit(store, ActionKind.Restore,
             batch.Select(o => new ActionRecord(0, run.RunId, o.Policy, store.Name, ActionKind.Restore, o.Key, o.Size, o.Key,
-                "restore of a quarantined object", null, o.TrashKey, ActionOutcome.Pending, null, now)).ToList(), null, null, index), cancellationToken);
+                "restore of a quarantined object", null, o.TrashKey, ActionOutcome.Pending, null, now)).ToList(), null, null, index)
+        {
+            QuarantinedBy = QuarantineRuns(batch),
+        }, cancellationToken);
         return totals;
     }
 
@@ -935,7 +938,11 @@ public sealed partial class DestructiveGate(IStateStore state, TimeProvider time
     /// <param name="Current">The objects as just re-read, by key (what a copy is conditioned on); <see langword="null"/> for restore and purge.</param>
     /// <param name="Protection">Checked immediately before the objects are removed; <see langword="null"/> for none.</param>
     /// <param name="Index">The sub-batch's number in its run part, for the logs.</param>
-    private sealed record Commit(IObjectStore Store, ActionKind Kind, List<ActionRecord> Actions, IReadOnlyDictionary<string, StoredObject>? Current, IProtection? Protection, int Index);
+    private sealed record Commit(IObjectStore Store, ActionKind Kind, List<ActionRecord> Actions, IReadOnlyDictionary<string, StoredObject>? Current, IProtection? Protection, int Index)
+    {
+        /// <summary>For a restore: the run that quarantined each object, by key, where known.</summary>
+        public IReadOnlyDictionary<string, string>? QuarantinedBy { get; init; }
+    }
 
     /// <summary>
     /// One commit step in progress: the outcomes settled so far, which actions had a store request sent, and the

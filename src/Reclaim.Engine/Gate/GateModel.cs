@@ -218,4 +218,8 @@ public sealed class GuardRefusedException(string message) : Exception(message);
 /// <param name="TrashKey">Where it lies in the trash.</param>
 /// <param name="Size">Its size in bytes, as recorded.</param>
 /// <param name="Policy">The policy that quarantined it.</param>
-public sealed record QuarantinedObject(string Key, string TrashKey, long Size, string Policy);
+/// <param name="QuarantineRunId">
+/// The run that quarantined it, or <see langword="null"/> when not known. An object quarantined in place whose tag
+/// names another run now (restored, then quarantined again) is left to that run; a moved object's run is in its trash key.
+/// </param>
+public sealed record QuarantinedObject(string Key, string TrashKey, long Size, string Policy, string? QuarantineRunId = null);

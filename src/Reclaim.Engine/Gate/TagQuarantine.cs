@@ -19,7 +19,8 @@ namespace Reclaim.Engine.Gate;
 /// quarantined in place (a moved object's trash key is under the trash prefix, where no candidate ever is).
 /// </para>
 /// <para>
-/// Restore removes the two tags and keeps the others. Purge deletes a tagged object once its quarantine is past the
+/// Restore removes the two tags and keeps the others, from objects still tagged by the run restored (one quarantined
+/// again since by another run is left to it). Purge deletes a tagged object once its quarantine is past the
 /// retention, after reading its tags again just before the DeleteObjects (the protection check of the purge): an
 /// object whose tag is gone (restored, or written again since) or names another run is kept. A run killed while
 /// tagging is settled from the tags: tagged with its id, done; not, skipped.
@@ -43,6 +44,21 @@ public sealed partial class DestructiveGate
     {
         ArgumentNullException.ThrowIfNull(action);
         return action.TrashKey is { } trashKey && string.Equals(trashKey, action.Key, StringComparison.Ordinal);
+    }
+
+    /// <summary>The run that quarantined each object of a restore, by key, where it is known.</summary>
+    private static Dictionary<string, string> QuarantineRuns(IEnumerable<QuarantinedObject> objects)
+    {
+        var runs = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var item in objects)
+        {
+            if (item.QuarantineRunId is { } runId)
+            {
+                runs[item.Key] = runId;
+            }
+        }
+
+        return runs;
     }
 
     /// <summary>Where a quarantine keeps <paramref name="key"/>: the key itself on a store that quarantines by tag, else its trash key.</summary>
@@ -102,7 +118,10 @@ public sealed partial class DestructiveGate
         });
     }
 
-    /// <summary>Restore in place: removes <see cref="RunTag"/> and <see cref="AtTag"/>, keeping the object's other tags.</summary>
+    /// <summary>
+    /// Restore in place: removes <see cref="RunTag"/> and <see cref="AtTag"/>, keeping the object's other tags; an object
+    /// whose tag names another run than the one that quarantined it (<see cref="QuarantinedObject.QuarantineRunId"/>) is left tagged.
+    /// </summary>
     private static async Task UntagAsync(Step step, IObjectTagging tagging, IReadOnlyList<ActionRecord> acting, CancellationToken cancellationToken)
     {
         var store = step.Commit.Store;
@@ -117,9 +136,16 @@ public sealed partial class DestructiveGate
                     return;
                 }
 
-                if (!tags.ContainsKey(RunTag))
+                if (!tags.TryGetValue(RunTag, out var by))
                 {
                     step.Skip(action, "already restored (no quarantine tag)");
+                    return;
+                }
+
+                // Restored, then quarantined again by another run: that run's quarantine is not this restore's.
+                if (step.Commit.QuarantinedBy?.GetValueOrDefault(action.Key) is { } expected && !string.Equals(by, expected, StringComparison.Ordinal))
+                {
+                    step.Skip(action, $"quarantined by run {by} now, not by run {expected}: left quarantined");
                     return;
                 }
 

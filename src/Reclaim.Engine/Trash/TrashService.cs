@@ -48,7 +48,7 @@ internal sealed class TrashService(Workspace workspace, TimeProvider timeProvide
         {
             if (action is { Kind: ActionKind.Quarantine, Outcome: ActionOutcome.Done, TrashKey: not null } && (wanted is null || wanted.Contains(action.Key)))
             {
-                candidates[(action.Store, action.TrashKey)] = new QuarantinedObject(action.Key, action.TrashKey, action.Size, action.Policy);
+                candidates[(action.Store, action.TrashKey)] = new QuarantinedObject(action.Key, action.TrashKey, action.Size, action.Policy, runId);
             }
         }
 
@@ -61,7 +61,7 @@ internal sealed class TrashService(Workspace workspace, TimeProvider timeProvide
                 if (original.Length > 0 && (wanted is null || wanted.Contains(original)))
                 {
                     var recorded = candidates.GetValueOrDefault((storeName, item.Key));
-                    candidates[(storeName, item.Key)] = new QuarantinedObject(original, item.Key, item.Size, recorded?.Policy ?? "restore");
+                    candidates[(storeName, item.Key)] = new QuarantinedObject(original, item.Key, item.Size, recorded?.Policy ?? "restore", runId);
                 }
             }
         }

@@ -264,6 +264,27 @@ public sealed class TagQuarantineGateTests
     }
 
     [Fact]
+    public async Task Restore_AnObjectQuarantinedByAnotherRunSince_IsLeftQuarantinedByThatRun()
+    {
+        await using var h = await GateHarness.CreateAsync(tagging: true);
+        var store = Tagging(h);
+        var keys = await h.PutGroupsAsync(1);
+        var quarantine = await QuarantineAsync(h);
+        var requarantined = A0 + "raw.mp4";
+        await store.SetTagsAsync(requarantined, (DestructiveGate.RunTag, OtherRun), (DestructiveGate.AtTag, "2026-01-01T00:00:00Z")); // restored, then quarantined again
+        var restore = await h.StartRunAsync();
+
+        var totals = await h.Gate().RestoreAsync(restore, h.Store, Quarantined(quarantine), CancellationToken.None);
+
+        (totals.ObjectsDone, totals.ObjectsSkipped, totals.ObjectsFailed).Should().Be((2L, 1L, 0L));
+        (await store.TagsAsync(requarantined)).Should().BeEquivalentTo(Tags((DestructiveGate.RunTag, OtherRun), (DestructiveGate.AtTag, "2026-01-01T00:00:00Z")));
+        store.Puts.Select(p => p.Key).Should().BeEquivalentTo(keys.Where(k => k != requarantined));
+        var action = (await h.ActionsAsync(restore.RunId)).Single(a => a.Key == requarantined);
+        (action.Outcome, action.Error).Should().Be((ActionOutcome.Skipped, $"quarantined by run {OtherRun} now, not by run {quarantine[0].RunId}: left quarantined"));
+        (await InPlaceQuarantines.ReadAsync(h.State, CancellationToken.None)).Should().ContainKey(("media", requarantined), "still held: the other run may purge or restore it");
+    }
+
+    [Fact]
     public async Task Restore_WhatIsNoLongerQuarantinedOrNoLongerThere_IsSkippedOrFailed_WithTheReason()
     {
         await using var h = await GateHarness.CreateAsync(tagging: true);
@@ -585,9 +606,9 @@ public sealed class TagQuarantineGateTests
         return [.. (await h.ActionsAsync(run.RunId)).Where(a => a.Outcome == ActionOutcome.Done)];
     }
 
-    /// <summary>What the trash service restores of a run: its done quarantines, by trash key (its own key in place).</summary>
+    /// <summary>What the trash service restores of a run: its done quarantines, by trash key (its own key in place), with the run.</summary>
     private static List<QuarantinedObject> Quarantined(IReadOnlyList<ActionRecord> done) =>
-        [.. done.Select(a => new QuarantinedObject(a.Key, a.TrashKey!, a.Size, a.Policy)).OrderBy(o => o.Key, StringComparer.Ordinal)];
+        [.. done.Select(a => new QuarantinedObject(a.Key, a.TrashKey!, a.Size, a.Policy, a.RunId)).OrderBy(o => o.Key, StringComparer.Ordinal)];
 
     private static List<(string Key, long Size, string QuarantineRunId)> Due(IReadOnlyList<ActionRecord> done) =>
         [.. done.Select(a => (a.Key, a.Size, a.RunId)).OrderBy(o => o.Key, StringComparer.Ordinal)];
