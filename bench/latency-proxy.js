@@ -6,7 +6,9 @@
 //
 // GET http://127.0.0.1:CPORT/stats returns the counts since the last reset as JSON (requests by S3 operation,
 // connections accepted, the most connections open at once); POST /reset zeroes them; PUT /delay?ms=N changes the
-// delay. Prints `latency proxy listening on PORT` once it accepts requests.
+// delay. Prints `latency proxy listening on PORT` once it accepts requests. With --log FILE, appends one line per
+// request as it ends, tab-separated: arrival and end (Unix time in ms), connection number, operation,
+// status, and for listings the prefix and start-after: the timeline a profile of a run is read from.
 'use strict';
 
 const http = require('http');
@@ -20,6 +22,10 @@ const port = Number(option('--port', '0'));
 const controlPort = Number(option('--control-port', '0'));
 const target = new URL(option('--target', 'http://127.0.0.1:4568'));
 let delayMs = Number(option('--delay-ms', '25'));
+const logPath = option('--log', null);
+const log = logPath ? require('fs').createWriteStream(logPath, { flags: 'a' }) : null;
+const sinceStart = () => performance.timeOrigin + performance.now();
+let socketCount = 0;
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
 let stats;
@@ -52,10 +58,16 @@ const proxy = http.createServer((request, response) => {
   stats.inFlight++;
   stats.peakInFlight = Math.max(stats.peakInFlight, stats.inFlight);
   let done = false;
+  const arrived = sinceStart();
   const finish = () => {
     if (!done) {
       done = true;
       stats.inFlight--;
+      if (log) {
+        const q = new URL(request.url, 'http://x').searchParams;
+        const detail = op.startsWith('List') ? `${q.get('prefix') || ''}\t${q.get('start-after') || (q.has('continuation-token') ? '(continued)' : '')}` : '\t';
+        log.write(`${arrived.toFixed(1)}\t${sinceStart().toFixed(1)}\t${request.socket.number}\t${op}\t${response.statusCode}\t${detail}\n`);
+      }
     }
   };
   response.on('close', finish);
@@ -79,6 +91,7 @@ const proxy = http.createServer((request, response) => {
 });
 proxy.keepAliveTimeout = 60000;
 proxy.on('connection', socket => {
+  socket.number = ++socketCount;
   stats.connections++;
   stats.open++;
   stats.peakOpen = Math.max(stats.peakOpen, stats.open);

@@ -11,7 +11,9 @@
 #                                                             rclone delete --files-from (--checkers/--transfers 64, --no-traverse)
 # and reports seconds, the ratio reclaim/rclone (rclone at its best setting), s3rver's CPU seconds, the requests by
 # operation and the connections the proxy counted. Each sweep starts from a fresh copy of the bucket (hard links).
-# Usage: bench/s3-vs-rclone.sh [plan|sweep|all|data] [N]   (data: only build the bucket and catalog)      Results: bench/results/s3-vs-rclone.md (one section per part)
+#   profile: reclaim plan -o, then reclaim apply of that plan at -v, with the proxy's request log: where the sweep's
+#            wall time goes (bench/sweep-profile.py), written to the results' "Where the sweep's time goes" section
+# Usage: bench/s3-vs-rclone.sh [plan|sweep|all|profile|data] [N]   (data: only build the bucket and catalog)      Results: bench/results/s3-vs-rclone.md (one section per part)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 part="${1:-all}"
@@ -87,7 +89,8 @@ stop_s3rver() {
 : > "$work/load.log"
 ( while :; do cut -d' ' -f1 /proc/loadavg >> "$work/load.log"; sleep 10; done ) &
 pids+=("$!")
-node "$here/bench/latency-proxy.js" --port "$proxyport" --control-port "$controlport" --target "http://127.0.0.1:$s3port" --delay-ms 25 >"$work/proxy.log" 2>&1 &
+node "$here/bench/latency-proxy.js" --port "$proxyport" --control-port "$controlport" --target "http://127.0.0.1:$s3port" --delay-ms 25 \
+  --log "$work/requests.log" >"$work/proxy.log" 2>&1 &
 pids+=("$!")
 for _ in $(seq 1 100); do grep -qs listening "$work/proxy.log" && break; sleep 0.1; done
 control="http://127.0.0.1:$controlport"
@@ -160,7 +163,18 @@ median_of() {
 row() { IFS=$'\t' read -r secs cpu reqs ops conns peak <<<"$2"; echo "| $1 | $secs | $cpu | $reqs | $conns | $peak | $ops |"; }
 
 reclaim="'$here/reclaim'"
-plan_rows=(); sweep_rows=()
+plan_rows=(); sweep_rows=(); profile_rows=()
+# One profiled command: its wall, user and system seconds and s3rver's CPU seconds in NAME.time, its requests as the
+# proxy logged them in NAME.requests, its stderr in NAME.err.
+profiled() {
+  local cpu0 cpu1
+  : > "$work/requests.log"
+  cpu0=$(cpu_seconds "$(s3pid)")
+  /usr/bin/time -f '%e %U %S' -o "$work/$1.rusage" bash -c "$2" >"$work/$1.out" 2>"$work/$1.err" || { echo "failed: $2" >&2; tail -5 "$work/$1.err" >&2; exit 1; }
+  cpu1=$(cpu_seconds "$(s3pid)")
+  sleep 0.2; cp "$work/requests.log" "$work/$1.requests"
+  echo "$(cat "$work/$1.rusage") $(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN {print b - a}')" > "$work/$1.time"
+}
 start_s3rver
 expected=$(( n / 10 ))
 first=1
@@ -181,6 +195,15 @@ for latency in "${latencies[@]}"; do
     ratio=$(awk -v a="${r%%$'\t'*}" -v b="${best%%$'\t'*}" 'BEGIN {printf "%.2f", a / b}')
     plan_rows+=("| **$latency ms** | ratio reclaim / best rclone: **$ratio** ($bestname) | | | | | |")
     plan_rows+=("$(row "reclaim plan" "$r")" "$(row "rclone lsf -R --fast-list" "$f")" "$(row "rclone lsf -R --checkers 64" "$c")")
+  fi
+  if [ "$part" = profile ]; then
+    echo "latency $latency ms: profile (plan, then apply at -v)" >&2
+    rm -f "$work/state.db"*
+    profiled plan "$reclaim plan --format json -c '$work/reclaim.yaml' -o '$work/plan.json'"
+    profiled apply "$reclaim apply '$work/plan.json' --yes -v --format json -c '$work/reclaim.yaml'"
+    left=$(left_objects)
+    [ "$left" = "$(( n - expected ))" ] || { echo "after reclaim apply $left objects are left, expected $(( n - expected ))" >&2; exit 1; }
+    profile_rows+=("$(python3 "$here/bench/sweep-profile.py" "$work" "$latency")" "")
   fi
   if [ "$part" = sweep ] || [ "$part" = all ]; then
     echo "latency $latency ms: sweep" >&2
@@ -206,22 +229,36 @@ section() {
   echo "$n objects under \`uploads/{shard}/{file}\` (1000 shards), 10 % orphans, all two days old; SQLite catalog; every request held by the proxy for the latency shown."
   echo "Load average (1 minute, sampled every 10 s) $(sort -n "$work/load.log" | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%s–%s", lo, hi}') during the run."
   echo
-  echo "| command | seconds | s3rver CPU s | requests | connections | most in flight | requests by operation |"
-  echo "| --- | ---: | ---: | ---: | ---: | ---: | --- |"
+  [ "$1" = "$profile_title" ] || { echo "| command | seconds | s3rver CPU s | requests | connections | most in flight | requests by operation |"; echo "| --- | ---: | ---: | ---: | ---: | ---: | --- |"; }
   shift
   printf '%s\n' "$@"
   echo
 }
-tmp=$(mktemp)
-{
-  echo "# reclaim vs rclone on S3 at internet latency"
-  echo
-  echo "Written by \`bench/s3-vs-rclone.sh\`; each part keeps its latest run."
-  echo
-  if [ ${#plan_rows[@]} -gt 0 ]; then section "Listing: plan vs rclone lsf" "${plan_rows[@]}"
-  elif [ -f "$results" ]; then sed -n '/^## Listing/,/^## /{/^## Deleting/!p}' "$results"; fi
-  if [ ${#sweep_rows[@]} -gt 0 ]; then section "Deleting: sweep vs the rclone pipeline" "${sweep_rows[@]}"
-  elif [ -f "$results" ]; then sed -n '/^## Deleting/,$p' "$results"; fi
-} > "$tmp"
-mv "$tmp" "$results"
+profile_title="Where the sweep's time goes (profile)"
+# The sections measured now replace those of the same title in the results; every other section (and the prose
+# under it) is kept as it is.
+sections=()
+if [ ${#plan_rows[@]} -gt 0 ]; then section "Listing: plan vs rclone lsf" "${plan_rows[@]}" > "$work/section.plan"; sections+=("$work/section.plan"); fi
+if [ ${#sweep_rows[@]} -gt 0 ]; then section "Deleting: sweep vs the rclone pipeline" "${sweep_rows[@]}" > "$work/section.sweep"; sections+=("$work/section.sweep"); fi
+if [ ${#profile_rows[@]} -gt 0 ]; then section "$profile_title" "${profile_rows[@]}" > "$work/section.profile"; sections+=("$work/section.profile"); fi
+python3 - "$results" "${sections[@]}" <<'PY'
+import os, re, sys
+results, new = sys.argv[1], sys.argv[2:]
+def split(text):
+    parts = re.split(r"(?m)^(?=## )", text)
+    head = parts[0] if not parts[0].startswith("## ") else ""
+    return head, [p for p in parts if p.startswith("## ")]
+old = open(results).read() if os.path.exists(results) else ""
+head, kept = split(old)
+head = head or "# reclaim vs rclone on S3 at internet latency\n\nWritten by `bench/s3-vs-rclone.sh`; each part keeps its latest run.\n\n"
+title = lambda part: part.split("\n", 1)[0]
+for path in new:
+    part = open(path).read()
+    at = [i for i, k in enumerate(kept) if title(k) == title(part)]
+    if at:
+        kept[at[0]] = part
+    else:
+        kept.append(part)
+open(results, "w").write(head + "".join(kept))
+PY
 cat "$results"

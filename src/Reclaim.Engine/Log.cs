@@ -29,6 +29,9 @@ internal static partial class Log
     [LoggerMessage(2004, LogLevel.Debug, "Run {RunId}: sub-batch {SubBatch} ({ObjectCount} objects acted on): re-check window {WindowMs} ms from the protection query's start to the last removing store request", EventName = "gate_window")]
     public static partial void RecheckWindow(ILogger logger, string runId, int subBatch, int objectCount, double windowMs);
 
+    [LoggerMessage(2006, LogLevel.Debug, "Run {RunId}: sub-batch {SubBatch} ({ObjectCount} actions): store re-read {RereadMs} ms, intent recorded {IntentMs} ms, protection check {ProtectionMs} ms, store requests {StoreMs} ms, outcomes recorded {OutcomesMs} ms", EventName = "gate_sub_batch_timing")]
+    public static partial void SubBatchTimings(ILogger logger, string runId, int subBatch, int objectCount, double rereadMs, double intentMs, double protectionMs, double storeMs, double outcomesMs);
+
     [LoggerMessage(2005, LogLevel.Warning, "Run {RunId}: sub-batch {SubBatch} failed alone: {Error}", EventName = "gate_sub_batch_failed")]
     public static partial void SubBatchFailed(ILogger logger, string runId, int subBatch, string error);
 

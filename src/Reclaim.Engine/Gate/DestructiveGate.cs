@@ -453,6 +453,7 @@ public sealed partial class DestructiveGate(IStateStore state, TimeProvider time
     private async Task RemoveSubBatchAsync(GateRun run, GroupRemoval removal, List<PlannedGroup> batch, int index, GateTotals totals, CancellationToken cancellationToken)
     {
         Dictionary<string, List<StoredObject>> current;
+        var rereadStart = Clock.GetTimestamp();
         try
         {
             current = await GroupRecheck.RereadAsync(removal, batch, ListingPageKeys, StatParallelism, cancellationToken);
@@ -521,7 +522,7 @@ public sealed partial class DestructiveGate(IStateStore state, TimeProvider time
         }
 
         var protection = removal.Catalog is null || removal.ReferenceQuery is null ? null : new GroupReferences(removal, batch);
-        await CommitAsync(run, new Commit(removal.Store, removal.Plan.Action, actions, seen, protection, index), totals, cancellationToken);
+        await CommitAsync(run, new Commit(removal.Store, removal.Plan.Action, actions, seen, protection, index) { Reread = Clock.GetElapsedTime(rereadStart) }, totals, cancellationToken);
     }
 
     /// <summary>A sub-batch the store could not be re-read for fails alone: every planned object is recorded as failed with the error.</summary>
@@ -574,9 +575,12 @@ public sealed partial class DestructiveGate(IStateStore state, TimeProvider time
             return;
         }
 
+        var intentStart = Clock.GetTimestamp();
         var recorded = await state.RecordIntentAsync(commit.Actions, cancellationToken);
+        var actStart = Clock.GetTimestamp();
         var step = new Step(this, run, commit, recorded.Where(a => a.Outcome == ActionOutcome.Pending).ToList(), totals);
         Exception? failure = null;
+        var outcomesStart = 0L;
         try
         {
             switch (commit.Kind)
@@ -635,9 +639,12 @@ public sealed partial class DestructiveGate(IStateStore state, TimeProvider time
                 }
             }
 
+            outcomesStart = Clock.GetTimestamp();
             await state.RecordOutcomesAsync([.. step.Settled.Values], timeProvider.GetUtcNow(), CancellationToken.None);
         }
 
+        Log.SubBatchTimings(logger, run.RunId, commit.Index, commit.Actions.Count, commit.Reread.TotalMilliseconds, Clock.GetElapsedTime(intentStart, actStart).TotalMilliseconds,
+            step.ProtectionTime.TotalMilliseconds, (Clock.GetElapsedTime(actStart, outcomesStart) - step.ProtectionTime).TotalMilliseconds, Clock.GetElapsedTime(outcomesStart).TotalMilliseconds);
         step.CloseWindow(step.Acting.Count);
         foreach (var (objects, window) in step.Windows)
         {
@@ -685,7 +692,9 @@ public sealed partial class DestructiveGate(IStateStore state, TimeProvider time
         }
 
         step.StartWindow();
+        var protectionStart = Clock.GetTimestamp();
         var protectedNow = await step.Commit.Protection.FindProtectedAsync(acting, cancellationToken);
+        step.AddProtectionTime(Clock.GetElapsedTime(protectionStart));
         var skipped = acting.Where(a => protectedNow.ContainsKey(a.Key)).ToList();
         foreach (var action in skipped)
         {
@@ -942,6 +951,9 @@ public sealed partial class DestructiveGate(IStateStore state, TimeProvider time
     {
         /// <summary>For a restore: the run that quarantined each object, by key, where known.</summary>
         public IReadOnlyDictionary<string, string>? QuarantinedBy { get; init; }
+
+        /// <summary>How long the store's re-read of the sub-batch took before this commit (zero where there is none), for the timing event.</summary>
+        public TimeSpan Reread { get; init; }
     }
 
     /// <summary>
@@ -953,6 +965,7 @@ public sealed partial class DestructiveGate(IStateStore state, TimeProvider time
         private readonly Lock _sync = new();
         private long _windowStart;
         private long _lastSent;
+        private long _protectionTicks;
 
         public GateRun Run { get; } = run;
 
@@ -970,6 +983,11 @@ public sealed partial class DestructiveGate(IStateStore state, TimeProvider time
         public List<(int Objects, TimeSpan Window)> Windows { get; } = [];
 
         public void StartWindow() => _windowStart = gate.Clock.GetTimestamp();
+
+        /// <summary>The time spent in protection checks so far (catalog queries).</summary>
+        public TimeSpan ProtectionTime => TimeSpan.FromTicks(Interlocked.Read(ref _protectionTicks));
+
+        public void AddProtectionTime(TimeSpan time) => Interlocked.Add(ref _protectionTicks, time.Ticks);
 
         /// <summary>
         /// Ends the open window, if any: from the protection check's start to the last removing request sent (none
