@@ -62,7 +62,9 @@ PY
 fi
 
 [ "$part" = data ] && exit 0
-"$here/reclaim" --help >/dev/null
+# RECLAIM_BIN: another build of reclaim to measure (a baseline's checkout's ./reclaim, for a before/after).
+reclaim_bin="${RECLAIM_BIN:-$here/reclaim}"
+"$reclaim_bin" --help >/dev/null
 
 # --- services -----------------------------------------------------------------------------------------------
 s3port=$(free_port); proxyport=$(free_port); controlport=$(free_port)
@@ -162,7 +164,7 @@ median_of() {
 
 row() { IFS=$'\t' read -r secs cpu reqs ops conns peak <<<"$2"; echo "| $1 | $secs | $cpu | $reqs | $conns | $peak | $ops |"; }
 
-reclaim="'$here/reclaim'"
+reclaim="'$reclaim_bin'"
 plan_rows=(); sweep_rows=(); profile_rows=()
 # One profiled command: its wall, user and system seconds and s3rver's CPU seconds in NAME.time, its requests as the
 # proxy logged them in NAME.requests, its stderr in NAME.err.
@@ -225,7 +227,7 @@ done
 section() {
   echo "## $1"
   echo
-  echo "Measured $(date -u +%Y-%m-%d) at $(git -C "$here" rev-parse --short HEAD) on $(nproc) cores ($(uname -m)), median of $runs runs, with \`RUNS=$runs RCLONE_DEFAULTS=${RCLONE_DEFAULTS:-1} LATENCIES=\"${latencies[*]}\" bench/s3-vs-rclone.sh $part $n\`; rclone $(rclone version | head -1 | awk '{print $2}'), s3rver 3.7.1."
+  echo "Measured $(date -u +%Y-%m-%d) at $(git -C "$(dirname "$reclaim_bin")" rev-parse --short HEAD) on $(nproc) cores ($(uname -m)), median of $runs runs, with \`RUNS=$runs RCLONE_DEFAULTS=${RCLONE_DEFAULTS:-1} LATENCIES=\"${latencies[*]}\" bench/s3-vs-rclone.sh $part $n\`; rclone $(rclone version | head -1 | awk '{print $2}'), s3rver 3.7.1."
   echo "$n objects under \`uploads/{shard}/{file}\` (1000 shards), 10 % orphans, all two days old; SQLite catalog; every request held by the proxy for the latency shown."
   echo "Load average (1 minute, sampled every 10 s) $(sort -n "$work/load.log" | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%s–%s", lo, hi}') during the run."
   echo

@@ -19,6 +19,15 @@ public readonly record struct KeyRange(string From, string Through)
     /// <returns>The range <c>[prefix, prefix…]</c>.</returns>
     public static KeyRange Under(string prefix) => new(prefix, prefix);
 
+    /// <summary>
+    /// The most keys to ask the store for in one request, 1 or more; <see langword="null"/> (the default) for the
+    /// store's largest page (1000 on S3). A hint: the keys listed are the same either way, in more or fewer
+    /// requests. A caller that reads only the first keys of a range (the gate's re-read of a run of orphans among
+    /// referenced objects) asks for no more than it needs, so the service reads no more; stores that read one entry
+    /// at a time (a folder) ignore it.
+    /// </summary>
+    public int? PageKeys { get; init; }
+
     /// <summary>Checks both bounds: each is empty or a valid key prefix (<see cref="ObjectKey.EnsureValid"/>).</summary>
     /// <exception cref="InvalidKeyException">A bound is not a valid key prefix.</exception>
     public void EnsureValid()

@@ -393,7 +393,8 @@ public sealed partial class S3Store : IObjectStore, IObjectContent
 
     /// <summary>
     /// Streams ListObjectsV2 pages under <paramref name="fullPrefix"/> (a bucket key prefix), after
-    /// <paramref name="startAfter"/> when given, checking order and prefix. With <paramref name="prefetch"/>, the
+    /// <paramref name="startAfter"/> when given, in pages of <paramref name="pageKeys"/> (the most S3 returns by
+    /// default), checking order and prefix. With <paramref name="prefetch"/>, the
     /// next page is requested as soon as a page arrives (a caller that stops early then leaves one request wasted:
     /// range listings, which stop at their end, do not prefetch).
     /// </summary>
@@ -401,7 +402,8 @@ public sealed partial class S3Store : IObjectStore, IObjectContent
         string fullPrefix,
         [EnumeratorCancellation] CancellationToken cancellationToken,
         string? startAfter = null,
-        bool prefetch = false)
+        bool prefetch = false,
+        int pageKeys = ListPageSize)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var target = $"keys under '{ObjectKey.Printable(fullPrefix)}'";
@@ -410,7 +412,7 @@ public sealed partial class S3Store : IObjectStore, IObjectContent
             BucketName = Bucket,
             Prefix = fullPrefix,
             StartAfter = continuation is null ? startAfter : null,
-            MaxKeys = ListPageSize,
+            MaxKeys = pageKeys,
             ContinuationToken = continuation,
         }, token), stop.Token);
 
