@@ -24,7 +24,7 @@ namespace Reclaim.Engine.Gate;
 /// <list type="number">
 /// <item>the store is read again: by range listings (<see cref="IRangeListing"/>; on S3 ListObjectsV2 from just
 /// before the sub-batch's first key, each later request from the first group not yet read, asking for about one
-/// cluster of its groups where they lie in clusters a page or more apart) or, where the plan says the range would be
+/// cluster of its groups where they lie in clusters about a page or more apart) or, where the plan says the range would be
 /// sparse, a listing per folder group or a stat per object. A group with a young object now is skipped whole; an object gone or changed (size,
 /// ETag or mtime) since the plan is skipped;</item>
 /// <item>each action is recorded in state as pending (skips as skipped) before the store is touched;</item>

@@ -56,10 +56,10 @@ internal static class GroupRecheck
     /// Reads the sub-batch's range in requests that skip what lies between its groups where that costs no extra
     /// request: each request starts at the first group not yet read to its end (S3's <c>StartAfter</c>), and reads at
     /// most a page. Once the first request has shown how the sub-batch's groups lie among the other keys — runs of
-    /// keys in its groups, gaps of other keys — and a run with its gap spans a page or more (orphans that come in
-    /// clusters: a deleted tenant's objects), each request asks for about one run's keys
-    /// (<see cref="KeyRange.PageKeys"/>) and the next one starts at the next group: one request a run, as full pages
-    /// would need too, without reading the gaps. Otherwise requests are full pages, each from the next group on, so
+    /// keys in its groups, gaps of other keys — and a run with its gap spans about a page or more (orphans that come
+    /// in clusters: a deleted tenant's objects), each request asks for about one run's keys
+    /// (<see cref="KeyRange.PageKeys"/>) and the next one starts at the next group: one request a run, about as many
+    /// as full pages would need (at most a third more), without reading the gaps. Otherwise requests are full pages, each from the next group on, so
     /// a gap of a page or more is skipped for nothing.
     /// </summary>
     /// <remarks>
@@ -225,11 +225,18 @@ internal sealed class RunShape
     private int _gap;
     private bool _inRun;
 
-    /// <summary>Starts a request: what it lists follows what the last one listed only as far as the caller knows.</summary>
+    /// <summary>
+    /// Starts a request, from the first group not yet read. After a request that ended in a run, that run is taken to
+    /// go on (a run longer than the request asked for then makes the next ones ask for more); after one that ended in
+    /// a gap, nothing is assumed of what lies between the two.
+    /// </summary>
     public void StartRequest()
     {
-        _inRun = false;
-        _run = 0;
+        if (!_inRun)
+        {
+            _run = 0;
+        }
+
         _gap = 0;
     }
 
@@ -270,14 +277,15 @@ internal sealed class RunShape
             CountGap();
         }
 
-        StartRequest();
+        _gap = 0;
     }
 
     /// <summary>
     /// The keys the next request asks for: <paramref name="pageKeys"/> (a full page) until a run and a gap have both
-    /// been seen, and while the average run with its gap spans less than a page (reading by runs would then take more
-    /// requests than reading pages); otherwise the longest run seen and a quarter more, so that the next run most
-    /// likely fits in one request and little of the gap after it is read.
+    /// been seen, and while the average run with its gap spans less than three quarters of a page (reading by runs,
+    /// one request a run, would then take more than a third more requests than reading pages); otherwise the longest
+    /// run seen and a quarter more, so that the next run most likely fits in one request and little of the gap after
+    /// it is read.
     /// </summary>
     /// <param name="pageKeys">A full page, the store's largest (1000 on S3).</param>
     /// <returns>From 1 to <paramref name="pageKeys"/>.</returns>
@@ -289,7 +297,7 @@ internal sealed class RunShape
         }
 
         var period = ((double)_runKeys / _runs) + ((double)_gapKeys / _gaps);
-        return period < pageKeys ? pageKeys : Math.Clamp(_longestRun + Math.Max(2, _longestRun / 4), 1, pageKeys);
+        return period * 4 < pageKeys * 3 ? pageKeys : Math.Clamp(_longestRun + Math.Max(2, _longestRun / 4), 1, pageKeys);
     }
 
     private void CountGap()

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Web;
+using Reclaim.Core.Storage;
 using Reclaim.Engine.Tests.Support;
 using Reclaim.Testing;
 
@@ -54,6 +55,7 @@ public sealed class S3RecheckRequestScenarios : IAsyncLifetime
             }
         }
 
+        Configure();
         await Parallel.ForEachAsync(keys, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (key, _) => await _backend.PutAsync(key, Encoding.UTF8.GetBytes(key)));
         foreach (var chunk in rows.Chunk(1000))
         {
@@ -62,7 +64,11 @@ public sealed class S3RecheckRequestScenarios : IAsyncLifetime
 
         _proxy = new FaultProxy(new Uri(_backend.Endpoint + "/"), 0) { RecordRequests = true };
         _backend.ProxyEndpoint = _proxy.Endpoint.ToString().TrimEnd('/');
-        _backend.WriteConfig("""
+        Configure();
+        return keys;
+    }
+
+    private void Configure() => _backend.WriteConfig("""
               - name: orphan-files
                 type: orphans
                 store: media
@@ -77,8 +83,6 @@ public sealed class S3RecheckRequestScenarios : IAsyncLifetime
               max_delete_fraction: 1.0
             {_backend.StateYaml}
             """);
-        return keys;
-    }
 
     /// <summary>Plans two days after the newest object was written; returns that clock and the plan file.</summary>
     private async Task<(ManualClock Clock, string PlanPath)> PlanAsync()
@@ -128,7 +132,7 @@ public sealed class S3RecheckRequestScenarios : IAsyncLifetime
         var kept = (await _backend.KeysAsync()).ToHashSet(StringComparer.Ordinal);
         kept.Should().BeEquivalentTo(keys.Where(k => k[9] != '0' || k == Key(20, 7) || k == Key(30, 99)).Where(k => k != Key(10, 5)),
             "every referenced object stays, and so do the orphan rewritten since the plan and the one referenced again");
-        (await _backend.Store.ReadAllAsync(Key(20, 7), CancellationToken.None)).Should().Equal(Encoding.UTF8.GetBytes("rewritten since the plan"));
+        (await ((IObjectContent)_backend.Store).ReadAllAsync(Key(20, 7), CancellationToken.None)).Should().Equal(Encoding.UTF8.GetBytes("rewritten since the plan"));
     }
 
     [Fact]
