@@ -24,18 +24,18 @@ public sealed class ClusteredScheduleTests
         IReadOnlyList<LoggedFiring> Firings() => [.. a.Firings.Concat(b.Firings).OrderBy(f => f.DueAt)];
         string Logs() => $"replica a:\n{a.Output}\nreplica b:\n{b.Output}";
 
-        await ServeProcess.WaitForAsync(() => Task.FromResult(Firings().Count >= 4), 40, () => $"4 scheduled runs\n{Logs()}");
+        await Polling.WaitForAsync(() => Task.FromResult(Firings().Count >= 4), 40, () => $"4 scheduled runs\n{Logs()}");
 
         // Kill the replica that ran the latest firing (it holds the next one), once that run is recorded as ended.
         var latest = Firings()[^1];
-        await ServeProcess.WaitForAsync(
+        await Polling.WaitForAsync(
             async () => (await ServeProcess.ScheduledRunsAsync(state)).Any(r => r.Id == latest.RunId && r.Status != "running"), 20, () => $"run {latest.RunId} to end");
         var (victim, survivor) = latest.Replica == a.Name ? (a, b) : (b, a);
         victim.Kill();
         var killedAt = DateTimeOffset.UtcNow;
         var before = Firings();
 
-        await ServeProcess.WaitForAsync(
+        await Polling.WaitForAsync(
             () => Task.FromResult(survivor.Firings.Count(f => f.DueAt > killedAt) >= 3), 40, () => $"3 firings in the survivor after the kill\n{Logs()}");
         (await survivor.StopAsync()).Should().Be(0);
 
@@ -65,7 +65,7 @@ public sealed class ClusteredScheduleTests
 
         await using (var first = await ServeProcess.StartAsync("first", config))
         {
-            await ServeProcess.WaitForAsync(() => Task.FromResult(first.Firings.Count >= 1), 30, () => $"a scheduled run\n{first.Output}");
+            await Polling.WaitForAsync(() => Task.FromResult(first.Firings.Count >= 1), 30, () => $"a scheduled run\n{first.Output}");
             (await first.StopAsync()).Should().Be(0);
             var lastBefore = first.Firings.Max(f => f.DueAt);
 
@@ -73,7 +73,7 @@ public sealed class ClusteredScheduleTests
             await Task.Delay(TimeSpan.FromSeconds(5));
             var restartedAt = DateTimeOffset.UtcNow;
             await using var second = await ServeProcess.StartAsync("second", config);
-            await ServeProcess.WaitForAsync(
+            await Polling.WaitForAsync(
                 () => Task.FromResult(second.Firings.Count(f => f.DueAt > restartedAt) >= 2), 30, () => $"2 regular firings after the restart\n{second.Output}");
             (await second.StopAsync()).Should().Be(0);
 

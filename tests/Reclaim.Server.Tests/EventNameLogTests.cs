@@ -64,7 +64,7 @@ public sealed class EventNameLogTests
 
         using var enqueued = await client.PostAsJsonAsync("api/v1/deletions", new { store = "media", prefixes = new[] { "uploads/gone0/" } });
         enqueued.StatusCode.Should().Be(HttpStatusCode.Accepted, await enqueued.Content.ReadAsStringAsync());
-        await ServeProcess.WaitForAsync(() => Task.FromResult(Events(serve.Output).Any(e => e.Event == "job_cycle_complete")), 60, () => $"job_cycle_complete in\n{serve.Output}");
+        await Polling.WaitForAsync(() => Task.FromResult(Events(serve.Output).Any(e => e.Event == "job_cycle_complete")), 60, () => $"job_cycle_complete in\n{serve.Output}");
 
         var events = Events(serve.Output);
         events.Should().NotBeEmpty().And.OnlyContain(e => e.HasEvent, "every JSON line has an \"event\" property");

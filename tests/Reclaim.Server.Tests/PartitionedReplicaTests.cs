@@ -17,48 +17,22 @@ namespace Reclaim.Server.Tests;
 /// </summary>
 public sealed partial class PartitionedReplicaTests : IAsyncLifetime
 {
-    /// <summary>32 orgs, two per key range (their ids' first hex digit); per org 3 referenced and 3 orphaned assets of 2 objects each.</summary>
-    private const int Orgs = 32;
-
     private readonly TemporaryFolder _folder = new("reclaim-replicas");
-    private readonly HashSet<string> _referenced = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _orphaned = new(StringComparer.Ordinal);
     private PostgresDatabase? _database;
+    private PartitionedUploads? _uploads;
 
     private PostgresDatabase Database => _database!;
+
+    private IReadOnlySet<string> Referenced => _uploads!.Referenced;
+
+    private IReadOnlySet<string> Orphaned => _uploads!.Orphaned;
 
     private string ConfigPath => _folder.Combine("reclaim.yaml");
 
     public async Task InitializeAsync()
     {
         _database = await PostgresDatabase.CreateAsync();
-        await Database.ExecuteAsync("CREATE TABLE media_assets (id TEXT NOT NULL, org_id TEXT NOT NULL, PRIMARY KEY (org_id, id))");
-        var old = DateTime.UtcNow.AddHours(-2);
-        var values = new List<string>();
-        for (var i = 0; i < Orgs; i++)
-        {
-            var org = (i * 8).ToString("x2", CultureInfo.InvariantCulture) + "org";
-            for (var asset = 0; asset < 6; asset++)
-            {
-                var live = asset < 3;
-                foreach (var file in new[] { "raw.mp4", "thumb.jpg" })
-                {
-                    var key = $"orgs/{org}/uploads/a{asset}/{file}";
-                    var path = _folder.Combine("media/" + key);
-                    Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-                    await File.WriteAllTextAsync(path, key);
-                    File.SetLastWriteTimeUtc(path, old);
-                    (live ? _referenced : _orphaned).Add(key);
-                }
-
-                if (live)
-                {
-                    values.Add($"('a{asset}', '{org}')");
-                }
-            }
-        }
-
-        await Database.ExecuteAsync($"INSERT INTO media_assets (id, org_id) VALUES {string.Join(", ", values)}");
+        _uploads = await PartitionedUploads.SeedAsync(_folder.Combine("media"), Database.ExecuteAsync);
     }
 
     public async Task DisposeAsync()
@@ -78,15 +52,23 @@ public sealed partial class PartitionedReplicaTests : IAsyncLifetime
         await WriteConfigAsync(maxDeleteCount: 100000);
         var single = await CliAsync("plan", "--format", "json", "-c", ConfigPath);
         single.Code.Should().Be(0, single.Output);
-        var singleGroups = GroupKeys(JsonDocument.Parse(single.Stdout).RootElement);
-        singleGroups.Should().HaveCount(Orgs * 3);
+        var singleGroups = PartitionedUploads.GroupKeys(JsonDocument.Parse(single.Stdout).RootElement);
+        singleGroups.Should().HaveCount(PartitionedUploads.Orgs * 3);
 
-        // Act: two replicas on the same schedule; wait for the first firing's run to end.
+        // Act: two replicas on the same schedule; the one that fires plans a range, and is held (SIGSTOP) until the
+        // other, which joins at its next check-in, has planned one too, so that both take part however the machine
+        // schedules them; then wait for the first firing's run to end.
         var started = await Task.WhenAll(ServeProcess.StartAsync("a", ConfigPath), ServeProcess.StartAsync("b", ConfigPath));
         await using var a = started[0];
         await using var b = started[1];
         string Logs() => $"replica a:\n{a.Output}\nreplica b:\n{b.Output}";
-        await ServeProcess.WaitForAsync(async () => (await SummaryRunsAsync()).Count >= 1, 120, () => $"a partitioned run's summary\n{Logs()}");
+        string? firstKey = null;
+        await TwoParticipants.BothPlanARangeAsync(async () =>
+        {
+            firstKey ??= (await QueryAsync("SELECT run_key FROM reclaim_partitioned_runs ORDER BY run_key LIMIT 1")).FirstOrDefault()?[0];
+            return firstKey is null ? [] : await RangesAsync(firstKey);
+        }, a.ProcessId, b.ProcessId, 120, Logs);
+        await Polling.WaitForAsync(async () => (await SummaryRunsAsync()).Count >= 1, 120, () => $"a partitioned run's summary\n{Logs()}");
         var summedBefore = (await SummaryRunsAsync()).Count(s => s.Status == "succeeded");
         var metrics = await Task.WhenAll(RunsCountedAsync(a), RunsCountedAsync(b));
         var summedAfter = (await SummaryRunsAsync()).Count(s => s.Status == "succeeded");
@@ -102,16 +84,16 @@ public sealed partial class PartitionedReplicaTests : IAsyncLifetime
         var ranges = await RangesAsync(first);
         ranges.Should().HaveCount(16).And.OnlyContain(r => r.Phase == "applied" && r.ApplyRunId != null);
         ranges.Select(r => r.ApplyRunId).Should().OnlyHaveUniqueItems("each range is applied by its own run, once");
-        ranges.Select(r => r.PlannedBy).Concat(ranges.Select(r => r.AppliedBy)).Select(Pid).Distinct().Should()
+        ranges.Select(r => r.PlannedBy).Concat(ranges.Select(r => r.AppliedBy)).Select(RangeRow.Pid).Distinct().Should()
             .BeEquivalentTo([a.ProcessId, b.ProcessId], "both replicas took part in the run\n{0}", Logs());
-        var planned = ranges.SelectMany(r => GroupKeys(JsonDocument.Parse(r.Plan!).RootElement)).ToList();
+        var planned = ranges.SelectMany(r => PartitionedUploads.GroupKeys(JsonDocument.Parse(r.Plan!).RootElement)).ToList();
         planned.Should().OnlyHaveUniqueItems().And.BeEquivalentTo(singleGroups, "the union of the ranges' plans is the single-process plan");
 
         // The history shows the run once, as one summary run listing its participants; the metrics count it once.
         var summary = await SummaryRunsAsync();
         summary.Where(s => s.RunKey == first).Should().ContainSingle().Which.Status.Should().Be("succeeded");
         var participants = summary.Single(s => s.RunKey == first).Participants;
-        participants.Select(Pid).Distinct().Should().BeEquivalentTo([a.ProcessId, b.ProcessId]);
+        participants.Select(RangeRow.Pid).Distinct().Should().BeEquivalentTo([a.ProcessId, b.ProcessId]);
         (await QueryAsync("SELECT COUNT(*) FROM reclaim_runs WHERE kind = 'sweep' AND actor = 'schedule:0'")).Single()[0].Should()
             .Be((await QueryAsync("SELECT COUNT(*) FROM reclaim_partition_ranges WHERE apply_run_id IS NOT NULL")).Single()[0], "one range run per range, none twice");
         metrics.Sum().Should().BeInRange(summedBefore, summedAfter, "each partitioned run is counted once across the replicas\n{0}", Logs());
@@ -130,26 +112,26 @@ public sealed partial class PartitionedReplicaTests : IAsyncLifetime
         // Act: once a range is being applied (its run recorded, its lease held), SIGKILL the replica applying it.
         string? runKey = null;
         RangeRow? victimRange = null;
-        await ServeProcess.FreezeWhenAsync([a.ProcessId, b.ProcessId], async () =>
+        await Polling.FreezeWhenAsync([a.ProcessId, b.ProcessId], async () =>
         {
             runKey ??= (await QueryAsync("SELECT run_key FROM reclaim_partitioned_runs ORDER BY run_key LIMIT 1")).FirstOrDefault()?[0];
             victimRange = runKey is null ? null : (await RangesAsync(runKey)).FirstOrDefault(r => r.Phase == "planned" && r.Owner != null && r.ApplyRunId != null);
             return victimRange is not null;
         }, 120, () => $"a range being applied\n{Logs()}");
-        var (victim, survivor) = Pid(victimRange!.Owner) == a.ProcessId ? (a, b) : (b, a);
-        Pid(victimRange.Owner).Should().Be(victim.ProcessId);
+        var (victim, survivor) = RangeRow.Pid(victimRange!.Owner) == a.ProcessId ? (a, b) : (b, a);
+        RangeRow.Pid(victimRange.Owner).Should().Be(victim.ProcessId);
         victim.Kill();
-        await ServeProcess.ResumeAsync(survivor.ProcessId);
-        var held = (await RangesAsync(runKey!)).Where(r => r.Phase == "planned" && r.Owner is { } owner && Pid(owner) == victim.ProcessId).Select(r => r.Index).ToList();
+        await Polling.ResumeAsync(survivor.ProcessId);
+        var held = (await RangesAsync(runKey!)).Where(r => r.Phase == "planned" && r.Owner is { } owner && RangeRow.Pid(owner) == victim.ProcessId).Select(r => r.Index).ToList();
         held.Should().Contain(victimRange.Index);
 
         // The survivor takes the range over once the dead replica's 4 s lease runs out, and ends the run.
-        await ServeProcess.WaitForAsync(async () => (await SummaryRunsAsync()).Any(s => s.RunKey == runKey), 120, () => $"the run to end in the survivor\n{Logs()}");
+        await Polling.WaitForAsync(async () => (await SummaryRunsAsync()).Any(s => s.RunKey == runKey), 120, () => $"the run to end in the survivor\n{Logs()}");
         (await survivor.StopAsync()).Should().Be(0, Logs());
 
         var ranges = await RangesAsync(runKey!);
         ranges.Should().HaveCount(16).And.OnlyContain(r => r.Phase == "applied");
-        ranges.Where(r => held.Contains(r.Index)).Should().OnlyContain(r => r.Takeovers >= 1 && Pid(r.AppliedBy) == survivor.ProcessId,
+        ranges.Where(r => held.Contains(r.Index)).Should().OnlyContain(r => r.Takeovers >= 1 && RangeRow.Pid(r.AppliedBy) == survivor.ProcessId,
             "the survivor applied what the killed replica held\n{0}", Logs());
         (await SummaryRunsAsync()).Should().ContainSingle(s => s.RunKey == runKey, "the run is summed up once, by the replica that saw it end");
         AssertSweptOnce();
@@ -165,9 +147,9 @@ public sealed partial class PartitionedReplicaTests : IAsyncLifetime
         await using var b = started[1];
         string Logs() => $"replica a:\n{a.Output}\nreplica b:\n{b.Output}";
 
-        await ServeProcess.WaitForAsync(async () => (await QueryAsync("SELECT COUNT(*) FROM reclaim_partitioned_runs WHERE verdict_passed = 0")).Single()[0] != "0", 120,
+        await Polling.WaitForAsync(async () => (await QueryAsync("SELECT COUNT(*) FROM reclaim_partitioned_runs WHERE verdict_passed = 0")).Single()[0] != "0", 120,
             () => $"the run's verdict\n{Logs()}");
-        await ServeProcess.WaitForAsync(() => Task.FromResult(Events(a, 305).Concat(Events(b, 305)).Any(e => e.GetProperty("Verdict").GetString() == "refused")), 60,
+        await Polling.WaitForAsync(() => Task.FromResult(Events(a, 305).Concat(Events(b, 305)).Any(e => e.GetProperty("Verdict").GetString() == "refused")), 60,
             () => $"the firing to end\n{Logs()}");
         (await a.StopAsync()).Should().Be(0, Logs());
         (await b.StopAsync()).Should().Be(0, Logs());
@@ -176,7 +158,7 @@ public sealed partial class PartitionedReplicaTests : IAsyncLifetime
         (await QueryAsync("SELECT COUNT(*) FROM reclaim_actions")).Single()[0].Should().Be("0", "nothing was touched");
         (await QueryAsync("SELECT COUNT(*) FROM reclaim_runs WHERE status = 'refused'")).Single()[0].Should()
             .Be((await QueryAsync("SELECT COUNT(*) FROM reclaim_partitioned_runs")).Single()[0], "each refused run is in the history once");
-        foreach (var key in _referenced.Concat(_orphaned))
+        foreach (var key in Referenced.Concat(Orphaned))
         {
             File.Exists(_folder.Combine("media/" + key)).Should().BeTrue($"{key} is untouched");
         }
@@ -188,7 +170,7 @@ public sealed partial class PartitionedReplicaTests : IAsyncLifetime
         // A config without a schedule: the run is started by a CLI participant alone.
         await WriteConfigAsync(maxDeleteCount: 100000, schedule: false);
         await using var doomed = ChildProcess.Start(["sweep", "--partition", "0/2", "--run-key", "job-w", "--lease", "3s", "--yes", "--format", "json", "-c", ConfigPath], null);
-        await ServeProcess.FreezeWhenAsync([doomed.Id], async () => doomed.HasExited || (await RangesAsync("job-w")) is var r && r.Count(x => x.Phase == "applied") >= 1 && r.Any(x => x.Phase == "planned" && x.Owner != null && x.ApplyRunId != null),
+        await Polling.FreezeWhenAsync([doomed.Id], async () => doomed.HasExited || (await RangesAsync("job-w")) is var r && r.Count(x => x.Phase == "applied") >= 1 && r.Any(x => x.Phase == "planned" && x.Owner != null && x.ApplyRunId != null),
             120, () => $"the participant to apply a range and hold another\n{doomed.Output}");
         doomed.HasExited.Should().BeFalse(doomed.Output);
         doomed.Kill();
@@ -197,15 +179,15 @@ public sealed partial class PartitionedReplicaTests : IAsyncLifetime
 
         // Act: a worker replica (no queue request to do) joins the open run and finishes it.
         await using var worker = ChildProcess.Start(["worker", "-c", ConfigPath], null);
-        await ServeProcess.WaitForAsync(async () => (await SummaryRunsAsync()).Any(s => s.RunKey == "job-w"), 120, () => $"the worker to finish the run\n{worker.Output}");
+        await Polling.WaitForAsync(async () => (await SummaryRunsAsync()).Any(s => s.RunKey == "job-w"), 120, () => $"the worker to finish the run\n{worker.Output}");
         (await worker.StopAsync()).Should().Be(0, worker.Output);
 
         // Assert
         var ranges = await RangesAsync("job-w");
         ranges.Should().HaveCount(16).And.OnlyContain(r => r.Phase == "applied");
-        ranges.Where(r => held.Contains(r.Index)).Should().OnlyContain(r => r.Takeovers >= 1 && Pid(r.AppliedBy) == worker.Id);
+        ranges.Where(r => held.Contains(r.Index)).Should().OnlyContain(r => r.Takeovers >= 1 && RangeRow.Pid(r.AppliedBy) == worker.Id);
         var summary = (await SummaryRunsAsync()).Single(s => s.RunKey == "job-w");
-        summary.Participants.Select(Pid).Distinct().Should().BeEquivalentTo([doomed.Id, worker.Id], "the summary lists both participants");
+        summary.Participants.Select(RangeRow.Pid).Distinct().Should().BeEquivalentTo([doomed.Id, worker.Id], "the summary lists both participants");
         AssertSweptOnce();
     }
 
@@ -224,7 +206,7 @@ public sealed partial class PartitionedReplicaTests : IAsyncLifetime
         }
 
         (await RangesAsync("report")).Should().HaveCount(16).And.OnlyContain(r => r.Phase == "planned" && r.ApplyRunId == null);
-        foreach (var key in _orphaned)
+        foreach (var key in Orphaned)
         {
             File.Exists(_folder.Combine("media/" + key)).Should().BeTrue($"{key} is only in a report");
         }
@@ -278,10 +260,10 @@ public sealed partial class PartitionedReplicaTests : IAsyncLifetime
           - name: uploads
             type: orphans
             store: media
-            layout: "orgs/{"{org}"}/uploads/{"{asset}"}/"
+            layout: "{PartitionedUploads.Layout}"
             references:
               catalog: app
-              query: "SELECT org_id AS org, id AS asset FROM media_assets CROSS JOIN pg_sleep(0.25) AS s"
+              query: "{PartitionedUploads.SlowReferencesQuery}"
             min_age: 1h
             action: quarantine
         guards:
@@ -294,18 +276,18 @@ public sealed partial class PartitionedReplicaTests : IAsyncLifetime
 
     private void AssertSweptOnce()
     {
-        foreach (var key in _referenced)
+        foreach (var key in Referenced)
         {
             File.Exists(_folder.Combine("media/" + key)).Should().BeTrue($"{key} is referenced");
         }
 
-        foreach (var key in _orphaned)
+        foreach (var key in Orphaned)
         {
             File.Exists(_folder.Combine("media/" + key)).Should().BeFalse($"{key} is an orphan, quarantined");
         }
 
         var trash = Directory.EnumerateFiles(_folder.Combine("media/.reclaim-trash"), "*", SearchOption.AllDirectories).ToList();
-        trash.Select(Path.GetFileName).Order(StringComparer.Ordinal).Should().Equal(_orphaned.Select(Path.GetFileName).Order(StringComparer.Ordinal), "every orphan is in the trash once, none lost");
+        trash.Select(Path.GetFileName).Order(StringComparer.Ordinal).Should().Equal(Orphaned.Select(Path.GetFileName).Order(StringComparer.Ordinal), "every orphan is in the trash once, none lost");
     }
 
     private static async Task<(int Code, string Stdout, string Output)> CliAsync(params string[] arguments)
@@ -322,13 +304,6 @@ public sealed partial class PartitionedReplicaTests : IAsyncLifetime
             .Where(e => e.TryGetProperty("EventId", out var id) && id.GetInt32() == eventId && e.GetProperty("Category").GetString() == typeof(Scheduling.ScheduledRunJob).FullName)
             .Select(e => e.GetProperty("State").Clone())];
 
-    /// <summary>The process id in a participant's owner text (<c>host:pid:start#I</c>); 0 when none.</summary>
-    private static int Pid(string? owner) => owner is null ? 0 : int.Parse(owner.Split(':')[^2], CultureInfo.InvariantCulture);
-
-    private static List<string> GroupKeys(JsonElement plan) =>
-        [.. (plan.TryGetProperty("plan", out var inner) ? inner : plan).GetProperty("policies").EnumerateArray()
-            .SelectMany(p => p.GetProperty("groups").EnumerateArray().Select(g => g.GetProperty("group_key").GetString()!))];
-
     /// <summary>The <c>reclaim_runs_total</c> a replica's <c>/metrics</c> counts for <c>uploads</c>, applied runs.</summary>
     private static async Task<long> RunsCountedAsync(ServeProcess replica)
     {
@@ -337,15 +312,9 @@ public sealed partial class PartitionedReplicaTests : IAsyncLifetime
         return MetricLine().Matches(text).Sum(m => long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture));
     }
 
-    private sealed record RangeRow(int Index, string Phase, string? Owner, string? ApplyRunId, string? PlannedBy, string? AppliedBy, int Takeovers, string? Plan);
-
     private sealed record SummaryRun(string Id, string RunKey, string Status, IReadOnlyList<string> Participants);
 
-    private async Task<List<RangeRow>> RangesAsync(string runKey)
-    {
-        var rows = await QueryAsync($"SELECT range_index, phase, owner, apply_run_id, planned_by, applied_by, takeovers, plan FROM reclaim_partition_ranges WHERE run_key = '{runKey}' ORDER BY range_index");
-        return [.. rows.Select(r => new RangeRow(int.Parse(r[0]!, CultureInfo.InvariantCulture), r[1]!, r[2], r[3], r[4], r[5], int.Parse(r[6]!, CultureInfo.InvariantCulture), r[7]))];
-    }
+    private Task<List<RangeRow>> RangesAsync(string runKey) => RangeRow.ReadAsync(QueryAsync, runKey);
 
     /// <summary>The summary runs (kind <c>partitioned</c>) in the history, with the run key and participants their summaries name.</summary>
     private async Task<List<SummaryRun>> SummaryRunsAsync()
@@ -361,25 +330,9 @@ public sealed partial class PartitionedReplicaTests : IAsyncLifetime
 
     private async Task<List<string?[]>> QueryAsync(string sql)
     {
-        await using var connection = new NpgsqlConnection(Database.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
         try
         {
-            await using var reader = await command.ExecuteReaderAsync();
-            var rows = new List<string?[]>();
-            while (await reader.ReadAsync())
-            {
-                var row = new string?[reader.FieldCount];
-                for (var i = 0; i < row.Length; i++)
-                {
-                    row[i] = reader.IsDBNull(i) ? null : Convert.ToString(reader.GetValue(i), CultureInfo.InvariantCulture);
-                }
-
-                rows.Add(row);
-            }
-
-            return rows;
+            return await Database.QueryAsync(sql);
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedTable)
         {

@@ -21,7 +21,7 @@ public sealed class RuntimeDefaultsTests : IDisposable
         var config = await ServiceHostingTests.WriteConfigAsync(_folder);
 
         await using var serve = await ServeProcess.StartAsync("runtime", config, arguments: ["-v"]);
-        await ServeProcess.WaitForAsync(() => Task.FromResult(RuntimeSettings(serve.Output) is not null), 30, () => $"the runtime_settings line:\n{serve.Output}");
+        await Polling.WaitForAsync(() => Task.FromResult(RuntimeSettings(serve.Output) is not null), 30, () => $"the runtime_settings line:\n{serve.Output}");
 
         var settings = RuntimeSettings(serve.Output)!.Value;
         RuntimeDefaults(settings);
@@ -38,7 +38,7 @@ public sealed class RuntimeDefaultsTests : IDisposable
         await using var worker = ChildProcess.Start(["worker", "-c", config, "--format", "json", "-v"], socket.Environment(watchdogUsec: 400_000));
         await socket.WaitForAsync(m => m.Contains("READY=1"), "READY=1", worker);
         await socket.WaitForAsync(m => m.Count(x => x == "WATCHDOG=1") >= 3, "three WATCHDOG=1 pings (every 200 ms)", worker);
-        await ServeProcess.WaitForAsync(() => Task.FromResult(RuntimeSettings(worker.Output) is not null), 30, () => $"the runtime_settings line:\n{worker.Output}");
+        await Polling.WaitForAsync(() => Task.FromResult(RuntimeSettings(worker.Output) is not null), 30, () => $"the runtime_settings line:\n{worker.Output}");
 
         var settings = RuntimeSettings(worker.Output)!.Value;
         RuntimeDefaults(settings);

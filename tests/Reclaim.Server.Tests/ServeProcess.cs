@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Npgsql;
@@ -94,6 +93,19 @@ public sealed class ServeProcess : IAsyncDisposable
     /// <returns>The exit code.</returns>
     public Task<int> StopAsync() => _process.StopAsync();
 
+    /// <summary>
+    /// SIGTERM to the process while it is frozen (<see cref="Polling.FreezeWhenAsync"/>), then SIGCONT, then waits (at
+    /// most 60 s) for it to exit: the stop lands in exactly the state it was frozen in.
+    /// </summary>
+    /// <returns>The exit code.</returns>
+    public async Task<int> StopFrozenAsync()
+    {
+        await Polling.SignalAsync([ProcessId], "TERM");
+        await Polling.ResumeAsync(ProcessId);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        return await _process.WaitForExitAsync(timeout.Token);
+    }
+
     /// <inheritdoc/>
     public ValueTask DisposeAsync() => _process.DisposeAsync();
 
@@ -139,71 +151,6 @@ public sealed class ServeProcess : IAsyncDisposable
         }
 
         return runs;
-    }
-
-    /// <summary>Polls <paramref name="condition"/> every 100 ms until it holds.</summary>
-    /// <param name="condition">The condition.</param>
-    /// <param name="seconds">How long to wait.</param>
-    /// <param name="what">What is awaited, for the failure message.</param>
-    /// <returns>A task.</returns>
-    /// <exception cref="TimeoutException">It did not hold in time.</exception>
-    public static async Task WaitForAsync(Func<Task<bool>> condition, int seconds, Func<string> what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"waited {seconds} s for {what()}");
-            }
-
-            await Task.Delay(100);
-        }
-    }
-
-
-    /// <summary>
-    /// Waits until <paramref name="condition"/> holds and freezes the processes <paramref name="processIds"/> (SIGSTOP)
-    /// in that state: a process seen holding a lease can finish its work before a kill lands, so the state is read again
-    /// once they are frozen, and they are let go on (SIGCONT) when it changed in between. The caller kills or resumes
-    /// them (<see cref="ResumeAsync"/>).
-    /// </summary>
-    /// <param name="processIds">The processes to freeze.</param>
-    /// <param name="condition">The state to freeze them in.</param>
-    /// <param name="seconds">How long at most.</param>
-    /// <param name="what">What is waited for, for the timeout's message.</param>
-    /// <returns>A task.</returns>
-    /// <exception cref="TimeoutException">The state was not seen with the processes frozen in time.</exception>
-    public static async Task FreezeWhenAsync(IReadOnlyList<int> processIds, Func<Task<bool>> condition, int seconds, Func<string> what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        while (true)
-        {
-            await WaitForAsync(condition, (int)Math.Max(1, (deadline - DateTime.UtcNow).TotalSeconds), what);
-            await SignalAsync(processIds, "STOP");
-            await Task.Delay(100); // delivered: what they had sent is committed or not
-            if (await condition())
-            {
-                return;
-            }
-
-            await SignalAsync(processIds, "CONT");
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"waited {seconds} s to freeze the processes while {what()}");
-            }
-        }
-    }
-
-    /// <summary>Lets frozen processes go on (SIGCONT).</summary>
-    /// <param name="processIds">The processes.</param>
-    /// <returns>A task.</returns>
-    public static Task ResumeAsync(params int[] processIds) => SignalAsync(processIds, "CONT");
-
-    private static async Task SignalAsync(IReadOnlyList<int> processIds, string signal)
-    {
-        using var kill = Process.Start("kill", [$"-{signal}", .. processIds.Select(id => id.ToString(CultureInfo.InvariantCulture))]);
-        await kill.WaitForExitAsync();
     }
 
     private LoggedFiring? Firing(string line)

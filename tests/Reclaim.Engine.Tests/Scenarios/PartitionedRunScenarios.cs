@@ -20,56 +20,30 @@ namespace Reclaim.Engine.Tests.Scenarios;
 [Collection(ProcessEnvironmentCollection.Name)]
 public sealed class PartitionedRunScenarios : IAsyncLifetime
 {
-    /// <summary>32 orgs, two per range (their ids' first hex digit); per org 3 referenced and 3 orphaned assets of 2 objects each.</summary>
-    private const int Orgs = 32;
-
     private readonly FolderPostgresBackend _backend = new();
-    private HashSet<string> _referenced = [];
-    private HashSet<string> _orphaned = [];
+    private PartitionedUploads? _uploads;
+
+    private IReadOnlySet<string> Referenced => _uploads!.Referenced;
+
+    private IReadOnlySet<string> Orphaned => _uploads!.Orphaned;
 
     public async Task InitializeAsync()
     {
         await _backend.InitializeAsync();
-        await _backend.ExecuteSqlAsync("CREATE TABLE media_assets (id TEXT NOT NULL, org_id TEXT NOT NULL, PRIMARY KEY (org_id, id))");
-        var old = DateTime.UtcNow.AddHours(-2);
-        var values = new List<string>();
-        for (var i = 0; i < Orgs; i++)
-        {
-            var org = (i * 8).ToString("x2", CultureInfo.InvariantCulture) + "org";
-            for (var asset = 0; asset < 6; asset++)
-            {
-                var live = asset < 3;
-                foreach (var file in new[] { "raw.mp4", "thumb.jpg" })
-                {
-                    var key = $"orgs/{org}/uploads/a{asset}/{file}";
-                    var path = Path.Combine(_backend.Dir, "media", key);
-                    Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-                    await File.WriteAllTextAsync(path, key);
-                    File.SetLastWriteTimeUtc(path, old);
-                    (live ? _referenced : _orphaned).Add(key);
-                }
-
-                if (live)
-                {
-                    values.Add($"('a{asset}', '{org}')");
-                }
-            }
-        }
-
-        await _backend.ExecuteSqlAsync($"INSERT INTO media_assets (id, org_id) VALUES {string.Join(", ", values)}");
+        _uploads = await PartitionedUploads.SeedAsync(Path.Combine(_backend.Dir, "media"), _backend.ExecuteSqlAsync);
         WriteConfig(maxDeleteCount: 100000);
     }
 
     public Task DisposeAsync() => _backend.DisposeAsync();
 
-    private void WriteConfig(int maxDeleteCount) => _backend.WriteConfig("""
+    private void WriteConfig(int maxDeleteCount) => _backend.WriteConfig($"""
               - name: orphan-uploads
                 type: orphans
                 store: media
-                layout: "orgs/{org}/uploads/{asset}/"
+                layout: "{PartitionedUploads.Layout}"
                 references:
                   catalog: app
-                  query: "SELECT org_id AS org, id AS asset FROM media_assets CROSS JOIN pg_sleep(0.25) AS s"
+                  query: "{PartitionedUploads.SlowReferencesQuery}"
                 min_age: 1h
                 action: quarantine
             """, $"""
@@ -84,19 +58,24 @@ public sealed class PartitionedRunScenarios : IAsyncLifetime
     {
         var single = await _backend.CliAsync(TimeProvider.System, "plan", "--format", "json");
         single.ExitCode.Should().Be(0, single.ToString());
-        var singleGroups = GroupKeys(single.Json);
-        singleGroups.Should().HaveCount(Orgs * 3);
+        var singleGroups = PartitionedUploads.GroupKeys(single.Json);
+        singleGroups.Should().HaveCount(PartitionedUploads.Orgs * 3);
 
         await using var first = ReclaimProcess.Start("sweep", "--partition", "0/2", "--run-key", "job-a", "--yes", "--format", "json", "-c", _backend.ConfigPath);
         await using var second = ReclaimProcess.Start("sweep", "--partition", "1/2", "--run-key", "job-a", "--yes", "--format", "json", "-c", _backend.ConfigPath);
+        string Logs() => $"participant 0:\n{first}\nparticipant 1:\n{second}";
+
+        // Whichever plans a range first is held (SIGSTOP) until the other has planned one too: both take part however
+        // the machine schedules them.
+        await TwoParticipants.BothPlanARangeAsync(() => RangesAsync("job-a"), first.Id, second.Id, 120, Logs);
         var codes = await Task.WhenAll(first.WaitForExitAsync(180), second.WaitForExitAsync(180));
 
-        codes.Should().Equal([0, 0], $"participant 0:\n{first}\nparticipant 1:\n{second}");
+        codes.Should().Equal([0, 0], Logs());
         var ranges = await RangesAsync("job-a");
         ranges.Should().HaveCount(16).And.OnlyContain(r => r.Phase == "applied" && r.ApplyRunId != null);
         ranges.Select(r => r.ApplyRunId).Should().OnlyHaveUniqueItems("each range is applied by its own run, once");
         ranges.Select(r => r.PlannedBy).Distinct().Should().HaveCount(2, "both participants planned ranges");
-        var planned = ranges.SelectMany(r => GroupKeys(JsonDocument.Parse(r.Plan!).RootElement)).ToList();
+        var planned = ranges.SelectMany(r => PartitionedUploads.GroupKeys(JsonDocument.Parse(r.Plan!).RootElement)).ToList();
         planned.Should().OnlyHaveUniqueItems("no group is planned in two ranges");
         planned.Should().BeEquivalentTo(singleGroups, "the union of what both planned is the single-process plan");
         var applied = JsonDocument.Parse(first.Stdout).RootElement.GetProperty("applied").GetArrayLength() + JsonDocument.Parse(second.Stdout).RootElement.GetProperty("applied").GetArrayLength();
@@ -219,7 +198,7 @@ public sealed class PartitionedRunScenarios : IAsyncLifetime
         var summary = (await _backend.StateQueryAsync($"SELECT kind, actor, status, summary FROM reclaim_runs WHERE id = '{first.SummaryRunId}'")).Single();
         summary[0..3].Should().Equal("partitioned", "schedule:0", "succeeded");
         var partitioned = JsonDocument.Parse(summary[3]!).RootElement;
-        partitioned.GetProperty("objects_done").GetInt64().Should().Be(_orphaned.Count);
+        partitioned.GetProperty("objects_done").GetInt64().Should().Be(Orphaned.Count);
         partitioned.GetProperty("partitioned").GetProperty("ranges").GetArrayLength().Should().Be(16);
         partitioned.GetProperty("partitioned").GetProperty("participants").GetArrayLength().Should().Be(1);
         await AssertSweptOnceAsync();
@@ -236,7 +215,7 @@ public sealed class PartitionedRunScenarios : IAsyncLifetime
 
         result.ExitCode.Should().Be(2, result.ToString());
         result.Stderr.Should().Contain("--partition");
-        (await _backend.KeysAsync()).Should().BeEquivalentTo(_referenced.Concat(_orphaned));
+        (await _backend.KeysAsync()).Should().BeEquivalentTo(Referenced.Concat(Orphaned));
     }
 
     [Fact]
@@ -254,63 +233,24 @@ public sealed class PartitionedRunScenarios : IAsyncLifetime
         var runs = await _backend.CliAsync(TimeProvider.System, "runs", "--limit", "100", "--format", "json"); // settles the killed participant's run, if any
         runs.ExitCode.Should().Be(0, runs.ToString());
         var keys = await _backend.KeysAsync();
-        keys.Should().Contain(_referenced, "referenced groups survive");
-        keys.Should().NotContain(_orphaned);
+        keys.Should().Contain(Referenced, "referenced groups survive");
+        keys.Should().NotContain(Orphaned);
         var done = (await _backend.StateQueryAsync("SELECT key, COUNT(*) FROM reclaim_actions WHERE outcome = 'done' GROUP BY key"))
             .ToDictionary(r => r[0]!, r => int.Parse(r[1]!, CultureInfo.InvariantCulture), StringComparer.Ordinal);
-        done.Keys.Should().BeEquivalentTo(_orphaned);
+        done.Keys.Should().BeEquivalentTo(Orphaned);
         done.Values.Should().OnlyContain(n => n == 1, "each object was removed once");
         (await _backend.StateQueryAsync("SELECT COUNT(*) FROM reclaim_actions WHERE outcome = 'pending'")).Single()[0].Should().Be("0");
     }
 
-    private sealed record RangeRow(int Index, string Phase, string? Owner, string? PlannedBy, string? ApplyRunId, string? AppliedBy, int Takeovers, string? Plan);
-
-    private async Task<List<RangeRow>> RangesAsync(string runKey) =>
-        [.. (await _backend.StateQueryAsync($"SELECT range_index, phase, owner, planned_by, apply_run_id, applied_by, takeovers, plan FROM reclaim_partition_ranges WHERE run_key = '{runKey}' ORDER BY range_index"))
-            .Select(r => new RangeRow(int.Parse(r[0]!, CultureInfo.InvariantCulture), r[1]!, r[2], r[3], r[4], r[5], int.Parse(r[6]!, CultureInfo.InvariantCulture), r[7]))];
-
-    private static List<string> GroupKeys(JsonElement plan) =>
-        [.. (plan.TryGetProperty("plan", out var inner) ? inner : plan).GetProperty("policies").EnumerateArray()
-            .SelectMany(p => p.GetProperty("groups").EnumerateArray().Select(g => g.GetProperty("group_key").GetString()!))];
+    private Task<List<RangeRow>> RangesAsync(string runKey) => RangeRow.ReadAsync(_backend.StateQueryAsync, runKey);
 
     /// <summary>
-    /// Waits until <paramref name="condition"/> holds and freezes <paramref name="process"/> (SIGSTOP) in that state: a
-    /// participant seen holding a range can finish it before a kill lands, so the state is read again once it is
-    /// frozen, and it is let go on (SIGCONT) when the range was finished in between.
+    /// Waits until <paramref name="condition"/> holds and freezes <paramref name="process"/> (SIGSTOP) in that state
+    /// (<see cref="Polling.FreezeWhenAsync"/>): a participant seen holding a range can finish it before a kill lands.
     /// </summary>
     private static async Task FreezeWhenAsync(ReclaimProcess process, Func<Task<bool>> condition, string what)
     {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (true)
-        {
-            await WaitForAsync(async () => process.HasExited || await condition(), what);
-            process.HasExited.Should().BeFalse($"the participant was to be stopped while {what}\n{process}");
-            await process.SignalAsync("STOP");
-            await Task.Delay(100); // the signal is delivered; what it had sent is committed or not
-            if (await condition())
-            {
-                return;
-            }
-
-            await process.SignalAsync("CONT");
-            if (clock.Elapsed > TimeSpan.FromSeconds(120))
-            {
-                throw new TimeoutException($"waited 120 s to stop the participant while {what}");
-            }
-        }
-    }
-
-    private static async Task WaitForAsync(Func<Task<bool>> condition, string what)
-    {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (!await condition())
-        {
-            if (clock.Elapsed > TimeSpan.FromSeconds(120))
-            {
-                throw new TimeoutException($"waited 120 s for {what}");
-            }
-
-            await Task.Delay(50);
-        }
+        await Polling.FreezeWhenAsync([process.Id], async () => process.HasExited || await condition(), 120, () => $"{what}\n{process}");
+        process.HasExited.Should().BeFalse($"the participant was to be stopped while {what}\n{process}");
     }
 }

@@ -29,6 +29,9 @@ public sealed class ReclaimProcess : IAsyncDisposable
     /// <summary>Whether it has exited.</summary>
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The process id.</summary>
+    public int Id => _process.Id;
+
     /// <summary>Starts <c>reclaim ARGS</c> (CI set, so nothing waits for a terminal).</summary>
     /// <param name="args">The arguments.</param>
     /// <returns>The running process.</returns>
