@@ -55,14 +55,14 @@ public sealed class QueueShutdownTests
         var id = (await accepted.Content.ReadFromJsonAsync<JsonObject>())!["ids"]!.AsArray().Single()!.GetValue<long>();
         var group = string.Create(CultureInfo.InvariantCulture, $"reclaim:{id}");
 
-        // In the middle: the worker holds the lease and has recorded its intents, and some objects are still pending.
-        await ServeProcess.WaitForAsync(async () =>
-        {
-            return await ScalarAsync(state, $"SELECT COUNT(*) FROM reclaim_actions WHERE group_key = '{group}' AND outcome = 'pending'") > 0;
-        }, 30, () => $"the worker to start request {id}:\n{serve.Output}");
-        (await ScalarAsync(state, $"SELECT COUNT(*) FROM reclaim_queue WHERE id = {id} AND processed_at IS NULL")).Should().Be(1, "the stop must land mid-request");
+        // In the middle: the worker holds the lease and has recorded its intents, and some objects are still pending;
+        // the process is frozen (SIGSTOP) there, so that the stop lands in that state however the machine schedules it.
+        await Polling.FreezeWhenAsync([serve.ProcessId], async () =>
+            await ScalarAsync(state, $"SELECT COUNT(*) FROM reclaim_actions WHERE group_key = '{group}' AND outcome = 'pending'") > 0
+            && await ScalarAsync(state, $"SELECT COUNT(*) FROM reclaim_queue WHERE id = {id} AND processed_at IS NULL") == 1,
+            30, () => $"the worker to be in the middle of request {id}:\n{serve.Output}");
 
-        var exit = await serve.StopAsync();
+        var exit = await serve.StopFrozenAsync();
 
         exit.Should().Be(0, serve.Output);
         var processed = await ScalarAsync(state, $"SELECT COUNT(*) FROM reclaim_queue WHERE id = {id} AND processed_at IS NOT NULL AND error IS NULL") == 1;
@@ -134,10 +134,10 @@ public sealed class QueueShutdownTests
         using var started = await client.PostAsJsonAsync("api/v1/runs", new { policies = new[] { "clips" }, dry_run = false });
         started.StatusCode.Should().Be(HttpStatusCode.Accepted, await started.Content.ReadAsStringAsync());
         var runId = (await started.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
-        await ServeProcess.WaitForAsync(async () => await ScalarAsync(state, $"SELECT COUNT(*) FROM reclaim_actions WHERE run_id = '{runId}' AND outcome = 'pending'") > 0,
+        await Polling.FreezeWhenAsync([serve.ProcessId], async () => await ScalarAsync(state, $"SELECT COUNT(*) FROM reclaim_actions WHERE run_id = '{runId}' AND outcome = 'pending'") > 0,
             60, () => $"run {runId} to record its intents:\n{serve.Output}");
 
-        var exit = await serve.StopAsync();
+        var exit = await serve.StopFrozenAsync();
 
         exit.Should().Be(0, serve.Output);
         (await ScalarAsync(state, $"SELECT COUNT(*) FROM reclaim_actions WHERE run_id = '{runId}' AND outcome = 'pending'")).Should().Be(0, $"the sub-batch in flight was finished and recorded:\n{serve.Output}");

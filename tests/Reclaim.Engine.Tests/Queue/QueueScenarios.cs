@@ -729,25 +729,19 @@ public sealed class S3PostgresQueueScenarios : QueueScenarios<S3PostgresBackend>
         })!;
         _ = process.StandardError.ReadToEndAsync();
         _ = process.StandardOutput.ReadToEndAsync();
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (DateTime.UtcNow < deadline)
+        // Frozen (SIGSTOP) in that state, so that the kill lands in it however the machine schedules the worker.
+        await Polling.FreezeWhenAsync([process.Id], async () =>
         {
             try
             {
-                var pending = await Backend.QueryAsync("SELECT COUNT(*) FROM reclaim_actions WHERE outcome = 'pending'");
-                if (pending[0][0] != "0")
-                {
-                    break;
-                }
+                return (await Backend.QueryAsync("SELECT COUNT(*) FROM reclaim_actions WHERE outcome = 'pending'"))[0][0] != "0"
+                    && (await Backend.QueryAsync("SELECT COUNT(*) FROM reclaim_queue_leases WHERE lease_until > 0"))[0][0] == "1";
             }
             catch (Npgsql.PostgresException)
             {
-                // The worker has not created its state tables yet.
+                return false; // the worker has not created its state tables yet
             }
-
-            await Task.Delay(20);
-        }
-
+        }, 60, () => "the worker to hold a request with an intent recorded", pollMilliseconds: 20);
         process.Kill();
         await process.WaitForExitAsync();
         var leased = await Backend.QueryAsync("SELECT request_id FROM reclaim_queue_leases WHERE lease_until > 0");

@@ -109,8 +109,9 @@ public abstract class CrashSafetyScenarios<TBackend> : IAsyncLifetime
             SetLatency(TimeSpan.FromMilliseconds(10));
             await using var sweep = ReclaimProcess.Start("sweep", "--yes", "--format", "json", "-c", _backend.ConfigPath);
             var runId = await WaitForRunningRunAsync(sweep);
-            await WaitForAsync(async () => sweep.HasExited || (await CountAsync($"SELECT COUNT(*) FROM reclaim_actions WHERE run_id = '{runId}'") > 0 && MovedSoFar() - movedBefore >= killPoints[trial]),
-                $"{killPoints[trial]} objects to be moved");
+            // Frozen (SIGSTOP) once there, so that the kill lands in the state seen.
+            await Polling.FreezeWhenAsync([sweep.Id], async () => sweep.HasExited || (await CountAsync($"SELECT COUNT(*) FROM reclaim_actions WHERE run_id = '{runId}'") > 0 && MovedSoFar() - movedBefore >= killPoints[trial]),
+                120, () => $"{killPoints[trial]} objects to be moved", pollMilliseconds: 5);
             var wasRunning = !sweep.HasExited;
             sweep.Kill();
             SetLatency(TimeSpan.Zero);
@@ -199,8 +200,10 @@ public abstract class CrashSafetyScenarios<TBackend> : IAsyncLifetime
         await using var sweep = ReclaimProcess.Start("sweep", "--yes", "--format", "json", "-c", _backend.ConfigPath);
         var runId = await WaitForRunningRunAsync(sweep);
         // On S3 the originals go with the sub-batch's DeleteObjects, after its copies: wait for the first one to be answered.
-        await WaitForAsync(() => Task.FromResult(sweep.HasExited || (MovedSoFar() - movedBefore >= 50
-            && (_proxy is null || _proxy.Requests.Any(r => r.Method == "POST" && r.Url.Contains("delete", StringComparison.Ordinal))))), "objects to be moved");
+        // Frozen (SIGSTOP) once there, so that the kill lands before the run can end.
+        await Polling.FreezeWhenAsync([sweep.Id], () => Task.FromResult(sweep.HasExited || (MovedSoFar() - movedBefore >= 50
+            && (_proxy is null || _proxy.Requests.Any(r => r.Method == "POST" && r.Url.Contains("delete", StringComparison.Ordinal))))), 120, () => "objects to be moved", pollMilliseconds: 5);
+        sweep.HasExited.Should().BeFalse(sweep.ToString());
         sweep.Kill();
         SetLatency(TimeSpan.Zero);
         (await PendingOrUnfinishedAsync(runId)).Should().BeTrue("the kill must leave the run unsettled");
@@ -331,19 +334,7 @@ public abstract class CrashSafetyScenarios<TBackend> : IAsyncLifetime
         return int.Parse(pending!, CultureInfo.InvariantCulture) > 0 || status == "running";
     }
 
-    private static async Task WaitForAsync(Func<Task<bool>> condition, string what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(120);
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"waited 120 s for {what}");
-            }
-
-            await Task.Delay(5);
-        }
-    }
+    private static Task WaitForAsync(Func<Task<bool>> condition, string what) => Polling.WaitForAsync(condition, 120, () => what, pollMilliseconds: 5);
 }
 
 /// <summary>On a folder and SQLite.</summary>

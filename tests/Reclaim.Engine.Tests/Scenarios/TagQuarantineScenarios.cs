@@ -186,7 +186,7 @@ public sealed class TagQuarantineScenarios : IAsyncLifetime
         int Tagged() => _proxy.Requests.Count(r => r.Method == "PUT" && r.Url.Contains("?tagging", StringComparison.Ordinal));
 
         await using var sweep = ReclaimProcess.Start("sweep", "--yes", "--format", "json", "-c", _backend.ConfigPath);
-        await WaitForAsync(() => Task.FromResult(sweep.HasExited || Tagged() >= 200), "200 objects to be tagged");
+        await Polling.FreezeWhenAsync([sweep.Id], () => Task.FromResult(sweep.HasExited || Tagged() >= 200), 120, () => "200 objects to be tagged", pollMilliseconds: 5); // the kill lands in the state seen
         var wasRunning = !sweep.HasExited;
         sweep.Kill();
         _proxy.Delay = TimeSpan.Zero;
@@ -224,20 +224,6 @@ public sealed class TagQuarantineScenarios : IAsyncLifetime
         foreach (var key in orphans.Take(50))
         {
             (await ((IObjectContent)_backend.Store).ReadAllAsync(key, CancellationToken.None)).Should().Equal(Content(key));
-        }
-    }
-
-    private static async Task WaitForAsync(Func<Task<bool>> condition, string what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(120);
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"waited 120 s for {what}");
-            }
-
-            await Task.Delay(5);
         }
     }
 }
