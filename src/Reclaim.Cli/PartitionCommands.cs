@@ -1,10 +1,8 @@
 using System.CommandLine;
-using System.Text.Json;
 using Reclaim.Core;
 using Reclaim.Core.State;
 using Reclaim.Engine;
 using Reclaim.Engine.Partitioning;
-using Reclaim.Engine.Planning;
 
 namespace Reclaim.Cli;
 
@@ -172,39 +170,43 @@ internal sealed class PartitionCommands
         return runs;
     }
 
-    private static void Write(CliContext context, PartitionRequest request, IReadOnlyList<RangeOutcome> planned, IReadOnlyList<RangeOutcome> applied, PartitionVerdict? verdict, IReadOnlyList<PartitionRange> ranges)
+    /// <summary>The JSON document of a partitioned command (docs/json.md's shape), written streamed by <see cref="Output.Json"/>.</summary>
+    internal static object Document(PartitionRequest request, IReadOnlyList<RangeOutcome> planned, IReadOnlyList<RangeOutcome> applied, PartitionVerdict? verdict, IReadOnlyList<PartitionRange> ranges) =>
+        new
+        {
+            RunKey = request.RunKey,
+            request.Participant,
+            request.Participants,
+            Planned = planned.Select(p => new { Range = p.Index, p.TakenOver, Groups = p.Totals, p.Objects, p.Bytes }),
+            Applied = applied.Select(a => new
+            {
+                Range = a.Index,
+                a.TakenOver,
+                RunId = a.Run?.Run.Id,
+                Status = a.Run?.Run.Status,
+                ObjectsDone = a.Run?.Totals.ObjectsDone,
+                BytesDone = a.Run?.Totals.BytesDone,
+                ObjectsSkipped = a.Run?.Totals.ObjectsSkipped,
+                ObjectsFailed = a.Run?.Totals.ObjectsFailed,
+            }),
+            Verdict = verdict is null ? null : new
+            {
+                verdict.Passed,
+                verdict.RecordedByThis,
+                verdict.Plan.ObjectsAccepted,
+                verdict.Plan.BytesAccepted,
+                Refusals = ReclaimEngine.RefusalReasons(verdict.Plan),
+                Policies = verdict.Plan.Policies.Select(p => new { p.Policy, p.Totals, p.Guards }),
+            },
+            Ranges = ranges.Select(r => new { Range = r.Index, r.Phase, r.PlannedBy, r.ApplyRunId, r.AppliedBy, r.Takeovers }),
+        };
+
+    /// <summary>Writes a partitioned command's outcome: the JSON document, or lines for a person.</summary>
+    internal static void Write(CliContext context, PartitionRequest request, IReadOnlyList<RangeOutcome> planned, IReadOnlyList<RangeOutcome> applied, PartitionVerdict? verdict, IReadOnlyList<PartitionRange> ranges)
     {
         if (context.Json)
         {
-            var document = new
-            {
-                RunKey = request.RunKey,
-                request.Participant,
-                request.Participants,
-                Planned = planned.Select(p => new { Range = p.Index, p.TakenOver, Groups = p.Totals, p.Objects, p.Bytes }),
-                Applied = applied.Select(a => new
-                {
-                    Range = a.Index,
-                    a.TakenOver,
-                    RunId = a.Run?.Run.Id,
-                    Status = a.Run?.Run.Status,
-                    ObjectsDone = a.Run?.Totals.ObjectsDone,
-                    BytesDone = a.Run?.Totals.BytesDone,
-                    ObjectsSkipped = a.Run?.Totals.ObjectsSkipped,
-                    ObjectsFailed = a.Run?.Totals.ObjectsFailed,
-                }),
-                Verdict = verdict is null ? null : new
-                {
-                    verdict.Passed,
-                    verdict.RecordedByThis,
-                    verdict.Plan.ObjectsAccepted,
-                    verdict.Plan.BytesAccepted,
-                    Refusals = ReclaimEngine.RefusalReasons(verdict.Plan),
-                    Policies = verdict.Plan.Policies.Select(p => new { p.Policy, p.Totals, p.Guards }),
-                },
-                Ranges = ranges.Select(r => new { Range = r.Index, r.Phase, r.PlannedBy, r.ApplyRunId, r.AppliedBy, r.Takeovers }),
-            };
-            context.Out.WriteLine(JsonSerializer.Serialize(document, PlanFile.Options));
+            new Output(context).Json(Document(request, planned, applied, verdict, ranges));
             return;
         }
 
