@@ -1,4 +1,6 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
 using Reclaim.Core.State;
 using Reclaim.Data.State;
@@ -93,6 +95,20 @@ public sealed class RunReconcilerTests : IAsyncLifetime
             ("uploads/gone.mp4", ActionOutcome.Done), ("uploads/kept.mp4", ActionOutcome.Skipped), ("uploads/lost.mp4", ActionOutcome.Failed),
         ]);
         File.Exists(Path.Join(Root, "uploads/kept.mp4")).Should().BeTrue("settling records what the store holds; it deletes nothing");
+    }
+
+    [Fact]
+    public async Task SettlingARun_IsLoggedAsAWarning_WithTheRunAndTheReason()
+    {
+        await StartAsync("r1", "elsewhere:4242:1780000000000", Now - TimeSpan.FromHours(1));
+        var collector = new FakeLogCollector();
+        using var logging = LoggerFactory.Create(b => b.AddProvider(new FakeLoggerProvider(collector)));
+
+        await new RunReconciler(_workspace!, State, _clock, logging).SettleAsync("r1", CancellationToken.None);
+
+        var record = collector.GetSnapshot().Should().ContainSingle(r => r.Id.Name == "run_settled").Which;
+        (record.Level, record.Category).Should().Be((LogLevel.Warning, "Reclaim.Engine"));
+        record.Message.Should().Be("Run r1 marked interrupted: its process (elsewhere:4242:1780000000000) ended before the run finished");
     }
 
     [Fact]
