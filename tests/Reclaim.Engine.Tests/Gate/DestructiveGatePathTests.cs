@@ -227,9 +227,9 @@ public sealed class DestructiveGatePathTests
             h.Store.DeleteErrors[key] = "AccessDenied";
         }
 
-        var plan = await h.PlanAsync(ActionKind.Delete);
+        var removal = new RequestedRemoval("expired-rows", h.Store, ActionKind.Delete, GateHarness.TrashPrefix, keys, [], "row id=7", "selected");
 
-        var totals = await h.Gate().RemoveGroupsAsync(await h.StartRunAsync(), h.Removal(plan), CancellationToken.None);
+        var totals = await h.Gate().RemoveRequestedAsync(await h.StartRunAsync(), removal, CancellationToken.None);
 
         totals.ObjectsFailed.Should().Be(12);
         totals.SampleErrors.Should().HaveCount(10).And.OnlyContain(e => e.EndsWith(": store 'media': delete failed: AccessDenied", StringComparison.Ordinal));
