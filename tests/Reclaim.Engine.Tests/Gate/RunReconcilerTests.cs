@@ -183,6 +183,19 @@ public sealed class RunReconcilerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnInterruptedRunWithAnActionPendingInAStoreTheConfigHas_IsSettled()
+    {
+        await StartAsync("r1", RunOwner.Current, Now);
+        await PendingAsync("r1", ActionKind.Delete, "uploads/gone.mp4");
+        await State.FinishRunAsync("r1", RunStatus.Interrupted, Now, null, "stopped", CancellationToken.None);
+
+        (await Reconciler().SettleAsync("r1", CancellationToken.None)).Should().BeTrue();
+
+        (await ActionsAsync("r1")).Single().Outcome.Should().Be(ActionOutcome.Done);
+        (await RunAsync("r1")).Error.Should().StartWith("stopped; it ended (interrupted) with 1 actions pending; 1 pending actions were settled");
+    }
+
+    [Fact]
     public async Task AFinishedRunWithNothingPending_IsNotTouched()
     {
         await StartAsync("r1", DeadOwner, Now);
