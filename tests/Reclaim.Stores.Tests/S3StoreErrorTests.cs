@@ -24,7 +24,10 @@ public sealed class S3StoreErrorTests(S3BucketFixture bucket) : IClassFixture<S3
         var error = (await stat.Should().ThrowAsync<TimeoutException>()).Which;
         error.Message.Should().Be(
             "S3 store 'wasabi': HeadObject of 'orgs/1/clip.mp4' got no answer within the timeout on attempt 2 of 2 (timeout: 1s, max_attempts: 2)");
-        proxy.CountOf(Fault.Timeout).Should().Be(2);
+        logger.Entries.Where(e => e.EventName == "S3RequestRetrying").Should().ContainSingle("the pipeline retried once: two attempts");
+        // At least the two attempts reached the proxy; under load the HTTP stack may send one again on a new
+        // connection, which is not an attempt of the pipeline's.
+        proxy.CountOf(Fault.Timeout).Should().BeGreaterThanOrEqualTo(2);
     }
 
     [Fact]
