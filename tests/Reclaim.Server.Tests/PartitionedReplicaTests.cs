@@ -169,7 +169,7 @@ public sealed partial class PartitionedReplicaTests : IAsyncLifetime
     {
         // A config without a schedule: the run is started by a CLI participant alone.
         await WriteConfigAsync(maxDeleteCount: 100000, schedule: false);
-        await using var doomed = ChildProcess.Start(["sweep", "--partition", "0/2", "--run-key", "job-w", "--lease", "3s", "--yes", "--format", "json", "-c", ConfigPath], null);
+        await using var doomed = ReclaimProcess.Start(["sweep", "--partition", "0/2", "--run-key", "job-w", "--lease", "3s", "--yes", "--format", "json", "-c", ConfigPath], null);
         await Polling.FreezeWhenAsync([doomed.Id], async () => doomed.HasExited || (await RangesAsync("job-w")) is var r && r.Count(x => x.Phase == "applied") >= 1 && r.Any(x => x.Phase == "planned" && x.Owner != null && x.ApplyRunId != null),
             120, () => $"the participant to apply a range and hold another\n{doomed.Output}");
         doomed.HasExited.Should().BeFalse(doomed.Output);
@@ -178,7 +178,7 @@ public sealed partial class PartitionedReplicaTests : IAsyncLifetime
         held.Should().NotBeEmpty();
 
         // Act: a worker replica (no queue request to do) joins the open run and finishes it.
-        await using var worker = ChildProcess.Start(["worker", "-c", ConfigPath], null);
+        await using var worker = ReclaimProcess.Start(["worker", "-c", ConfigPath], null);
         await Polling.WaitForAsync(async () => (await SummaryRunsAsync()).Any(s => s.RunKey == "job-w"), 120, () => $"the worker to finish the run\n{worker.Output}");
         (await worker.StopAsync()).Should().Be(0, worker.Output);
 
@@ -199,7 +199,7 @@ public sealed partial class PartitionedReplicaTests : IAsyncLifetime
         plan.Code.Should().Be(0, plan.Output);
 
         // A worker runs a while beside a planned run no participant asked to apply (deliberately idle time, not a wait for a result).
-        await using (var worker = ChildProcess.Start(["worker", "-c", ConfigPath], null))
+        await using (var worker = ReclaimProcess.Start(["worker", "-c", ConfigPath], null))
         {
             await Task.Delay(TimeSpan.FromSeconds(4));
             (await worker.StopAsync()).Should().Be(0, worker.Output);
@@ -234,7 +234,7 @@ public sealed partial class PartitionedReplicaTests : IAsyncLifetime
                 partitioned: true
             """);
 
-        await using var serve = ChildProcess.Start(["serve", "-c", ConfigPath], null);
+        await using var serve = ReclaimProcess.Start(["serve", "-c", ConfigPath], null);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var code = await serve.WaitForExitAsync(timeout.Token);
 
@@ -292,7 +292,7 @@ public sealed partial class PartitionedReplicaTests : IAsyncLifetime
 
     private static async Task<(int Code, string Stdout, string Output)> CliAsync(params string[] arguments)
     {
-        await using var process = ChildProcess.Start(arguments, null);
+        await using var process = ReclaimProcess.Start(arguments, null);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
         var code = await process.WaitForExitAsync(timeout.Token);
         return (code, process.Stdout, process.Output);

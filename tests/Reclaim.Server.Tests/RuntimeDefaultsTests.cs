@@ -35,7 +35,7 @@ public sealed class RuntimeDefaultsTests : IDisposable
         var config = await ServiceHostingTests.WriteConfigAsync(_folder);
         using var socket = new ServiceHostingTests.NotifySocket();
 
-        await using var worker = ChildProcess.Start(["worker", "-c", config, "--format", "json", "-v"], socket.Environment(watchdogUsec: 400_000));
+        await using var worker = ReclaimProcess.Start(["worker", "-c", config, "--format", "json", "-v"], socket.Environment(watchdogUsec: 400_000));
         await socket.WaitForAsync(m => m.Contains("READY=1"), "READY=1", worker);
         await socket.WaitForAsync(m => m.Count(x => x == "WATCHDOG=1") >= 3, "three WATCHDOG=1 pings (every 200 ms)", worker);
         await Polling.WaitForAsync(() => Task.FromResult(RuntimeSettings(worker.Output) is not null), 30, () => $"the runtime_settings line:\n{worker.Output}");

@@ -25,9 +25,9 @@ public sealed record StoredRun(string Id, string Actor, string Status);
 /// </summary>
 public sealed class ServeProcess : IAsyncDisposable
 {
-    private readonly ChildProcess _process;
+    private readonly ReclaimProcess _process;
 
-    private ServeProcess(string name, ChildProcess process, Uri address)
+    private ServeProcess(string name, ReclaimProcess process, Uri address)
     {
         Name = name;
         _process = process;
@@ -59,7 +59,7 @@ public sealed class ServeProcess : IAsyncDisposable
     public static async Task<ServeProcess> StartAsync(string name, string configPath, IReadOnlyDictionary<string, string>? environment = null, IReadOnlyList<string>? arguments = null)
     {
         var port = FreePort.Find();
-        var process = ChildProcess.Start(["serve", "-c", configPath, "--urls", $"http://127.0.0.1:{port}", "--log-format", "json", .. arguments ?? []], environment);
+        var process = ReclaimProcess.Start(["serve", "-c", configPath, "--urls", $"http://127.0.0.1:{port}", "--log-format", "json", .. arguments ?? []], environment);
         var serve = new ServeProcess(name, process, new Uri($"http://127.0.0.1:{port}/"));
 
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromSeconds(2) };

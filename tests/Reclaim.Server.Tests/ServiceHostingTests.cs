@@ -39,7 +39,7 @@ public sealed class ServiceHostingTests : IDisposable
         var config = await WriteConfigAsync(_folder);
         using var socket = new NotifySocket();
 
-        await using var worker = ChildProcess.Start(["worker", "-c", config, "--format", "json"], socket.Environment(watchdogUsec: 400_000));
+        await using var worker = ReclaimProcess.Start(["worker", "-c", config, "--format", "json"], socket.Environment(watchdogUsec: 400_000));
         await socket.WaitForAsync(m => m.Contains("READY=1"), "READY=1", worker);
         await socket.WaitForAsync(m => m.Count(x => x == "WATCHDOG=1") >= 3, "three WATCHDOG=1 pings (every 200 ms)", worker);
         var exit = await worker.StopAsync();
@@ -95,7 +95,7 @@ public sealed class ServiceHostingTests : IDisposable
             ["WATCHDOG_USEC"] = watchdogUsec.ToString(CultureInfo.InvariantCulture),
         };
 
-        public async Task WaitForAsync(Func<List<string>, bool> condition, string what, ChildProcess? process = null)
+        public async Task WaitForAsync(Func<List<string>, bool> condition, string what, ReclaimProcess? process = null)
         {
             var deadline = DateTime.UtcNow.AddSeconds(60);
             while (!condition(Messages))
