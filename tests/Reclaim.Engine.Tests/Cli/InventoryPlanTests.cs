@@ -38,30 +38,14 @@ public sealed class InventoryPlanTests : IAsyncLifetime
     private async Task<string> ConfigAsync(string name, string? manifest)
     {
         var config = Path.Join(_folder.Path, name + ".yaml");
-        var inventory = manifest is null ? string.Empty : $"\n    inventory:\n      manifest: \"{manifest}\"";
-        await File.WriteAllTextAsync(config, $$"""
-            version: 1
-            state: {provider: sqlite, connection: ./{{name}}-state.db}
-            stores:
-              media:
-                type: s3
-                bucket: {{_s3.Name}}
-                endpoint: {{_s3.Endpoint}}
-                force_path_style: true
-                access_key: {{TestEnvironment.S3rverAccessKey}}
-                secret_key: {{TestEnvironment.S3rverSecretKey}}{{inventory}}
-            catalogs:
-              app: {provider: sqlite, connection: ./app.db}
-            policies:
-              - name: orphan-uploads
-                type: orphans
-                store: media
-                layout: "orgs/{org}/uploads/{asset}/"
-                references: {catalog: app, query: "SELECT org_id AS org, id AS asset FROM media_assets"}
-                min_age: 24h
-            guards:
-              max_delete_fraction: 1
-            """);
+        var inventory = manifest is null ? [] : new[] { "inventory:", $"  manifest: \"{manifest}\"" };
+        await new TestConfig()
+            .SqliteState($"./{name}-state.db")
+            .S3Store(_s3.Name, _s3.Endpoint, inventory)
+            .SqliteCatalog()
+            .OrphanUploads("min_age: 24h")
+            .Guards("max_delete_fraction: 1")
+            .WriteAsync(config);
         return config;
     }
 

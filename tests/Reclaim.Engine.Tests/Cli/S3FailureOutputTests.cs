@@ -29,27 +29,11 @@ public sealed class S3FailureOutputTests : IAsyncLifetime
         // Arrange: the service holds every request past the store's 1 s timeout.
         await using var proxy = new FaultProxy(_s3.Endpoint, failureRate: 1) { Kinds = [Fault.Timeout], Hold = TimeSpan.FromSeconds(5) };
         var config = Path.Join(_folder.Path, "reclaim.yaml");
-        await File.WriteAllTextAsync(config, $$"""
-            version: 1
-            stores:
-              media:
-                type: s3
-                bucket: {{_s3.Name}}
-                endpoint: {{proxy.Endpoint}}
-                force_path_style: true
-                access_key: {{TestEnvironment.S3rverAccessKey}}
-                secret_key: {{TestEnvironment.S3rverSecretKey}}
-                timeout: 1s
-                max_attempts: 2
-            catalogs:
-              app: {provider: sqlite, connection: ./app.db}
-            policies:
-              - name: orphan-uploads
-                type: orphans
-                store: media
-                layout: "orgs/{org}/uploads/{asset}/"
-                references: {catalog: app, query: "SELECT org_id AS org, id AS asset FROM media_assets"}
-            """);
+        await new TestConfig()
+            .S3Store(_s3.Name, proxy.Endpoint, "timeout: 1s", "max_attempts: 2")
+            .SqliteCatalog()
+            .OrphanUploads()
+            .WriteAsync(config);
 
         // Act
         var result = await CliRun.RunAsync(TimeProvider.System, "plan", "-c", config);

@@ -212,18 +212,7 @@ public sealed class GroupRecheckTests : IAsyncDisposable
     public async Task ARequestsProtectionCheck_CountsEveryObjectKept_AndNamesTheFirstTen()
     {
         using var config = new ConfigFolder();
-        var loaded = config.Load("""
-            stores:
-              media: {type: filesystem, root: ./media}
-            catalogs:
-              app: {provider: sqlite, connection: ./app.db}
-            policies:
-              - name: orphan-uploads
-                type: orphans
-                store: media
-                layout: "orgs/{org}/uploads/{asset}/"
-                references: {catalog: app, query: "SELECT org_id AS org, id AS asset FROM media_assets"}
-            """);
+        var loaded = config.Load(new TestConfig().FolderStore().SqliteCatalog().OrphanUploads().Yaml);
         var catalog = new ScriptedCatalog();
         for (var i = 0; i < 12; i++)
         {

@@ -35,10 +35,7 @@ public sealed class RunReconcilerTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Directory.CreateDirectory(Root);
-        _workspace = new Workspace(_folder.Load("""
-            stores:
-              media: {type: filesystem, root: ./media}
-            """), NullLoggerFactory.Instance);
+        _workspace = new Workspace(_folder.Load(new TestConfig().FolderStore().Yaml), NullLoggerFactory.Instance);
         _state = SqlStateStore.Sqlite(Path.Join(_folder.Path, "state.db"));
         await _state.MigrateAsync(CancellationToken.None);
     }

@@ -118,23 +118,11 @@ public sealed class StoreProtectionRulesTests : IDisposable
         (await act.Should().ThrowAsync<CatalogException>()).WithMessage("policy 'expire-clips': catalog 'archive' cannot bind @cutoff");
     }
 
-    private ReclaimConfig Config(string keep = "SELECT name AS clip FROM clips") => _folder.Load($$"""
-        stores:
-          media: {type: filesystem, root: ./media}
-        catalogs:
-          app: {provider: sqlite, connection: ./app.db}
-          archive: {provider: sqlite, connection: ./archive.db}
-        policies:
-          - name: orphan-uploads
-            type: orphans
-            store: media
-            layout: "orgs/{org}/uploads/{asset}/"
-            references: {catalog: app, query: "SELECT org_id AS org, id AS asset FROM media_assets"}
-          - name: expire-clips
-            type: retention
-            store: media
-            layout: "clips/{clip}"
-            max_age: 5d
-            keep: {catalog: archive, query: "{{keep}}"}
-        """);
+    private ReclaimConfig Config(string keep = "SELECT name AS clip FROM clips") => _folder.Load(new TestConfig()
+        .FolderStore()
+        .SqliteCatalog()
+        .SqliteCatalog("archive", "./archive.db")
+        .OrphanUploads()
+        .ExpireClips("archive", keep)
+        .Yaml);
 }

@@ -5,6 +5,7 @@ using Reclaim.Core.Catalogs;
 using Reclaim.Engine.Gate;
 using Reclaim.Engine.Runtime;
 using Reclaim.Engine.Tests.Configuration;
+using Reclaim.Testing;
 
 namespace Reclaim.Engine.Tests.Gate;
 
@@ -30,47 +31,26 @@ public sealed class StoreProtectionsTests : IAsyncLifetime
             """);
         Directory.CreateDirectory(Path.Join(_folder.Path, "media"));
         Directory.CreateDirectory(Path.Join(_folder.Path, "other"));
-        var config = _folder.Load("""
-            version: 1
-            stores:
-              media: {type: filesystem, root: ./media}
-              other: {type: filesystem, root: ./other}
-            catalogs:
-              app: {provider: sqlite, connection: ./app.db}
-            policies:
-              - name: orphan-assets
-                type: orphans
-                store: media
-                layout: "orgs/{org}/uploads/{asset}/"
-                references: {catalog: app, query: "SELECT org_id AS org, id AS asset FROM media_assets"}
-              - name: expire-clips
-                type: retention
-                store: media
-                layout: "clips/{clip}"
-                max_age: 5d
-                keep: {catalog: app, query: "SELECT name AS clip FROM clips WHERE status = 'completed'"}
-              - name: cleanup
-                type: queue
-                catalog: app
-                table: jobs
-                store: media
-                target: folder
-                layout: "orgs/{org}/uploads/{asset}/"
-                references: {catalog: app, query: "SELECT org, asset FROM jobs"}
-              - name: failed-sessions
-                type: records
-                catalog: app
-                store: media
-                query: "SELECT id, file FROM sessions WHERE status = 'failed'"
-                objects: "audio/{file}"
-              - name: elsewhere
-                type: orphans
-                store: other
-                layout: "{name}"
-                references: {catalog: app, query: "SELECT name FROM clips"}
-            """);
+        var config = _folder.Load(Config().Yaml);
         _workspace = new Workspace(config, NullLoggerFactory.Instance);
     }
+
+    /// <summary>
+    /// Two folder stores and a SQLite catalog; on <c>media</c> an orphans, a retention, a queue and a records policy,
+    /// on <c>other</c> an orphans policy.
+    /// </summary>
+    private static TestConfig Config(string jobsQuery = "SELECT org, asset FROM jobs", string clipsKeep = "SELECT name AS clip FROM clips WHERE status = 'completed'") =>
+        new TestConfig()
+            .FolderStore()
+            .FolderStore("other", "./other")
+            .SqliteCatalog()
+            .Orphans("orphan-assets", "media", TestConfig.UploadsLayout, "app", TestConfig.AssetsQuery)
+            .ExpireClips("app", clipsKeep)
+            .Policy("cleanup", "queue",
+                "catalog: app", "table: jobs", "store: media", "target: folder", $"layout: \"{TestConfig.UploadsLayout}\"", $"references: {{catalog: app, query: \"{jobsQuery}\"}}")
+            .Policy("failed-sessions", "records",
+                "catalog: app", "store: media", "query: \"SELECT id, file FROM sessions WHERE status = 'failed'\"", "objects: \"audio/{file}\"")
+            .Orphans("elsewhere", "other", "{name}", "app", "SELECT name FROM clips");
 
     public async Task DisposeAsync()
     {
@@ -132,8 +112,7 @@ public sealed class StoreProtectionsTests : IAsyncLifetime
     public async Task FindAsync_TwoPoliciesWithTheSameQueryAndLayout_RunItOnce_AndNameTheFirst()
     {
         // cleanup (queue) and a second orphans policy share orphan-assets' layout; make their queries the same.
-        var yaml = File.ReadAllText(_folder.ConfigPath).Replace("SELECT org, asset FROM jobs", "SELECT org_id AS org, id AS asset FROM media_assets", StringComparison.Ordinal);
-        var config = _folder.Load(yaml);
+        var config = _folder.Load(Config(jobsQuery: TestConfig.AssetsQuery).Yaml);
         await using var workspace = new Workspace(config, NullLoggerFactory.Instance);
         var counting = new CountingCatalog(workspace.Catalog("app"));
         var protections = StoreProtections.Of(config, "media", _ => counting, TimeProvider.System);
@@ -151,8 +130,7 @@ public sealed class StoreProtectionsTests : IAsyncLifetime
             CREATE TABLE recent (name TEXT, created_at TEXT);
             INSERT INTO recent VALUES ('new.mp4', '2026-05-30 12:00:00'), ('old.mp4', '2026-05-20 12:00:00');
             """);
-        var config = _folder.Load(File.ReadAllText(_folder.ConfigPath).Replace(
-            "SELECT name AS clip FROM clips WHERE status = 'completed'", "SELECT name AS clip FROM recent WHERE created_at > @cutoff", StringComparison.Ordinal));
+        var config = _folder.Load(Config(clipsKeep: "SELECT name AS clip FROM recent WHERE created_at > @cutoff").Yaml);
         await using var workspace = new Workspace(config, NullLoggerFactory.Instance);
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 6, 1, 12, 0, 0, TimeSpan.Zero));
         var protections = StoreProtections.Of(config, "media", workspace.Catalog, clock);
@@ -190,13 +168,7 @@ public sealed class StoreProtectionsTests : IAsyncLifetime
         await ExecuteAsync("""
             INSERT INTO sessions VALUES (1, 'shared.mp3', 'failed'), (2, 'shared.mp3', 'live'), (3, 'own.mp3', 'failed'), (4, 'gone.mp3', 'failed'), (5, 'gone.mp3', 'failed');
             """);
-        var config = _folder.Load(File.ReadAllText(_folder.ConfigPath) + "\n" + """
-              - name: orphan-audio
-                type: orphans
-                store: media
-                layout: "audio/{file}"
-                references: {catalog: app, query: "SELECT file FROM sessions"}
-            """);
+        var config = _folder.Load(Config().Orphans("orphan-audio", "media", "audio/{file}", "app", "SELECT file FROM sessions").Yaml);
         await using var workspace = new Workspace(config, NullLoggerFactory.Instance);
         var asked = new List<int>();
         var rows = new DeletingRows(

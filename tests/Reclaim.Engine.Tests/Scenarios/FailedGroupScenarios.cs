@@ -26,32 +26,12 @@ public sealed class FailedGroupScenarios : IAsyncLifetime
             key => key.Split('/')[3] + key.Split('/')[4]);
         await new SqliteDatabase(Path.Join(_folder.Path, "app.db")).ExecuteAsync("CREATE TABLE media_assets (org_id TEXT, id TEXT); INSERT INTO media_assets VALUES ('o1', 'a1');");
         _proxy = new FaultProxy(_s3.Endpoint, 0);
-        await File.WriteAllTextAsync(Config, $$"""
-            version: 1
-            stores:
-              media:
-                type: s3
-                bucket: {{_s3.Name}}
-                endpoint: {{_proxy.Endpoint}}
-                force_path_style: true
-                access_key: {{TestEnvironment.S3rverAccessKey}}
-                secret_key: {{TestEnvironment.S3rverSecretKey}}
-                use_chunk_encoding: false
-                max_attempts: 2
-            catalogs:
-              app: {provider: sqlite, connection: ./app.db}
-            policies:
-              - name: orphan-uploads
-                type: orphans
-                store: media
-                layout: "orgs/{org}/uploads/{asset}/"
-                references: {catalog: app, query: "SELECT org_id AS org, id AS asset FROM media_assets"}
-                min_age: 1s
-                action: quarantine
-            guards:
-              max_delete_fraction: 1.0
-              min_age_floor: 1s
-            """);
+        await new TestConfig()
+            .S3Store(_s3.Name, _proxy.Endpoint, "use_chunk_encoding: false", "max_attempts: 2")
+            .SqliteCatalog()
+            .OrphanUploads("min_age: 1s", "action: quarantine")
+            .Guards("max_delete_fraction: 1.0", "min_age_floor: 1s")
+            .WriteAsync(Config);
         await Task.Delay(TimeSpan.FromSeconds(2.2)); // past min_age, in S3's whole seconds
     }
 
