@@ -22,7 +22,8 @@ namespace Reclaim.Stores.S3;
 /// at most <see cref="MaxFolderPages"/> pages), or none (<see cref="ListingSplit.Sampled"/>). Then, while fewer than
 /// <c>streams</c> requests are in flight and no range has a page to fetch, a range is split
 /// <see cref="PagesPerPiece"/> pages ahead of where it is: the keys of its last page say how much of the key space
-/// one page covers (keys read as numbers, digit by digit after their common prefix), and the split point is that far
+/// one page covers (keys read as numbers after their common prefix, each position in the kinds of characters the
+/// keys use there: <see cref="KeyDigits"/>), and the split point is that far
 /// ahead. So the streams spread over the keys the consumer needs next, whatever their shape; a range whose keys are
 /// denser than guessed is split again from its own pages.
 /// </para>
@@ -52,12 +53,6 @@ internal sealed class S3PartitionedListing
     /// price of more requests: 4 keeps the extra requests near a quarter of the pages listed at worst.
     /// </summary>
     public const int PagesPerPiece = 4;
-
-    /// <summary>Key characters read as digits: printable ASCII, 0x20 to 0x7E, plus one digit for "no more characters".</summary>
-    private const int DigitBase = 96;
-
-    /// <summary>Digits of a key read as a number: 7 (96^7 is below 2^53, so a double holds them exactly).</summary>
-    private const int Digits = 7;
 
     private readonly S3Store _store;
     private readonly string _fullPrefix;
@@ -93,6 +88,13 @@ internal sealed class S3PartitionedListing
 
     /// <summary>The ranges the listing made in all: its first ones and every split, for tests and logs.</summary>
     public int RangesMade { get; private set; }
+
+    /// <summary>
+    /// Pages a range asked for that held none of its keys, for tests and logs: a request spent on key space no key
+    /// uses (a split point between two keys with nothing between), or a range's last page when the one before ended
+    /// right at its bound.
+    /// </summary>
+    public int EmptyPages { get; private set; }
 
     private int MaxBufferedPages => 4 * _streams;
 
@@ -278,13 +280,22 @@ internal sealed class S3PartitionedListing
             // a span covers, the better it says how dense the keys ahead are.
             range.OwnFirst ??= listed[0].Key;
             range.OwnKeys += listed.Count;
+
             if (range.OwnKeys >= 2 && range.OwnKeys >= range.SpanKeys)
             {
                 (range.SpanFirst, range.SpanLast, range.SpanKeys) = (range.OwnFirst, listed[^1].Key, range.OwnKeys);
+                var common = CommonPrefixLength(range.SpanFirst, range.SpanLast);
+                var keys = listed.Select(o => o.Key).Prepend(range.SpanFirst);
+                range.Digits = range.Digits?.With(keys, common) ?? KeyDigits.Of(keys, common);
             }
         }
 
         var taken = Take(range, listed, 0, out var past);
+        if (taken == 0)
+        {
+            EmptyPages++;
+        }
+
         range.Continuation = truncated ? answer.NextContinuationToken : null;
         range.Done = !truncated || past;
         if (!past)
@@ -299,7 +310,7 @@ internal sealed class S3PartitionedListing
         {
             var later = _ranges[index++];
             later.Started = true;
-            (later.SpanFirst, later.SpanLast, later.SpanKeys) = (range.SpanFirst, range.SpanLast, range.SpanKeys);
+            (later.SpanFirst, later.SpanLast, later.SpanKeys, later.Digits) = (range.SpanFirst, range.SpanLast, range.SpanKeys, range.Digits);
             taken = Take(later, listed, taken, out var laterPast);
             later.Done = laterPast || !truncated;
         }
@@ -359,7 +370,7 @@ internal sealed class S3PartitionedListing
             return false;
         }
 
-        var rest = new Range { After = split, UpTo = range.UpTo, SpanFirst = range.SpanFirst, SpanLast = range.SpanLast, SpanKeys = range.SpanKeys };
+        var rest = new Range { After = split, UpTo = range.UpTo, SpanFirst = range.SpanFirst, SpanLast = range.SpanLast, SpanKeys = range.SpanKeys, Digits = range.Digits };
         range.UpTo = split;
         _ranges.Insert(_ranges.IndexOf(range) + 1, rest);
         RangesMade++;
@@ -403,9 +414,14 @@ internal sealed class S3PartitionedListing
             return null;
         }
 
-        var perKey = (Number(range.SpanLast!, common) - Number(range.SpanFirst!, common)) / (range.SpanKeys - 1);
-        var target = Number(position, common) + (perKey * ahead);
-        return perKey <= 0 || target >= 1 ? null : string.Concat(range.SpanFirst.AsSpan(0, common), Text(target));
+        if (range.Digits is not { } digits || digits.From != common)
+        {
+            return null;
+        }
+
+        var perKey = (digits.Number(range.SpanLast!) - digits.Number(range.SpanFirst!)) / (range.SpanKeys - 1);
+        var target = digits.Number(position) + (perKey * ahead);
+        return perKey <= 0 || target >= 1 ? null : string.Concat(range.SpanFirst.AsSpan(0, common), digits.Text(target));
     }
 
     /// <summary>
@@ -436,13 +452,18 @@ internal sealed class S3PartitionedListing
             return _pageKeys;
         }
 
-        var perKey = (Number(range.SpanLast!, common) - Number(range.SpanFirst!, common)) / (range.SpanKeys - 1);
+        if (range.Digits is not { } digits || digits.From != common)
+        {
+            return _pageKeys;
+        }
+
+        var perKey = (digits.Number(range.SpanLast!) - digits.Number(range.SpanFirst!)) / (range.SpanKeys - 1);
         if (perKey <= 0)
         {
             return _pageKeys;
         }
 
-        var left = (Number(range.UpTo, common) - Number(position, common)) / perKey;
+        var left = (digits.Number(range.UpTo) - digits.Number(position)) / perKey;
         return (int)Math.Clamp(Math.Ceiling(left * 1.25) + least, least, _pageKeys);
     }
 
@@ -451,59 +472,6 @@ internal sealed class S3PartitionedListing
     {
         var length = a.AsSpan().CommonPrefixLength(b);
         return length > 0 && char.IsHighSurrogate(a[length - 1]) ? length - 1 : length;
-    }
-
-    /// <summary>
-    /// The characters of <paramref name="key"/> from <paramref name="from"/> on as a number in [0, 1): printable
-    /// ASCII digits (anything above <c>~</c> counts as <c>~</c>, anything below a space as a space), 0 for the end of
-    /// the key. Order-preserving (never decreasing) for keys in UTF-8 byte order.
-    /// </summary>
-    private static double Number(string key, int from)
-    {
-        double value = 0;
-        double scale = 1;
-        for (var i = 0; i < Digits; i++)
-        {
-            scale /= DigitBase;
-            var at = from + i;
-            if (at >= key.Length)
-            {
-                break;
-            }
-
-            value += scale * (Math.Clamp(key[at], (char)0x20, (char)0x7E) - 0x20 + 1);
-        }
-
-        return value;
-    }
-
-    /// <summary>
-    /// A printable ASCII text whose <see cref="Number"/> is at or just above <paramref name="value"/> (0 ≤ value &lt; 1):
-    /// its digits, the last one rounded up.
-    /// </summary>
-    private static string Text(double value)
-    {
-        Span<char> digits = stackalloc char[Digits];
-        var length = 0;
-        while (length < Digits)
-        {
-            value *= DigitBase;
-            var digit = (int)Math.Floor(value);
-            value -= digit;
-            if (digit == 0)
-            {
-                digits[length++] = ' '; // "the key ends here" lies just below a space: round up to it
-                break;
-            }
-
-            digits[length++] = (char)(0x20 + Math.Min(digit, DigitBase - 1) - 1);
-            if (value <= 0)
-            {
-                break;
-            }
-        }
-
-        return new string(digits[..length]);
     }
 
     /// <summary>One range of the listing: keys after <see cref="After"/>, up to and including <see cref="UpTo"/>.</summary>
@@ -545,5 +513,8 @@ internal sealed class S3PartitionedListing
         public string? SpanLast { get; set; }
 
         public int SpanKeys { get; set; }
+
+        /// <summary>The characters the span's keys use at each position after their common prefix: how keys are read as numbers.</summary>
+        public KeyDigits? Digits { get; set; }
     }
 }
