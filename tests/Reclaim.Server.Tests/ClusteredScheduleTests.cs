@@ -29,7 +29,7 @@ public sealed class ClusteredScheduleTests
         // Kill the replica that ran the latest firing (it holds the next one), once that run is recorded as ended.
         var latest = Firings()[^1];
         await Polling.WaitForAsync(
-            async () => (await ServeProcess.ScheduledRunsAsync(state)).Any(r => r.Id == latest.RunId && r.Status != "running"), 20, () => $"run {latest.RunId} to end");
+            async () => (await ServeProcess.ScheduledRunsAsync(state)).Any(r => r.Id == latest.RunId && r.Status != "running"), 60, () => $"run {latest.RunId} to end");
         var (victim, survivor) = latest.Replica == a.Name ? (a, b) : (b, a);
         victim.Kill();
         var killedAt = DateTimeOffset.UtcNow;

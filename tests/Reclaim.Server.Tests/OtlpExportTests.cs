@@ -54,7 +54,7 @@ public sealed class OtlpExportTests
             var run = await ServerHost.WaitForRunAsync(admin, (await started.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>());
             run["status"]!.GetValue<string>().Should().Be("succeeded");
 
-            var deadline = DateTime.UtcNow.AddSeconds(20);
+            var deadline = DateTime.UtcNow.AddSeconds(60);
             while (!received.Any(r => r.Path == "/v1/metrics" && Contains(r.Body, "reclaim.runs")) && DateTime.UtcNow < deadline)
             {
                 await Task.Delay(100);

@@ -120,7 +120,8 @@ public sealed class RunTests
         using var viewer = host.As("viewer");
 
         JsonArray runs = [];
-        for (var i = 0; i < 100 && !runs.Any(r => r!["actor"]!.GetValue<string>() == "schedule:0" && r["status"]!.GetValue<string>() == "succeeded"); i++)
+        for (var deadline = DateTime.UtcNow.AddSeconds(60);
+            !runs.Any(r => r!["actor"]!.GetValue<string>() == "schedule:0" && r["status"]!.GetValue<string>() == "succeeded") && DateTime.UtcNow < deadline;)
         {
             await Task.Delay(100);
             runs = (await viewer.GetFromJsonAsync<JsonArray>("api/v1/runs"))!;

@@ -586,7 +586,7 @@ public sealed class S3PostgresQueueScenarios : QueueScenarios<S3PostgresBackend>
 
         var ids = await InsertAsync([($"{Folder(1)}raw/match.mp4", null)]);
 
-        (await ProcessedWithinAsync(ids[0], TimeSpan.FromSeconds(10))).Should().BeTrue("the trigger's notification wakes the worker long before its 10-minute poll");
+        (await ProcessedWithinAsync(ids[0], TimeSpan.FromSeconds(60))).Should().BeTrue("the trigger's notification wakes the worker long before its 10-minute poll");
         (await Backend.KeysAsync()).Should().BeEquivalentTo(FolderObjects(2));
         (await RowsAsync())[ids[0]].Error.Should().BeNull();
     }
@@ -604,7 +604,7 @@ public sealed class S3PostgresQueueScenarios : QueueScenarios<S3PostgresBackend>
 
         (await ProcessedWithinAsync(ids[0], TimeSpan.FromSeconds(3))).Should().BeFalse("nothing tells the worker before its poll");
         clock.ReleaseHeld();
-        (await ProcessedWithinAsync(ids[0], TimeSpan.FromSeconds(10))).Should().BeTrue("the poll finds it");
+        (await ProcessedWithinAsync(ids[0], TimeSpan.FromSeconds(60))).Should().BeTrue("the poll finds it");
         (await Backend.KeysAsync()).Should().BeEmpty();
     }
 
@@ -632,7 +632,7 @@ public sealed class S3PostgresQueueScenarios : QueueScenarios<S3PostgresBackend>
         await WaitUntilPollingAsync(clock);
         var ids = await InsertAsync([($"{Folder(1)}raw/match.mp4", null)]);
 
-        (await ProcessedWithinAsync(ids[0], TimeSpan.FromSeconds(10))).Should().BeTrue("the new connection hears the trigger");
+        (await ProcessedWithinAsync(ids[0], TimeSpan.FromSeconds(60))).Should().BeTrue("the new connection hears the trigger");
         (await Backend.KeysAsync()).Should().BeEmpty();
     }
 

@@ -258,7 +258,7 @@ public abstract class CrashSafetyScenarios<TBackend> : IAsyncLifetime
         }
 
         await worker.SignalAsync("TERM");
-        var noticed = DateTime.UtcNow.AddSeconds(5);
+        var noticed = DateTime.UtcNow.AddSeconds(60);
         while (!worker.Stderr.Contains("SIGTERM:", StringComparison.Ordinal) && !worker.HasExited && DateTime.UtcNow < noticed)
         {
             await Task.Delay(10);
