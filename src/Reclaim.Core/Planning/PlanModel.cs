@@ -145,8 +145,12 @@ public sealed class PolicyPlan
     /// </summary>
     public PlannedGroups Groups { get; set; } = [];
 
-    /// <summary>The rows selected (records), in query order.</summary>
-    public List<PlannedRow> Rows { get; init; } = [];
+    /// <summary>
+    /// The rows selected (records), in query order, read as a stream: the planner and the plan file's reader hold a
+    /// bounded number in memory and spool the rest to disk (<see cref="SpooledSequence{T}"/>); read them in order,
+    /// from the start, as often as needed. Empty and held in memory by default.
+    /// </summary>
+    public SpooledSequence<PlannedRow> Rows { get; set; } = [];
 
     /// <summary>
     /// Whether <c>max_delete_fraction</c> applies: always for layouts; for a records policy only when a

@@ -40,16 +40,24 @@ public static class PlanFile
     /// <param name="cancellationToken">Cancels the read.</param>
     /// <returns>The plan.</returns>
     /// <remarks>
-    /// The file is read as a stream: each policy's first <see cref="LayoutPlanner.DefaultGroupsInMemory"/> groups are
-    /// held in memory and the rest spooled to a temporary file, as the planner holds them, so reading a plan of
-    /// millions of groups takes about the memory of a plan of a few thousand.
+    /// The file is read as a stream: each policy's first <see cref="LayoutPlanner.DefaultGroupsInMemory"/> groups (a
+    /// records policy's first <see cref="RecordsPlanner.DefaultRowsInMemory"/> rows) are held in memory and the rest
+    /// spooled to a temporary file, as the planners hold them, so reading a plan of millions of groups or rows takes
+    /// about the memory of a plan of a few thousand.
     /// </remarks>
     /// <exception cref="PlanFileException">The file is missing, not JSON, of another version, or not a plan.</exception>
     public static Task<Plan> ReadAsync(string path, CancellationToken cancellationToken) =>
-        ReadAsync(path, Path.GetTempPath(), LayoutPlanner.DefaultGroupsInMemory, cancellationToken);
+        ReadAsync(path, Path.GetTempPath(), LayoutPlanner.DefaultGroupsInMemory, RecordsPlanner.CurrentRowsInMemory, cancellationToken);
 
-    /// <summary>Reads a plan, spooling each policy's groups beyond the first <paramref name="groupsInMemory"/> to <paramref name="spillDirectory"/>.</summary>
-    internal static async Task<Plan> ReadAsync(string path, string spillDirectory, int groupsInMemory, CancellationToken cancellationToken)
+    /// <summary>Reads a plan, spooling each policy's groups, and rows, beyond the first <paramref name="inMemory"/> to <paramref name="spillDirectory"/>.</summary>
+    internal static Task<Plan> ReadAsync(string path, string spillDirectory, int inMemory, CancellationToken cancellationToken) =>
+        ReadAsync(path, spillDirectory, inMemory, inMemory, cancellationToken);
+
+    /// <summary>
+    /// Reads a plan, spooling each policy's groups beyond the first <paramref name="groupsInMemory"/> (rows beyond the
+    /// first <paramref name="rowsInMemory"/>) to <paramref name="spillDirectory"/>.
+    /// </summary>
+    internal static async Task<Plan> ReadAsync(string path, string spillDirectory, int groupsInMemory, int rowsInMemory, CancellationToken cancellationToken)
     {
         if (!File.Exists(path))
         {
@@ -59,7 +67,7 @@ public static class PlanFile
         try
         {
             await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
-            var (version, hasPlan, plan) = await Task.Run(() => new PlanFileReader(stream, Options, spillDirectory, groupsInMemory).Read(cancellationToken), cancellationToken);
+            var (version, hasPlan, plan) = await Task.Run(() => new PlanFileReader(stream, Options, spillDirectory, groupsInMemory, rowsInMemory).Read(cancellationToken), cancellationToken);
             if (!hasPlan)
             {
                 throw new PlanFileException($"{path}: not a plan file");

@@ -6,14 +6,16 @@ namespace Reclaim.Engine.Planning;
 
 /// <summary>
 /// Reads a plan file as a stream of JSON tokens (<see cref="Utf8JsonReader"/> over a buffer refilled from the file),
-/// so that a plan of millions of proposed groups is never held whole: each policy's <c>groups</c> are read one group
-/// at a time into a <see cref="PlannedGroups"/> that keeps its first groups in memory and spools the rest to disk,
-/// as the planner does. Everything else of the plan (its totals, guards, warnings, a records policy's rows) is read
-/// as <see cref="JsonSerializer"/> reads it, with the same options, so the plan read is the plan written.
+/// so that a plan of millions of proposed groups or rows is never held whole: each policy's <c>groups</c> are read one
+/// group at a time into a <see cref="PlannedGroups"/> that keeps its first groups in memory and spools the rest to
+/// disk, as the planner does, and a records policy's <c>rows</c> likewise into a <see cref="SpooledSequence{T}"/> of
+/// rows. Everything else of the plan (its totals, guards, warnings) is read as <see cref="JsonSerializer"/> reads it,
+/// with the same options, so the plan read is the plan written.
 /// </summary>
 /// <remarks>
 /// Memory: the buffer holds at least the largest single value read at once (one group with its objects, or a
-/// policy without its groups), 64 KiB to start with, and the groups in memory (<c>groupsInMemory</c>).
+/// policy without its groups and rows), 64 KiB to start with, and the groups and rows in memory (<c>groupsInMemory</c>,
+/// <c>rowsInMemory</c>).
 /// </remarks>
 internal sealed class PlanFileReader
 {
@@ -23,10 +25,12 @@ internal sealed class PlanFileReader
     private const string PlanName = "plan";
     private const string PoliciesName = "policies";
     private const string GroupsName = "groups";
+    private const string RowsName = "rows";
 
     private readonly Stream _stream;
     private readonly string _spillDirectory;
     private readonly int _groupsInMemory;
+    private readonly int _rowsInMemory;
     private readonly JsonSerializerOptions _options;
     private byte[] _buffer = ArrayPool<byte>.Shared.Rent(InitialBuffer);
     private int _start;
@@ -39,8 +43,10 @@ internal sealed class PlanFileReader
     /// <param name="options">The JSON options of plan files.</param>
     /// <param name="spillDirectory">Where groups beyond the first <paramref name="groupsInMemory"/> of a policy are spooled.</param>
     /// <param name="groupsInMemory">Groups held in memory per policy, 0 or more.</param>
-    public PlanFileReader(Stream stream, JsonSerializerOptions options, string spillDirectory, int groupsInMemory)
+    /// <param name="rowsInMemory">Rows of a records policy held in memory, 0 or more; the rest are spooled to <paramref name="spillDirectory"/> too.</param>
+    public PlanFileReader(Stream stream, JsonSerializerOptions options, string spillDirectory, int groupsInMemory, int rowsInMemory)
     {
+        _rowsInMemory = rowsInMemory;
         _stream = stream;
         _options = options;
         _spillDirectory = spillDirectory;
@@ -103,7 +109,8 @@ internal sealed class PlanFileReader
         }
 
         var policies = new List<PolicyPlan>();
-        var plan = ReadObject<Plan>(PoliciesName, () => policies.Add(ReadPolicy(cancellationToken))) ?? throw new JsonException("the plan is null");
+        var plan = ReadObject<Plan>(new Dictionary<string, Action>(StringComparer.Ordinal) { [PoliciesName] = () => policies.Add(ReadPolicy(cancellationToken)) })
+            ?? throw new JsonException("the plan is null");
         plan.Policies.AddRange(policies);
         return plan;
     }
@@ -111,22 +118,34 @@ internal sealed class PlanFileReader
     private PolicyPlan ReadPolicy(CancellationToken cancellationToken)
     {
         PlannedGroups? groups = null;
-        var policy = ReadObject<PolicyPlan>(GroupsName, () =>
+        SpooledSequence<PlannedRow>? rows = null;
+        var arrays = new Dictionary<string, Action>(StringComparer.Ordinal)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            groups ??= new PlannedGroups(new SpilledGroupSpool(_spillDirectory), _groupsInMemory);
-            groups.Add(Deserialize<PlannedGroup>() ?? throw new JsonException("a planned group is null"));
-        }) ?? throw new JsonException("a policy's plan is null");
+            [GroupsName] = () =>
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                groups ??= new PlannedGroups(new SpilledGroupSpool(_spillDirectory), _groupsInMemory);
+                groups.Add(Deserialize<PlannedGroup>() ?? throw new JsonException("a planned group is null"));
+            },
+            [RowsName] = () =>
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                rows ??= new SpooledSequence<PlannedRow>(new SpilledRowSpool(_spillDirectory), _rowsInMemory);
+                rows.Add(Deserialize<PlannedRow>() ?? throw new JsonException("a planned row is null"));
+            },
+        };
+        var policy = ReadObject<PolicyPlan>(arrays) ?? throw new JsonException("a policy's plan is null");
         policy.Groups = groups ?? policy.Groups;
+        policy.Rows = rows ?? policy.Rows;
         return policy;
     }
 
     /// <summary>
-    /// Reads an object whose <paramref name="arrayName"/> array is read item by item by <paramref name="readItem"/>,
-    /// and whose other properties are read by the serializer as <typeparamref name="T"/> (copied as written into a
+    /// Reads an object whose arrays named in <paramref name="arrays"/> are read item by item by the action of their
+    /// name, and whose other properties are read by the serializer as <typeparamref name="T"/> (copied as written into a
     /// small document of their own).
     /// </summary>
-    private T? ReadObject<T>(string arrayName, Action readItem)
+    private T? ReadObject<T>(Dictionary<string, Action> arrays)
     {
         var rest = new ArrayBufferWriter<byte>();
         using (var writer = new Utf8JsonWriter(rest))
@@ -135,7 +154,7 @@ internal sealed class PlanFileReader
             Expect(Next(), JsonTokenType.StartObject);
             while (Next() is var token && token.Type == JsonTokenType.PropertyName)
             {
-                if (token.Is(arrayName) && Peek() == JsonTokenType.StartArray)
+                if (token.Type == JsonTokenType.PropertyName && arrays.TryGetValue(token.Name, out var readItem) && Peek() == JsonTokenType.StartArray)
                 {
                     Next();
                     while (Peek() != JsonTokenType.EndArray)

@@ -17,6 +17,38 @@ public sealed class RecordsPlanner
     /// <summary>The guard name under which an unusable rendered key refuses the policy.</summary>
     public const string ObjectsGuard = "objects";
 
+    /// <summary>The default of <see cref="RowsInMemory"/>: 4096 rows, as many as a layout policy's groups (<see cref="LayoutPlanner.DefaultGroupsInMemory"/>).</summary>
+    public const int DefaultRowsInMemory = LayoutPlanner.DefaultGroupsInMemory;
+
+    private static readonly AsyncLocal<int?> RowsInMemoryOverride = new();
+
+    /// <summary>
+    /// Selected rows held in memory, 0 or more; the rest are spooled to a temporary file in <see cref="SpillDirectory"/>
+    /// and read back in order, so a plan of millions of rows holds a bounded number of them. Default
+    /// <see cref="DefaultRowsInMemory"/>, or what <see cref="HoldRowsInMemory"/> set for the calling flow.
+    /// </summary>
+    public int RowsInMemory { get; init; } = CurrentRowsInMemory;
+
+    /// <summary>Where rows beyond <see cref="RowsInMemory"/> are spooled; the system's temporary folder by default.</summary>
+    public string SpillDirectory { get; init; } = Path.GetTempPath();
+
+    /// <summary>The rows a planner or a plan file's reader holds in memory in the calling flow: <see cref="DefaultRowsInMemory"/> unless <see cref="HoldRowsInMemory"/> set another.</summary>
+    internal static int CurrentRowsInMemory => RowsInMemoryOverride.Value ?? DefaultRowsInMemory;
+
+    /// <summary>
+    /// Makes planners and plan files' readers started from the calling async flow (a command run in-process by a
+    /// test) hold <paramref name="rows"/> rows in memory, until the result is disposed: a seam for tests of rows spooled.
+    /// </summary>
+    /// <param name="rows">Rows held in memory, 0 or more.</param>
+    /// <returns>Restores the previous head when disposed.</returns>
+    internal static IDisposable HoldRowsInMemory(int rows)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        var before = RowsInMemoryOverride.Value;
+        RowsInMemoryOverride.Value = rows;
+        return new Restore(before);
+    }
+
     /// <summary>Plans one policy.</summary>
     /// <param name="policy">A <c>records</c> policy.</param>
     /// <param name="store">Its store.</param>
@@ -41,6 +73,7 @@ public sealed class RecordsPlanner
             Definition = PolicyDefinition.Fingerprint(policy),
             ReferencesRequired = false,
             FractionGuarded = policy.Scope is not null,
+            Rows = new SpooledSequence<PlannedRow>(new SpilledRowSpool(SpillDirectory), RowsInMemory),
         };
         var totals = plan.Totals;
         string? firstProblem = null;
@@ -163,5 +196,10 @@ public sealed class RecordsPlanner
     {
         var (name, value) = row.TryGetValue("id", out var id) ? ("id", id) : (row.First().Key, row.First().Value);
         return $"{name}={value ?? "NULL"}";
+    }
+
+    private sealed class Restore(int? before) : IDisposable
+    {
+        public void Dispose() => RowsInMemoryOverride.Value = before;
     }
 }

@@ -31,29 +31,40 @@ internal sealed class RecordsApplier(Workspace workspace, TimeProvider timeProvi
         var store = workspace.Store(policy.Store);
         var templates = policy.Objects.Select(Core.Records.RecordTemplate.Parse).ToList();
         var totals = new GateTotals();
-        var rendered = policyPlan.Rows.Select(r => RecordsPlanner.Render(templates, r.Columns, Config.Trash.Prefix)).ToList();
-        async Task<bool> StillSelectedAsync(int index, CancellationToken token)
-        {
-            var present = policyPlan.Rows[index].Columns.Where(c => c.Value is not null).ToList();
-            return present.Count == 0 || (await catalog.FindAsync(policy.Query, present.Select(c => c.Key).ToList(), [present.Select(c => c.Value!).ToArray()], token)).Count > 0;
-        }
+        async Task<bool> StillSelectedAsync(IReadOnlyList<KeyValuePair<string, string?>> present, CancellationToken token) =>
+            present.Count == 0 || (await catalog.FindAsync(policy.Query, [.. present.Select(c => c.Key)], [[.. present.Select(c => c.Value!)]], token)).Count > 0;
 
         // An object another live row still names through the store's protections is kept: the rows being removed
-        // (still selected now) are counted out of the protecting rows (docs/safety.md, "Records").
-        var protections = StoreProtections.Of(Config, policy.Store, workspace.Catalog, timeProvider)
-            .Deleting(new DeletingRows([.. rendered.Select(r => ((IReadOnlyList<string>)r.Keys, (IReadOnlyList<string>)r.Prefixes))], StillSelectedAsync));
-        for (var index = 0; index < policyPlan.Rows.Count; index++)
+        // (still selected now) are counted out of the protecting rows (docs/safety.md, "Records"). That count needs
+        // every row's rendered keys and prefixes at once, so a store with protections reads the rows once ahead,
+        // holding only those and the row's non-NULL columns; the rows themselves (objects, reasons) stay spooled.
+        var protections = StoreProtections.Of(Config, policy.Store, workspace.Catalog, timeProvider);
+        if (!protections.IsEmpty)
+        {
+            var named = new List<(IReadOnlyList<string> Keys, IReadOnlyList<string> Prefixes)>(policyPlan.Rows.Count);
+            var present = new List<KeyValuePair<string, string?>[]>(policyPlan.Rows.Count);
+            foreach (var planned in policyPlan.Rows)
+            {
+                var (rowKeys, rowPrefixes, _) = RecordsPlanner.Render(templates, planned.Columns, Config.Trash.Prefix);
+                named.Add((rowKeys, rowPrefixes));
+                present.Add(Present(planned));
+            }
+
+            protections = protections.Deleting(new DeletingRows(named, (index, token) => StillSelectedAsync(present[index], token)));
+        }
+
+        // The rows are read in order, once, from the plan's spooled sequence.
+        foreach (var row in policyPlan.Rows)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var row = policyPlan.Rows[index];
             var label = RecordsPlanner.Label(row.Columns);
-            var (keys, prefixes, problem) = rendered[index];
+            var (keys, prefixes, problem) = RecordsPlanner.Render(templates, row.Columns, Config.Trash.Prefix);
             if (problem is not null)
             {
                 throw new PlanFileException($"the plan's policy '{policy.Name}' row {label}: {problem}; make a new plan");
             }
 
-            if (!await StillSelectedAsync(index, cancellationToken))
+            if (!await StillSelectedAsync(Present(row), cancellationToken))
             {
                 totals.GroupsSkipped++;
                 await RecordAfterAsync(state, gateRun, policy, label, ActionOutcome.Skipped, "no longer selected by the query; nothing removed", cancellationToken);
@@ -100,6 +111,9 @@ internal sealed class RecordsApplier(Workspace workspace, TimeProvider timeProvi
 
         return totals;
     }
+
+    /// <summary>A row's columns that are not SQL NULL: what finds it again in the catalog.</summary>
+    private static KeyValuePair<string, string?>[] Present(PlannedRow row) => [.. row.Columns.Where(c => c.Value is not null)];
 
     private async Task<ActionRecord?> RecordAfterAsync(IStateStore? state, GateRun run, RecordsPolicy policy, string label, ActionOutcome outcome, string? error, CancellationToken cancellationToken)
     {

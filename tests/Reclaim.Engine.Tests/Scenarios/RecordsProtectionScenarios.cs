@@ -1,4 +1,6 @@
 using System.Text;
+using System.Text.Json;
+using Reclaim.Engine.Planning;
 using Reclaim.Engine.Tests.Support;
 using Reclaim.Testing;
 
@@ -6,7 +8,8 @@ namespace Reclaim.Engine.Tests.Scenarios;
 
 /// <summary>
 /// A records policy and the store's protections, through the real command line on a folder + SQLite and on S3
-/// (s3rver) + PostgreSQL: a file another live row still names is not deleted with the row being removed.
+/// (s3rver) + PostgreSQL: a file another live row still names is not deleted with the row being removed, also when
+/// the policy's rows are more than the planner holds in memory.
 /// </summary>
 public abstract class RecordsProtectionScenarios<TBackend> : IAsyncLifetime
     where TBackend : Backend, new()
@@ -92,6 +95,46 @@ public abstract class RecordsProtectionScenarios<TBackend> : IAsyncLifetime
         sweep.ExitCode.Should().Be(0, sweep.ToString());
         (await _backend.KeysAsync()).Should().BeEquivalentTo(["u/kept.mp3"], "every row naming both.mp3 is being removed");
         (await ActionsAsync(sweep)).Should().Contain(a => a.Key == "u/both.mp3" && a.Outcome == "done");
+    }
+
+    [Fact]
+    public async Task Records_MoreRowsThanTheHeadInMemory_AreEachAppliedOnce_InThePlansOrder_AndASharedFileSurvives()
+    {
+        // Arrange: 14 failed sessions with a file each, a 15th sharing its file with a completed one; the planner and
+        // the plan file's reader hold 3 rows in memory and spool the rest.
+        const int head = 3;
+        var sessions = Enumerable.Range(1, 14).Select(i => $"({i}, 'failed', 's{i}.mp3')").Append("(15, 'failed', 'shared.mp3'), (16, 'completed', 'shared.mp3')");
+        await SetUpAsync(string.Join(", ", sessions), [.. Enumerable.Range(1, 14).Select(i => $"s{i}.mp3"), "shared.mp3", "other.mp3"]);
+        var planPath = Path.Combine(_backend.Dir, "plan.json");
+        using var rowsInMemory = RecordsPlanner.HoldRowsInMemory(head);
+
+        // Act: plan to a file, read it back as apply does, then apply it.
+        var planned = await _backend.CliAsync(_clock, "plan", "--policy", "failed-sessions", "-o", planPath);
+        var read = await PlanFile.ReadAsync(planPath, default);
+        var apply = await _backend.CliAsync(_clock, "apply", planPath, "--yes");
+
+        // Assert: 15 rows planned, read back with only the head in memory, and written back the same.
+        planned.ExitCode.Should().Be(0, planned.ToString());
+        using var document = JsonDocument.Parse(await File.ReadAllTextAsync(planPath));
+        var planOrder = document.RootElement.GetProperty("plan").GetProperty("policies")[0].GetProperty("rows").EnumerateArray()
+            .Select(r => "row id=" + r.GetProperty("columns").GetProperty("id").GetString()).ToList();
+        planOrder.Should().HaveCount(15);
+        var rows = read.Policies[0].Rows;
+        rows.InMemory.Should().Be(head);
+        rows.Spooled.Should().Be(15 - head);
+        var again = Path.Combine(_backend.Dir, "again.json");
+        await PlanFile.WriteAsync(read, again, default);
+        (await File.ReadAllTextAsync(again)).Should().Be(await File.ReadAllTextAsync(planPath), "the plan file round-trips through the spool");
+
+        // Every row acted on once, in the plan's order; the shared file kept, the others gone.
+        apply.ExitCode.Should().Be(0, apply.ToString());
+        var actions = await ActionsAsync(apply);
+        actions.Where(a => a.Kind == "after").Select(a => a.Key).Should().Equal(planOrder, "each row's after statement ran once, in the plan's order");
+        actions.Where(a => a.Kind == "after").Should().OnlyContain(a => a.Outcome == "done");
+        actions.Where(a => a.Kind == "delete" && a.Outcome == "done").Select(a => a.Key).Should().BeEquivalentTo(Enumerable.Range(1, 14).Select(i => $"u/s{i}.mp3"));
+        actions.Should().ContainSingle(a => a.Key == "u/shared.mp3").Which.Outcome.Should().Be("skipped", "session 16 still names it");
+        (await _backend.KeysAsync()).Should().BeEquivalentTo(["u/shared.mp3", "u/other.mp3"]);
+        (await _backend.QueryAsync("SELECT id FROM sessions")).Select(r => r[0]).Should().Equal("16");
     }
 }
 
