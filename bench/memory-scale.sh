@@ -13,6 +13,12 @@
 #   PLAN_GROUPS one-object groups read as `reclaim apply` reads it (streamed) and as the serializer reads it whole (the
 #   reader before); an S3 Inventory of N objects (8 gzip CSV files, rows in no key order) read in key order by the
 #   external sort and by holding and sorting every object (the reader before). No PostgreSQL is needed.
+#        bench/memory-scale.sh records [N...]   (default 250000 1000000):
+#   a records policy of N selected rows (a generated catalog, each row naming one object a stat finds), each twice in
+#   the same invocation: planned with the plan file written (-o) as `reclaim plan` does (rows beyond 4096 spooled to
+#   disk) and holding every row (the planner before); then that plan file read and its rows walked in order as
+#   `reclaim apply` does (streamed, rows beyond 4096 spooled) and as the serializer reads it whole (the reader before).
+#   No PostgreSQL is needed.
 # PostgreSQL: BENCH_PG (a connection string), or one is started with scripts/test-services.sh.
 # Results: bench/results/memory-scale.md
 set -euo pipefail
@@ -23,19 +29,42 @@ work="${BENCH_WORK:-$here/bench/work}/memory-scale"
 mkdir -p "$work"
 export TMPDIR="$work/tmp"; mkdir -p "$TMPDIR"
 
+measure() { # label, then the harness's ($harness) arguments: prints a table row
+  local label="$1"; shift
+  local out; out=$( { /usr/bin/time -f "TIME %e %M" "$harness" "$@" 2>"$work/timing.txt"; } 2>&1 )
+  local line; line=$(grep '^TIME' "$work/timing.txt" || grep '^TIME' <<<"$out")
+  read -r _ secs rss <<<"$line"
+  echo "$label: ${secs}s $((rss / 1024)) MB — $(grep -v '^TIME' <<<"$out")" >&2
+  echo "| $label | $secs | $((rss / 1024)) | $(grep -v '^TIME' <<<"$out") |"
+}
+
+if [ "${sizes[0]}" = records ]; then
+  counts=("${sizes[@]:1}"); [ ${#counts[@]} -gt 0 ] || counts=(250000 1000000)
+  dotnet build "$here/bench/MemoryScale" -c Release -clp:ErrorsOnly >/dev/null
+  harness="$here/bench/MemoryScale/bin/Release/net10.0/MemoryScale"
+  rows=()
+  for n in "${counts[@]}"; do
+    plan="$work/records-$n.json"
+    rows+=("$(measure "plan $n rows -o, spooled" --plan-records "$n" --out "$plan")")
+    rows+=("$(measure "plan $n rows -o, every row held (before)" --plan-records "$n" --out "$work/records-held.json" --in-memory)")
+    rm -f "$work/records-held.json"
+    rows+=("$(measure "read the plan of $n rows and walk them, streamed (apply)" --read-plan "$plan")")
+    rows+=("$(measure "read the plan of $n rows and walk them, read whole (before)" --read-plan "$plan" --whole)")
+    rm -f "$plan"
+  done
+  {
+    echo "| what | time (s) | peak RSS (MB) | totals |"
+    echo "| --- | ---: | ---: | --- |"
+    printf '%s\n' "${rows[@]}"
+  } | tee "$work/records.md"
+  exit 0
+fi
+
 if [ "${sizes[0]}" = streams ]; then
   plan_groups="${sizes[1]:-1000000}"
   inventories=("${sizes[@]:2}"); [ ${#inventories[@]} -gt 0 ] || inventories=(1000000 4000000)
   dotnet build "$here/bench/MemoryScale" -c Release -clp:ErrorsOnly >/dev/null
   harness="$here/bench/MemoryScale/bin/Release/net10.0/MemoryScale"
-  measure() { # label, then the harness's arguments: prints a table row
-    local label="$1"; shift
-    local out; out=$( { /usr/bin/time -f "TIME %e %M" "$harness" "$@" 2>"$work/timing.txt"; } 2>&1 )
-    local line; line=$(grep '^TIME' "$work/timing.txt" || grep '^TIME' <<<"$out")
-    read -r _ secs rss <<<"$line"
-    echo "$label: ${secs}s $((rss / 1024)) MB — $(grep -v '^TIME' <<<"$out")" >&2
-    echo "| $label | $secs | $((rss / 1024)) | $(grep -v '^TIME' <<<"$out") |"
-  }
   rows=()
   plan="$work/plan-$plan_groups.json"
   [ -f "$plan" ] || "$harness" --make-plan "$plan_groups" --out "$plan" >&2

@@ -3,7 +3,8 @@
 // prints the totals and the planner's phase timings. bench/memory-scale.sh runs it under GNU time for peak RSS.
 //
 // Usage: MemoryScale --objects N --layout object|folder --pg CONNECTION --table NAME --out PLAN.json [--in-memory]
-//        MemoryScale --make-plan N --out PLAN.json | --read-plan PLAN.json [--whole] | --inventory MANIFEST.json [--whole]  (Streams.cs)
+//        MemoryScale --make-plan N --out PLAN.json | --read-plan PLAN.json [--whole] | --inventory MANIFEST.json [--whole]
+//                    | --plan-records N --out PLAN.json [--in-memory]  (Streams.cs)
 //   object: keys uploads/{shard}/{file} (1000 shards), one object per group;
 //   folder: keys orgs/{org}/assets/{asset}/{a,b,c,d}.bin (100 orgs), four objects per group.
 //   --in-memory: join and hold the proposed groups in memory whatever their number (the planner before spilling).
@@ -19,7 +20,7 @@ using Reclaim.Engine.Planning;
 
 var options = args.Select((a, i) => (a, i)).Where(x => x.a.StartsWith("--", StringComparison.Ordinal))
     .ToDictionary(x => x.a, x => x.i + 1 < args.Length && !args[x.i + 1].StartsWith("--", StringComparison.Ordinal) ? args[x.i + 1] : "", StringComparer.Ordinal);
-if (options.ContainsKey("--make-plan") || options.ContainsKey("--read-plan") || options.ContainsKey("--inventory"))
+if (options.ContainsKey("--make-plan") || options.ContainsKey("--read-plan") || options.ContainsKey("--inventory") || options.ContainsKey("--plan-records"))
 {
     await Streams.RunAsync(options);
     return;

@@ -5,7 +5,13 @@
 //                                   rest spooled), or, with --whole, as JsonSerializer reads the whole document (the
 //                                   reader before streaming), then goes through every group as the gate does;
 //   --inventory MANIFEST [--whole]  reads an S3 Inventory on disk in key order as a plan does (external sort), or, with
-//                                   --whole, holding and sorting every object in memory (the reader before the sort).
+//                                   --whole, holding and sorting every object in memory (the reader before the sort);
+//   --plan-records N --out PLAN.json [--in-memory]
+//                                   plans a records policy of N selected rows (a generated catalog; each row names one
+//                                   object a stat finds) as `reclaim plan -o` does, rows beyond 4096 spooled to disk,
+//                                   or, with --in-memory, every row held (the planner before spooling), then writes
+//                                   the plan file. --read-plan reads such a plan too and walks its rows as the
+//                                   records applier does (rendering each row's objects again, in order).
 // Each prints a line of totals; bench/memory-scale.sh runs it under GNU time for peak RSS.
 using System.Globalization;
 using System.Text.Json;
@@ -19,7 +25,11 @@ internal static class Streams
     public static async Task RunAsync(Dictionary<string, string> options)
     {
         var whole = options.ContainsKey("--whole");
-        if (options.TryGetValue("--make-plan", out var count))
+        if (options.TryGetValue("--plan-records", out var rowCount))
+        {
+            await PlanRecordsAsync(long.Parse(rowCount, CultureInfo.InvariantCulture), options["--out"], options.ContainsKey("--in-memory"));
+        }
+        else if (options.TryGetValue("--make-plan", out var count))
         {
             await MakePlanAsync(long.Parse(count, CultureInfo.InvariantCulture), options["--out"]);
         }
@@ -36,7 +46,16 @@ internal static class Streams
                 bytes += group.Bytes;
             }
 
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"read {groups} groups, {objects} objects, {bytes} bytes"));
+            long rows = 0;
+            foreach (var row in plan.Policies.SelectMany(p => p.Rows))
+            {
+                rows++;
+                var (keys, prefixes, _) = RecordsPlanner.Render(RecordTemplates, row.Columns, ".reclaim-trash/");
+                objects += keys.Count + prefixes.Count;
+                bytes += row.Bytes;
+            }
+
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"read {groups} groups, {rows} rows, {objects} objects, {bytes} bytes"));
         }
         else
         {
@@ -68,6 +87,30 @@ internal static class Streams
         }
     }
 
+    private static readonly IReadOnlyList<Reclaim.Core.Records.RecordTemplate> RecordTemplates = [Reclaim.Core.Records.RecordTemplate.Parse(RecordObjects)];
+
+    private const string RecordObjects = "uploads/{shard}/{file}";
+
+    private static async Task PlanRecordsAsync(long rows, string path, bool inMemory)
+    {
+        var policy = new Reclaim.Engine.Configuration.RecordsPolicy
+        {
+            Name = "records",
+            Store = "media",
+            Catalog = "app",
+            Query = "SELECT id, shard, file FROM sessions WHERE status = 'failed'",
+            Objects = [RecordObjects],
+            After = "DELETE FROM sessions WHERE id = @id",
+            Action = Reclaim.Core.State.ActionKind.Delete,
+        };
+        await using var store = new GeneratedStore(0, false, DateTimeOffset.UtcNow.AddDays(-2));
+        var planner = new RecordsPlanner { RowsInMemory = inMemory ? int.MaxValue : RecordsPlanner.DefaultRowsInMemory };
+        var policyPlan = await planner.PlanAsync(policy, store, new GeneratedRows(rows), ".reclaim-trash/", rows + 1, CancellationToken.None);
+        await PlanFile.WriteAsync(new Plan { CreatedAt = DateTimeOffset.UtcNow, ConfigPath = "generated", Policies = [policyPlan] }, path, CancellationToken.None);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"planned {policyPlan.Rows.Count} rows ({policyPlan.Rows.InMemory} in memory), {policyPlan.Totals.ObjectsOrphaned} objects, plan file {new FileInfo(path).Length >> 20} MB"));
+    }
+
     private static async Task MakePlanAsync(long count, string path)
     {
         var at = DateTimeOffset.UtcNow.AddDays(-2);
@@ -97,4 +140,36 @@ internal static class Streams
     }
 
     private sealed record PlanDocument(int FormatVersion, Plan Plan);
+
+    /// <summary>A catalog whose records query selects <c>rows</c> generated rows (id, shard, file); every row is still selected.</summary>
+    private sealed class GeneratedRows(long rows) : Reclaim.Core.Catalogs.ICatalog
+    {
+        public string Name => "app";
+
+        public Task PingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public async IAsyncEnumerable<string?[]> ReadAsync(string query, IReadOnlyList<string> columns, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+        {
+            await Task.Yield();
+            for (long i = 0; i < rows; i++)
+            {
+                var row = new Dictionary<string, string?>(StringComparer.Ordinal)
+                {
+                    ["id"] = i.ToString(CultureInfo.InvariantCulture),
+                    ["shard"] = (i % 1000).ToString("D3", CultureInfo.InvariantCulture),
+                    ["file"] = i.ToString("D9", CultureInfo.InvariantCulture) + ".bin",
+                };
+                yield return [.. columns.Select(c => row[c])];
+            }
+        }
+
+        public Task<IReadOnlyList<string?[]>> FindAsync(string query, IReadOnlyList<string> columns, IReadOnlyList<string[]> tuples, CancellationToken cancellationToken) =>
+            Task.FromResult<IReadOnlyList<string?[]>>([.. tuples]);
+
+        public Task<long> CountAsync(string query, CancellationToken cancellationToken) => Task.FromResult(rows);
+
+        public Task<int> ExecuteAsync(string statement, IReadOnlyDictionary<string, object?> parameters, CancellationToken cancellationToken) => Task.FromResult(1);
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
 }
