@@ -152,18 +152,24 @@ public sealed class DestructiveGatePathTests
         (totals.ObjectsDone, totals.ObjectsSkipped, totals.GroupsSkipped).Should().Be((3L, 3L, 1L));
     }
 
-    [Fact]
-    public async Task APolicyWithoutAProtectingQuery_IsRemovedWithoutAReCheckQuery()
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    public async Task APolicyWithoutAProtectingQuery_IsRemovedWithoutAReCheckQuery_AndReportsNoReCheckWindow(bool catalog, bool query)
     {
         await using var h = await GateHarness.CreateAsync();
         await h.PutGroupsAsync(2);
         var plan = await h.PlanAsync(ActionKind.Delete);
         h.Reference("o1", "a0000"); // in the catalog, but the policy names no query
+        var removal = h.Removal(plan);
 
-        var totals = await h.Gate().RemoveGroupsAsync(await h.StartRunAsync(), h.Removal(plan) with { Catalog = null, ReferenceQuery = null }, CancellationToken.None);
+        var totals = await h.Gate().RemoveGroupsAsync(await h.StartRunAsync(),
+            removal with { Catalog = catalog ? removal.Catalog : null, ReferenceQuery = query ? removal.ReferenceQuery : null }, CancellationToken.None);
 
         totals.ObjectsDone.Should().Be(6);
         h.Catalog.Finds.Should().BeEmpty();
+        totals.RecheckWindowsMs.Should().BeEmpty("no protection check ran, so no window between one and the removal exists to report");
     }
 
     [Fact]
@@ -203,6 +209,81 @@ public sealed class DestructiveGatePathTests
         var failed = (await h.ActionsAsync(run.RunId)).Where(a => a.Outcome == ActionOutcome.Failed).ToList();
         failed.Should().HaveCount(3).And.OnlyContain(a => a.Error!.Contains("before acting failed: The request was canceled due to the configured HttpClient.Timeout; nothing was touched"));
         (await h.KeysAsync()).Should().BeEquivalentTo(failed.Select(a => a.Key));
+    }
+
+    [Theory]
+    [InlineData("delete", ActionKind.Delete, false, 3, "store 'media': delete failed: {timeout}")]
+    [InlineData("copy", ActionKind.Quarantine, true, 1, "store 'media': copy to the trash failed: {timeout}; nothing was moved")]
+    [InlineData("move", ActionKind.Quarantine, false, 1, "store 'media': move failed: {timeout}")]
+    public async Task AStoreRequestTimingOutOfItsOwn_FailsItsObjectsAlone_ItIsNotAStop(string operation, ActionKind action, bool copying, int failed, string error)
+    {
+        // An SDK's own timeout is an OperationCanceledException whose token is not the run's: that request failed,
+        // the run goes on.
+        const string Timeout = "The request was canceled due to the configured HttpClient.Timeout";
+        await using var h = await GateHarness.CreateAsync(copying: copying);
+        var keys = await h.PutGroupsAsync(1);
+        var timingOut = A0 + "raw.mp4";
+        var plan = await h.PlanAsync(action);
+        h.Store.Before = (request, _) => request.Operation == operation && request.Keys.Contains(timingOut) ? throw new TaskCanceledException(Timeout) : Task.CompletedTask;
+        var run = await h.StartRunAsync();
+
+        var totals = await h.Gate().RemoveGroupsAsync(run, h.Removal(plan), CancellationToken.None);
+
+        (totals.Stopped, totals.ObjectsDone, totals.ObjectsFailed, totals.ObjectsPending).Should().Be((false, 3L - failed, (long)failed, 0L));
+        var actions = await h.ActionsAsync(run.RunId);
+        actions.Where(a => a.Outcome == ActionOutcome.Failed).Should().HaveCount(failed).And.Contain(a => a.Key == timingOut)
+            .And.OnlyContain(a => a.Error == error.Replace("{timeout}", Timeout, StringComparison.Ordinal));
+        (actions.Count, actions.Count(a => a.Outcome == ActionOutcome.Done)).Should().Be((3, 3 - failed));
+        (await h.KeysAsync()).Should().Contain(timingOut, "the object whose request timed out stays where it was");
+        keys.Should().HaveCount(3);
+    }
+
+    [Theory]
+    [InlineData("list-range", "before acting failed: AccessDenied; nothing was touched")]
+    [InlineData("delete", "store 'media': delete failed: AccessDenied")]
+    public async Task AStoreRequestFailingAsTheHardStopComes_IsRecordedFailedWithItsError_NotThrown(string operation, string error)
+    {
+        await using var h = await GateHarness.CreateAsync();
+        var keys = await h.PutGroupsAsync(2);
+        var plan = await h.PlanAsync(ActionKind.Delete);
+        using var kill = new CancellationTokenSource();
+        h.Store.Before = async (request, _) =>
+        {
+            if (request.Operation == operation)
+            {
+                await kill.CancelAsync();
+                throw new IOException("AccessDenied"); // the request failed on its own as the stop came
+            }
+        };
+        var run = await h.StartRunAsync();
+
+        var totals = await h.Gate().RemoveGroupsAsync(run, h.Removal(plan), kill.Token);
+
+        totals.ObjectsFailed.Should().Be(6);
+        (await h.ActionsAsync(run.RunId)).Should().HaveCount(6).And.OnlyContain(a => a.Outcome == ActionOutcome.Failed && a.Error!.EndsWith(error, StringComparison.Ordinal));
+        (await h.KeysAsync()).Should().Equal(keys);
+    }
+
+    [Fact]
+    public async Task QuarantineByCopy_AHardStopDuringTheCopies_SendsNoFurtherCopy()
+    {
+        // Every copy request brings the stop: at most the CopyParallelism copies already started are sent.
+        await using var h = await GateHarness.CreateAsync(copying: true);
+        await h.PutGroupsAsync(20);
+        var plan = await h.PlanAsync();
+        using var kill = new CancellationTokenSource();
+        h.CancelOn("copy", kill);
+        var run = await h.StartRunAsync();
+
+        var totals = await h.Gate().RemoveGroupsAsync(run, h.Removal(plan), kill.Token);
+
+        totals.Stopped.Should().BeTrue();
+        h.Store.Requests.Count(r => r.Operation == "copy").Should().BeInRange(1, DestructiveGate.CopyParallelism);
+        h.Store.Requests.Should().NotContain(r => r.Operation == "delete", "nothing is removed after the stop");
+        var actions = await h.ActionsAsync(run.RunId);
+        actions.Count(a => a.Outcome == ActionOutcome.Pending).Should().Be(h.Store.Requests.Count(r => r.Operation == "copy"));
+        actions.Where(a => a.Outcome != ActionOutcome.Pending).Should().HaveCount(60 - (int)totals.ObjectsPending)
+            .And.OnlyContain(a => a.Outcome == ActionOutcome.Skipped && a.Error == "not acted on: the run was stopped before this object's store request");
     }
 
     [Fact]

@@ -120,6 +120,63 @@ public sealed class TagQuarantineGateTests
     }
 
     [Theory]
+    [InlineData("get-tags", false, "store 'media': reading the object's tags failed: {timeout}; nothing was done")]
+    [InlineData("put-tags", false, "store 'media': tagging failed: {timeout}; the object is where it was, not quarantined")]
+    [InlineData("get-tags", true, "store 'media': removing the quarantine tag failed: {timeout}")]
+    [InlineData("put-tags", true, "store 'media': removing the quarantine tag failed: {timeout}")]
+    public async Task ATagRequestTimingOutOfItsOwn_FailsThatObjectAlone_ItIsNotAStop(string operation, bool restore, string error)
+    {
+        // An SDK's own timeout is an OperationCanceledException whose token is not the run's.
+        const string Timeout = "The request was canceled due to the configured HttpClient.Timeout";
+        await using var h = await GateHarness.CreateAsync(tagging: true);
+        var keys = await h.PutGroupsAsync(1);
+        var timingOut = A0 + "raw.mp4";
+        var quarantine = restore ? await QuarantineAsync(h) : [];
+        var plan = await h.PlanAsync();
+        h.Store.Before = (request, _) => request.Operation == operation && request.Keys[0] == timingOut ? throw new TaskCanceledException(Timeout) : Task.CompletedTask;
+        var run = await h.StartRunAsync();
+
+        var totals = restore
+            ? await h.Gate().RestoreAsync(run, h.Store, Quarantined(quarantine), CancellationToken.None)
+            : await h.Gate().RemoveGroupsAsync(run, h.Removal(plan), CancellationToken.None);
+
+        (totals.Stopped, totals.ObjectsDone, totals.ObjectsFailed, totals.ObjectsPending).Should().Be((false, 2L, 1L, 0L));
+        var actions = (await h.ActionsAsync(run.RunId)).ToDictionary(a => a.Key);
+        (actions[timingOut].Outcome, actions[timingOut].Error).Should().Be((ActionOutcome.Failed, error.Replace("{timeout}", Timeout, StringComparison.Ordinal)));
+        actions.Values.Where(a => a.Key != timingOut).Should().HaveCount(2).And.OnlyContain(a => a.Outcome == ActionOutcome.Done);
+        (await Tagging(h).TagsAsync(timingOut)).Should().Match<IReadOnlyDictionary<string, string>>(t => t.ContainsKey(DestructiveGate.RunTag) == restore, "its tags are as they were");
+        (await h.KeysAsync()).Should().Equal(keys);
+    }
+
+    [Fact]
+    public async Task Quarantine_ATagReadFailingAsTheHardStopComes_IsRecordedFailedWithItsError_NotThrown()
+    {
+        await using var h = await GateHarness.CreateAsync(tagging: true);
+        var keys = await h.PutGroupsAsync(1);
+        var plan = await h.PlanAsync();
+        using var kill = new CancellationTokenSource();
+        h.Store.Before = async (request, _) =>
+        {
+            if (request.Operation == "get-tags")
+            {
+                await kill.CancelAsync();
+                throw new IOException("AccessDenied"); // the request failed on its own as the stop came
+            }
+        };
+        var run = await h.StartRunAsync();
+
+        var totals = await h.Gate().RemoveGroupsAsync(run, h.Removal(plan), kill.Token);
+
+        totals.ObjectsFailed.Should().BeGreaterThan(0);
+        var actions = await h.ActionsAsync(run.RunId);
+        actions.Should().HaveCount(3).And.NotContain(a => a.Outcome == ActionOutcome.Done || a.Outcome == ActionOutcome.Pending);
+        actions.Where(a => a.Outcome == ActionOutcome.Failed).Should().HaveCount((int)totals.ObjectsFailed)
+            .And.OnlyContain(a => a.Error == "store 'media': reading the object's tags failed: AccessDenied; nothing was done");
+        Tagging(h).Puts.Should().BeEmpty();
+        (await h.KeysAsync()).Should().Equal(keys);
+    }
+
+    [Theory]
     [InlineData(10, false)]
     [InlineData(9, false)]
     [InlineData(8, true)]
@@ -507,6 +564,69 @@ public sealed class TagQuarantineGateTests
         }
 
         (await h.KeysAsync()).Should().Equal(keys);
+    }
+
+    [Fact]
+    public async Task Restore_HardStoppedMidBatch_LeavesTheUntagsInFlightPending_SettledFromTheirTags()
+    {
+        await using var h = await GateHarness.CreateAsync(tagging: true);
+        var store = Tagging(h);
+        var keys = await h.PutGroupsAsync(10);
+        var quarantine = await QuarantineAsync(h);
+        using var kill = new CancellationTokenSource();
+        var puts = 0;
+        h.Store.Before = async (request, _) =>
+        {
+            if (request.Operation == "put-tags" && Interlocked.Increment(ref puts) == 5)
+            {
+                await kill.CancelAsync(); // this request and those after it are abandoned
+            }
+        };
+        var restore = await h.StartRunAsync();
+
+        var totals = await h.Gate().RestoreAsync(restore, h.Store, Quarantined(quarantine), kill.Token);
+
+        totals.Stopped.Should().BeTrue();
+        var actions = await h.ActionsAsync(restore.RunId);
+        actions.Should().HaveCount(30).And.NotContain(a => a.Outcome == ActionOutcome.Failed);
+        var pending = actions.Where(a => a.Outcome == ActionOutcome.Pending).ToList();
+        pending.Should().NotBeEmpty("the untag the stop came in was sent and abandoned: whether it took is known only from the tags");
+        totals.ObjectsPending.Should().Be(pending.Count);
+        actions.Count(a => a.Outcome == ActionOutcome.Done).Should().Be(store.Puts.Count);
+
+        h.Store.Before = null;
+        await h.Gate().ReconcileAsync(h.Store, pending, CancellationToken.None);
+        foreach (var action in await h.ActionsAsync(restore.RunId))
+        {
+            var untagged = !(await store.TagsAsync(action.Key))!.ContainsKey(DestructiveGate.RunTag);
+            untagged.Should().Be(action.Outcome == ActionOutcome.Done, "a restore is recorded done exactly when the quarantine tag is gone");
+        }
+
+        (await h.KeysAsync()).Should().Equal(keys);
+    }
+
+    [Theory]
+    [InlineData("action")]
+    [InlineData("run")]
+    [InlineData("objects")]
+    [InlineData("state")]
+    [InlineData("storeNames")]
+    [InlineData("workspace")]
+    public async Task ANullArgument_IsRefusedByName(string argument)
+    {
+        await using var h = await GateHarness.CreateAsync(tagging: true);
+        var run = await h.StartRunAsync();
+        Func<Task> act = argument switch
+        {
+            "action" => () => Task.FromResult(DestructiveGate.IsInPlace(null!)),
+            "run" => () => h.Gate().PurgeTaggedAsync(null!, h.Store, [], CancellationToken.None),
+            "objects" => () => h.Gate().PurgeTaggedAsync(run, h.Store, null!, CancellationToken.None),
+            "state" => () => InPlaceQuarantines.ReadAsync(null!, CancellationToken.None),
+            "storeNames" => () => InPlaceQuarantineQueries.DueAsync(h.State, null!, h.Clock.GetUtcNow(), TimeSpan.FromDays(7), CancellationToken.None),
+            _ => () => InPlaceQuarantineQueries.KeysByStoreAsync(null!, [], CancellationToken.None),
+        };
+
+        await act.Should().ThrowAsync<ArgumentNullException>().WithParameterName(argument);
     }
 
     [Theory]
