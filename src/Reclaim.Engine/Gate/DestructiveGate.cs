@@ -522,7 +522,7 @@ public sealed partial class DestructiveGate(IStateStore state, TimeProvider time
             }
         }
 
-        var protection = removal.Catalog is null || removal.ReferenceQuery is null ? null : new GroupReferences(removal, batch);
+        var protection = removal.Rechecked.Count == 0 ? null : new GroupReferences(removal, batch);
         await CommitAsync(run, new Commit(removal.Store, removal.Plan.Action, actions, seen, protection, index) { Reread = Clock.GetElapsedTime(rereadStart) }, totals, cancellationToken);
     }
 

@@ -48,6 +48,24 @@ public sealed class DestructiveGateTests
     }
 
     [Fact]
+    public async Task ReferencedNow_ThroughAListOfProtectingQueriesAlone_GroupIsSkippedWhole()
+    {
+        // A removal whose protecting queries are given as a list, with no single catalog and query beside it.
+        await using var h = await GateHarness.CreateAsync();
+        await h.PutGroupsAsync(3);
+        var plan = await h.PlanAsync(ActionKind.Delete);
+        h.Reference("o1", "a0001"); // a row committed after the plan
+        var single = h.Removal(plan);
+        var removal = single with { Catalog = null, ReferenceQuery = null, Queries = [new ProtectingQuery(single.Catalog!, single.ReferenceQuery!)] };
+        var run = await h.StartRunAsync();
+
+        var totals = await h.Gate().RemoveGroupsAsync(run, removal, CancellationToken.None);
+
+        (totals.ObjectsDone, totals.GroupsSkipped).Should().Be((6L, 1L));
+        (await h.KeysAsync()).Should().OnlyContain(k => k.StartsWith(GateHarness.Group("o1", "a0001"), StringComparison.Ordinal)).And.HaveCount(3);
+    }
+
+    [Fact]
     public async Task ReferenceCommittedWhileTheStoreIsReRead_StillSavesItsGroup()
     {
         // The protection check runs after the re-read and the intent, immediately before the act.
