@@ -29,40 +29,30 @@ public sealed class DestructiveGateTests
         h.Store.Requests.Select(r => r.Operation).Should().NotContain(["delete", "move", "copy"]);
     }
 
-    [Fact]
-    public async Task ReferencedNow_GroupIsSkippedWhole_WithTheReasonRecorded()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)] // the protecting queries given as a list alone, with no single catalog and query beside it
+    public async Task ReferencedNow_GroupIsSkippedWhole_WithTheReasonRecorded(bool queriesAsList)
     {
         await using var h = await GateHarness.CreateAsync();
         await h.PutGroupsAsync(3);
         var plan = await h.PlanAsync(ActionKind.Delete);
         h.Reference("o1", "a0001"); // a row committed after the plan
+        var removal = h.Removal(plan);
+        if (queriesAsList)
+        {
+            removal = removal with { Catalog = null, ReferenceQuery = null, Queries = [new ProtectingQuery(removal.Catalog!, removal.ReferenceQuery!)] };
+        }
+
         var run = await h.StartRunAsync();
 
-        var totals = await h.Gate().RemoveGroupsAsync(run, h.Removal(plan), CancellationToken.None);
+        var totals = await h.Gate().RemoveGroupsAsync(run, removal, CancellationToken.None);
 
         totals.ObjectsDone.Should().Be(6);
         totals.GroupsSkipped.Should().Be(1);
         (await h.KeysAsync()).Should().OnlyContain(k => k.StartsWith(GateHarness.Group("o1", "a0001"), StringComparison.Ordinal)).And.HaveCount(3);
         var skipped = (await h.ActionsAsync(run.RunId)).Where(a => a.GroupKey == GateHarness.Group("o1", "a0001")).ToList();
         skipped.Should().HaveCount(3).And.OnlyContain(a => a.Outcome == ActionOutcome.Skipped && a.Error!.StartsWith("referenced now", StringComparison.Ordinal));
-    }
-
-    [Fact]
-    public async Task ReferencedNow_ThroughAListOfProtectingQueriesAlone_GroupIsSkippedWhole()
-    {
-        // A removal whose protecting queries are given as a list, with no single catalog and query beside it.
-        await using var h = await GateHarness.CreateAsync();
-        await h.PutGroupsAsync(3);
-        var plan = await h.PlanAsync(ActionKind.Delete);
-        h.Reference("o1", "a0001"); // a row committed after the plan
-        var single = h.Removal(plan);
-        var removal = single with { Catalog = null, ReferenceQuery = null, Queries = [new ProtectingQuery(single.Catalog!, single.ReferenceQuery!)] };
-        var run = await h.StartRunAsync();
-
-        var totals = await h.Gate().RemoveGroupsAsync(run, removal, CancellationToken.None);
-
-        (totals.ObjectsDone, totals.GroupsSkipped).Should().Be((6L, 1L));
-        (await h.KeysAsync()).Should().OnlyContain(k => k.StartsWith(GateHarness.Group("o1", "a0001"), StringComparison.Ordinal)).And.HaveCount(3);
     }
 
     [Fact]
