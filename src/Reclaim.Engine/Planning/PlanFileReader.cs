@@ -154,7 +154,7 @@ internal sealed class PlanFileReader
             Expect(Next(), JsonTokenType.StartObject);
             while (Next() is var token && token.Type == JsonTokenType.PropertyName)
             {
-                if (token.Type == JsonTokenType.PropertyName && arrays.TryGetValue(token.Name, out var readItem) && Peek() == JsonTokenType.StartArray)
+                if (arrays.TryGetValue(token.Name, out var readItem) && Peek() == JsonTokenType.StartArray)
                 {
                     Next();
                     while (Peek() != JsonTokenType.EndArray)
